@@ -1,0 +1,261 @@
+"""Configuration: one validated model for ``config.yaml``.
+
+Every key has a type, a default and a help line (``Field(description=...)``); ``docs/configuration.md`` is
+generated from these models and a test checks it is up to date. Secrets never live in the file: they are read
+from the environment (``CKAN_API_TOKEN``, ``AUDIT_SMTP_PASSWORD``, ``AUDIT_ADMIN_PASSWORD``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from audit.errors import ConfigError
+
+DEFAULT_CONFIG_PATH = Path("config.yaml")
+
+
+class Section(BaseModel):
+    """Base for every section: unknown keys are errors (a typo must not be silently ignored)."""
+
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class HostOverride(Section):
+    concurrency: int | None = Field(None, ge=1, description="Peticiones simultáneas a este host.")
+    delay_s: float | None = Field(None, ge=0, description="Pausa entre peticiones a este host, en segundos.")
+
+
+class HttpSettings(Section):
+    user_agent: str = Field(
+        "AuditorDatosAbiertos/0.1 (+https://github.com/dgsei-edomex/auditor-datos-abiertos; datos.abiertos@edomex.gob.mx)",
+        description="User-Agent de todas las peticiones; debe incluir una dirección de contacto.",
+    )
+    connect_timeout_s: float = Field(10.0, gt=0, description="Tiempo máximo para establecer la conexión.")
+    read_timeout_s: float = Field(30.0, gt=0, description="Tiempo máximo sin recibir datos.")
+    total_timeout_s: float = Field(120.0, gt=0, description="Tiempo máximo de una petición completa.")
+    retries: int = Field(3, ge=0, le=10, description="Reintentos ante 408/429/5xx y errores de conexión.")
+    retry_statuses: list[int] = Field(
+        [408, 429, 500, 502, 503, 504], description="Códigos HTTP que se reintentan."
+    )
+    backoff_base_s: float = Field(0.5, ge=0, description="Espera base del reintento exponencial (base × 2^n).")
+    retry_after_cap_s: float = Field(60.0, ge=0, description="Máximo que se respeta de un Retry-After.")
+    max_response_bytes: int = Field(
+        200 * 1024 * 1024, gt=0, description="Tope de bytes de una respuesta de la API de CKAN."
+    )
+    concurrency: int = Field(32, ge=1, description="Peticiones simultáneas en total (sondeo de recursos).")
+    per_host_concurrency: int = Field(4, ge=1, description="Peticiones simultáneas por host.")
+    per_host_delay_s: float = Field(0.0, ge=0, description="Pausa entre peticiones a un mismo host.")
+    host_overrides: dict[str, HostOverride] = Field(
+        default_factory=dict, description="Ajustes por host (concurrencia, pausa)."
+    )
+
+
+class CrawlSettings(Section):
+    page_size: int = Field(1000, ge=1, le=1000, description="Filas por página de package_search (máx. 1000).")
+    sort: str = Field("metadata_created asc, id asc", description="Orden estable para paginar package_search.")
+    include_private: bool = Field(False, description="Incluir conjuntos privados (requiere token).")
+    batch_size: int = Field(200, ge=1, description="Conjuntos por transacción al guardar.")
+
+
+class ProbeSettings(Section):
+    sniff_bytes: int = Field(1024 * 1024, gt=0, description="Bytes que se leen para identificar el tipo real.")
+    download_cap_bytes: int = Field(
+        50 * 1024 * 1024, gt=0, description="Bytes máximos descargados cuando se valida el contenido."
+    )
+    max_redirects: int = Field(10, ge=0, description="Redirecciones que se siguen.")
+    verify_tls: bool = Field(True, description="Verificar certificados TLS.")
+    allow_hosts: list[str] = Field(
+        default_factory=list,
+        description="Hosts permitidos aunque resuelvan a direcciones privadas/loopback (además del portal).",
+    )
+    conditional_requests: bool = Field(True, description="Usar If-None-Match/If-Modified-Since en corridas posteriores.")
+    login_url_words: list[str] = Field(
+        ["login", "signin", "sign-in", "iniciar-sesion", "iniciarsesion", "registro", "register", "sso", "auth", "acceso"],
+        description="Palabras en la URL final que indican un muro de autenticación.",
+    )
+    payment_words: list[str] = Field(
+        ["pago", "pagar", "checkout", "carrito", "tienda", "payment", "comprar"],
+        description="Palabras que indican una página de pago.",
+    )
+
+
+class ContentSettings(Section):
+    enabled: bool = Field(True, description="Validar el contenido de los recursos tabulares.")
+    max_rows: int = Field(200_000, gt=0, description="Filas máximas cargadas por recurso.")
+    workers: int = Field(2, ge=1, description="Procesos para validar en paralelo.")
+    suites_dir: str = Field("rules/suites", description="Carpeta de suites de expectativas por conjunto.")
+    null_share_max: float = Field(0.5, ge=0, le=1, description="Proporción máxima de nulos por columna.")
+    duplicate_share_max: float = Field(0.1, ge=0, le=1, description="Proporción máxima de filas duplicadas.")
+    min_rows: int = Field(1, ge=0, description="Registros mínimos esperados.")
+
+
+class RulesSettings(Section):
+    """Vocabularies and thresholds of the ten rules; each rule validates its own block."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class ScoringSettings(Section):
+    weights: dict[str, float] = Field(
+        default_factory=lambda: {
+            c: 1.0
+            for c in (
+                "accesibles", "integrales", "gratuitos", "no_discriminatorios", "oportunos",
+                "permanentes", "primarios", "legibles_por_maquinas", "formatos_abiertos", "libre_uso",
+            )
+        },
+        description="Peso de cada característica en la calificación del conjunto.",
+    )
+
+
+class IndicatorSettings(Section):
+    commitments_file: str | None = Field(None, description="CSV de compromisos (organization,dataset,due_date).")
+    reviews_file: str | None = Field(None, description="CSV de revisiones manuales.")
+    cutoff_month_day: str = Field("12-31", pattern=r"^\d\d-\d\d$", description="Fecha de corte (MM-DD) del año evaluado.")
+
+
+class ReportsSettings(Section):
+    enabled: bool = Field(True, description="Generar informes HTML y PDF.")
+    pdf: bool = Field(True, description="Generar también los PDF.")
+    evaluating_unit: str = Field(
+        "Dirección General del Sistema Estatal de Informática (DGSEI), Secretaría de Finanzas",
+        description="Unidad evaluadora que aparece en la portada.",
+    )
+    workers: int = Field(2, ge=1, description="Procesos para generar informes en paralelo.")
+
+
+class ScheduleSettings(Section):
+    periodic_cron: str = Field("30 2 * * mon", description="Cron de la auditoría periódica.")
+    annual_cron: str = Field("0 6 15 1 *", description="Cron de la evaluación anual (año anterior).")
+    misfire_grace_s: int = Field(6 * 3600, ge=1, description="Gracia para ejecutar una corrida perdida.")
+    lock_ttl_s: int = Field(6 * 3600, ge=60, description="Vigencia del candado de auditoría en SQLite.")
+    availability_pass_ratio: float = Field(0.9, ge=0, le=1, description="Disponibilidad anual mínima para 'accesibles'.")
+    availability_min_runs: int = Field(3, ge=1, description="Corridas mínimas en el año para usar la disponibilidad.")
+
+
+class PublishSettings(Section):
+    organization: str | None = Field(None, description="Organización CKAN donde se publica la evaluación.")
+    dataset_name_template: str = Field("evaluacion-datos-abiertos-{year}", description="Nombre del conjunto publicado.")
+
+
+class NotifySettings(Section):
+    contacts_file: str | None = Field(None, description="CSV de enlaces (organization,name,email).")
+    smtp_host: str = Field("127.0.0.1", description="Servidor SMTP.")
+    smtp_port: int = Field(587, ge=1, le=65535, description="Puerto SMTP.")
+    smtp_starttls: bool = Field(True, description="Usar STARTTLS.")
+    smtp_user: str | None = Field(None, description="Usuario SMTP (la contraseña va en AUDIT_SMTP_PASSWORD).")
+    sender: str = Field("datos.abiertos@edomex.gob.mx", description="Remitente.")
+    dry_run_dir: str | None = Field(None, description="Si se indica, los mensajes se escriben aquí en vez de enviarse.")
+
+
+class WebSettings(Section):
+    host: str = Field("127.0.0.1", description="Dirección en la que escucha el tablero.")
+    port: int = Field(8000, ge=1, le=65535, description="Puerto del tablero.")
+    page_size: int = Field(50, ge=1, le=1000, description="Filas por página en las tablas.")
+
+
+class AuditConfig(Section):
+    portal_url: str | None = Field(None, description="URL base del portal CKAN a auditar.")
+    portal_title: str | None = Field(None, description="Nombre del portal en los informes (si no, el de CKAN).")
+    database_url: str = Field("sqlite:///audit.db", description="Base de datos (SQLite o postgresql+psycopg://…).")
+    output_dir: str = Field("salida", description="Carpeta de resultados (OUT/<año>/…).")
+    timezone: str = Field("America/Mexico_City", description="Zona horaria de fechas e informes.")
+    language: str = Field("es_MX", description="Idioma y formato de los informes.")
+    http: HttpSettings = Field(default_factory=HttpSettings)
+    crawl: CrawlSettings = Field(default_factory=CrawlSettings)
+    probe: ProbeSettings = Field(default_factory=ProbeSettings)
+    content: ContentSettings = Field(default_factory=ContentSettings)
+    rules: RulesSettings = Field(default_factory=RulesSettings)
+    scoring: ScoringSettings = Field(default_factory=ScoringSettings)
+    indicator: IndicatorSettings = Field(default_factory=IndicatorSettings)
+    reports: ReportsSettings = Field(default_factory=ReportsSettings)
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    publish: PublishSettings = Field(default_factory=PublishSettings)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
+    web: WebSettings = Field(default_factory=WebSettings)
+
+    @property
+    def ckan_api_token(self) -> str | None:
+        return os.environ.get("CKAN_API_TOKEN") or None
+
+    def digest(self) -> str:
+        """Stable short hash of the effective configuration, stored with every run."""
+        raw = json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
+        return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def _format_validation_error(exc: ValidationError, source: str) -> str:
+    lines = [f"Configuración inválida en {source}:"]
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "(raíz)"
+        if err["type"] == "extra_forbidden":
+            lines.append(f"  - clave desconocida '{key}': revise la ortografía (ver docs/configuration.md)")
+        else:
+            got = err.get("input")
+            shown = repr(got) if not isinstance(got, dict) else "{…}"
+            lines.append(f"  - '{key}': {err['msg']} (valor recibido: {shown})")
+    return "\n".join(lines)
+
+
+def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> AuditConfig:
+    """Load and validate the config. ``path=None`` uses ./config.yaml if present, else defaults.
+
+    ``overrides`` (from CLI flags) win over the file; nested dicts are merged.
+    """
+    data: dict[str, Any] = {}
+    source = "valores por defecto"
+    if path is not None or DEFAULT_CONFIG_PATH.exists():
+        p = Path(path) if path is not None else DEFAULT_CONFIG_PATH
+        source = str(p)
+        if not p.exists():
+            raise ConfigError(
+                f"No existe el archivo de configuración: {p}",
+                hint="Indique una ruta válida con --config o copie config.yaml del repositorio.",
+            )
+        try:
+            loaded = yaml.safe_load(p.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" (línea {mark.line + 1}, columna {mark.column + 1})" if mark else ""
+            raise ConfigError(f"{p} no es YAML válido{where}: {getattr(exc, 'problem', exc)}") from exc
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"No se puede leer {p}: {exc}") from exc
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{p} debe contener un mapa de claves (se encontró {type(loaded).__name__}).")
+        data = loaded
+    if overrides:
+        data = _deep_merge(data, {k: v for k, v in overrides.items() if v is not None})
+    try:
+        cfg = AuditConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(exc, source)) from exc
+    _validate_rules_section(cfg, source)
+    return cfg
+
+
+def _validate_rules_section(cfg: AuditConfig, source: str) -> None:
+    """Each rule validates its own parameters at load time (not when it runs)."""
+    try:
+        from rules import validate_params
+    except ImportError:  # rules package not importable yet (bootstrap)
+        return
+    validate_params(cfg.rules.model_dump(), source)

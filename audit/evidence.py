@@ -1,0 +1,141 @@
+"""Plain evidence records passed from the stages (probe, content, history) to the rules.
+
+The rules are pure functions of a :class:`DatasetContext`; the scoring stage builds one per dataset from the
+store. Keeping these records free of SQLAlchemy makes the rules testable with hand-built dicts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Outcome(StrEnum):
+    """What happened when an anonymous client fetched a resource (issue 3 taxonomy)."""
+
+    OK = "ok"
+    NOT_FOUND = "not_found"
+    SERVER_ERROR = "server_error"
+    TIMEOUT = "timeout"
+    DNS_ERROR = "dns_error"
+    CONNECTION_ERROR = "connection_error"
+    TLS_ERROR = "tls_error"
+    AUTH_REQUIRED = "auth_required"
+    PAYMENT_REQUIRED = "payment_required"
+    LANDING_PAGE = "landing_page"
+    EMPTY = "empty"
+    BLOCKED_UNSAFE = "blocked_unsafe"
+    UNSUPPORTED_SCHEME = "unsupported_scheme"
+    CLIENT_ERROR = "client_error"  # other 4xx (400, 405, 451 …)
+
+
+#: outcomes where an anonymous request got a 2xx response with content ("reachable" in the rules' sense)
+REACHABLE_OUTCOMES = frozenset({Outcome.OK, Outcome.LANDING_PAGE})
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeEvidence:
+    outcome: str
+    reason: str = ""  # machine reason code, e.g. "http_404", "login_form", "redirect_loop"
+    status_code: int | None = None
+    final_url: str | None = None
+    redirects: tuple[str, ...] = ()
+    content_type: str | None = None
+    content_length: int | None = None
+    content_disposition: str | None = None
+    last_modified: datetime | None = None  # HTTP Last-Modified, parsed, UTC
+    etag: str | None = None
+    sniffed_type: str | None = None  # csv, tsv, json, geojson, xml, rdf, kml, kmz, xlsx, xls, ods, docx, doc, pdf, html, zip, shapefile-zip, png, jpeg, gif, rar, 7z, parquet, gpkg, text, unknown
+    sniffed_detail: str | None = None  # e.g. members of a zip, delimiter
+    encoding: str | None = None
+    bytes_read: int = 0
+    truncated: bool = False
+    sha256: str | None = None
+    elapsed_ms: float | None = None
+    error: str | None = None
+    not_modified: bool = False  # 304 on a conditional request; sha256/sniffed_type carried from the last run
+
+    @property
+    def reachable(self) -> bool:
+        return self.outcome in REACHABLE_OUTCOMES
+
+
+@dataclass(frozen=True, slots=True)
+class ContentEvidence:
+    """Result of opening a tabular resource (issue 5)."""
+
+    parsed_ok: bool
+    rows: int | None = None
+    columns: int | None = None
+    has_header: bool | None = None
+    empty_columns: tuple[str, ...] = ()
+    summary_rows: int = 0  # Total/Subtotal/Suma rows
+    disaggregation_keys: tuple[str, ...] = ()  # date columns, INEGI codes, identifiers
+    type_consistent: bool | None = None
+    encoding: str | None = None
+    delimiter: str | None = None
+    problems: tuple[str, ...] = ()  # reason codes
+    expectations: dict[str, Any] = field(default_factory=dict)  # {"success": bool, "failed": [...], "suites": [...]}
+    dictionary_conformance: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Availability:
+    """How often a resource was reachable across a period's runs (annual consolidation, issue 7)."""
+
+    reachable_runs: int
+    total_runs: int
+
+    @property
+    def ratio(self) -> float:
+        return self.reachable_runs / self.total_runs if self.total_runs else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceEvidence:
+    resource: dict[str, Any]  # raw CKAN resource dict
+    probe: ProbeEvidence | None = None
+    content: ContentEvidence | None = None
+    availability: Availability | None = None
+
+    @property
+    def id(self) -> str:
+        return str(self.resource.get("id") or self.resource.get("url") or "")
+
+    @property
+    def label(self) -> str:
+        """Human label for findings: the resource name, else its URL."""
+        return str(self.resource.get("name") or self.resource.get("url") or self.id).strip()
+
+
+@dataclass(frozen=True, slots=True)
+class HistoricResource:
+    ckan_id: str | None
+    name: str | None
+    url: str | None
+    sha256: str | None
+    outcome: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """The same dataset as seen in an earlier run (matched by CKAN id, else by name)."""
+
+    run_id: int
+    run_started: datetime
+    metadata_modified: datetime | None
+    resources: tuple[HistoricResource, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetContext:
+    dataset: dict[str, Any]  # raw CKAN package dict (package_show / package_search shape)
+    organization: str  # CKAN organization name ("" if none)
+    resources: tuple[ResourceEvidence, ...]
+    audit_date: datetime  # aware datetime of the evaluation
+    history: tuple[HistoryEntry, ...] = ()  # earlier runs inside the look-back window, oldest first
+    has_previous_runs: bool = False  # the portal has at least one earlier completed run
+    retired: bool = False  # present in an earlier run and absent now
+    licenses: dict[str, dict[str, Any]] = field(default_factory=dict)  # the portal's license_list by id

@@ -1,0 +1,72 @@
+"""The rule interface shared by the ten characteristics.
+
+Each module in ``rules/`` defines a module-level ``RULE`` (a :class:`Rule`): id, Spanish title, the legal
+definition it implements, and ``evaluate(ctx, params) -> RuleResult``. ``params`` is the rule's section of
+``config.yaml`` (``rules.<id>``), validated when the config is loaded, not when the rule runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from audit.evidence import DatasetContext
+
+
+class Status(StrEnum):
+    PASS = "pass"
+    PARTIAL = "partial"
+    FAIL = "fail"
+    NOT_APPLICABLE = "not_applicable"
+
+
+STATUS_ES = {
+    Status.PASS: "Cumple",
+    Status.PARTIAL: "Cumple parcialmente",
+    Status.FAIL: "No cumple",
+    Status.NOT_APPLICABLE: "No aplica",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    code: str  # stable reason code, e.g. "resource_not_found"
+    message_es: str  # what is wrong, in plain Spanish
+    remediation_es: str = ""  # what to do, concrete ("Publique también el archivo en CSV")
+    resource: str | None = None  # resource name/URL concerned
+    observed: str | None = None  # the observed value (status code, format, licence id …)
+    manual_review: bool = False  # "requiere revisión manual"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "message_es": self.message_es,
+            "remediation_es": self.remediation_es,
+            "resource": self.resource,
+            "observed": self.observed,
+            "manual_review": self.manual_review,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RuleResult:
+    characteristic: str
+    status: Status
+    score: float
+    findings: tuple[Finding, ...] = ()
+    evidence: dict[str, Any] = field(default_factory=dict)  # small, JSON-serialisable facts behind the verdict
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.score <= 1.0:
+            raise ValueError(f"score {self.score} outside [0, 1] for {self.characteristic}")
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: str
+    title_es: str
+    legal_text_es: str  # the definition from LGTAIP art. 3 fr. VI this rule implements
+    evaluate: Callable[[DatasetContext, Any], RuleResult]
+    description_es: str = ""  # how it is measured, for docs/reglas.md and the report's methodology
