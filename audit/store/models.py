@@ -263,3 +263,31 @@ class OrganizationResult(Base):
     published: Mapped[int] = mapped_column(Integer, default=0)
     progress_pct: Mapped[float | None] = mapped_column(Float)
     quality_progress_pct: Mapped[float | None] = mapped_column(Float)
+
+
+class AuditLock(Base):
+    """Who is auditing a portal right now (audit.locking). On SQLite this row IS the lock (with an expiry);
+    on PostgreSQL the lock is an advisory lock and this row only tells the loser who holds it."""
+
+    __tablename__ = "audit_lock"
+    portal_url: Mapped[str] = mapped_column(String(500), primary_key=True)
+    token: Mapped[str] = mapped_column(String(64))  # random per acquisition: only the owner releases it
+    holder: Mapped[str] = mapped_column(String(300))
+    pid: Mapped[int]
+    hostname: Mapped[str] = mapped_column(String(255))
+    acquired_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    heartbeat: Mapped[datetime]
+
+
+class AdminLogEntry(Base):
+    """Who did what in the dashboard's admin area (start an audit, upload a file, regenerate reports)."""
+
+    __tablename__ = "admin_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    user: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(50))
+    outcome: Mapped[str] = mapped_column(String(20))  # ok | rejected | error | started
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    client: Mapped[str | None] = mapped_column(String(100))  # remote address
