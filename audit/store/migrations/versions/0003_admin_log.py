@@ -1,13 +1,13 @@
 """admin log of the dashboard
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003_admin_log
+Revises: 0002_audit_lock
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "0003_admin_log"
+down_revision = "0002_audit_lock"
 branch_labels = None
 depends_on = None
 
