@@ -1,0 +1,394 @@
+"""Stage 1: crawl a whole CKAN portal into the store.
+
+Datasets are listed with ``package_search`` (paged, stable sort), streamed page by page into the database (one
+transaction per page, so a kill leaves a consistent run and ``--resume`` continues from the last stored page), then
+reconciled against an id-only listing taken at the end: datasets added or removed while paging are fetched or
+dropped instead of silently lost. When ``package_search`` is unavailable the crawler falls back to
+``package_list`` + ``package_show``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from dateutil import parser as dateparser
+from sqlalchemy import delete, select
+
+from audit.ckan import CKANClient
+from audit.config import AuditConfig
+from audit.errors import PortalResponseError
+from audit.progress import stage_progress
+from audit.runs import StageInterrupted, record_error
+from audit.store import (
+    AuditRun,
+    DatasetSnapshot,
+    GroupSnapshot,
+    LicenseSnapshot,
+    OrganizationSnapshot,
+    ResourceSnapshot,
+    Store,
+)
+
+log = logging.getLogger(__name__)
+ORG_PAGE = 25  # CKAN caps organization_list/group_list with all_fields at 25 by default
+
+
+@dataclass
+class CrawlResult:
+    run_id: int
+    mode: str = "package_search"
+    datasets: int = 0
+    resources: int = 0
+    organizations: int = 0
+    groups: int = 0
+    licenses: int = 0
+    errors: int = 0
+    added_during_crawl: int = 0
+    removed_during_crawl: int = 0
+    reported_count: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def as_counts(self) -> dict[str, Any]:
+        return {
+            "datasets": self.datasets, "resources": self.resources, "organizations": self.organizations,
+            "groups": self.groups, "licenses": self.licenses, "crawl_errors": self.errors,
+            "added_during_crawl": self.added_during_crawl, "removed_during_crawl": self.removed_during_crawl,
+            "crawl_mode": self.mode,
+        }
+
+
+def parse_ckan_datetime(value: Any) -> datetime | None:
+    """CKAN timestamps are naive UTC ISO strings; anything unparsable becomes None."""
+    if not value or not isinstance(value, str):
+        return None
+    try:
+        dt = dateparser.isoparse(value.strip())
+    except (ValueError, OverflowError):
+        try:
+            dt = dateparser.parse(value.strip(), dayfirst=True)
+        except (ValueError, OverflowError):
+            return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC)
+
+
+def dataset_snapshot(run_id: int, pkg: dict[str, Any]) -> DatasetSnapshot:
+    org = pkg.get("organization") or {}
+    resources = [r for r in (pkg.get("resources") or []) if isinstance(r, dict)]
+    snap = DatasetSnapshot(
+        run_id=run_id,
+        ckan_id=str(pkg.get("id") or pkg.get("name")),
+        name=str(pkg.get("name") or pkg.get("id")),
+        title=pkg.get("title"),
+        organization_name=(org.get("name") if isinstance(org, dict) else None) or None,
+        private=bool(pkg.get("private")),
+        state=pkg.get("state"),
+        presence="listed",
+        license_id=pkg.get("license_id"),
+        metadata_created=parse_ckan_datetime(pkg.get("metadata_created")),
+        metadata_modified=parse_ckan_datetime(pkg.get("metadata_modified")),
+        num_resources=len(resources),
+        raw=pkg,
+    )
+    snap.resources = [
+        ResourceSnapshot(
+            run_id=run_id,
+            ckan_id=(str(r["id"]) if r.get("id") else None),
+            position=i,
+            name=r.get("name"),
+            description=r.get("description"),
+            url=(r.get("url") or "").strip() or None,
+            format=r.get("format"),
+            last_modified=parse_ckan_datetime(r.get("last_modified")),
+            created=parse_ckan_datetime(r.get("created")),
+            raw=r,
+        )
+        for i, r in enumerate(resources)
+    ]
+    return snap
+
+
+class Crawler:
+    def __init__(self, store: Store, run_id: int, cfg: AuditConfig, client: CKANClient,
+                 stop: threading.Event | None = None) -> None:
+        self.store = store
+        self.run_id = run_id
+        self.cfg = cfg
+        self.client = client
+        self.stop = stop
+        self.result = CrawlResult(run_id=run_id)
+
+    # -- state -------------------------------------------------------------------------------------------
+    def _state(self) -> dict[str, Any]:
+        with self.store.session() as s:
+            run = s.get(AuditRun, self.run_id)
+            assert run is not None
+            return dict(run.crawl_state or {})
+
+    def _check_stop(self) -> None:
+        if self.stop is not None and self.stop.is_set():
+            raise StageInterrupted("crawl")
+
+    # -- phases ------------------------------------------------------------------------------------------
+    def run(self) -> CrawlResult:
+        state = self._state()
+        phase = state.get("phase", "meta")
+        if phase == "meta":
+            self._crawl_metadata()
+            phase = "datasets"
+        if phase == "datasets":
+            self._crawl_datasets(state)
+            phase = "reconcile"
+        if phase == "reconcile":
+            self._reconcile()
+        self._final_counts()
+        return self.result
+
+    def _set_state(self, session: Any, **state: Any) -> None:
+        run = session.get(AuditRun, self.run_id)
+        run.crawl_state = {**(run.crawl_state or {}), **state}
+
+    def _paged_list(self, action: str) -> list[dict[str, Any]]:
+        """organization_list / group_list with all_fields, paged; tolerant of servers that ignore limit/offset."""
+        items: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        offset = 0
+        while True:
+            page = self.client.call(action, all_fields=True, limit=ORG_PAGE, offset=offset)
+            fresh = [g for g in page if isinstance(g, dict) and g.get("name") not in seen]
+            for g in fresh:
+                seen.add(g["name"])
+            items.extend(fresh)
+            if not page or not fresh or len(page) < ORG_PAGE:
+                return items
+            offset += len(page)
+
+    def _crawl_metadata(self) -> None:
+        orgs = self._paged_list("organization_list")
+        groups = self._paged_list("group_list")
+        try:
+            licenses = self.client.call("license_list") or []
+        except PortalResponseError as exc:
+            licenses = []
+            with self.store.session() as s:
+                record_error(s, self.run_id, "crawl", "license_list_failed", exc.message)
+        with self.store.session() as s:
+            for model in (OrganizationSnapshot, GroupSnapshot, LicenseSnapshot):
+                s.execute(delete(model).where(model.run_id == self.run_id))  # idempotent on resume
+            s.add_all(
+                OrganizationSnapshot(run_id=self.run_id, ckan_id=o.get("id"), name=o["name"], title=o.get("title"),
+                                     package_count=o.get("package_count"), raw=o)
+                for o in orgs
+            )
+            s.add_all(
+                GroupSnapshot(run_id=self.run_id, ckan_id=g.get("id"), name=g["name"], title=g.get("title"),
+                              package_count=g.get("package_count"), raw=g)
+                for g in groups
+            )
+            seen_lic: set[str] = set()
+            for lic in licenses:
+                lid = str(lic.get("id") or "")
+                if lid and lid not in seen_lic:
+                    seen_lic.add(lid)
+                    s.add(LicenseSnapshot(run_id=self.run_id, license_id=lid, title=lic.get("title"),
+                                          url=lic.get("url"), raw=lic))
+            self._set_state(s, phase="datasets", start=0)
+        log.info("run=%d crawl organizations=%d groups=%d licenses=%d", self.run_id, len(orgs), len(groups),
+                 len(licenses))
+
+    def _stored_ids(self) -> set[str]:
+        with self.store.session() as s:
+            return set(s.scalars(select(DatasetSnapshot.ckan_id).where(DatasetSnapshot.run_id == self.run_id,
+                                                                       DatasetSnapshot.presence == "listed")))
+
+    def _store_page(self, pkgs: Iterable[dict[str, Any]], seen: set[str], **state: Any) -> int:
+        added = 0
+        with self.store.session() as s:
+            for pkg in pkgs:
+                pid = str(pkg.get("id") or pkg.get("name") or "")
+                if not pid or pid in seen:
+                    continue
+                if pkg.get("private") and not self.cfg.crawl.include_private:
+                    continue
+                seen.add(pid)
+                s.add(dataset_snapshot(self.run_id, pkg))
+                added += 1
+            self._set_state(s, **state)
+        return added
+
+    def _search(self, start: int, rows: int) -> dict[str, Any]:
+        return self.client.call("package_search", q="*:*", rows=rows, start=start, sort=self.cfg.crawl.sort,
+                                include_private=self.cfg.crawl.include_private)
+
+    def _crawl_datasets(self, state: dict[str, Any]) -> None:
+        seen = self._stored_ids()
+        start = int(state.get("start", 0))
+        rows = self.cfg.crawl.page_size
+        try:
+            first = self._search(start, rows)
+        except PortalResponseError as exc:
+            log.warning("package_search unavailable (%s); falling back to package_list + package_show", exc.message)
+            self.result.mode = "package_list"
+            self.result.notes.append(f"package_search no disponible: {exc.message}")
+            return  # the reconcile phase fetches everything via package_list + package_show
+        count = int(first.get("count") or 0)
+        self.result.reported_count = count
+        page: dict[str, Any] | None = first
+        with stage_progress("Rastreando conjuntos de datos", total=count) as advance:
+            advance(len(seen))
+            while True:
+                self._check_stop()
+                if page is None:
+                    page = self._search_resilient(start, rows)
+                results = page.get("results") or []
+                count = int(page.get("count") or count)
+                next_start = start + len(results)
+                added = self._store_page(results, seen, phase="datasets", start=next_start)
+                advance(added)
+                page = None
+                if not results or next_start >= count:
+                    break
+                start = next_start
+        with self.store.session() as s:
+            self._set_state(s, phase="reconcile")
+
+    def _search_resilient(self, start: int, rows: int) -> dict[str, Any]:
+        """A page that keeps failing is bisected so one broken dataset costs one error, not the crawl."""
+        try:
+            return self._search(start, rows)
+        except PortalResponseError as exc:
+            if rows == 1:
+                with self.store.session() as s:
+                    record_error(s, self.run_id, "crawl", "dataset_unlistable",
+                                 f"No se pudo listar el conjunto en la posición {start}: {exc.message}",
+                                 subject=f"package_search start={start}")
+                self.result.errors += 1
+                return {"results": [{}], "count": None}  # skip one position; reconcile retries it by id
+            smaller = max(1, rows // 10)
+            log.warning("package_search start=%d rows=%d failed; retrying with rows=%d", start, rows, smaller)
+            merged: list[dict[str, Any]] = []
+            count: int | None = None
+            pos = start
+            while pos < start + rows:
+                part = self._search_resilient(pos, smaller)
+                part_results = part.get("results") or []
+                merged.extend(r for r in part_results if r)
+                count = part.get("count") or count
+                if not part_results:
+                    break
+                pos += len(part_results)
+            return {"results": merged, "count": count or (start + len(merged))}
+
+    def _listing_ids(self) -> dict[str, str] | None:
+        """id → name of every dataset listed now (cheap id-only package_search pages); None if unavailable."""
+        listing: dict[str, str] = {}
+        start = 0
+        try:
+            while True:
+                page = self.client.call("package_search", q="*:*", rows=1000, start=start, fl="id,name",
+                                        sort=self.cfg.crawl.sort, include_private=self.cfg.crawl.include_private)
+                results = page.get("results") or []
+                for r in results:
+                    if r.get("private") and not self.cfg.crawl.include_private:
+                        continue
+                    listing[str(r.get("id") or r.get("name"))] = str(r.get("name") or r.get("id"))
+                start += len(results)
+                if not results or start >= int(page.get("count") or 0):
+                    return listing
+        except PortalResponseError:
+            return None
+
+    def _package_list(self) -> dict[str, str]:
+        """All dataset names via package_list, paged where the server supports limit/offset."""
+        names: dict[str, str] = {}
+        offset = 0
+        while True:
+            page = self.client.call("package_list", limit=1000, offset=offset)
+            fresh = [n for n in page if n not in names]
+            names.update((n, n) for n in fresh)
+            if len(page) < 1000 or not fresh:
+                return names
+            offset += len(page)
+
+    def _reconcile(self) -> None:
+        self._check_stop()
+        listing = None if self.result.mode == "package_list" else self._listing_ids()
+        by_name = listing is None
+        if listing is None:
+            self.result.mode = "package_list"
+            listing = self._package_list()
+        with self.store.session() as s:
+            stored = {
+                (name if by_name else cid): cid
+                for cid, name in s.execute(
+                    select(DatasetSnapshot.ckan_id, DatasetSnapshot.name).where(
+                        DatasetSnapshot.run_id == self.run_id, DatasetSnapshot.presence == "listed"))
+            }
+        missing = [k for k in listing if k not in stored]
+        removed = [k for k in stored if k not in listing]
+        seen = set(stored.values())
+        if missing:
+            with stage_progress("Descargando conjuntos faltantes (package_show)", total=len(missing)) as advance:
+                batch: list[dict[str, Any]] = []
+                for key in missing:
+                    self._check_stop()
+                    try:
+                        batch.append(self.client.call("package_show", id=key))
+                    except PortalResponseError as exc:
+                        self.result.errors += 1
+                        with self.store.session() as s:
+                            record_error(s, self.run_id, "crawl", "package_show_failed", exc.message,
+                                         subject=listing.get(key, key))
+                    advance(1)
+                    if len(batch) >= self.cfg.crawl.batch_size:
+                        self._store_page(batch, seen)
+                        batch = []
+                self._store_page(batch, seen)
+        if not by_name:
+            self.result.added_during_crawl = len(missing)
+        if removed:
+            # Listed while paging but gone by the end: not published at the end of the crawl.
+            with self.store.session() as s:
+                for key in removed:
+                    snap = s.scalar(select(DatasetSnapshot).where(DatasetSnapshot.run_id == self.run_id,
+                                                                  DatasetSnapshot.ckan_id == stored[key]))
+                    if snap is not None:
+                        s.delete(snap)
+                        record_error(s, self.run_id, "crawl", "removed_during_crawl",
+                                     "El conjunto se retiró del portal mientras se rastreaba; no se evalúa en esta corrida.",
+                                     subject=snap.name)
+            self.result.removed_during_crawl = len(removed)
+        with self.store.session() as s:
+            self._set_state(s, phase="done")
+
+    def _final_counts(self) -> None:
+        from sqlalchemy import func
+
+        with self.store.session() as s:
+            r = self.result
+            r.datasets = s.scalar(select(func.count()).select_from(DatasetSnapshot).where(
+                DatasetSnapshot.run_id == self.run_id, DatasetSnapshot.presence == "listed")) or 0
+            r.resources = s.scalar(select(func.count()).select_from(ResourceSnapshot).where(
+                ResourceSnapshot.run_id == self.run_id)) or 0
+            r.organizations = s.scalar(select(func.count()).select_from(OrganizationSnapshot).where(
+                OrganizationSnapshot.run_id == self.run_id)) or 0
+            r.groups = s.scalar(select(func.count()).select_from(GroupSnapshot).where(
+                GroupSnapshot.run_id == self.run_id)) or 0
+            r.licenses = s.scalar(select(func.count()).select_from(LicenseSnapshot).where(
+                LicenseSnapshot.run_id == self.run_id)) or 0
+            from audit.store import RunError
+
+            r.errors = s.scalar(select(func.count()).select_from(RunError).where(
+                RunError.run_id == self.run_id, RunError.stage == "crawl",
+                RunError.code != "removed_during_crawl")) or 0
+
+
+def crawl_portal(store: Store, run_id: int, cfg: AuditConfig, *, client: CKANClient,
+                 stop: threading.Event | None = None) -> CrawlResult:
+    return Crawler(store, run_id, cfg, client, stop).run()

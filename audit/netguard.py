@@ -1,0 +1,231 @@
+"""SSRF guard: refuse URLs whose host resolves to a non-public address.
+
+The prober (and the content stage) fetch URLs written by third parties. Without this guard a resource URL
+could make the auditor talk to its own machine or the internal network (``http://169.254.169.254/``,
+``http://localhost:5432/``). Every hop of a redirect chain is checked, and the check is also applied when the
+HTTP client itself resolves a name (:class:`GuardedResolver`), so a DNS answer cannot change between the check
+and the connection.
+
+Hosts in ``allow_hosts`` (the portal's own host, hosts allowlisted in config; tests use it for loopback) skip
+the address check. Matching is by exact host name or IP literal, case-insensitive, without port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from collections.abc import Collection
+from typing import Any
+from urllib.parse import urlsplit
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+SUPPORTED_SCHEMES = frozenset({"http", "https"})
+
+# Ranges not covered (or not covered on every Python version) by the ipaddress flags.
+_EXTRA_V4: tuple[tuple[ipaddress.IPv4Network, str], ...] = (
+    (ipaddress.IPv4Network("100.64.0.0/10"), "shared"),  # carrier-grade NAT
+    (ipaddress.IPv4Network("192.0.0.0/24"), "reserved"),
+    (ipaddress.IPv4Network("198.18.0.0/15"), "reserved"),  # benchmarking
+)
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+
+class UnsafeAddressError(Exception):
+    """The URL's host is (or resolves to) an address the auditor must not contact."""
+
+    def __init__(self, host: str, reason: str, address: str | None = None) -> None:
+        self.host = host
+        self.reason = reason
+        self.address = address
+        shown = f" ({address})" if address and address != host else ""
+        super().__init__(f"Dirección no pública rechazada: {host}{shown} es {reason}")
+
+
+def _embedded_v4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """IPv4 address carried inside an IPv6 one (mapped, 6to4, Teredo client, NAT64)."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[1]
+    if ip in _NAT64:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
+def unsafe_reason(ip: IPAddress) -> str | None:
+    """Why ``ip`` must not be contacted ("loopback", "private", …), or None for a public address.
+
+    Pure function: no network. IPv4-mapped/6to4/Teredo/NAT64 IPv6 addresses are judged by the IPv4 inside.
+    """
+    if isinstance(ip, ipaddress.IPv6Address):
+        inner = _embedded_v4(ip)
+        if inner is not None:
+            return unsafe_reason(inner)
+        if ip.scope_id:
+            return "link-local"
+    if ip.is_unspecified:
+        return "unspecified"
+    if ip.is_loopback:
+        return "loopback"
+    if ip.is_link_local:
+        return "link-local"
+    if ip.is_multicast:
+        return "multicast"
+    if isinstance(ip, ipaddress.IPv4Address):
+        for net, reason in _EXTRA_V4:
+            if ip in net:
+                return reason
+        if ip == ipaddress.IPv4Address("255.255.255.255"):
+            return "broadcast"
+    if isinstance(ip, ipaddress.IPv6Address) and ip in ipaddress.IPv6Network("fec0::/10"):
+        return "site-local"
+    if ip.is_private:
+        return "private"
+    if ip.is_reserved:
+        return "reserved"
+    if not ip.is_global:
+        return "reserved"
+    return None
+
+
+def normalize_host(host: str) -> str:
+    host = host.strip().lower().rstrip(".")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    return host
+
+
+def host_allowed(host: str, allow_hosts: Collection[str]) -> bool:
+    if not allow_hosts:
+        return False
+    h = normalize_host(host)
+    return any(h == normalize_host(a) for a in allow_hosts)
+
+
+def parse_ip(host: str) -> IPAddress | None:
+    try:
+        return ipaddress.ip_address(normalize_host(host).split("%", 1)[0])
+    except ValueError:
+        return None
+
+
+def check_ip_literal(host: str) -> None:
+    """Raise UnsafeAddressError if ``host`` is an unsafe IP literal; hostnames pass (resolved later)."""
+    ip = parse_ip(host)
+    if ip is not None:
+        reason = unsafe_reason(ip)
+        if reason:
+            raise UnsafeAddressError(host, reason, str(ip))
+
+
+def _check_addresses(host: str, addresses: list[str]) -> list[str]:
+    for addr in addresses:
+        ip = parse_ip(addr)
+        if ip is None:  # pragma: no cover - getaddrinfo returns numeric addresses
+            raise UnsafeAddressError(host, "invalid", addr)
+        reason = unsafe_reason(ip)
+        if reason:
+            raise UnsafeAddressError(host, reason, addr)
+    return addresses
+
+
+def _unique_addresses(infos: list[tuple[Any, ...]]) -> list[str]:
+    seen: dict[str, None] = {}
+    for info in infos:
+        seen.setdefault(str(info[4][0]), None)
+    return list(seen)
+
+
+async def check_host(host: str, port: int, *, allow_hosts: Collection[str]) -> list[str]:
+    """Resolve ``host`` and return its addresses; raise UnsafeAddressError if any of them is not public.
+
+    Allowlisted hosts are resolved but not judged. DNS failures raise ``socket.gaierror`` (the caller decides
+    whether that is a ``dns_error``).
+    """
+    ip = parse_ip(host)
+    if ip is not None:
+        if not host_allowed(host, allow_hosts):
+            check_ip_literal(host)
+        return [str(ip)]
+    loop = asyncio.get_running_loop()
+    infos = await loop.getaddrinfo(normalize_host(host), port, type=socket.SOCK_STREAM)
+    addresses = _unique_addresses(infos)
+    if host_allowed(host, allow_hosts):
+        return addresses
+    return _check_addresses(host, addresses)
+
+
+def check_url_sync(url: str, *, allow_hosts: Collection[str]) -> str | None:
+    """Blocking check of a whole URL: a reason string if it must not be fetched, else None.
+
+    Reasons: ``unsupported_scheme``, ``malformed_url``, or an address class from :func:`unsafe_reason`.
+    A name that does not resolve returns None (the fetch itself will report ``dns_error``).
+    """
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname
+        port = parts.port
+    except (ValueError, AttributeError):
+        return "malformed_url"
+    if parts.scheme.lower() not in SUPPORTED_SCHEMES:
+        return "unsupported_scheme"
+    if not host:
+        return "malformed_url"
+    if host_allowed(host, allow_hosts):
+        return None
+    ip = parse_ip(host)
+    if ip is not None:
+        return unsafe_reason(ip)
+    try:
+        infos = socket.getaddrinfo(host, port or 80, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return None
+    try:
+        _check_addresses(host, _unique_addresses(infos))
+    except UnsafeAddressError as exc:
+        return exc.reason
+    return None
+
+
+def make_guarded_resolver(allow_hosts: Collection[str]) -> Any:
+    """An aiohttp resolver that refuses non-public answers (checked at connection time, every hop).
+
+    aiohttp skips the resolver for IP literals, so callers must also use :func:`check_ip_literal`.
+    """
+    from aiohttp.abc import AbstractResolver, ResolveResult
+    from aiohttp.resolver import ThreadedResolver
+
+    allowed = frozenset(normalize_host(h) for h in allow_hosts)
+
+    class GuardedResolver(AbstractResolver):
+        def __init__(self) -> None:
+            self._inner = ThreadedResolver()
+
+        async def resolve(
+            self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+        ) -> list[ResolveResult]:
+            results = await self._inner.resolve(host, port, family)
+            if normalize_host(host) not in allowed:
+                # An OSError subclass is what aiohttp expects from a resolver; the prober unwraps it.
+                try:
+                    _check_addresses(host, [str(r["host"]) for r in results])
+                except UnsafeAddressError as exc:
+                    raise UnsafeResolution(exc) from exc
+            return results
+
+        async def close(self) -> None:
+            await self._inner.close()
+
+    return GuardedResolver()
+
+
+class UnsafeResolution(OSError):
+    """Raised inside aiohttp's resolver; carries the :class:`UnsafeAddressError`."""
+
+    def __init__(self, error: UnsafeAddressError) -> None:
+        super().__init__(str(error))
+        self.error = error
