@@ -138,11 +138,19 @@ class ScheduleSettings(Section):
     lock_ttl_s: int = Field(6 * 3600, ge=60, description="Vigencia del candado de auditoría en SQLite.")
     availability_pass_ratio: float = Field(0.9, ge=0, le=1, description="Disponibilidad anual mínima para 'accesibles'.")
     availability_min_runs: int = Field(3, ge=1, description="Corridas mínimas en el año para usar la disponibilidad.")
+    periodic_enabled: bool = Field(True, description="Programar la auditoría periódica.")
+    annual_enabled: bool = Field(True, description="Programar la evaluación anual.")
+    resume_on_start: bool = Field(True, description="Al arrancar el servicio, reanudar una corrida interrumpida.")
 
 
 class PublishSettings(Section):
     organization: str | None = Field(None, description="Organización CKAN donde se publica la evaluación.")
     dataset_name_template: str = Field("evaluacion-datos-abiertos-{year}", description="Nombre del conjunto publicado.")
+    title_template: str = Field(
+        "Evaluación de datos abiertos {year}", description="Título del conjunto publicado ({year} = año evaluado)."
+    )
+    license_id: str = Field("cc-by-4.0", description="Licencia del conjunto publicado (id de CKAN).")
+    timeout_s: float = Field(120.0, gt=0, description="Tiempo máximo de cada llamada de publicación (incluye subir archivos).")
 
 
 class NotifySettings(Section):
@@ -153,6 +161,12 @@ class NotifySettings(Section):
     smtp_user: str | None = Field(None, description="Usuario SMTP (la contraseña va en AUDIT_SMTP_PASSWORD).")
     sender: str = Field("datos.abiertos@edomex.gob.mx", description="Remitente.")
     dry_run_dir: str | None = Field(None, description="Si se indica, los mensajes se escriben aquí en vez de enviarse.")
+    smtp_timeout_s: float = Field(30.0, gt=0, description="Tiempo máximo de cada operación SMTP.")
+    retries: int = Field(3, ge=0, le=10, description="Reintentos de un envío fallido (errores temporales).")
+    retry_delay_s: float = Field(5.0, ge=0, description="Espera base entre reintentos (se duplica en cada uno).")
+    max_attachment_bytes: int = Field(
+        20 * 1024 * 1024, gt=0, description="Tamaño máximo del PDF adjunto; si lo excede se omite y se avisa."
+    )
 
 
 class WebSettings(Section):
