@@ -55,6 +55,9 @@ class HttpSettings(Section):
     host_overrides: dict[str, HostOverride] = Field(
         default_factory=dict, description="Ajustes por host (concurrencia, pausa)."
     )
+    max_header_bytes: int = Field(
+        16 * 1024, ge=1024, description="Tamaño máximo de una línea o campo de encabezado HTTP en las respuestas."
+    )
 
 
 class CrawlSettings(Section):
@@ -84,6 +87,10 @@ class ProbeSettings(Section):
         ["pago", "pagar", "checkout", "carrito", "tienda", "payment", "comprar"],
         description="Palabras que indican una página de pago.",
     )
+    use_range: bool = Field(
+        True, description="Pedir solo los primeros bytes (Range); igual se corta la lectura si el servidor lo ignora."
+    )
+    batch_size: int = Field(200, ge=1, description="Resultados de sondeo por transacción al guardar.")
 
 
 class ContentSettings(Section):
@@ -94,6 +101,23 @@ class ContentSettings(Section):
     null_share_max: float = Field(0.5, ge=0, le=1, description="Proporción máxima de nulos por columna.")
     duplicate_share_max: float = Field(0.1, ge=0, le=1, description="Proporción máxima de filas duplicadas.")
     min_rows: int = Field(1, ge=0, description="Registros mínimos esperados.")
+    validation_sample_rows: int = Field(
+        5_000, gt=0,
+        description="Filas (primeras y últimas) que revisa Great Expectations; conteos, nulos y filas de totales se miden sobre todo el archivo cargado.",
+    )
+    type_share_min: float = Field(
+        0.8, gt=0, le=1, description="Proporción de valores numéricos/fecha a partir de la cual una columna se considera de ese tipo."
+    )
+    max_line_bytes: int = Field(
+        1024 * 1024, gt=0, description="Longitud máxima de una línea de texto; una línea mayor se registra como archivo mal formado."
+    )
+    max_unzipped_bytes: int = Field(
+        500 * 1024 * 1024, gt=0, description="Tamaño máximo descomprimido de un libro XLSX/ODS (defensa contra bombas zip)."
+    )
+    dictionary_words: list[str] = Field(
+        ["diccionario", "data dictionary", "catalogo de campos", "catálogo de campos"],
+        description="Palabras en el nombre de un recurso que lo identifican como diccionario de datos.",
+    )
 
 
 class RulesSettings(Section):

@@ -1,0 +1,27 @@
+"""Resource probing stage (issue 3): what an anonymous citizen gets when downloading each resource.
+
+``client`` does the HTTP work (one aiohttp session, politeness, SSRF guard, byte caps); ``classify`` turns an
+exchange into an outcome; ``stage`` reads resources from the store and writes ``Probe`` rows.
+"""
+
+from __future__ import annotations
+
+from audit.probe.client import Prober, ProbeRequest, fetch_bytes, probe_urls, with_previous
+from audit.probe.stage import (
+    OUTCOME_LABELS_ES,
+    probe_evidence_for_run,
+    probe_summary,
+    run_probe_stage,
+)
+
+__all__ = [
+    "OUTCOME_LABELS_ES",
+    "ProbeRequest",
+    "Prober",
+    "fetch_bytes",
+    "probe_evidence_for_run",
+    "probe_summary",
+    "probe_urls",
+    "run_probe_stage",
+    "with_previous",
+]
