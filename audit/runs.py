@@ -67,7 +67,7 @@ def set_status(store: Store, run_id: int, status: str, *, error: str | None = No
         run.status = status
         if error is not None:
             run.error = error[:4000]
-        if status in ("complete", "failed"):
+        if status in ("complete", "failed", "partial"):
             run.finished_at = utcnow()
 
 

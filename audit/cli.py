@@ -1,0 +1,401 @@
+"""Command line: ``python run_audit.py <command>`` (also installed as ``auditor-datos``).
+
+Every command accepts ``--config`` and ``--db``; commands that touch a portal accept ``--portal``; commands that
+write files accept ``--out``. Errors are one clear message and a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import threading
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from audit.config import AuditConfig, load_config
+from audit.errors import AuditError, ConfigError
+from audit.store import Store, open_store
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Auditor de Datos Abiertos: evalúa un portal CKAN contra las diez características legales.")
+console = Console(stderr=False)
+err_console = Console(stderr=True)
+log = logging.getLogger("audit.cli")
+
+ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="Archivo config.yaml.")]
+DbOpt = Annotated[str | None, typer.Option("--db", help="URL de la base de datos (sqlite:///… o postgresql+psycopg://…).")]
+PortalOpt = Annotated[str | None, typer.Option("--portal", help="URL base del portal CKAN.")]
+OutOpt = Annotated[Path | None, typer.Option("--out", help="Carpeta de resultados.")]
+RunOpt = Annotated[int | None, typer.Option("--run", help="Corrida (por omisión, la última).")]
+YearOpt = Annotated[int | None, typer.Option("--year", help="Año evaluado (por omisión, el de la corrida).")]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Mensajes detallados.")]
+
+
+def _setup(config: Path | None, db: str | None, *, portal: str | None = None, out: Path | None = None,
+           verbose: bool = False) -> AuditConfig:
+    try:
+        from audit.logsetup import configure_logging
+
+        configure_logging(logging.DEBUG if verbose else logging.INFO)
+    except ImportError:
+        logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                            format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    overrides: dict[str, Any] = {"database_url": db, "portal_url": portal,
+                                 "output_dir": str(out) if out else None}
+    return load_config(config, overrides)
+
+
+def _store(cfg: AuditConfig) -> Store:
+    return open_store(cfg.database_url)
+
+
+def _portal(cfg: AuditConfig) -> str:
+    if not cfg.portal_url:
+        raise ConfigError("Falta la URL del portal.", hint="Use --portal URL o defina portal_url en config.yaml.")
+    return cfg.portal_url
+
+
+def _resolve_run(store: Store, run: int | None) -> int:
+    from audit.runs import latest_run
+    from audit.store import AuditRun
+
+    if run is None:
+        run = latest_run(store)
+        if run is None:
+            raise AuditError("La base de datos no tiene corridas todavía.", hint="Ejecute primero 'audit' o 'crawl'.")
+        return run
+    with store.session() as s:
+        if s.get(AuditRun, run) is None:
+            raise AuditError(f"No existe la corrida {run}.", hint="Vea las corridas con 'status'.")
+    return run
+
+
+# --------------------------------------------------------------------------------------------------------------
+@app.command()
+def audit(portal: PortalOpt = None, config: ConfigOpt = None, db: DbOpt = None, out: OutOpt = None,
+          year: YearOpt = None,
+          commitments: Annotated[Path | None, typer.Option(help="CSV de compromisos (organization,dataset,due_date).")] = None,
+          reviews: Annotated[Path | None, typer.Option(help="CSV de revisiones manuales.")] = None,
+          resume: Annotated[bool, typer.Option("--resume", help="Continuar la última corrida interrumpida.")] = False,
+          verbose: VerboseOpt = False) -> None:
+    """Auditoría completa: rastreo → sondeo → contenido → evaluación → archivos → informes."""
+    cfg = _setup(config, db, portal=portal, out=out, verbose=verbose)
+    store = _store(cfg)
+    outcome = _run_with_signals(cfg, store, portal_url=_portal(cfg), year=year, resume=resume,
+                                commitments=str(commitments) if commitments else None,
+                                reviews=str(reviews) if reviews else None)
+    print_summary(store, outcome.run_id, cfg, out_dir=outcome.out_dir)
+    if outcome.status == "interrupted":
+        raise typer.Exit(130)
+
+
+def _run_with_signals(cfg: AuditConfig, store: Store, **kw: Any):  # type: ignore[no-untyped-def]
+    """SIGTERM/SIGINT finish the current batch and mark the run interrupted (resume with --resume)."""
+    import signal
+
+    from audit.pipeline import run_audit
+
+    stop = threading.Event()
+
+    def _handler(signum: int, _frame: Any) -> None:
+        err_console.print(f"[yellow]Señal {signum}: se detendrá al terminar el lote actual…[/]")
+        stop.set()
+
+    previous = {sig: signal.signal(sig, _handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        return run_audit(cfg, store, stop=stop, out_dir=Path(cfg.output_dir), **kw)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@app.command()
+def crawl(portal: PortalOpt = None, config: ConfigOpt = None, db: DbOpt = None,
+          resume: Annotated[bool, typer.Option("--resume", help="Continuar la última corrida interrumpida.")] = False,
+          verbose: VerboseOpt = False) -> None:
+    """Sólo rastrear el portal (crea una corrida parcial)."""
+    cfg = _setup(config, db, portal=portal, verbose=verbose)
+    store = _store(cfg)
+    outcome = _run_with_signals(cfg, store, portal_url=_portal(cfg), resume=resume, stages=("crawl",))
+    _print_crawl_summary(outcome.counts, outcome.run_id)
+    if outcome.status == "interrupted":
+        raise typer.Exit(130)
+
+
+def _stage_command(stage: str, run: int | None, config: Path | None, db: str | None, out: Path | None,
+                   verbose: bool, **kw: Any) -> tuple[AuditConfig, Store, int, dict[str, Any]]:
+    from audit.pipeline import run_stage
+    from audit.runs import mark_stage
+
+    cfg = _setup(config, db, out=out, verbose=verbose)
+    store = _store(cfg)
+    run_id = _resolve_run(store, run)
+    counts = run_stage(stage, store, run_id, cfg, out_dir=Path(cfg.output_dir), **kw)
+    mark_stage(store, run_id, stage, done=True, counts=counts)
+    return cfg, store, run_id, counts
+
+
+@app.command()
+def probe(run: RunOpt = None, config: ConfigOpt = None, db: DbOpt = None, verbose: VerboseOpt = False) -> None:
+    """Sondear por HTTP cada recurso de una corrida (reanuda si se interrumpió)."""
+    cfg, store, run_id, counts = _stage_command("probe", run, config, db, None, verbose)
+    print_probe_summary(store, run_id)
+
+
+@app.command()
+def content(run: RunOpt = None, config: ConfigOpt = None, db: DbOpt = None, verbose: VerboseOpt = False) -> None:
+    """Validar el contenido de los recursos tabulares (Great Expectations)."""
+    _, _, run_id, counts = _stage_command("content", run, config, db, None, verbose)
+    console.print(f"Corrida {run_id}: validación de contenido {counts}")
+
+
+@app.command()
+def score(run: RunOpt = None, config: ConfigOpt = None, db: DbOpt = None, out: OutOpt = None,
+          commitments: Annotated[Path | None, typer.Option(help="CSV de compromisos.")] = None,
+          reviews: Annotated[Path | None, typer.Option(help="CSV de revisiones manuales.")] = None,
+          verbose: VerboseOpt = False) -> None:
+    """Evaluar (o re-evaluar) una corrida guardada y escribir scores.csv, datasets.csv, organizations.csv, scores.json."""
+    from audit.indicator import load_commitments
+    from audit.pipeline import run_stage
+    from audit.reviews import load_reviews, store_reviews
+    from audit.runs import mark_stage
+    from audit.store import AuditRun
+
+    cfg = _setup(config, db, out=out, verbose=verbose)
+    rows = load_commitments(commitments or cfg.indicator.commitments_file) \
+        if (commitments or cfg.indicator.commitments_file) else None
+    review_rows = load_reviews(reviews or cfg.indicator.reviews_file) \
+        if (reviews or cfg.indicator.reviews_file) else None
+    store = _store(cfg)
+    run_id = _resolve_run(store, run)
+    if review_rows:
+        with store.session() as s:
+            portal_id = s.get(AuditRun, run_id).portal_id  # type: ignore[union-attr]
+        store_reviews(store, portal_id, review_rows)
+    for stage in ("score", "export"):
+        counts = run_stage(stage, store, run_id, cfg, out_dir=Path(cfg.output_dir), commitments=rows)
+        mark_stage(store, run_id, stage, done=True, counts=counts)
+    print_summary(store, run_id, cfg, out_dir=Path(cfg.output_dir) / str(_year(store, run_id)))
+
+
+@app.command()
+def report(run: RunOpt = None, year: YearOpt = None, config: ConfigOpt = None, db: DbOpt = None, out: OutOpt = None,
+           organization: Annotated[list[str] | None, typer.Option(help="Sólo esta(s) organización(es).")] = None,
+           verbose: VerboseOpt = False) -> None:
+    """Regenerar los informes HTML y PDF desde la base de datos, sin rastrear."""
+    from reports.render import render_reports
+
+    cfg = _setup(config, db, out=out, verbose=verbose)
+    store = _store(cfg)
+    run_id = _run_for_year(store, year) if (year and run is None) else _resolve_run(store, run)
+    target = Path(cfg.output_dir) / str(_year(store, run_id)) / "reports"
+    render_reports(store, run_id, target, cfg=cfg, organizations=organization or None, pdf=cfg.reports.pdf,
+                   workers=cfg.reports.workers)
+    console.print(f"Informes de la corrida {run_id} escritos en [bold]{target}[/]")
+
+
+def _run_for_year(store: Store, year: int) -> int:
+    from sqlalchemy import select
+
+    from audit.store import AuditRun
+
+    with store.session() as s:
+        rid = s.scalar(select(AuditRun.id).where(AuditRun.year == year, AuditRun.status == "complete")
+                       .order_by(AuditRun.id.desc()).limit(1))
+    if rid is None:
+        raise AuditError(f"No hay una corrida completa del año {year}.", hint="Ejecute 'audit --year' primero.")
+    return rid
+
+
+def _year(store: Store, run_id: int) -> int:
+    from audit.store import AuditRun
+
+    with store.session() as s:
+        return int(s.get(AuditRun, run_id).year or 0)  # type: ignore[union-attr]
+
+
+@app.command()
+def demo(out: Annotated[Path, typer.Option("--out", help="Carpeta del demo.")] = Path("demo"),
+         config: ConfigOpt = None, verbose: VerboseOpt = False) -> None:
+    """Levanta el portal de muestra (Estado de México, 69 conjuntos) en 127.0.0.1 y lo audita de punta a punta."""
+    from audit.sample_portal import SamplePortal
+
+    out.mkdir(parents=True, exist_ok=True)
+    db_url = f"sqlite:///{(out / 'audit.db').resolve()}"
+    cfg = _setup(config, db_url, out=out, verbose=verbose)
+    demo_commitments = out / "compromisos.csv"
+    with SamplePortal() as portal:
+        _write_demo_commitments(demo_commitments)
+        console.print(f"Portal de muestra en [bold]{portal.url}[/] (sólo local)")
+        cfg = cfg.model_copy(update={"portal_url": portal.url})
+        store = _store(cfg)
+        outcome = _run_with_signals(cfg, store, portal_url=portal.url, kind="demo",
+                                    commitments=str(demo_commitments))
+    print_summary(store, outcome.run_id, cfg, out_dir=outcome.out_dir)
+    console.print(f"\nBase de datos: [bold]{out / 'audit.db'}[/]")
+    console.print(f"Resultados: [bold]{outcome.out_dir}[/]")
+
+
+def _write_demo_commitments(path: Path) -> None:
+    try:
+        from audit.sample_portal import DEMO_COMMITMENTS_CSV
+    except ImportError:
+        return
+    path.write_text(DEMO_COMMITMENTS_CSV, encoding="utf-8")
+
+
+@app.command()
+def status(config: ConfigOpt = None, db: DbOpt = None,
+           as_json: Annotated[bool, typer.Option("--json", help="Salida JSON.")] = False) -> None:
+    """Últimas corridas, candado de auditoría y próximos trabajos programados."""
+    cfg = _setup(config, db)
+    store = _store(cfg)
+    try:
+        from audit.status import print_status, status_data
+    except ImportError:
+        print_status = None  # type: ignore[assignment]
+        from audit.status import status_data  # noqa: F811
+    data = status_data(store, cfg)
+    if as_json:
+        console.print_json(json.dumps(data, default=str, ensure_ascii=False))
+    elif print_status is not None:
+        print_status(data, console)
+    else:
+        console.print(data)
+
+
+@app.command()
+def schedule(config: ConfigOpt = None, db: DbOpt = None, portal: PortalOpt = None, verbose: VerboseOpt = False) -> None:
+    """Servicio programado: auditoría periódica y evaluación anual (APScheduler)."""
+    from audit.scheduler import run_scheduler
+
+    cfg = _setup(config, db, portal=portal, verbose=verbose)
+    _portal(cfg)
+    run_scheduler(cfg, str(config) if config else None)
+
+
+@app.command()
+def publish(year: Annotated[int, typer.Option("--year", help="Año evaluado.")], portal: PortalOpt = None,
+            config: ConfigOpt = None, db: DbOpt = None, out: OutOpt = None) -> None:
+    """Publicar la evaluación anual en el propio portal (requiere CKAN_API_TOKEN)."""
+    from audit.publish import publish_year
+
+    cfg = _setup(config, db, portal=portal, out=out)
+    store = _store(cfg)
+    url = publish_year(store, cfg, year=year, out_dir=Path(cfg.output_dir), portal_url=_portal(cfg),
+                       token=cfg.ckan_api_token)
+    console.print(f"Evaluación {year} publicada: [bold]{url}[/]")
+
+
+@app.command()
+def notify(year: Annotated[int, typer.Option("--year", help="Año evaluado.")], config: ConfigOpt = None,
+           db: DbOpt = None, out: OutOpt = None,
+           dry_run: Annotated[Path | None, typer.Option("--dry-run", help="Escribir los mensajes en esta carpeta.")] = None) -> None:
+    """Enviar a cada enlace su informe PDF y un resumen (SMTP)."""
+    from audit.notify import notify_year
+
+    cfg = _setup(config, db, out=out)
+    store = _store(cfg)
+    result = notify_year(store, cfg, year=year, out_dir=Path(cfg.output_dir), dry_run_dir=dry_run)
+    console.print(result)
+
+
+@app.command()
+def serve(config: ConfigOpt = None, db: DbOpt = None,
+          host: Annotated[str | None, typer.Option(help="Dirección (por omisión 127.0.0.1).")] = None,
+          port: Annotated[int | None, typer.Option(help="Puerto (por omisión 8000).")] = None) -> None:
+    """Tablero web y API JSON para la Secretaría de Finanzas."""
+    from audit.web.app import serve as serve_app
+
+    cfg = _setup(config, db)
+    store = _store(cfg)
+    serve_app(cfg, store, host or cfg.web.host, port or cfg.web.port)
+
+
+# -- summaries ---------------------------------------------------------------------------------------------------
+def _print_crawl_summary(counts: dict[str, Any], run_id: int) -> None:
+    console.print(
+        f"[bold]Corrida {run_id}[/]: {counts.get('organizations', 0)} organizaciones, "
+        f"{counts.get('groups', 0)} grupos, {counts.get('datasets', 0)} conjuntos de datos, "
+        f"{counts.get('resources', 0)} recursos, {counts.get('crawl_errors', 0)} errores de rastreo."
+    )
+
+
+def print_probe_summary(store: Store, run_id: int) -> None:
+    try:
+        from audit.probe import probe_summary
+    except ImportError:
+        return
+    rows = probe_summary(store, run_id)
+    if not rows:
+        return
+    keys = [k for k in rows[0] if k != "organization"]
+    table = Table(title="Resultado del sondeo de recursos por organización")
+    table.add_column("Organización")
+    for k in keys:
+        table.add_column(str(k), justify="right")
+    for row in rows:
+        table.add_row(str(row.get("organization") or "(sin organización)"), *[str(row.get(k, "")) for k in keys])
+    console.print(table)
+
+
+def print_summary(store: Store, run_id: int, cfg: AuditConfig, *, out_dir: Path | None) -> None:
+    from sqlalchemy import select
+
+    from audit.store import AuditRun, OrganizationResult
+
+    with store.session() as s:
+        run = s.get(AuditRun, run_id)
+        assert run is not None
+        counts = dict(run.counts or {})
+        orgs = s.scalars(select(OrganizationResult).where(OrganizationResult.run_id == run_id)).all()
+        status = run.status
+    _print_crawl_summary(counts, run_id)
+    probe_keys = {k[6:]: v for k, v in counts.items() if k.startswith("probe_") and isinstance(v, int)}
+    if probe_keys:
+        console.print("Sondeo: " + ", ".join(f"{k}: {v}" for k, v in sorted(probe_keys.items())))
+    print_probe_summary(store, run_id)
+    if orgs:
+        table = Table(title=f"Resumen por organización (corrida {run_id}, {status})")
+        table.add_column("Organización")
+        table.add_column("Conjuntos", justify="right")
+        table.add_column("Calificación", justify="right")
+        table.add_column("Conformes", justify="right")
+        table.add_column("Avance", justify="right")
+        for o in sorted(orgs, key=lambda o: (-(o.score or -1), o.organization_name)):
+            table.add_row(
+                o.title or o.organization_name, str(o.datasets),
+                "—" if o.score is None else f"{100 * o.score:.1f} %",
+                str(o.conformes),
+                "sin compromisos registrados" if o.progress_pct is None
+                else f"{o.progress_pct:.1f} % ({o.published}/{o.committed})",
+            )
+        console.print(table)
+        committed = sum(o.committed for o in orgs)
+        published = sum(o.published for o in orgs)
+        total = sum(o.datasets for o in orgs)
+        conf = sum(o.conformes for o in orgs)
+        pct = f"{100 * published / committed:.1f} %" if committed else "sin compromisos registrados"
+        console.print(f"Portal: {total} conjuntos, {conf} conformes; avance en la implementación: {pct}")
+    if out_dir:
+        console.print(f"Archivos: {out_dir}")
+
+
+def main() -> None:
+    try:
+        app()
+    except AuditError as exc:
+        err_console.print(f"[bold red]Error:[/] {exc}", highlight=False)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err_console.print("Interrumpido.")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()
