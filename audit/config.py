@@ -34,7 +34,7 @@ class HostOverride(Section):
 
 class HttpSettings(Section):
     user_agent: str = Field(
-        "AuditorDatosAbiertos/0.1 (+https://github.com/dgsei-edomex/auditor-datos-abiertos; datos.abiertos@edomex.gob.mx)",
+        "AuditorDatosAbiertos/0.1 (auditoria de datos abiertos; contacto: datos.abiertos@edomex.gob.mx)",
         description="User-Agent de todas las peticiones; debe incluir una dirección de contacto.",
     )
     connect_timeout_s: float = Field(10.0, gt=0, description="Tiempo máximo para establecer la conexión.")

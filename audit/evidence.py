@@ -79,6 +79,18 @@ class ContentEvidence:
     problems: tuple[str, ...] = ()  # reason codes
     expectations: dict[str, Any] = field(default_factory=dict)  # {"success": bool, "failed": [...], "suites": [...]}
     dictionary_conformance: bool | None = None
+    # additive (issue 5): how the file was read and what the suites said, for reports and rules
+    kind: str | None = None  # sniffed type used to load it (csv, xlsx …)
+    quotechar: str | None = None
+    header_row: int | None = None  # 0-based; > 0 means title rows above the header
+    sheet_names: tuple[str, ...] = ()
+    dtypes: dict[str, str] = field(default_factory=dict)  # column → pandas dtype
+    column_kinds: dict[str, str] = field(default_factory=dict)  # column → numeric/date/text/code/numeric_text/empty
+    null_share: dict[str, float] = field(default_factory=dict)  # columns above content.null_share_max
+    duplicate_share: float | None = None
+    invalid_codes: tuple[str, ...] = ()  # INEGI code columns with malformed values
+    agency_success: bool | None = None  # None: no agency suite applies
+    sample_rows: int | None = None  # rows GX validated (bounded sample)
 
 
 @dataclass(frozen=True, slots=True)

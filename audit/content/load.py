@@ -1,0 +1,406 @@
+"""Turn the bytes of a tabular resource into a bounded pandas DataFrame, recording how it was read.
+
+Government files are messy: Latin-1 CSVs, semicolons, title rows above the header, workbooks with several
+sheets. The loader detects encoding, delimiter, quote character and header row, keeps the first
+``max_rows`` records and never raises for bad input: a file that cannot be read comes back with an empty
+frame and reason codes in ``problems`` (``bad_encoding``, ``huge_line``, ``zip_bomb``, ``broken_workbook`` …).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import re
+import zipfile
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+log = logging.getLogger(__name__)
+
+TABULAR_TYPES = frozenset({"csv", "tsv", "xlsx", "xls", "ods", "json", "geojson"})
+TEXT_TYPES = frozenset({"csv", "tsv", "text"})
+_CANDIDATE_DELIMITERS = ",;\t|"
+_HEADER_SCAN_ROWS = 30
+#: column names that hold INEGI codes or identifiers must stay text (leading zeros matter: "01", "001")
+CODE_NAME_RE = re.compile(
+    r"(?i)^(cve|clave|cvegeo|cve_geo|id|codigo|código|folio)([_\s-]|$)|(_|\s)(cve|clave|id)$|^(entidad|municipio|localidad)_?(cve|clave|id)?$"
+)
+_NUMBER_RE = re.compile(r"^\s*[-+]?(?=[\d.,]*\d)(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?\s*$")
+
+DEFAULT_MAX_LINE_BYTES = 1024 * 1024
+DEFAULT_MAX_UNZIPPED_BYTES = 500 * 1024 * 1024
+
+
+@dataclass
+class LoadedTable:
+    df: pd.DataFrame
+    encoding: str | None = None
+    delimiter: str | None = None
+    quotechar: str | None = None
+    header_row: int | None = None  # 0-based row of the header in the file/sheet; None when no header found
+    has_header: bool | None = None
+    sheet_names: tuple[str, ...] = ()
+    problems: list[str] = field(default_factory=list)
+    kind: str = ""  # the sniffed type actually used
+
+    @property
+    def parsed_ok(self) -> bool:
+        return not any(p in FATAL_PROBLEMS for p in self.problems)
+
+
+#: problems after which there is no usable table
+FATAL_PROBLEMS = frozenset(
+    {
+        "empty_file", "bad_encoding", "huge_line", "zip_bomb", "broken_workbook", "invalid_json", "not_records",
+        "parse_error", "unsupported_type", "no_columns",
+    }
+)
+
+
+def load_table(
+    data: bytes,
+    sniffed_type: str,
+    *,
+    max_rows: int,
+    filename: str | None = None,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+    max_unzipped_bytes: int = DEFAULT_MAX_UNZIPPED_BYTES,
+) -> LoadedTable:
+    """Load ``data`` (already downloaded, capped) as a table. Never raises for malformed input."""
+    kind = (sniffed_type or "").lower()
+    if kind not in TABULAR_TYPES and filename:
+        ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+        kind = ext if ext in TABULAR_TYPES else kind
+    if not data or not data.strip():
+        return LoadedTable(pd.DataFrame(), problems=["empty_file"], kind=kind)
+    try:
+        if kind in ("csv", "tsv", "text"):
+            return _load_text(data, kind, max_rows=max_rows, max_line_bytes=max_line_bytes)
+        if kind in ("xlsx", "ods"):
+            return _load_zipped_workbook(data, kind, max_rows=max_rows, max_unzipped_bytes=max_unzipped_bytes)
+        if kind == "xls":
+            return _load_workbook(data, kind, engine="xlrd", max_rows=max_rows)
+        if kind in ("json", "geojson"):
+            return _load_json(data, kind, max_rows=max_rows)
+    except MemoryError:
+        return LoadedTable(pd.DataFrame(), problems=["parse_error", "memory_error"], kind=kind)
+    except Exception as exc:  # a hostile file is a finding, never a crash
+        log.debug("load_table failed kind=%s: %r", kind, exc)
+        return LoadedTable(pd.DataFrame(), problems=["parse_error", f"exception:{type(exc).__name__}"], kind=kind)
+    return LoadedTable(pd.DataFrame(), problems=["unsupported_type"], kind=kind)
+
+
+# --------------------------------------------------------------------------- text (CSV/TSV)
+
+
+def decode_text(data: bytes) -> tuple[str, str]:
+    """Decode with BOM → UTF-8 → Windows-1252 → Latin-1 (the encodings found on Mexican portals)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="replace"), "utf-8-sig"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", errors="replace"), "utf-16"
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError as exc:
+        # a capped download may cut a multi-byte character at the very end
+        if exc.start >= len(data) - 3:
+            return data[: exc.start].decode("utf-8"), "utf-8"
+    try:
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), "latin-1"
+
+
+def _sniff_dialect(sample: str, kind: str) -> tuple[str, str]:
+    if kind == "tsv":
+        return "\t", '"'
+    lines = [ln for ln in sample.splitlines()[:50] if ln.strip()]
+    try:
+        dialect = csv.Sniffer().sniff("\n".join(lines), delimiters=_CANDIDATE_DELIMITERS)
+        delim, quote = dialect.delimiter, dialect.quotechar or '"'
+    except csv.Error:
+        delim, quote = "", '"'
+    if not delim or delim not in _CANDIDATE_DELIMITERS:
+        # fall back to the candidate that splits most lines into the same, largest number of fields
+        best, best_score = ",", -1
+        for cand in _CANDIDATE_DELIMITERS:
+            counts = [ln.count(cand) for ln in lines[-20:]]
+            if counts and min(counts) > 0:
+                score = min(counts) * 10 + (len(set(counts)) == 1)
+                if score > best_score:
+                    best, best_score = cand, score
+        delim = best
+    if quote not in ("'", '"'):
+        quote = '"'
+    return delim, quote
+
+
+def _is_number(value: str) -> bool:
+    return bool(value) and bool(_NUMBER_RE.match(value)) and any(ch.isdigit() for ch in value)
+
+
+def detect_header(rows: list[list[Any]]) -> tuple[int | None, bool]:
+    """Return (header_row, has_header) from the first rows of a file or sheet.
+
+    Title rows ("Secretaría de …", "Cifras al 31 de diciembre") have one or two filled cells; the header is
+    the first row as wide as the data below it. It is a header when its cells are non-numeric text.
+    """
+    cleaned = [[("" if v is None else str(v)).strip() for v in row] for row in rows]
+    cleaned = [[c if c.lower() not in ("nan", "none", "nat") else "" for c in row] for row in cleaned]
+    filled = [sum(1 for c in row if c) for row in cleaned]
+    if not any(filled):
+        return None, False
+    width = max(filled)
+    # the modal width of the lower rows is the data width (a long title never sets it)
+    lower = [f for f in filled[1:] if f] or filled
+    data_width = max(set(lower), key=lambda w: (lower.count(w), w))
+    target = max(1, min(width, data_width))
+    for idx, row in enumerate(cleaned):
+        if filled[idx] >= max(1, int(target * 0.6)) and (filled[idx] >= 2 or target == 1):
+            cells = [c for c in row if c]
+            numeric = sum(1 for c in cells if _is_number(c))
+            return idx, numeric == 0 and len(cells) > 0
+    return 0, False
+
+
+def _load_text(data: bytes, kind: str, *, max_rows: int, max_line_bytes: int) -> LoadedTable:
+    # a single enormous line (or a binary blob) would make the parser swallow everything into one field
+    probe = data[: max_line_bytes + 1]
+    if len(data) > max_line_bytes and b"\n" not in probe and b"\r" not in probe:
+        return LoadedTable(pd.DataFrame(), problems=["huge_line"], kind=kind)
+    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return LoadedTable(pd.DataFrame(), problems=["bad_encoding", "binary_content"], kind=kind)
+    text, encoding = decode_text(data)
+    problems: list[str] = []
+    if "\ufffd" in text[:100_000]:
+        problems.append("replacement_characters")
+    delim, quote = _sniff_dialect(text[:65_536], kind)
+    head_lines = text[:65_536].splitlines()[:_HEADER_SCAN_ROWS]
+    head_rows = list(csv.reader(head_lines, delimiter=delim, quotechar=quote))
+    header_row, has_header = detect_header(head_rows)
+    if header_row is None:
+        return LoadedTable(pd.DataFrame(), encoding=encoding, delimiter=delim, problems=["empty_file"], kind=kind)
+    if header_row > 0:
+        problems.append("title_rows_above_header")
+    names = [c.strip() for c in head_rows[header_row]] if header_row < len(head_rows) else []
+    dtype = {n: "str" for n in names if n and CODE_NAME_RE.search(n)}
+    try:
+        df = pd.read_csv(
+            io.StringIO(text),
+            sep=delim,
+            quotechar=quote,
+            skiprows=header_row,
+            header=0 if has_header else None,
+            nrows=max_rows,
+            dtype=dtype or None,
+            on_bad_lines="skip",
+            skip_blank_lines=True,
+            engine="c",
+            low_memory=False,
+        )
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        log.debug("read_csv failed: %r", exc)
+        return LoadedTable(
+            pd.DataFrame(), encoding=encoding, delimiter=delim, quotechar=quote, header_row=header_row,
+            problems=problems + ["parse_error"], kind=kind,
+        )
+    df = _finish_frame(df, has_header, problems)
+    if text.count("\n") > max_rows + header_row + 1 and len(df) >= max_rows:
+        problems.append("rows_truncated")
+    return LoadedTable(
+        df, encoding=encoding, delimiter=delim, quotechar=quote, header_row=header_row, has_header=has_header,
+        problems=problems, kind=kind,
+    )
+
+
+# --------------------------------------------------------------------------- workbooks
+
+
+def _load_zipped_workbook(data: bytes, kind: str, *, max_rows: int, max_unzipped_bytes: int) -> LoadedTable:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            infos = zf.infolist()
+            total = sum(i.file_size for i in infos)
+            ratio = total / max(1, sum(i.compress_size for i in infos))
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError):
+        return LoadedTable(pd.DataFrame(), problems=["broken_workbook"], kind=kind)
+    if total > max_unzipped_bytes or (ratio > 200 and total > 50 * 1024 * 1024):
+        return LoadedTable(pd.DataFrame(), problems=["zip_bomb"], kind=kind)
+    return _load_workbook(data, kind, engine="openpyxl" if kind == "xlsx" else "odf", max_rows=max_rows)
+
+
+def _load_workbook(data: bytes, kind: str, *, engine: str, max_rows: int) -> LoadedTable:
+    try:
+        book = pd.ExcelFile(io.BytesIO(data), engine=engine)
+        sheets = tuple(str(s) for s in book.sheet_names)
+        if not sheets:
+            return LoadedTable(pd.DataFrame(), problems=["broken_workbook"], kind=kind)
+        raw = book.parse(sheets[0], header=None, nrows=max_rows + _HEADER_SCAN_ROWS, dtype=object)
+    except Exception as exc:  # openpyxl/xlrd/odf raise many different types for corrupt files
+        log.debug("workbook failed kind=%s: %r", kind, exc)
+        return LoadedTable(pd.DataFrame(), problems=["broken_workbook"], kind=kind)
+    problems: list[str] = []
+    if len(sheets) > 1:
+        problems.append("multiple_sheets")
+    raw = raw.dropna(how="all").dropna(axis=1, how="all")
+    if raw.empty:
+        return LoadedTable(pd.DataFrame(), sheet_names=sheets, problems=["empty_file"], kind=kind)
+    head = raw.head(_HEADER_SCAN_ROWS).values.tolist()
+    header_pos, has_header = detect_header(head)
+    header_pos = header_pos or 0
+    if header_pos > 0:
+        problems.append("title_rows_above_header")
+    header_row = int(raw.index[header_pos])
+    if has_header:
+        names = ["" if pd.isna(v) else str(v).strip() for v in raw.iloc[header_pos].tolist()]
+        body = raw.iloc[header_pos + 1 :].copy()
+        body.columns = _dedupe_names(names)
+    else:
+        body = raw.iloc[header_pos:].copy()
+        body.columns = [f"columna_{i + 1}" for i in range(body.shape[1])]
+    body = body.head(max_rows).reset_index(drop=True)
+    # cells come as objects: let pandas infer numbers/text per column as it does for CSV
+    body = _infer_object_columns(body)
+    df = _finish_frame(body, has_header, problems)
+    return LoadedTable(df, header_row=header_row, has_header=has_header, sheet_names=sheets, problems=problems, kind=kind)
+
+
+def _infer_object_columns(df: pd.DataFrame) -> pd.DataFrame:
+    out = {}
+    for col in df.columns:
+        s = df[col]
+        if CODE_NAME_RE.search(str(col)):
+            out[col] = s.map(lambda v: v if v is None or (isinstance(v, float) and pd.isna(v)) else _code_text(v)).astype("str")
+            continue
+        converted = pd.to_numeric(s, errors="coerce")
+        if converted.notna().sum() == s.notna().sum() and s.notna().any():
+            out[col] = converted
+        else:
+            out[col] = s.astype("str").where(s.notna())
+    return pd.DataFrame(out, index=df.index)
+
+
+def _code_text(v: Any) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+# --------------------------------------------------------------------------- JSON / GeoJSON
+
+
+def _load_json(data: bytes, kind: str, *, max_rows: int) -> LoadedTable:
+    text, encoding = decode_text(data)
+    try:
+        doc = json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        return LoadedTable(pd.DataFrame(), encoding=encoding, problems=["invalid_json"], kind=kind)
+    problems: list[str] = []
+    records: list[Any] | None = None
+    if isinstance(doc, dict) and doc.get("type") == "FeatureCollection" and isinstance(doc.get("features"), list):
+        kind = "geojson"
+        records = []
+        for feat in doc["features"][:max_rows]:
+            if not isinstance(feat, dict):
+                continue
+            props = feat.get("properties") if isinstance(feat.get("properties"), dict) else {}
+            geom = feat.get("geometry") if isinstance(feat.get("geometry"), dict) else {}
+            records.append({**props, "geometry_type": geom.get("type")})
+    elif isinstance(doc, list):
+        records = doc
+    elif isinstance(doc, dict):
+        # {"data": [...]} / {"result": {"records": [...]}} wrappers of APIs and CKAN datastore dumps
+        records = _find_records(doc)
+    if not records or not all(isinstance(r, dict) for r in records[:100]):
+        return LoadedTable(pd.DataFrame(), encoding=encoding, problems=["not_records"], kind=kind)
+    rows = [r for r in records[:max_rows] if isinstance(r, dict)]
+    flat = [{k: (json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v) for k, v in r.items()} for r in rows]
+    df = pd.DataFrame.from_records(flat)
+    df = _infer_object_columns(df) if not df.empty else df
+    df = _finish_frame(df, True, problems)
+    return LoadedTable(df, encoding=encoding, header_row=None, has_header=True, problems=problems, kind=kind)
+
+
+def _find_records(doc: dict[str, Any], depth: int = 0) -> list[Any] | None:
+    if depth > 3:
+        return None
+    for value in doc.values():
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            return value
+    for value in doc.values():
+        if isinstance(value, dict):
+            found = _find_records(value, depth + 1)
+            if found:
+                return found
+    return None
+
+
+# --------------------------------------------------------------------------- common
+
+
+def _dedupe_names(names: list[str]) -> list[str]:
+    """Keep the original names but make them unique so pandas/GX can address every column."""
+    seen: dict[str, int] = {}
+    out = []
+    for i, n in enumerate(names):
+        base = n or f"columna_{i + 1}"
+        if base in seen:
+            seen[base] += 1
+            base = f"{base}.{seen[base]}"
+        else:
+            seen[base] = 0
+        out.append(base)
+    return out
+
+
+def _finish_frame(df: pd.DataFrame, has_header: bool, problems: list[str]) -> pd.DataFrame:
+    if df.shape[1] == 0:
+        problems.append("no_columns")
+        return df
+    if not has_header:
+        problems.append("no_header")
+        df.columns = [f"columna_{i + 1}" for i in range(df.shape[1])]
+        return df
+    raw_names = [str(c) for c in df.columns]
+    # pandas names blank headers "Unnamed: 3" and duplicates "a.1": both are header defects to report
+    blank = [n for n in raw_names if not n.strip() or n.startswith("Unnamed:") or n.startswith("columna_")]
+    if blank:
+        problems.append("blank_column_names")
+    base = [re.sub(r"\.\d+$", "", n) for n in raw_names]
+    if len(set(n.strip().lower() for n in base)) < len(base) - len(blank):
+        problems.append("duplicate_column_names")
+    df.columns = _dedupe_names([n.strip() for n in raw_names])
+    return df
+
+
+def column_kinds(df: pd.DataFrame, *, share_min: float = 0.8, sample: int = 2000) -> dict[str, str]:
+    """Classify each column as numeric, date, text, code or empty, from its dtype and a sample of values."""
+    from audit.content.expectations import DATE_RE  # single definition of what a date looks like
+
+    kinds: dict[str, str] = {}
+    for col in df.columns:
+        s = df[col]
+        non_null = s.dropna()
+        if non_null.empty:
+            kinds[col] = "empty"
+        elif pd.api.types.is_bool_dtype(s):
+            kinds[col] = "text"
+        elif pd.api.types.is_numeric_dtype(s):
+            kinds[col] = "numeric"
+        elif pd.api.types.is_datetime64_any_dtype(s):
+            kinds[col] = "datetime"
+        else:
+            vals = non_null.head(sample).astype(str)
+            if CODE_NAME_RE.search(str(col)):
+                kinds[col] = "code"
+            elif vals.str.match(DATE_RE).mean() >= share_min:
+                kinds[col] = "date"
+            elif vals.str.match(_NUMBER_RE).mean() >= share_min:
+                kinds[col] = "numeric_text"  # mostly numbers stored as text: a type-consistency suspect
+            else:
+                kinds[col] = "text"
+    return kinds

@@ -1,0 +1,529 @@
+"""The content stage: download every reachable tabular resource, load it, run the suites, store the evidence.
+
+Work is split in two phases per run: data dictionaries first (their fields become expectations for the
+other resources of the same dataset), then everything else. Each resource is one job in a process pool of
+``content.workers`` (GX is imported once per worker). A resource whose content hash (the probe's, or the
+downloaded bytes') and suite digest match an earlier run's check is not revalidated: the stored result is
+copied with ``reused=True``. A hostile or broken file ends as ``parsed_ok=False`` with reason codes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import multiprocessing
+import time
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+from urllib.parse import urlsplit
+
+import pandas as pd
+from sqlalchemy import select
+
+from audit.config import AuditConfig, ContentSettings
+from audit.content import expectations as gxsuite
+from audit.content.fetch import fetch_bytes_sync
+from audit.content.load import TABULAR_TYPES, column_kinds, load_table
+from audit.content.suites import digest, suites_for
+from audit.evidence import REACHABLE_OUTCOMES, ContentEvidence
+from audit.progress import stage_progress
+from audit.store.db import Store, utcnow
+from audit.store.models import (
+    AuditRun,
+    ContentCheck,
+    DatasetSnapshot,
+    Portal,
+    Probe,
+    ResourceSnapshot,
+    RunError,
+)
+
+log = logging.getLogger(__name__)
+
+_EVIDENCE_FIELDS = {f.name for f in fields(ContentEvidence)}
+_TUPLE_FIELDS = {"empty_columns", "disaggregation_keys", "problems", "sheet_names", "invalid_codes"}
+
+
+# --------------------------------------------------------------------------- one file → evidence
+
+
+def check_bytes(
+    data: bytes,
+    sniffed_type: str,
+    *,
+    settings: ContentSettings,
+    suites: list[dict[str, Any]],
+    filename: str | None = None,
+    dictionary_fields: list[dict[str, str]] | None = None,
+) -> ContentEvidence:
+    """Load ``data`` and run the built-in suite, ``suites`` (agency) and the dictionary's expectations."""
+    table = load_table(
+        data, sniffed_type, max_rows=settings.max_rows, filename=filename,
+        max_line_bytes=settings.max_line_bytes, max_unzipped_bytes=settings.max_unzipped_bytes,
+    )
+    problems = list(table.problems)
+    base = {
+        "encoding": table.encoding, "delimiter": table.delimiter, "quotechar": table.quotechar,
+        "header_row": table.header_row, "sheet_names": tuple(table.sheet_names), "kind": table.kind or sniffed_type,
+    }
+    if not table.parsed_ok:
+        return ContentEvidence(parsed_ok=False, problems=tuple(problems), has_header=table.has_header, **base)
+    df = table.df
+    df.columns = [str(c) for c in df.columns]
+    kinds = column_kinds(df, share_min=settings.type_share_min)
+    extra = list(suites)
+    dict_name = None
+    if dictionary_fields:
+        dict_name = "diccionario_de_datos"
+        extra.append(gxsuite.dictionary_suite(dictionary_fields, df, name=dict_name))
+    try:
+        results = gxsuite.validate(df, settings=settings, extra_suites=extra, kinds=kinds)
+    except Exception as exc:  # GX choking on an odd frame is a finding about this file, not a stage crash
+        log.warning("GX validation failed: %r", exc)
+        results = {"success": False, "failed": [], "suites": [], "error": f"{type(exc).__name__}: {str(exc)[:300]}"}
+        problems.append("validation_error")
+
+    # whole-frame facts (GX only sees a bounded sample)
+    rows = len(df)
+    null_frac = df.isna().mean() if rows else pd.Series(0.0, index=df.columns)
+    empty_cols = tuple(c for c in df.columns if rows and null_frac[c] >= 1.0)
+    high_null = {c: round(float(null_frac[c]), 4) for c in df.columns if rows and settings.null_share_max < null_frac[c] < 1.0}
+    dup_share = float(df.duplicated().mean()) if rows and df.shape[1] else 0.0
+    summary_rows = _count_summary_rows(df, kinds)
+    keys = tuple(gxsuite.disaggregation_keys(df, kinds))
+
+    builtin = next((s for s in results.get("suites", []) if s.get("name") == "builtin"), {"results": []})
+    failed_checks = {(r.get("meta") or {}).get("check"): r for r in builtin.get("results", []) if not r.get("success")}
+    type_checks = [r for r in builtin.get("results", []) if (r.get("meta") or {}).get("check") == "type_consistency"]
+    type_consistent = not any(not r["success"] for r in type_checks)
+    invalid_codes = tuple(
+        str(r["kwargs"].get("column")) for r in builtin.get("results", [])
+        if (r.get("meta") or {}).get("check") == "inegi_code" and not r.get("success")
+    )
+    if rows < settings.min_rows:
+        problems.append("too_few_rows")
+    if empty_cols:
+        problems.append("empty_columns")
+    if high_null:
+        problems.append("high_null_share")
+    if dup_share > settings.duplicate_share_max:
+        problems.append("duplicate_rows")
+    if summary_rows:
+        problems.append("summary_rows")
+    if not type_consistent:
+        problems.append("type_inconsistent")
+    if invalid_codes:
+        problems.append("invalid_inegi_codes")
+    if not keys:
+        problems.append("no_disaggregation_keys")
+    if "summary_rows" in failed_checks and not summary_rows:
+        problems.append("summary_rows")
+    agency = [s for s in results.get("suites", []) if s.get("source") == "agency"]
+    agency_success = None if not agency else all(s.get("success") for s in agency)
+    if agency_success is False:
+        problems.append("agency_suite_failed")
+    if any(s.get("invalid") for s in agency):
+        problems.append("agency_suite_invalid")
+    dict_result = next((s for s in results.get("suites", []) if s.get("name") == dict_name), None) if dict_name else None
+    dictionary_conformance = None if dict_result is None else bool(dict_result.get("success"))
+    if dictionary_conformance is False:
+        problems.append("dictionary_mismatch")
+
+    return ContentEvidence(
+        parsed_ok=True,
+        rows=rows,
+        columns=df.shape[1],
+        has_header=table.has_header,
+        empty_columns=empty_cols,
+        summary_rows=summary_rows,
+        disaggregation_keys=keys,
+        type_consistent=type_consistent,
+        problems=tuple(dict.fromkeys(problems)),
+        expectations=results,
+        dictionary_conformance=dictionary_conformance,
+        dtypes={c: str(t) for c, t in df.dtypes.items()},
+        column_kinds=kinds,
+        null_share=high_null,
+        duplicate_share=round(dup_share, 4),
+        invalid_codes=invalid_codes,
+        agency_success=agency_success,
+        sample_rows=results.get("sample_rows"),
+        **base,
+    )
+
+
+def _count_summary_rows(df: pd.DataFrame, kinds: dict[str, str]) -> int:
+    label_cols = [c for c in df.columns if kinds.get(c) in ("text", "code")][:3]
+    if not label_cols:
+        return 0
+    mask = pd.Series(False, index=df.index)
+    for col in label_cols:
+        mask |= df[col].astype("str").str.match(gxsuite.SUMMARY_RE, na=False)
+    return int(mask.sum())
+
+
+def evidence_to_dict(ev: ContentEvidence) -> dict[str, Any]:
+    d = asdict(ev)
+    d.pop("expectations", None)
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in d.items()}
+
+
+def evidence_from_row(details: dict[str, Any], expectations: dict[str, Any]) -> ContentEvidence:
+    kw = {k: v for k, v in (details or {}).items() if k in _EVIDENCE_FIELDS and k != "expectations"}
+    for k in _TUPLE_FIELDS & kw.keys():
+        kw[k] = tuple(kw[k] or ())
+    kw.setdefault("parsed_ok", False)
+    return ContentEvidence(expectations=expectations or {}, **kw)
+
+
+# --------------------------------------------------------------------------- jobs (run in worker processes)
+
+
+@dataclass
+class Job:
+    resource_snapshot_id: int
+    url: str
+    sniffed_type: str
+    dataset_name: str
+    resource_name: str | None
+    probe_sha256: str | None
+    suite_digest: str
+    suites: list[dict[str, Any]] = field(default_factory=list)
+    is_dictionary: bool = False
+    dictionary_fields: list[dict[str, str]] | None = None
+    previous_sha256: str | None = None  # content hash of the reusable earlier check (if the probe hash differed)
+    previous_check_id: int | None = None
+    dataset_snapshot_id: int | None = None
+
+
+def _worker_init() -> None:
+    logging.getLogger("great_expectations").setLevel(logging.CRITICAL)
+    gxsuite.warm_up()
+
+
+def _run_job(job: Job, cfg_dump: dict[str, Any]) -> dict[str, Any]:
+    cfg = AuditConfig.model_validate(cfg_dump)
+    t0 = time.perf_counter()
+    allow = list(cfg.probe.allow_hosts)
+    if cfg.portal_url:
+        host = urlsplit(cfg.portal_url).hostname
+        if host:
+            allow.append(host)
+    dl = fetch_bytes_sync(
+        job.url, http=cfg.http, cap=cfg.probe.download_cap_bytes, allow_hosts=allow,
+        max_redirects=cfg.probe.max_redirects, verify_tls=cfg.probe.verify_tls,
+    )
+    out: dict[str, Any] = {"id": job.resource_snapshot_id, "sha256": dl.sha256, "bytes": len(dl.data),
+                           "download_ms": round(dl.elapsed_ms, 1), "truncated": dl.truncated}
+    if not dl.ok:
+        out["download_error"] = dl.error
+        out["total_ms"] = round((time.perf_counter() - t0) * 1000, 1)
+        return out
+    if job.previous_sha256 and dl.sha256 == job.previous_sha256:
+        out["reuse"] = True
+        out["total_ms"] = round((time.perf_counter() - t0) * 1000, 1)
+        return out
+    filename = urlsplit(dl.final_url or job.url).path.rsplit("/", 1)[-1] or None
+    try:
+        ev = check_bytes(dl.data, job.sniffed_type, settings=cfg.content, suites=job.suites, filename=filename,
+                         dictionary_fields=job.dictionary_fields)
+        if dl.truncated:
+            ev = ContentEvidence(**{**{f: getattr(ev, f) for f in _EVIDENCE_FIELDS},
+                                    "problems": tuple(dict.fromkeys((*ev.problems, "download_truncated")))})
+    except Exception as exc:  # last line of defence: the stage goes on
+        log.warning("content check crashed for %s: %r", job.url, exc)
+        ev = ContentEvidence(parsed_ok=False, problems=("check_error", f"exception:{type(exc).__name__}"))
+    out["evidence"] = evidence_to_dict(ev)
+    out["expectations"] = ev.expectations
+    if job.is_dictionary and ev.parsed_ok:
+        table = load_table(dl.data, job.sniffed_type, max_rows=5000, filename=filename)
+        out["dictionary_fields"] = gxsuite.parse_dictionary(table.df) if table.parsed_ok else []
+    out["total_ms"] = round((time.perf_counter() - t0) * 1000, 1)
+    return out
+
+
+# --------------------------------------------------------------------------- planning
+
+
+def _is_dictionary(name: str | None, description: str | None, words: list[str]) -> bool:
+    text = gxsuite.norm(f"{name or ''}")
+    return any(gxsuite.norm(w) in text for w in words)
+
+
+def _plan(store: Store, run_id: int, cfg: AuditConfig, resume: bool) -> tuple[list[Job], dict[int, dict[str, Any]], int, list[str]]:
+    """Jobs to run, reusable earlier checks by resource id, already-done count, suite errors."""
+    settings = cfg.content
+    with store.session() as s:
+        rows = s.execute(
+            select(ResourceSnapshot, Probe, DatasetSnapshot)
+            .join(Probe, (Probe.resource_snapshot_id == ResourceSnapshot.id) & (Probe.run_id == run_id))
+            .join(DatasetSnapshot, DatasetSnapshot.id == ResourceSnapshot.dataset_snapshot_id)
+            .where(ResourceSnapshot.run_id == run_id)
+            .order_by(ResourceSnapshot.id)
+        ).all()
+        done = set()
+        if resume:
+            done = set(s.scalars(select(ContentCheck.resource_snapshot_id).where(ContentCheck.run_id == run_id)))
+        candidates = [
+            (r, p, d) for r, p, d in rows
+            if p.outcome in REACHABLE_OUTCOMES and (p.sniffed_type or "").lower() in TABULAR_TYPES
+        ]
+        # earlier checks of the same resources (by CKAN id, else URL), newest first
+        ckan_ids = [r.ckan_id for r, _, _ in candidates if r.ckan_id]
+        urls = [r.url for r, _, _ in candidates if not r.ckan_id and r.url]
+        previous: dict[str, ContentCheck] = {}
+        conds = [ResourceSnapshot.ckan_id.in_(ckan_ids[i : i + 500]) for i in range(0, len(ckan_ids), 500)]
+        conds += [ResourceSnapshot.url.in_(urls[i : i + 500]) & ResourceSnapshot.ckan_id.is_(None)
+                  for i in range(0, len(urls), 500)]
+        for cond in conds:
+            for check, rid_ckan, rurl in s.execute(
+                select(ContentCheck, ResourceSnapshot.ckan_id, ResourceSnapshot.url)
+                .join(ResourceSnapshot, ResourceSnapshot.id == ContentCheck.resource_snapshot_id)
+                .where(ContentCheck.run_id < run_id, cond)
+                .order_by(ContentCheck.run_id.desc())
+            ):
+                key = rid_ckan or f"url:{rurl}"
+                previous.setdefault(key, check)
+        s.expunge_all()
+
+    builtin_digest = digest({k: v for k, v in settings.model_dump().items() if k not in ("workers", "enabled")})
+    dictionaries: dict[int, list[int]] = {}
+    for r, _p, d in candidates:
+        if _is_dictionary(r.name, r.description, settings.dictionary_words):
+            dictionaries.setdefault(d.id, []).append(r.id)
+    dict_hash = {r.id: p.sha256 for r, p, _ in candidates}
+
+    jobs: list[Job] = []
+    reuse: dict[int, dict[str, Any]] = {}
+    suite_errors: list[str] = []
+    for r, p, d in candidates:
+        suites, errors = suites_for(settings.suites_dir, d.name, r.name, r.ckan_id)
+        suite_errors.extend(errors)
+        is_dict = r.id in dictionaries.get(d.id, [])
+        dict_key = [] if is_dict else sorted(str(dict_hash.get(i)) for i in dictionaries.get(d.id, []))
+        sdigest = digest([builtin_digest, suites, dict_key])
+        prev = previous.get(r.ckan_id or f"url:{r.url}")
+        prev_ok = prev is not None and (prev.details or {}).get("suite_digest") == sdigest
+        if r.id in done:
+            continue
+        if prev_ok and prev is not None and (p.not_modified or (p.sha256 and (prev.details or {}).get("probe_sha256") == p.sha256)):
+            reuse[r.id] = {"check": prev, "probe_sha256": p.sha256}
+            continue
+        jobs.append(Job(
+            resource_snapshot_id=r.id, url=p.final_url or r.url or "", sniffed_type=(p.sniffed_type or "").lower(),
+            dataset_name=d.name, resource_name=r.name, probe_sha256=p.sha256, suite_digest=sdigest, suites=suites,
+            is_dictionary=is_dict, previous_sha256=prev.sha256 if prev_ok and prev is not None else None,
+            previous_check_id=prev.id if prev_ok and prev is not None else None, dataset_snapshot_id=d.id,
+        ))
+    return jobs, reuse, len(done), suite_errors
+
+
+# --------------------------------------------------------------------------- the stage
+
+
+def _copy_check(prev: ContentCheck, run_id: int, resource_snapshot_id: int, probe_sha256: str | None) -> ContentCheck:
+    details = dict(prev.details or {})
+    details["reused_from_run"] = prev.run_id
+    if probe_sha256:
+        details["probe_sha256"] = probe_sha256
+    return ContentCheck(
+        run_id=run_id, resource_snapshot_id=resource_snapshot_id, sha256=prev.sha256, parsed_ok=prev.parsed_ok,
+        reused=True, rows=prev.rows, columns=prev.columns, encoding=prev.encoding, delimiter=prev.delimiter,
+        details=details, expectations=prev.expectations or {}, checked_at=utcnow(),
+    )
+
+
+def _record(run_id: int, job: Job, out: dict[str, Any]) -> ContentCheck:
+    ev = out.get("evidence")
+    details: dict[str, Any]
+    if ev is None:  # download failed although the probe reached it: not the file's fault, say so
+        reason = out.get("download_error") or out.get("error") or "unknown"
+        ev_obj = ContentEvidence(parsed_ok=False, problems=("download_failed", f"download_{reason}"))
+        details = evidence_to_dict(ev_obj)
+        expectations: dict[str, Any] = {}
+    else:
+        details = dict(ev)
+        expectations = out.get("expectations") or {}
+    details.update(
+        probe_sha256=job.probe_sha256, suite_digest=job.suite_digest, bytes=out.get("bytes"),
+        truncated=out.get("truncated"), elapsed_ms=out.get("total_ms"), download_ms=out.get("download_ms"),
+        is_dictionary=job.is_dictionary,
+    )
+    if "dictionary_fields" in out:
+        details["dictionary_fields"] = out["dictionary_fields"]
+    return ContentCheck(
+        run_id=run_id, resource_snapshot_id=job.resource_snapshot_id, sha256=out.get("sha256"),
+        parsed_ok=bool(details.get("parsed_ok")), reused=False, rows=details.get("rows"), columns=details.get("columns"),
+        encoding=(details.get("encoding") or None), delimiter=(details.get("delimiter") or None),
+        details=details, expectations=expectations, checked_at=utcnow(),
+    )
+
+
+class _Pool:
+    """A process pool (or in-process execution for one worker) that survives a worker crash."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self.executor: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> _Pool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.executor is not None:
+            self.executor.shutdown(wait=True, cancel_futures=True)
+
+    def _new(self) -> ProcessPoolExecutor:
+        methods = multiprocessing.get_all_start_methods()
+        ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
+        return ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=_worker_init)
+
+    def map(self, jobs: list[Job], cfg_dump: dict[str, Any]):  # type: ignore[no-untyped-def]
+        """Yield (job, result) as they finish; a crashed worker yields an error result, once retried."""
+        if self.workers <= 1:
+            gxsuite.warm_up()
+            for job in jobs:
+                yield job, _safe(job, cfg_dump)
+            return
+        pending = list(jobs)
+        attempts: dict[int, int] = {}
+        while pending:
+            if self.executor is None:
+                self.executor = self._new()
+            futures: dict[Future[dict[str, Any]], Job] = {self.executor.submit(_run_job, j, cfg_dump): j for j in pending}
+            pending = []
+            broken = False
+            for fut in as_completed(futures):
+                job = futures[fut]
+                try:
+                    yield job, fut.result()
+                except BrokenProcessPool:
+                    broken = True
+                    attempts[job.resource_snapshot_id] = attempts.get(job.resource_snapshot_id, 0) + 1
+                    if attempts[job.resource_snapshot_id] >= 2:
+                        yield job, {"id": job.resource_snapshot_id, "error": "worker_crashed",
+                                    "evidence": evidence_to_dict(ContentEvidence(parsed_ok=False, problems=("worker_crashed",)))}
+                    else:
+                        pending.append(job)
+                except Exception as exc:  # pickling or unexpected errors: record, go on
+                    yield job, {"id": job.resource_snapshot_id, "error": f"{type(exc).__name__}",
+                                "evidence": evidence_to_dict(ContentEvidence(parsed_ok=False, problems=("check_error",)))}
+            if broken:
+                self.executor.shutdown(wait=False, cancel_futures=True)
+                self.executor = None
+
+
+def _safe(job: Job, cfg_dump: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return _run_job(job, cfg_dump)
+    except Exception as exc:
+        return {"id": job.resource_snapshot_id, "error": type(exc).__name__,
+                "evidence": evidence_to_dict(ContentEvidence(parsed_ok=False, problems=("check_error",)))}
+
+
+def run_content_stage(store: Store, run_id: int, cfg: AuditConfig, *, resume: bool = True) -> dict[str, int]:
+    """Validate the content of every reachable tabular resource of ``run_id``; returns counts."""
+    counts = {"candidates": 0, "checked": 0, "reused": 0, "parsed_ok": 0, "failed": 0, "download_failed": 0,
+              "already_done": 0, "suite_errors": 0}
+    if not cfg.content.enabled:
+        return counts
+    cfg = _with_portal_host(store, run_id, cfg)
+    jobs, reuse, already, suite_errors = _plan(store, run_id, cfg, resume)
+    counts["already_done"] = already
+    counts["candidates"] = len(jobs) + len(reuse) + already
+    counts["suite_errors"] = len(suite_errors)
+    with store.session() as s:
+        for msg in dict.fromkeys(suite_errors):
+            s.add(RunError(run_id=run_id, stage="content", subject=cfg.content.suites_dir, code="suite_invalid",
+                           message=msg, created_at=utcnow()))
+        for rid, item in reuse.items():
+            s.add(_copy_check(item["check"], run_id, rid, item["probe_sha256"]))
+            counts["reused"] += 1
+            counts["parsed_ok" if item["check"].parsed_ok else "failed"] += 1
+
+    dict_jobs = [j for j in jobs if j.is_dictionary]
+    data_jobs = [j for j in jobs if not j.is_dictionary]
+    cfg_dump = cfg.model_dump(mode="json")
+    with stage_progress("Validando contenido", total=len(jobs)) as advance, _Pool(cfg.content.workers) as pool:
+        for phase in (dict_jobs, data_jobs):
+            if phase is data_jobs:
+                fields_by_dataset = _dictionary_fields(store, run_id)
+                for j in data_jobs:
+                    j.dictionary_fields = fields_by_dataset.get(j.dataset_snapshot_id or -1)
+            if not phase:
+                continue
+            batch: list[tuple[Job, dict[str, Any]]] = []
+            for job, out in pool.map(phase, cfg_dump):
+                batch.append((job, out))
+                advance(1)
+                if len(batch) >= 25:
+                    _flush(store, run_id, batch, counts)
+                    batch = []
+            _flush(store, run_id, batch, counts)
+    log.info("content stage run=%d counts=%s", run_id, counts)
+    return counts
+
+
+def _flush(store: Store, run_id: int, batch: list[tuple[Job, dict[str, Any]]], counts: dict[str, int]) -> None:
+    if not batch:
+        return
+    with store.session() as s:
+        for job, out in batch:
+            if out.get("reuse"):
+                prev = s.get(ContentCheck, job.previous_check_id) if job.previous_check_id else None
+                if prev is not None:
+                    s.add(_copy_check(prev, run_id, job.resource_snapshot_id, job.probe_sha256))
+                    counts["reused"] += 1
+                    counts["parsed_ok" if prev.parsed_ok else "failed"] += 1
+                    continue
+                out = {**out, "download_error": "reuse_lookup_failed"}
+            check = _record(run_id, job, out)
+            s.add(check)
+            counts["checked"] += 1
+            if out.get("download_error"):
+                counts["download_failed"] += 1
+                s.add(RunError(run_id=run_id, stage="content", subject=job.url[:500], code="download_failed",
+                               message=f"No se pudo descargar para validar el contenido: {out['download_error']}",
+                               created_at=utcnow()))
+            counts["parsed_ok" if check.parsed_ok else "failed"] += 1
+
+
+def _dictionary_fields(store: Store, run_id: int) -> dict[int, list[dict[str, str]]]:
+    """dataset_snapshot_id → fields parsed from its data dictionary (this run's checks, reused or not)."""
+    out: dict[int, list[dict[str, str]]] = {}
+    with store.session() as s:
+        for details, ds_id in s.execute(
+            select(ContentCheck.details, ResourceSnapshot.dataset_snapshot_id)
+            .join(ResourceSnapshot, ResourceSnapshot.id == ContentCheck.resource_snapshot_id)
+            .where(ContentCheck.run_id == run_id)
+        ):
+            if details and details.get("is_dictionary") and details.get("dictionary_fields"):
+                out.setdefault(ds_id, []).extend(details["dictionary_fields"])
+    return out
+
+
+def _with_portal_host(store: Store, run_id: int, cfg: AuditConfig) -> AuditConfig:
+    """The portal's own host is always allowed (files served next to the API, e.g. the sample portal)."""
+    if cfg.portal_url:
+        return cfg
+    with store.session() as s:
+        url = s.scalar(select(Portal.url).join(AuditRun, AuditRun.portal_id == Portal.id).where(AuditRun.id == run_id))
+    return cfg.model_copy(update={"portal_url": url}) if url else cfg
+
+
+def content_evidence_for_run(store: Store, run_id: int) -> dict[int, ContentEvidence]:
+    """resource_snapshot_id → ContentEvidence for every content check of ``run_id`` (what scoring uses)."""
+    with store.session() as s:
+        return {
+            rid: evidence_from_row(details, expectations)
+            for rid, details, expectations in s.execute(
+                select(ContentCheck.resource_snapshot_id, ContentCheck.details, ContentCheck.expectations)
+                .where(ContentCheck.run_id == run_id)
+            )
+        }
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
