@@ -197,6 +197,11 @@ class WebSettings(Section):
     host: str = Field("127.0.0.1", description="Dirección en la que escucha el tablero.")
     port: int = Field(8000, ge=1, le=65535, description="Puerto del tablero.")
     page_size: int = Field(50, ge=1, le=1000, description="Filas por página en las tablas.")
+    uploads_dir: str = Field(
+        "entradas",
+        description="Carpeta donde el tablero guarda los archivos de compromisos y revisiones subidos por el "
+        "administrador (se usan en la siguiente auditoría iniciada desde el tablero).",
+    )
 
 
 class AuditConfig(Section):
