@@ -83,10 +83,10 @@ def unsafe_reason(ip: IPAddress) -> str | None:
             return "broadcast"
     if isinstance(ip, ipaddress.IPv6Address) and ip in ipaddress.IPv6Network("fec0::/10"):
         return "site-local"
-    if ip.is_private:
-        return "private"
     if ip.is_reserved:
         return "reserved"
+    if ip.is_private:
+        return "private"
     if not ip.is_global:
         return "reserved"
     return None
