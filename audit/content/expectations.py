@@ -41,8 +41,8 @@ _ID_NAME_RE = re.compile(r"(?i)^(id|folio|uuid|clave|cve)([_\s-]|$)|(_|\s)(id|cv
 INEGI_CODES: tuple[tuple[re.Pattern[str], str, str], ...] = (
     (re.compile(r"(?i)^(cve_?geo|cvegeo|clave_?geo(estadistica)?)$"), "cvegeo", r"^\d{5}(\d{4})?$"),
     (re.compile(r"(?i)^(cve|clave|id)[_\s-]?(ent|edo|entidad|estado)$|^(entidad|estado)[_\s-]?(cve|clave|id)$"), "entidad", r"^(0[1-9]|[12]\d|3[0-2])$"),
-    (re.compile(r"(?i)^(cve|clave|id)[_\s-]?(mun|municipio)$|^municipio[_\s-]?(cve|clave|id)$"), "municipio", r"^\d{3}$"),
-    (re.compile(r"(?i)^(cve|clave|id)[_\s-]?(loc|localidad)$|^localidad[_\s-]?(cve|clave|id)$"), "localidad", r"^\d{4}$"),
+    (re.compile(r"(?i)^(cve|clave|id)[_\s-]?(mun|municipio)$|^municipio[_\s-]?(cve|clave|id)$"), "municipio", r"^((0[1-9]|[12]\d|3[0-2])?\d{3})$"),
+    (re.compile(r"(?i)^(cve|clave|id)[_\s-]?(loc|localidad)$|^localidad[_\s-]?(cve|clave|id)$"), "localidad", r"^((0[1-9]|[12]\d|3[0-2])\d{3})?\d{4}$"),
 )
 
 NUMERIC_DTYPES = ["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float32", "float64",

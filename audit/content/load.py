@@ -27,7 +27,7 @@ _CANDIDATE_DELIMITERS = ",;\t|"
 _HEADER_SCAN_ROWS = 30
 #: column names that hold INEGI codes or identifiers must stay text (leading zeros matter: "01", "001")
 CODE_NAME_RE = re.compile(
-    r"(?i)^(cve|clave|cvegeo|cve_geo|id|codigo|código|folio)([_\s-]|$)|(_|\s)(cve|clave|id)$|^(entidad|municipio|localidad)_?(cve|clave|id)?$"
+    r"(?i)^(cve|clave|cvegeo|cve_geo|id|codigo|código|folio)([_\s-]|$)|(_|\s)(cve|clave|id)$|^(entidad|municipio|localidad)_?(cve|clave|id)$"
 )
 _NUMBER_RE = re.compile(r"^\s*[-+]?(?=[\d.,]*\d)(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?\s*$")
 

@@ -1,0 +1,208 @@
+"""Loaders: real files generated here (CSV in several encodings/dialects, workbooks, JSON, GeoJSON, hostile input)."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import pandas as pd
+import pytest
+
+from audit.content.load import column_kinds, detect_header, load_table
+
+ROWS = [("2024-01-%02d" % (i % 28 + 1), "15", "%03d" % (i % 125 + 1), "Toluca de Lerdo" if i % 2 else "Metepec", i * 1.5)
+        for i in range(60)]
+
+
+def _csv(sep: str = ",", title_rows: tuple[str, ...] = ()) -> str:
+    lines = list(title_rows) + [sep.join(["fecha", "cve_ent", "cve_mun", "municipio", "monto"])]
+    lines += [sep.join([a, b, c, d, str(e)]) for a, b, c, d, e in ROWS]
+    return "\n".join(lines) + "\n"
+
+
+def test_load_utf8_csv_keeps_inegi_codes_as_text():
+    t = load_table(_csv().encode("utf-8"), "csv", max_rows=1000)
+    assert t.parsed_ok and t.encoding == "utf-8" and t.delimiter == ","
+    assert t.df.shape == (60, 5)
+    assert t.df["cve_mun"].iloc[0] == "001"  # leading zeros survive
+    assert t.df["monto"].dtype == "float64"
+    assert str(t.df["municipio"].dtype) == "str"  # pandas 3 text dtype
+
+
+def test_load_utf8_bom_csv_detects_bom():
+    t = load_table(b"\xef\xbb\xbf" + _csv().encode("utf-8"), "csv", max_rows=1000)
+    assert t.encoding == "utf-8-sig"
+    assert list(t.df.columns)[0] == "fecha"  # no BOM glued to the first name
+
+
+def test_load_latin1_csv_decodes_accents():
+    text = _csv().replace("Metepec", "Tlalnepantla de Baz").replace("monto", "año")
+    text = text.replace("Toluca de Lerdo", "Nicolás Romero")
+    t = load_table(text.encode("latin-1"), "csv", max_rows=1000)
+    assert t.encoding in ("cp1252", "latin-1")
+    assert "año" in t.df.columns
+    assert "Nicolás Romero" in set(t.df["municipio"])
+    assert "replacement_characters" not in t.problems
+
+
+def test_load_semicolon_csv_detects_delimiter():
+    t = load_table(_csv(sep=";").encode(), "csv", max_rows=1000)
+    assert t.delimiter == ";"
+    assert t.df.shape == (60, 5)
+
+
+def test_load_tsv_uses_tab():
+    t = load_table(_csv(sep="\t").encode(), "tsv", max_rows=1000)
+    assert t.delimiter == "\t" and t.df.shape == (60, 5)
+
+
+def test_load_quoted_fields_with_delimiter_inside():
+    data = 'nombre,descripcion,valor\n"Pérez, Juan","dijo ""hola""",1\n"López, Ana","x",2\n'.encode()
+    t = load_table(data, "csv", max_rows=10)
+    assert t.quotechar == '"'
+    assert t.df.loc[0, "nombre"] == "Pérez, Juan"
+    assert t.df.loc[0, "descripcion"] == 'dijo "hola"'
+
+
+def test_load_skips_title_rows_above_header():
+    data = _csv(title_rows=("Secretaría de Finanzas del Estado de México", "Cifras al 31 de diciembre de 2024", "")).encode()
+    t = load_table(data, "csv", max_rows=1000)
+    assert t.header_row == 3  # 0-based line of the header: title, title, blank, header
+    assert "title_rows_above_header" in t.problems
+    assert list(t.df.columns) == ["fecha", "cve_ent", "cve_mun", "municipio", "monto"]
+    assert len(t.df) == 60
+
+
+def test_load_headerless_csv_reports_no_header():
+    data = "\n".join(f"{i},{i * 2},{i * 3}" for i in range(20)).encode()
+    t = load_table(data, "csv", max_rows=100)
+    assert t.has_header is False and "no_header" in t.problems
+    assert len(t.df) == 20
+
+
+def test_load_caps_rows_at_max_rows():
+    t = load_table(_csv().encode(), "csv", max_rows=10)
+    assert len(t.df) == 10 and "rows_truncated" in t.problems
+
+
+def test_detect_header_picks_first_full_width_row():
+    rows = [["Informe anual"], ["", "", ""], ["a", "b", "c"], ["1", "2", "3"]]
+    assert detect_header(rows) == (2, True)
+
+
+def _xlsx_two_sheets() -> bytes:
+    bio = io.BytesIO()
+    with pd.ExcelWriter(bio, engine="openpyxl") as xw:
+        title = pd.DataFrame([["Padrón de beneficiarios 2024", None, None]])
+        title.to_excel(xw, sheet_name="Datos", header=False, index=False, startrow=0)
+        body = pd.DataFrame({"folio": ["A1", "A2", "A3"], "cve_mun": ["001", "002", "003"], "monto": [10.5, 20, 30]})
+        body.to_excel(xw, sheet_name="Datos", index=False, startrow=2)
+        pd.DataFrame({"nota": ["Fuente: SEFIN"]}).to_excel(xw, sheet_name="Notas", index=False)
+    return bio.getvalue()
+
+
+def test_load_xlsx_first_sheet_lists_sheets_and_skips_title():
+    t = load_table(_xlsx_two_sheets(), "xlsx", max_rows=1000)
+    assert t.parsed_ok, t.problems
+    assert t.sheet_names == ("Datos", "Notas")
+    assert "multiple_sheets" in t.problems and "title_rows_above_header" in t.problems
+    assert list(t.df.columns) == ["folio", "cve_mun", "monto"]
+    assert t.df["cve_mun"].tolist() == ["001", "002", "003"]
+    assert t.df["monto"].dtype.kind == "f"
+
+
+def _legacy_xls() -> bytes:
+    # no xls writer is installed (xlwt is dead); the sample portal ships a real BIFF8 file
+    from importlib import resources
+
+    return resources.files("audit.sample_portal").joinpath("static/unidades_economicas.xls").read_bytes()
+
+
+def test_load_legacy_xls():
+    t = load_table(_legacy_xls(), "xls", max_rows=100)
+    assert t.parsed_ok, t.problems
+    assert t.sheet_names == ("unidades",)
+    assert list(t.df.columns)[:3] == ["folio", "fecha_registro", "cve_mun"]
+    assert t.df["empleados"].dtype.kind == "i"
+    assert str(t.df["cve_mun"].dtype) == "str" and t.df["cve_mun"].str.len().eq(5).all()  # codes stay text
+
+
+def test_load_truncated_legacy_xls_is_a_problem():
+    data = _legacy_xls()
+    t = load_table(data[: len(data) // 3], "xls", max_rows=100)
+    assert not t.parsed_ok and "broken_workbook" in t.problems
+
+
+def test_load_truncated_workbook_is_a_problem_not_a_crash():
+    data = _xlsx_two_sheets()
+    t = load_table(data[: len(data) // 2], "xlsx", max_rows=100)
+    assert not t.parsed_ok and "broken_workbook" in t.problems
+
+
+def test_load_zip_bomb_workbook_refused_before_opening():
+    bio = io.BytesIO()
+    with zipfile.ZipFile(bio, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("xl/worksheets/sheet1.xml", b"0" * (8 * 1024 * 1024))
+    t = load_table(bio.getvalue(), "xlsx", max_rows=100, max_unzipped_bytes=4 * 1024 * 1024)
+    assert not t.parsed_ok and t.problems == ["zip_bomb"]
+
+
+def test_load_json_records():
+    data = json.dumps([{"id": 1, "fecha": "2024-01-01", "valor": 3.5}, {"id": 2, "fecha": "2024-01-02", "valor": 4}]).encode()
+    t = load_table(data, "json", max_rows=100)
+    assert t.parsed_ok and t.df.shape == (2, 3)
+    assert t.df["valor"].tolist() == [3.5, 4.0]
+
+
+def test_load_json_wrapped_records():
+    data = json.dumps({"result": {"records": [{"a": 1}, {"a": 2}, {"a": 3}]}}).encode()
+    t = load_table(data, "json", max_rows=100)
+    assert t.df["a"].tolist() == [1, 2, 3]
+
+
+def test_load_json_that_is_not_records():
+    t = load_table(json.dumps({"version": 1, "name": "x"}).encode(), "json", max_rows=100)
+    assert not t.parsed_ok and "not_records" in t.problems
+
+
+def test_load_geojson_properties_and_geometry_type():
+    fc = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"cvegeo": "15106", "nombre": "Toluca"},
+         "geometry": {"type": "Point", "coordinates": [-99.6, 19.3]}},
+        {"type": "Feature", "properties": {"cvegeo": "15054", "nombre": "Metepec"},
+         "geometry": {"type": "Point", "coordinates": [-99.5, 19.2]}},
+    ]}
+    t = load_table(json.dumps(fc).encode(), "geojson", max_rows=100)
+    assert t.kind == "geojson" and t.df.shape == (2, 3)
+    assert t.df["cvegeo"].tolist() == ["15106", "15054"]
+    assert set(t.df["geometry_type"]) == {"Point"}
+
+
+@pytest.mark.parametrize(
+    ("data", "kind", "problem"),
+    [
+        (b"", "csv", "empty_file"),
+        (b"a" * (2 * 1024 * 1024), "csv", "huge_line"),
+        (b"\x00\x01\x02binary\x00" * 100, "csv", "bad_encoding"),
+        (b"{not json", "json", "invalid_json"),
+        (b"PK\x03\x04garbage", "xlsx", "broken_workbook"),
+        (b"\xd0\xcf\x11\xe0garbage", "xls", "broken_workbook"),
+        (b"whatever", "pdf", "unsupported_type"),
+    ],
+)
+def test_load_hostile_input_is_recorded_never_raised(data, kind, problem):
+    t = load_table(data, kind, max_rows=100)
+    assert not t.parsed_ok
+    assert problem in t.problems
+
+
+def test_column_kinds_on_pandas3_dtypes():
+    df = pd.DataFrame({
+        "n": [1, 2, 3], "t": pd.Series(["a", "b", "c"], dtype="str"), "f": pd.Series(["2024-01-01"] * 3, dtype="str"),
+        "mixed": pd.Series(["1", "2", "x"], dtype="str"), "nums_as_text": pd.Series(["1", "2", "3.5"], dtype="str"),
+        "vacia": [None, None, None], "cve_ent": pd.Series(["15", "15", "09"], dtype="str"),
+    })
+    k = column_kinds(df, share_min=0.8)
+    assert k == {"n": "numeric", "t": "text", "f": "date", "mixed": "text", "nums_as_text": "numeric_text",
+                 "vacia": "empty", "cve_ent": "code"}
