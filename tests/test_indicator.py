@@ -1,0 +1,99 @@
+"""The progress indicator: matching commitments ignoring case/accents/spacing, cut-off, no commitments."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from audit.errors import InputFileError
+from audit.indicator import (
+    Commitment,
+    DatasetRef,
+    OrgRef,
+    evaluate_commitments,
+    load_commitments,
+    progress_pct,
+)
+from audit.textnorm import match_key
+
+ORGS = [OrgRef("secretaria-de-finanzas", "Secretaría de Finanzas"), OrgRef("secretaria-de-salud", "Secretaría de Salud")]
+DATASETS = [
+    DatasetRef("secretaria-de-finanzas", "ingresos-estatales", "Ingresos Estatales", published=True, conforme=True),
+    DatasetRef("secretaria-de-finanzas", "deuda-publica", "Deuda Pública", published=True, conforme=False),
+    DatasetRef("secretaria-de-finanzas", "egresos", "Egresos", published=False, conforme=False),  # nothing reachable
+    DatasetRef("secretaria-de-salud", "camas-hospitalarias", "Camas hospitalarias", published=True, conforme=True),
+]
+
+
+def test_match_key_ignores_case_accents_and_spacing():
+    assert match_key("Secretaría  de Finanzas") == match_key("secretaria-de-finanzas") == match_key("SECRETARIA DE FINANZAS")
+    assert match_key("Deuda Pública") == match_key("deuda-publica")
+
+
+def test_commitments_match_by_title_or_name_with_accents_and_case():
+    rows = [
+        Commitment("SECRETARIA DE FINANZAS", "ingresos estatales", date(2026, 3, 1)),
+        Commitment("secretaria-de-finanzas", "Deuda  Publica", date(2026, 6, 30)),
+        Commitment("Secretaría de Finanzas", "egresos", date(2026, 12, 31)),
+        Commitment("Secretaría de Finanzas", "Padrón de proveedores", date(2026, 1, 1)),  # unmatched
+        Commitment("Secretaría de Finanzas", "Presupuesto 2027", date(2027, 1, 31)),  # future: not committed
+    ]
+    out = evaluate_commitments(rows, ORGS, DATASETS, year=2026)
+    assert [o.organization_name for o in out] == ["secretaria-de-finanzas"] * 5
+    assert [o.matched_dataset for o in out] == ["ingresos-estatales", "deuda-publica", "egresos", None, None]
+    assert [o.committed for o in out] == [True, True, True, True, False]
+    assert [o.published for o in out] == [True, True, False, False, False]
+    assert [o.conforme for o in out] == [True, False, False, False, False]
+    committed = sum(o.committed for o in out)
+    published = sum(o.published for o in out)
+    assert progress_pct(published, committed) == 50.0
+
+
+def test_dataset_of_another_organization_does_not_count():
+    out = evaluate_commitments([Commitment("Secretaría de Finanzas", "Camas hospitalarias", date(2026, 1, 1))],
+                               ORGS, DATASETS, year=2026)
+    assert out[0].matched_dataset is None and not out[0].published
+
+
+def test_unknown_organization_is_unresolved():
+    out = evaluate_commitments([Commitment("Secretaría de Marina", "x", date(2026, 1, 1))], ORGS, DATASETS, year=2026)
+    assert out[0].organization_name is None
+
+
+def test_configurable_cutoff():
+    rows = [Commitment("secretaria-de-salud", "camas-hospitalarias", date(2026, 9, 1))]
+    assert evaluate_commitments(rows, ORGS, DATASETS, year=2026, cutoff_month_day="06-30")[0].committed is False
+    assert evaluate_commitments(rows, ORGS, DATASETS, year=2026)[0].committed is True
+
+
+@pytest.mark.parametrize(("published", "committed", "expected"), [(0, 0, None), (0, 3, 0.0), (3, 3, 100.0), (1, 3, 33.3), (2, 3, 66.7)])
+def test_progress_pct_rounding_and_no_commitments(published, committed, expected):
+    assert progress_pct(published, committed) == expected
+
+
+def test_load_commitments_accepts_bom_semicolons_and_latin1(tmp_path):
+    p = tmp_path / "c.csv"
+    p.write_bytes("organization;dataset;due_date\r\nSecretaría de Salud;Camas;2026-05-01\r\n".encode("cp1252"))
+    rows = load_commitments(p)
+    assert rows[0].organization == "Secretaría de Salud"
+    assert rows[0].due_date == date(2026, 5, 1)
+    q = tmp_path / "d.csv"
+    q.write_text("\ufefforganization,dataset,due_date\nSalud,Camas,31/12/2026\n", encoding="utf-8")
+    assert load_commitments(q)[0].due_date == date(2026, 12, 31)
+
+
+def test_load_commitments_reports_every_bad_line(tmp_path):
+    p = tmp_path / "c.csv"
+    p.write_text("organization,dataset,due_date\nA,B,mañana\n,B,2026-01-01\nA,B,2026-01-01\n", encoding="utf-8")
+    with pytest.raises(InputFileError) as err:
+        load_commitments(p)
+    msg = str(err.value)
+    assert "línea 2" in msg and "línea 3" in msg and "2 error" in msg
+
+
+def test_load_commitments_missing_columns(tmp_path):
+    p = tmp_path / "c.csv"
+    p.write_text("org,dataset\nA,B\n", encoding="utf-8")
+    with pytest.raises(InputFileError, match="organization"):
+        load_commitments(p)
