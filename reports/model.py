@@ -1,0 +1,789 @@
+"""What the report templates need, computed once from the store as plain dataclasses.
+
+``build_portal_report(store, run_id)`` and ``build_organization_report(store, run_id, org_name)`` read one run
+(plus the previous years' complete runs of the same portal for comparisons) and return frozen-free dataclasses
+the templates only display. Nothing here formats numbers or knows about HTML/PDF.
+
+Definitions used (documented in docs/reports.md):
+- dataset score = weighted mean of the scores of its applicable characteristics (weights from ``scoring``);
+  *conforme* = every applicable characteristic passes (and at least one applies);
+- portal score = mean of the dataset scores; portal progress = 100 × Σ published / Σ committed;
+- characteristic compliance = datasets that pass / datasets where it applies × 100;
+- previous evaluation = the last complete run of the same portal with year Y − 1.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from audit.errors import ConfigError
+from audit.store.db import Store, utcnow
+from audit.store.models import (
+    AuditRun,
+    CommitmentRecord,
+    DatasetSnapshot,
+    GroupSnapshot,
+    ManualReview,
+    OrganizationResult,
+    OrganizationSnapshot,
+    Portal,
+    Probe,
+    ResourceSnapshot,
+    RuleResultRecord,
+    RunError,
+)
+from rules import CHARACTERISTICS
+
+log = logging.getLogger(__name__)
+
+# Fallback when rules.RULES is not available: the legal text (LGTAIP art. 3 fr. VI) and how it is measured.
+_FALLBACK_RULES: dict[str, tuple[str, str, str]] = {
+    "accesibles": (
+        "Accesibles",
+        "Los datos están disponibles para la gama más amplia de usuarios, para cualquier propósito.",
+        "Se descarga cada recurso de forma anónima. Cumple si todos responden con contenido; parcial si algunos; "
+        "no cumple si ninguno responde o el conjunto no tiene recursos.",
+    ),
+    "integrales": (
+        "Integrales",
+        "Contienen el tema que describen a detalle y con los metadatos necesarios.",
+        "Proporción de metadatos presentes (título, descripción de 100 caracteres o más, etiquetas, grupo, "
+        "licencia, contacto, frecuencia, cobertura temporal y espacial, recursos descritos, diccionario de datos). "
+        "Cumple con 80 % o más; parcial con 50 % o más.",
+    ),
+    "gratuitos": (
+        "Gratuitos",
+        "Se obtienen sin entregar a cambio contraprestación alguna.",
+        "No cumple si algún recurso pide pago (HTTP 402 o página de pago) o los metadatos declaran un costo.",
+    ),
+    "no_discriminatorios": (
+        "No discriminatorios",
+        "Los datos están disponibles para cualquier persona, sin necesidad de registro.",
+        "No cumple si todos los recursos de datos piden iniciar sesión o registrarse; parcial si algunos.",
+    ),
+    "oportunos": (
+        "Oportunos",
+        "Son actualizados, periódicamente, conforme se generen.",
+        "Compara la antigüedad de la última actualización real con la frecuencia declarada: cumple hasta 1.25 "
+        "periodos, parcial hasta 2 periodos.",
+    ),
+    "permanentes": (
+        "Permanentes",
+        "Se conservan en el tiempo, para lo cual, las versiones históricas relevantes para uso público se "
+        "mantendrán disponibles con identificadores adecuados al efecto.",
+        "Compara con las corridas de los últimos 365 días: no cumple si desapareció un recurso publicado antes; "
+        "no aplica en la primera auditoría del portal.",
+    ),
+    "primarios": (
+        "Primarios",
+        "Provienen de la fuente de origen con el máximo nivel de desagregación posible.",
+        "Heurísticas: el publicador es la fuente, los datos tabulares están a nivel de registro (sin filas de "
+        "totales) y no solo hay productos derivados (PDF, imágenes, tableros).",
+    ),
+    "legibles_por_maquinas": (
+        "Legibles por máquinas",
+        "Deberán estar estructurados, total o parcialmente, para ser procesados e interpretados por equipos "
+        "electrónicos de manera automática.",
+        "Se decide por el tipo real detectado del archivo (CSV, JSON, XML, XLSX…), no por el declarado.",
+    ),
+    "formatos_abiertos": (
+        "En formatos abiertos",
+        "Los datos estarán disponibles con el conjunto de características técnicas y de presentación que "
+        "corresponden a la estructura lógica usada para almacenar datos en un archivo digital, cuyas "
+        "especificaciones técnicas están disponibles públicamente, que no suponen una dificultad de acceso y que "
+        "su aplicación y reproducción no estén condicionadas a contraprestación alguna.",
+        "Cumple si todos los recursos de datos están en formatos de especificación pública (CSV, JSON, XML, "
+        "XLSX, ODS, GeoJSON…); XLS, DOC, MDB o PDF no cuentan como formatos abiertos de datos.",
+    ),
+    "libre_uso": (
+        "De libre uso",
+        "Citan la fuente de origen como único requerimiento para ser utilizados libremente.",
+        "Cumple con licencias de atribución o dominio público (CC BY, CC0, Libre Uso MX); parcial con licencias "
+        "de compartir igual; no cumple con licencias no comerciales, cerradas o sin licencia.",
+    ),
+}
+
+SHORT_TITLES = {
+    "accesibles": "Acc",
+    "integrales": "Int",
+    "gratuitos": "Gra",
+    "no_discriminatorios": "NoD",
+    "oportunos": "Opo",
+    "permanentes": "Per",
+    "primarios": "Pri",
+    "legibles_por_maquinas": "Leg",
+    "formatos_abiertos": "FmA",
+    "libre_uso": "Lib",
+}
+
+
+# ---------------------------------------------------------------------------------------------- records
+
+
+@dataclass(slots=True)
+class CharacteristicInfo:
+    id: str
+    title: str
+    short: str
+    legal_text: str
+    description: str
+    params: dict[str, Any] = field(default_factory=dict)  # scalar thresholds from config.yaml
+
+
+@dataclass(slots=True)
+class RunSummary:
+    run_id: int
+    year: int | None
+    date: datetime | None
+    datasets: int  # listed (public) datasets
+    retired: int
+    organizations: int
+    groups: int
+    conformes: int
+    score: float | None  # 0–1
+    committed: int
+    published: int
+    progress_pct: float | None
+    quality_progress_pct: float | None
+    characteristic_pct: dict[str, float | None]
+
+    @property
+    def conformes_pct(self) -> float | None:
+        total = self.datasets + self.retired
+        return 100.0 * self.conformes / total if total else None
+
+
+@dataclass(slots=True)
+class OrgRow:
+    name: str
+    title: str
+    datasets: int
+    score: float | None
+    conformes: int
+    characteristic_pct: dict[str, float | None]
+    committed: int
+    published: int
+    progress_pct: float | None
+    quality_progress_pct: float | None
+    position: int | None = None  # ranking among organizations with datasets (ties share the position)
+
+
+@dataclass(slots=True)
+class StatusCell:
+    characteristic: str
+    title: str
+    short: str
+    status: str
+    score: float | None
+    manual: bool = False  # a manual review set this status
+    automatic_status: str | None = None
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class FindingView:
+    characteristic: str
+    characteristic_title: str
+    status: str
+    code: str
+    message: str
+    remediation: str
+    resource: str | None
+    observed: str | None
+    manual_review: bool
+
+
+@dataclass(slots=True)
+class ReviewNote:
+    characteristic: str
+    characteristic_title: str
+    status: str
+    automatic_status: str | None
+    justification: str
+    reviewer: str
+    review_date: date | None
+
+
+@dataclass(slots=True)
+class DatasetRow:
+    """A dataset in the portal annex (and the organization's summary table)."""
+
+    organization: str
+    name: str
+    title: str
+    presence: str
+    score: float | None
+    conforme: bool
+    statuses: list[StatusCell]
+
+
+@dataclass(slots=True)
+class DatasetSection(DatasetRow):
+    description: str = ""
+    resources: int = 0
+    findings: list[FindingView] = field(default_factory=list)
+    reviews: list[ReviewNote] = field(default_factory=list)
+    anchor: str = ""
+
+
+@dataclass(slots=True)
+class Action:
+    """One remediation and everything it would fix (the prioritised action list)."""
+
+    remediation: str
+    code: str
+    statuses: int  # (dataset, characteristic) statuses below "pass" it addresses
+    fails: int
+    characteristics: list[str]
+    datasets: list[str]
+
+
+@dataclass(slots=True)
+class Commitment:
+    dataset_key: str
+    due_date: date | None
+    matched_dataset: str | None
+    committed: bool
+    published: bool
+    conforme: bool
+
+
+@dataclass(slots=True)
+class Change:
+    """Comparison with the previous year's evaluation."""
+
+    previous: RunSummary
+    sentences: list[str]
+
+
+@dataclass(slots=True)
+class PortalReport:
+    portal_title: str
+    portal_url: str
+    year: int
+    run_id: int
+    generated_at: datetime
+    crawl_date: datetime | None
+    evaluating_unit: str
+    summary: RunSummary
+    characteristics: list[CharacteristicInfo]
+    ranking: list[OrgRow]
+    annex: list[DatasetRow]
+    resources: int
+    resources_probed: int
+    probe_outcomes: list[tuple[str, int]]
+    errors: int
+    change: Change | None
+    trend: list[RunSummary]  # earlier years' summaries plus this one, oldest first
+
+
+@dataclass(slots=True)
+class OrganizationReport:
+    portal_title: str
+    portal_url: str
+    year: int
+    run_id: int
+    generated_at: datetime
+    crawl_date: datetime | None
+    evaluating_unit: str
+    organization: OrgRow
+    organizations_ranked: int
+    characteristics: list[CharacteristicInfo]
+    portal_characteristic_pct: dict[str, float | None]
+    portal_score: float | None
+    datasets: list[DatasetSection]
+    retired: int
+    actions: list[Action]
+    commitments: list[Commitment]
+    unmatched: list[Commitment]
+    previous: OrgRow | None
+    previous_year: int | None
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+
+
+def characteristic_infos(rules_params: dict[str, Any] | None = None) -> list[CharacteristicInfo]:
+    """Titles, legal text and measurement description per characteristic (rules.RULES when available)."""
+    registry: dict[str, Any] = {}
+    try:
+        from rules import RULES  # type: ignore[attr-defined]
+
+        items = RULES.values() if isinstance(RULES, dict) else RULES
+        registry = {getattr(r, "id", None): r for r in items}
+    except Exception:  # noqa: BLE001 - the registry is optional; fall back to the local table
+        registry = {}
+    infos = []
+    for cid in CHARACTERISTICS:
+        title, legal, desc = _FALLBACK_RULES[cid]
+        rule = registry.get(cid)
+        if rule is not None:
+            title = getattr(rule, "title_es", None) or title
+            legal = getattr(rule, "legal_text_es", None) or legal
+            desc = getattr(rule, "description_es", None) or desc
+        params: dict[str, Any] = {}
+        raw = (rules_params or {}).get(cid)
+        if isinstance(raw, dict):
+            params = {k: v for k, v in raw.items() if isinstance(v, int | float | bool | str) and len(str(v)) < 60}
+        infos.append(CharacteristicInfo(cid, title, SHORT_TITLES[cid], legal, desc, params))
+    return infos
+
+
+def dataset_score(cells: dict[str, tuple[str, float | None]], weights: dict[str, float] | None) -> tuple[float | None, bool]:
+    """Weighted mean over applicable characteristics, and whether the dataset is *conforme*."""
+    total_w = 0.0
+    acc = 0.0
+    applicable = 0
+    all_pass = True
+    for cid, (status, score) in cells.items():
+        if status == "not_applicable":
+            continue
+        applicable += 1
+        w = (weights or {}).get(cid, 1.0)
+        total_w += w
+        acc += w * (score if score is not None else (1.0 if status == "pass" else 0.0))
+        all_pass = all_pass and status == "pass"
+    if applicable == 0 or total_w == 0:
+        return None, False
+    return acc / total_w, all_pass
+
+
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def _portal_title(portal: Portal, override: str | None) -> str:
+    return override or portal.title or portal.url
+
+
+def _get_run(s: Session, run_id: int) -> AuditRun:
+    run = s.get(AuditRun, run_id)
+    if run is None:
+        raise ConfigError(
+            f"No existe la corrida {run_id} en la base de datos.",
+            hint="Consulte las corridas con 'run_audit.py status' o indique --year.",
+        )
+    return run
+
+
+def _run_year(run: AuditRun) -> int:
+    if run.year:
+        return run.year
+    return (run.started_at or utcnow()).year
+
+
+def previous_run_id(s: Session, run: AuditRun, year: int) -> int | None:
+    """The last complete run of the same portal for ``year`` (None when there is none)."""
+    return s.scalar(
+        select(AuditRun.id)
+        .where(AuditRun.portal_id == run.portal_id, AuditRun.year == year, AuditRun.status == "complete")
+        .order_by(AuditRun.finished_at.desc().nulls_last(), AuditRun.id.desc())
+        .limit(1)
+    )
+
+
+@dataclass(slots=True)
+class _RunData:
+    """Rule results of a run, keyed by dataset, plus dataset rows (enough for summaries and the annex)."""
+
+    datasets: list[tuple[int, str, str | None, str | None, str]]  # id, name, title, organization, presence
+    cells: dict[int, dict[str, tuple[str, float | None]]]
+    scores: dict[int, tuple[float | None, bool]]
+
+
+def _load_run_data(s: Session, run_id: int, weights: dict[str, float] | None, org: str | None = None) -> _RunData:
+    q = select(
+        DatasetSnapshot.id, DatasetSnapshot.name, DatasetSnapshot.title, DatasetSnapshot.organization_name,
+        DatasetSnapshot.presence,
+    ).where(DatasetSnapshot.run_id == run_id)
+    rq = select(RuleResultRecord.dataset_snapshot_id, RuleResultRecord.characteristic, RuleResultRecord.status,
+                RuleResultRecord.score).where(RuleResultRecord.run_id == run_id)
+    if org is not None:
+        q = q.where(DatasetSnapshot.organization_name == org)
+        rq = rq.join(DatasetSnapshot, DatasetSnapshot.id == RuleResultRecord.dataset_snapshot_id).where(
+            DatasetSnapshot.organization_name == org
+        )
+    datasets = [tuple(r) for r in s.execute(q.order_by(DatasetSnapshot.organization_name, DatasetSnapshot.name))]
+    cells: dict[int, dict[str, tuple[str, float | None]]] = defaultdict(dict)
+    for ds_id, cid, status, score in s.execute(rq):
+        cells[ds_id][cid] = (status, score)
+    scores = {d[0]: dataset_score(cells.get(d[0], {}), weights) for d in datasets}
+    return _RunData(datasets=datasets, cells=cells, scores=scores)  # type: ignore[arg-type]
+
+
+def _characteristic_pct(ds_ids: list[int], cells: dict[int, dict[str, tuple[str, float | None]]]) -> dict[str, float | None]:
+    out: dict[str, float | None] = {}
+    for cid in CHARACTERISTICS:
+        applicable = passed = 0
+        for ds in ds_ids:
+            st = cells.get(ds, {}).get(cid)
+            if st is None or st[0] == "not_applicable":
+                continue
+            applicable += 1
+            passed += st[0] == "pass"
+        out[cid] = 100.0 * passed / applicable if applicable else None
+    return out
+
+
+def _org_rows(s: Session, run_id: int, data: _RunData) -> list[OrgRow]:
+    """Every organization of the run (incl. those without datasets), ranked by score."""
+    snaps = {o.name: o for o in s.scalars(select(OrganizationSnapshot).where(OrganizationSnapshot.run_id == run_id))}
+    results = {r.organization_name: r for r in s.scalars(
+        select(OrganizationResult).where(OrganizationResult.run_id == run_id))}
+    by_org: dict[str, list[int]] = defaultdict(list)
+    for ds_id, _name, _title, org, _presence in data.datasets:
+        if org:
+            by_org[org].append(ds_id)
+    rows: list[OrgRow] = []
+    for name in sorted(set(snaps) | set(results) | set(by_org)):
+        snap, res = snaps.get(name), results.get(name)
+        title = (res.title if res and res.title else None) or (snap.title if snap and snap.title else None) or name
+        ds_ids = by_org.get(name, [])
+        if res is not None:
+            row = OrgRow(
+                name=name, title=title, datasets=res.datasets, score=res.score, conformes=res.conformes,
+                characteristic_pct={c: res.characteristic_pct.get(c) for c in CHARACTERISTICS},
+                committed=res.committed, published=res.published, progress_pct=res.progress_pct,
+                quality_progress_pct=res.quality_progress_pct,
+            )
+        else:  # scoring did not write aggregates: compute them from the rule results
+            scores = [data.scores[d][0] for d in ds_ids if data.scores[d][0] is not None]
+            row = OrgRow(
+                name=name, title=title,
+                datasets=sum(1 for d in data.datasets if d[3] == name and d[4] == "listed"),
+                score=_mean(scores),  # type: ignore[arg-type]
+                conformes=sum(1 for d in ds_ids if data.scores[d][1]),
+                characteristic_pct=_characteristic_pct(ds_ids, data.cells),
+                committed=0, published=0, progress_pct=None, quality_progress_pct=None,
+            )
+        rows.append(row)
+    ranked = sorted((r for r in rows if r.datasets > 0 and r.score is not None), key=lambda r: -r.score)  # type: ignore[operator]
+    position, last = 0, None
+    for i, r in enumerate(ranked, start=1):
+        if last is None or abs(r.score - last) > 1e-9:  # type: ignore[operator]
+            position, last = i, r.score
+        r.position = position
+    unranked = sorted((r for r in rows if r.position is None), key=lambda r: r.title.casefold())
+    return ranked + unranked
+
+
+def _summary(s: Session, run: AuditRun, data: _RunData, orgs: list[OrgRow]) -> RunSummary:
+    ds_ids = [d[0] for d in data.datasets]
+    scores = [data.scores[d][0] for d in ds_ids if data.scores[d][0] is not None]
+    committed = sum(o.committed for o in orgs)
+    published = sum(o.published for o in orgs)
+    quality = None
+    if committed:
+        conforme_committed = s.scalar(
+            select(func.count()).select_from(CommitmentRecord).where(
+                CommitmentRecord.run_id == run.id, CommitmentRecord.committed.is_(True),
+                CommitmentRecord.conforme.is_(True))
+        ) or 0
+        quality = round(100.0 * conforme_committed / committed, 1)
+    groups = s.scalar(select(func.count()).select_from(GroupSnapshot).where(GroupSnapshot.run_id == run.id)) or 0
+    return RunSummary(
+        run_id=run.id,
+        year=_run_year(run),
+        date=run.started_at,
+        datasets=sum(1 for d in data.datasets if d[4] == "listed"),
+        retired=sum(1 for d in data.datasets if d[4] != "listed"),
+        organizations=len(orgs),
+        groups=groups,
+        conformes=sum(1 for d in ds_ids if data.scores[d][1]),
+        score=_mean(scores),  # type: ignore[arg-type]
+        committed=committed,
+        published=published,
+        progress_pct=round(100.0 * published / committed, 1) if committed else None,
+        quality_progress_pct=quality,
+        characteristic_pct=_characteristic_pct(ds_ids, data.cells),
+    )
+
+
+def _change_sentences(prev: RunSummary, cur: RunSummary) -> list[str]:
+    from reports.format import fmt_int, fmt_pct, fmt_score  # local: model stays format-free elsewhere
+
+    out = [
+        f"de {fmt_int(prev.datasets)} a {fmt_int(cur.datasets)} conjuntos",
+        f"de {fmt_int(prev.organizations)} a {fmt_int(cur.organizations)} organizaciones",
+        f"de {fmt_int(prev.conformes)} a {fmt_int(cur.conformes)} conjuntos conformes",
+    ]
+    if prev.score is not None and cur.score is not None:
+        out.append(f"calificación de {fmt_score(prev.score)} a {fmt_score(cur.score)}")
+    if prev.progress_pct is not None and cur.progress_pct is not None:
+        out.append(f"avance de {fmt_pct(prev.progress_pct)} a {fmt_pct(cur.progress_pct)}")
+    return out
+
+
+def _cells_for(data: _RunData, ds_id: int, infos: list[CharacteristicInfo]) -> list[StatusCell]:
+    cells = data.cells.get(ds_id, {})
+    return [
+        StatusCell(i.id, i.title, i.short, cells.get(i.id, ("not_applicable", None))[0], cells.get(i.id, (None, None))[1])
+        for i in infos
+    ]
+
+
+# ---------------------------------------------------------------------------------------------- builders
+
+
+def build_portal_report(
+    store: Store,
+    run_id: int,
+    *,
+    weights: dict[str, float] | None = None,
+    evaluating_unit: str = "",
+    portal_title: str | None = None,
+    rules_params: dict[str, Any] | None = None,
+    trend_years: int = 5,
+) -> PortalReport:
+    infos = characteristic_infos(rules_params)
+    with store.session() as s:
+        run = _get_run(s, run_id)
+        year = _run_year(run)
+        portal = run.portal
+        data = _load_run_data(s, run_id, weights)
+        orgs = _org_rows(s, run_id, data)
+        summary = _summary(s, run, data, orgs)
+
+        annex = [
+            DatasetRow(org or "", name, title or name, presence, data.scores[ds_id][0], data.scores[ds_id][1],
+                       _cells_for(data, ds_id, infos))
+            for ds_id, name, title, org, presence in data.datasets
+        ]
+        resources = s.scalar(select(func.count()).select_from(ResourceSnapshot).where(ResourceSnapshot.run_id == run_id)) or 0
+        outcomes = [(o, n) for o, n in s.execute(
+            select(Probe.outcome, func.count()).where(Probe.run_id == run_id).group_by(Probe.outcome)
+            .order_by(func.count().desc()))]
+        errors = s.scalar(select(func.count()).select_from(RunError).where(RunError.run_id == run_id)) or 0
+
+        change = None
+        trend: list[RunSummary] = []
+        for y in range(year - trend_years, year):
+            rid = previous_run_id(s, run, y)
+            if rid is None:
+                continue
+            prun = s.get(AuditRun, rid)
+            assert prun is not None
+            pdata = _load_run_data(s, rid, weights)
+            psum = _summary(s, prun, pdata, _org_rows(s, rid, pdata))
+            trend.append(psum)
+            if y == year - 1:
+                change = Change(previous=psum, sentences=_change_sentences(psum, summary))
+        trend.append(summary)
+
+        return PortalReport(
+            portal_title=_portal_title(portal, portal_title),
+            portal_url=portal.url,
+            year=year,
+            run_id=run_id,
+            generated_at=utcnow(),
+            crawl_date=run.started_at,
+            evaluating_unit=evaluating_unit,
+            summary=summary,
+            characteristics=infos,
+            ranking=orgs,
+            annex=annex,
+            resources=resources,
+            resources_probed=sum(n for _o, n in outcomes),
+            probe_outcomes=outcomes,
+            errors=errors,
+            change=change,
+            trend=trend,
+        )
+
+
+
+@dataclass(slots=True)
+class PortalContext:
+    """Portal-wide numbers every organization report needs (ranking, averages, previous year), computed once."""
+
+    orgs: list[OrgRow]
+    portal_pct: dict[str, float | None]
+    portal_score: float | None
+    previous_orgs: dict[str, OrgRow]
+    previous_year: int | None
+
+
+def build_portal_context(store: Store, run_id: int, *, weights: dict[str, float] | None = None) -> PortalContext:
+    with store.session() as s:
+        run = _get_run(s, run_id)
+        year = _run_year(run)
+        data = _load_run_data(s, run_id, weights)
+        orgs = _org_rows(s, run_id, data)
+        ids = [d[0] for d in data.datasets]
+        previous_orgs: dict[str, OrgRow] = {}
+        prev_id = previous_run_id(s, run, year - 1)
+        if prev_id is not None:
+            pdata = _load_run_data(s, prev_id, weights)
+            previous_orgs = {o.name: o for o in _org_rows(s, prev_id, pdata)}
+        return PortalContext(
+            orgs=orgs,
+            portal_pct=_characteristic_pct(ids, data.cells),
+            portal_score=_mean([data.scores[d][0] for d in ids if data.scores[d][0] is not None]),  # type: ignore[arg-type]
+            previous_orgs=previous_orgs,
+            previous_year=year - 1 if prev_id is not None else None,
+        )
+
+
+def _actions(sections: list[DatasetSection], limit: int = 12) -> list[Action]:
+    """Group remediations across datasets; the fix that raises the most statuses (fails first) comes first."""
+    groups: dict[str, dict[str, Any]] = {}
+    for ds in sections:
+        for f in ds.findings:
+            if f.status not in ("fail", "partial") or not f.remediation.strip():
+                continue
+            key = " ".join(f.remediation.split()).casefold()
+            g = groups.setdefault(key, {"remediation": f.remediation.strip(), "code": f.code, "pairs": set(),
+                                        "fails": set(), "chars": [], "datasets": []})
+            pair = (ds.name, f.characteristic)
+            g["pairs"].add(pair)
+            if f.status == "fail":
+                g["fails"].add(pair)
+            if f.characteristic_title not in g["chars"]:
+                g["chars"].append(f.characteristic_title)
+            if ds.title not in g["datasets"]:
+                g["datasets"].append(ds.title)
+    actions = [
+        Action(g["remediation"], g["code"], len(g["pairs"]), len(g["fails"]), g["chars"], g["datasets"])
+        for g in groups.values()
+    ]
+    actions.sort(key=lambda a: (-a.statuses, -a.fails, a.remediation))
+    return actions[:limit]
+
+
+def build_organization_report(
+    store: Store,
+    run_id: int,
+    org_name: str,
+    *,
+    weights: dict[str, float] | None = None,
+    evaluating_unit: str = "",
+    portal_title: str | None = None,
+    rules_params: dict[str, Any] | None = None,
+    description_chars: int = 600,
+    context: PortalContext | None = None,
+) -> OrganizationReport:
+    """One organization's report. ``context`` (portal-wide ranking and averages, see
+    :func:`build_portal_context`) is computed once by the caller when rendering many organizations."""
+    infos = characteristic_infos(rules_params)
+    ctx = context if context is not None else build_portal_context(store, run_id, weights=weights)
+    row = next((o for o in ctx.orgs if o.name == org_name), None)
+    if row is None:
+        raise ConfigError(
+            f"La organización {org_name!r} no existe en la corrida {run_id}.",
+            hint="Use el nombre CKAN (slug) de la organización, p. ej. secretaria-de-finanzas.",
+        )
+    with store.session() as s:
+        run = _get_run(s, run_id)
+        year = _run_year(run)
+        portal = run.portal
+        data_org = _load_run_data(s, run_id, weights, org=org_name)
+
+        snaps = list(s.scalars(
+            select(DatasetSnapshot).where(DatasetSnapshot.run_id == run_id, DatasetSnapshot.organization_name == org_name)
+            .order_by(DatasetSnapshot.name)))
+        ids = [d.id for d in snaps]
+        records: dict[int, list[RuleResultRecord]] = defaultdict(list)
+        review_ids: set[int] = set()
+        if ids:
+            for rec in s.scalars(select(RuleResultRecord).where(RuleResultRecord.run_id == run_id,
+                                                                RuleResultRecord.dataset_snapshot_id.in_(ids))):
+                records[rec.dataset_snapshot_id].append(rec)
+                if rec.manual_review_id:
+                    review_ids.add(rec.manual_review_id)
+        reviews = {r.id: r for r in s.scalars(select(ManualReview).where(ManualReview.id.in_(review_ids)))} if review_ids else {}
+        n_resources = dict(s.execute(
+            select(ResourceSnapshot.dataset_snapshot_id, func.count()).where(ResourceSnapshot.dataset_snapshot_id.in_(ids))
+            .group_by(ResourceSnapshot.dataset_snapshot_id)).all()) if ids else {}
+
+        sections: list[DatasetSection] = []
+        for i, ds in enumerate(snaps):
+            recs = {r.characteristic: r for r in records.get(ds.id, [])}
+            cells, findings, notes = [], [], []
+            for info in infos:
+                rec = recs.get(info.id)
+                if rec is None:
+                    cells.append(StatusCell(info.id, info.title, info.short, "not_applicable", None))
+                    continue
+                cells.append(StatusCell(info.id, info.title, info.short, rec.status, rec.score,
+                                        manual=rec.manual_review_id is not None,
+                                        automatic_status=rec.automatic_status, error=rec.error))
+                for f in rec.findings or []:
+                    if not isinstance(f, dict):
+                        continue
+                    findings.append(FindingView(
+                        characteristic=info.id, characteristic_title=info.title, status=rec.status,
+                        code=str(f.get("code") or ""), message=str(f.get("message_es") or ""),
+                        remediation=str(f.get("remediation_es") or ""),
+                        resource=(str(f["resource"]) if f.get("resource") else None),
+                        observed=(str(f["observed"]) if f.get("observed") not in (None, "") else None),
+                        manual_review=bool(f.get("manual_review")),
+                    ))
+                review = reviews.get(rec.manual_review_id) if rec.manual_review_id else None
+                if review is not None:
+                    notes.append(ReviewNote(info.id, info.title, rec.status, rec.automatic_status,
+                                            review.justification, review.reviewer, review.review_date))
+            score, conforme = data_org.scores.get(ds.id, (None, False))
+            notes_text = ds.raw.get("notes") if isinstance(ds.raw, dict) else None
+            desc = " ".join(str(notes_text or "").split())
+            if len(desc) > description_chars:
+                desc = desc[: description_chars - 1].rstrip() + "…"
+            sections.append(DatasetSection(
+                organization=org_name, name=ds.name, title=ds.title or ds.name, presence=ds.presence,
+                score=score, conforme=conforme, statuses=cells, description=desc,
+                resources=n_resources.get(ds.id, 0), findings=findings, reviews=notes, anchor=f"ds-{i + 1}",
+            ))
+        # worst first: the reader starts with what needs the most work
+        sections.sort(key=lambda d: (d.conforme, d.score if d.score is not None else -1.0, d.title.casefold()))
+        for i, sec in enumerate(sections, start=1):
+            sec.anchor = f"ds-{i}"
+
+        commitments = [
+            Commitment(c.dataset_key, c.due_date, c.matched_dataset, c.committed, c.published, c.conforme)
+            for c in s.scalars(select(CommitmentRecord).where(
+                CommitmentRecord.run_id == run_id, CommitmentRecord.organization_name == org_name)
+                .order_by(CommitmentRecord.due_date, CommitmentRecord.dataset_key))
+        ]
+
+        return OrganizationReport(
+            portal_title=_portal_title(portal, portal_title),
+            portal_url=portal.url,
+            year=year,
+            run_id=run_id,
+            generated_at=utcnow(),
+            crawl_date=run.started_at,
+            evaluating_unit=evaluating_unit,
+            organization=row,
+            organizations_ranked=sum(1 for o in ctx.orgs if o.position is not None),
+            characteristics=infos,
+            portal_characteristic_pct=ctx.portal_pct,
+            portal_score=ctx.portal_score,
+            datasets=sections,
+            retired=sum(1 for d in sections if d.presence != "listed"),
+            actions=_actions(sections),
+            commitments=commitments,
+            unmatched=[c for c in commitments if c.matched_dataset is None],
+            previous=ctx.previous_orgs.get(org_name),
+            previous_year=ctx.previous_year,
+        )
+
+
+def organization_names(store: Store, run_id: int) -> list[str]:
+    """Every organization of the run, including those without datasets (snapshots ∪ results ∪ datasets)."""
+    with store.session() as s:
+        _get_run(s, run_id)
+        names = set(s.scalars(select(OrganizationSnapshot.name).where(OrganizationSnapshot.run_id == run_id)))
+        names |= set(s.scalars(select(OrganizationResult.organization_name).where(OrganizationResult.run_id == run_id)))
+        names |= {n for n in s.scalars(select(DatasetSnapshot.organization_name).where(
+            DatasetSnapshot.run_id == run_id).distinct()) if n}
+    return sorted(names)
+
+
+def titles_of(infos: list[CharacteristicInfo]) -> dict[str, str]:
+    return {i.id: i.title for i in infos}

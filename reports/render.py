@@ -1,0 +1,392 @@
+"""Render the annual reports: Jinja2 (one environment, autoescape) → HTML → WeasyPrint → PDF.
+
+Output contract (the caller passes ``out_dir = OUT/<year>/reports``)::
+
+    out_dir/index.html + portal.pdf             the portal report
+    out_dir/<organization-name>.html + .pdf     one per organization, including those without datasets
+
+Everything shown comes from untrusted portal metadata: templates autoescape, untrusted strings sit in ``<bdi>``,
+and the PDF is rendered with a URL fetcher that refuses every URL except ``data:`` (WeasyPrint's default fetcher
+would read ``file://`` paths and fetch remote images into the PDF). Organization reports are rendered in parallel
+processes (``workers``), each opening its own connection to the store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import multiprocessing
+import re
+import time
+import unicodedata
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from audit.config import AuditConfig
+from audit.errors import ConfigError
+from audit.store.db import Store, open_store
+from reports import charts as ch
+from reports.format import fmt_num, install_filters
+from reports.model import (
+    OrganizationReport,
+    PortalContext,
+    PortalReport,
+    build_organization_report,
+    build_portal_context,
+    build_portal_report,
+    organization_names,
+)
+
+log = logging.getLogger(__name__)
+
+TEMPLATES_DIR = Path(__file__).with_name("templates")
+PORTAL_HTML = "index.html"
+PORTAL_PDF = "portal.pdf"
+#: file stems the portal report uses: an organization with one of these names gets a prefixed file name
+_RESERVED = {"index", "portal"}
+_SAFE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,99}")
+#: above this many organizations the portal charts show distributions instead of one bar per organization
+MAX_BARS = 40
+
+OUTCOME_LABELS = {
+    "ok": "Respondió con datos",
+    "landing_page": "Página HTML (no el archivo)",
+    "not_found": "No encontrado (404/410)",
+    "server_error": "Error del servidor (5xx)",
+    "timeout": "Tiempo de espera agotado",
+    "dns_error": "El dominio no existe",
+    "connection_error": "Conexión rechazada",
+    "tls_error": "Certificado TLS inválido",
+    "auth_required": "Pide iniciar sesión",
+    "payment_required": "Pide un pago",
+    "empty": "Respuesta vacía",
+    "blocked_unsafe": "Dirección no permitida",
+    "unsupported_scheme": "Esquema no soportado",
+    "client_error": "Otro error del cliente (4xx)",
+}
+
+
+# ---------------------------------------------------------------------------------------------- templates
+
+
+def org_file(name: str) -> str:
+    """The file stem of an organization's report: its CKAN name when it is a safe slug, else a safe slug of it.
+
+    CKAN names are already slugs; anything else (or ``index``/``portal``, which would overwrite the portal
+    report) gets a deterministic safe name with a short hash so two organizations never share a file."""
+    if _SAFE_NAME.fullmatch(name) and name not in _RESERVED:
+        return name
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    slug = re.sub(r"[^a-z0-9_-]+", "-", ascii_name).strip("-_")[:80] or "organizacion"
+    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
+    return f"org-{slug}-{digest}"
+
+
+def outcome_label(outcome: str) -> str:
+    return OUTCOME_LABELS.get(outcome, outcome)
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    """The one Jinja2 environment of the reports (autoescape on; the dashboard may reuse the partials)."""
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATES_DIR)),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    install_filters(env)
+    env.filters["org_file"] = org_file
+    env.filters["outcome_label"] = outcome_label
+    return env
+
+
+def render_html(template: str, **context: Any) -> str:
+    """Render one template of ``reports/templates`` with the reports' environment."""
+    return environment().get_template(template).render(**context)
+
+
+# ---------------------------------------------------------------------------------------------- PDF
+
+
+def make_fetcher() -> Any:
+    """A WeasyPrint URL fetcher that serves ``data:`` URLs and refuses everything else (recorded in ``refused``)."""
+    from weasyprint.urls import URLFetcher
+
+    class _DataOnly(URLFetcher):
+        def __init__(self) -> None:
+            super().__init__(allowed_protocols={"data"}, allow_redirects=False, timeout=5)
+            self.refused: list[str] = []
+
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            if not url.lower().startswith("data:"):
+                self.refused.append(url)
+                raise ValueError(f"URL refused (only data: URLs are allowed in reports): {url[:200]}")
+            return super().fetch(url, headers)
+
+    return _DataOnly()
+
+
+def html_to_pdf(html: str, path: Path) -> list[str]:
+    """Write ``html`` as a PDF at ``path``; only ``data:`` URLs are fetched. Returns the refused URLs."""
+    from weasyprint import HTML
+
+    fetcher = make_fetcher()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    # base_url None: relative links stay links; nothing is resolved against the file system
+    HTML(string=html, base_url=None, url_fetcher=fetcher).write_pdf(tmp)
+    tmp.replace(path)
+    if fetcher.refused:
+        log.warning("Informe %s: se rechazaron %d URL externas", path.name, len(fetcher.refused))
+    return list(fetcher.refused)
+
+
+def _write_text(path: Path, text: str) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+# ---------------------------------------------------------------------------------------------- charts
+
+
+def portal_charts(report: PortalReport) -> list[ch.Chart]:
+    titles = [c.title for c in report.characteristics]
+    out = [ch.characteristic_chart(titles, [report.summary.characteristic_pct.get(c.id) for c in report.characteristics])]
+    ranked = [o for o in report.ranking if o.position is not None and o.score is not None]
+    if ranked:
+        if len(ranked) <= MAX_BARS:
+            out.append(ch.hbar_chart(
+                [o.title for o in ranked], [o.score * 100 for o in ranked],  # type: ignore[operator]
+                title="Calificación de las organizaciones",
+                alt=f"Gráfica de barras: calificación de 0 a 100 de las {len(ranked)} organizaciones con conjuntos, "
+                    "de mayor a menor.",
+                value_fmt=lambda v: fmt_num(v),
+            ))
+        else:
+            out.append(ch.distribution_chart([o.score * 100 for o in ranked]))  # type: ignore[operator]
+    with_progress = sorted((o for o in report.ranking if o.progress_pct is not None),
+                           key=lambda o: -(o.progress_pct or 0))
+    if with_progress:
+        if len(with_progress) <= MAX_BARS:
+            out.append(ch.hbar_chart(
+                [o.title for o in with_progress], [o.progress_pct for o in with_progress],
+                title="Avance frente a compromisos",
+                alt="Gráfica de barras: porcentaje de conjuntos comprometidos ya publicados, por organización "
+                    "(solo organizaciones con compromisos registrados).",
+            ))
+        else:
+            out.append(ch.distribution_chart(
+                [o.progress_pct for o in with_progress if o.progress_pct is not None],
+                title="Avance frente a compromisos",
+                alt="Histograma: número de organizaciones por intervalo de avance frente a compromisos (0 a 100 %).",
+                xlabel="Avance (%)",
+            ))
+    if len(report.trend) >= 2:
+        years = [t.year or 0 for t in report.trend]
+        out.append(ch.trend_chart(years, {
+            "Calificación (0–100)": [t.score * 100 if t.score is not None else None for t in report.trend],
+            "Conjuntos conformes (%)": [t.conformes_pct for t in report.trend],
+            "Avance (%)": [t.progress_pct for t in report.trend],
+        }, ylabel="0–100"))
+    return out
+
+
+def organization_charts(report: OrganizationReport) -> list[ch.Chart]:
+    if not report.datasets:
+        return []
+    chars = report.characteristics
+    return [ch.characteristic_chart(
+        [c.title for c in chars],
+        [report.organization.characteristic_pct.get(c.id) for c in chars],
+        reference=[report.portal_characteristic_pct.get(c.id) for c in chars],
+        subject="la organización",
+    )]
+
+
+# ---------------------------------------------------------------------------------------------- jobs
+
+
+@dataclass(slots=True)
+class ReportOutput:
+    out_dir: Path
+    portal_html: Path | None = None
+    portal_pdf: Path | None = None
+    organizations: dict[str, tuple[Path, Path | None]] = field(default_factory=dict)  # name → (html, pdf)
+    errors: dict[str, str] = field(default_factory=dict)  # "portal" or organization name → message
+    refused_urls: int = 0
+    elapsed_s: float = 0.0
+
+    @property
+    def files(self) -> list[Path]:
+        out = [p for p in (self.portal_html, self.portal_pdf) if p is not None]
+        for html, pdf in self.organizations.values():
+            out.append(html)
+            if pdf is not None:
+                out.append(pdf)
+        return out
+
+
+@dataclass(slots=True)
+class _JobSettings:
+    run_id: int
+    out_dir: Path
+    pdf: bool
+    weights: dict[str, float]
+    evaluating_unit: str
+    portal_title: str | None
+    rules_params: dict[str, Any]
+    context: PortalContext | None
+
+
+def _settings_from(cfg: AuditConfig, run_id: int, out_dir: Path, pdf: bool, context: PortalContext | None) -> _JobSettings:
+    return _JobSettings(
+        run_id=run_id, out_dir=out_dir, pdf=pdf, weights=dict(cfg.scoring.weights),
+        evaluating_unit=cfg.reports.evaluating_unit, portal_title=cfg.portal_title,
+        rules_params=cfg.rules.model_dump(), context=context,
+    )
+
+
+def _render_portal(store: Store, st: _JobSettings) -> tuple[Path, Path | None, int]:
+    report = build_portal_report(store, st.run_id, weights=st.weights, evaluating_unit=st.evaluating_unit,
+                                 portal_title=st.portal_title, rules_params=st.rules_params)
+    html = render_html("portal.html", report=report, charts=portal_charts(report))
+    html_path = st.out_dir / PORTAL_HTML
+    _write_text(html_path, html)
+    pdf_path, refused = None, []
+    if st.pdf:
+        pdf_path = st.out_dir / PORTAL_PDF
+        refused = html_to_pdf(html, pdf_path)
+    return html_path, pdf_path, len(refused)
+
+
+def _render_org(store: Store, st: _JobSettings, name: str) -> tuple[Path, Path | None, int]:
+    report = build_organization_report(store, st.run_id, name, weights=st.weights, evaluating_unit=st.evaluating_unit,
+                                       portal_title=st.portal_title, rules_params=st.rules_params, context=st.context)
+    html = render_html("organization.html", report=report, charts=organization_charts(report))
+    stem = org_file(name)
+    html_path = st.out_dir / f"{stem}.html"
+    _write_text(html_path, html)
+    pdf_path, refused = None, []
+    if st.pdf:
+        pdf_path = st.out_dir / f"{stem}.pdf"
+        refused = html_to_pdf(html, pdf_path)
+    return html_path, pdf_path, len(refused)
+
+
+def _run_job(store: Store, st: _JobSettings, job: str | None) -> tuple[str | None, Path, Path | None, int]:
+    if job is None:
+        return (None, *_render_portal(store, st))
+    return (job, *_render_org(store, st, job))
+
+
+# per-process state of the pool workers
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(db_url: str, st: _JobSettings) -> None:
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+    _WORKER["store"] = open_store(db_url, migrate_schema=False)
+    _WORKER["settings"] = st
+
+
+def _worker_job(job: str | None) -> tuple[str | None, Path, Path | None, int]:
+    return _run_job(_WORKER["store"], _WORKER["settings"], job)
+
+
+def _db_url(store: Store) -> str | None:
+    url = store.engine.url
+    if url.get_backend_name() == "sqlite" and (not url.database or url.database == ":memory:"):
+        return None  # an in-memory database cannot be shared with other processes
+    return url.render_as_string(hide_password=False)
+
+
+def render_reports(
+    store: Store,
+    run_id: int,
+    out_dir: Path,
+    *,
+    cfg: AuditConfig,
+    organizations: list[str] | None = None,
+    pdf: bool = True,
+    workers: int = 2,
+) -> ReportOutput:
+    """Write the portal report (when ``organizations`` is None) and one report per organization.
+
+    A failing report is logged and recorded in ``ReportOutput.errors``; the others are still written.
+    Unknown organization names raise :class:`ConfigError` before anything is rendered."""
+    started = time.perf_counter()
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"No se puede crear la carpeta de informes {out_dir}: {exc}") from exc
+    all_names = organization_names(store, run_id)
+    if organizations is not None:
+        unknown = sorted(set(organizations) - set(all_names))
+        if unknown:
+            raise ConfigError(
+                f"Organizaciones desconocidas en la corrida {run_id}: {', '.join(unknown)}",
+                hint="Use los nombres CKAN (slug); vea organizations.csv de la corrida.",
+            )
+        names = [n for n in all_names if n in set(organizations)]
+    else:
+        names = all_names
+    stems: dict[str, str] = {}
+    for n in names:
+        if org_file(n) in stems:
+            raise ConfigError(f"Dos organizaciones producirían el mismo archivo: {stems[org_file(n)]!r} y {n!r}")
+        stems[org_file(n)] = n
+
+    context = build_portal_context(store, run_id, weights=dict(cfg.scoring.weights))
+    st = _settings_from(cfg, run_id, out_dir, pdf, context)
+    jobs: list[str | None] = ([None] if organizations is None else []) + list(names)
+    output = ReportOutput(out_dir=out_dir)
+    db_url = _db_url(store)
+    n_workers = max(1, min(workers, len(jobs)))
+
+    def record(job: str | None, result: tuple[str | None, Path, Path | None, int] | None, error: str | None) -> None:
+        key = job if job is not None else "portal"
+        if error is not None:
+            log.error("No se pudo generar el informe de %s: %s", key, error)
+            output.errors[key] = error
+            return
+        assert result is not None
+        _job, html_path, pdf_path, refused = result
+        output.refused_urls += refused
+        if job is None:
+            output.portal_html, output.portal_pdf = html_path, pdf_path
+        else:
+            output.organizations[job] = (html_path, pdf_path)
+
+    if n_workers == 1 or db_url is None:
+        for job in jobs:
+            try:
+                record(job, _run_job(store, st, job), None)
+            except Exception as exc:  # noqa: BLE001 - collect, don't crash: one bad report must not stop the rest
+                log.debug("report failure", exc_info=True)
+                record(job, None, f"{exc.__class__.__name__}: {exc}")
+    else:
+        # spawn: children must not inherit the parent's database connections
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=_init_worker,
+                                 initargs=(db_url, st)) as pool:
+            futures = {pool.submit(_worker_job, job): job for job in jobs}  # portal (largest) first
+            for fut in as_completed(futures):
+                job = futures[fut]
+                try:
+                    record(job, fut.result(), None)
+                except Exception as exc:  # noqa: BLE001
+                    record(job, None, f"{exc.__class__.__name__}: {exc}")
+    output.elapsed_s = time.perf_counter() - started
+    log.info("Informes: %d organizaciones%s en %.1f s (%d errores)", len(output.organizations),
+             " y el del portal" if output.portal_html else "", output.elapsed_s, len(output.errors))
+    return output
