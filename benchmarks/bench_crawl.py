@@ -1,0 +1,82 @@
+"""Crawl benchmark: the synthetic portal (10,000 / 100,000 datasets) into SQLite, against `ckanapi dump`.
+
+    .venv/bin/python benchmarks/bench_crawl.py --datasets 10000 [--baseline]
+
+The sample portal runs in its own process; the crawl and the baseline run as child processes so peak RSS
+(ru_maxrss of the child) is measured per tool. Results are printed as a Markdown table row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+PY = sys.executable
+
+
+def start_portal(n: int) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen([PY, "-m", "audit.sample_portal", "--synthetic", str(n), "--port", "0"],
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        m = re.search(r"(http://127\.0\.0\.1:\d+)", line or "")
+        if m:
+            return proc, m.group(1)
+    proc.kill()
+    raise SystemExit("sample portal did not start")
+
+
+def measure(cmd: list[str]) -> tuple[float, float, int]:
+    """Run ``cmd`` from a fresh measuring process so ru_maxrss is that command's alone."""
+    code = (
+        "import resource,subprocess,sys,time,json;"
+        "t=time.perf_counter();p=subprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL,stderr=subprocess.DEVNULL);"
+        "w=time.perf_counter()-t;"
+        "print(json.dumps([w,resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss/1024,p.returncode]))"
+    )
+    out = subprocess.run([PY, "-c", code, *cmd], capture_output=True, text=True, cwd=REPO, check=True).stdout
+    import json
+
+    wall, rss, rc = json.loads(out.strip().splitlines()[-1])
+    return wall, rss, rc
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--datasets", type=int, default=10_000)
+    ap.add_argument("--baseline", action="store_true", help="also time `ckanapi dump datasets --all`")
+    args = ap.parse_args()
+    portal, url = start_portal(args.datasets)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            cfg = Path(tmp) / "bench.yaml"
+            cfg.write_text("reports:\n  enabled: false\n")
+            db = f"sqlite:///{tmp}/bench.db"
+            wall, rss, rc = measure([PY, str(REPO / "run_audit.py"), "crawl", "--portal", url, "--db", db,
+                                     "--config", str(cfg)])
+            assert rc == 0, "crawl failed"
+            print(f"| auditor crawl | {args.datasets:,} | {wall:.1f} s | {args.datasets / wall:,.0f} /s | {rss:.0f} MB |")
+            if args.baseline:
+                ckanapi = str(Path(PY).with_name("ckanapi"))
+                bwall, brss, brc = measure([ckanapi, "dump", "datasets", "--all", "-O", f"{tmp}/dump.jsonl",
+                                            "-r", url, "-q"])
+                print(f"| ckanapi dump datasets --all | {args.datasets:,} | {bwall:.1f} s | "
+                      f"{args.datasets / bwall:,.0f} /s | {brss:.0f} MB | rc={brc}")
+                print(f"speed-up: {bwall / wall:.1f}x")
+    finally:
+        portal.terminate()
+        portal.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    main()
