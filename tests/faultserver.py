@@ -209,7 +209,7 @@ class FaultServer:
         head = parts[0]
         if request.method == "HEAD":
             return web.Response(status=405, text="HEAD no permitido")
-        handler = getattr(self, "_h_" + head.replace("-", "_"), None)
+        handler = getattr(self, "_h_" + head.replace("-", "_").replace(".", "_"), None)
         if handler is None:
             return web.Response(status=404, text="no existe")
         return await handler(request, parts[1:])
