@@ -1,0 +1,120 @@
+"""Application factory: ``create_app(cfg, store)`` and ``serve(cfg, store, host, port)``.
+
+Layout: ``pages.py`` (HTML views, each also downloadable as CSV/JSON), ``api.py`` (``/api/v1``), ``admin.py``
+(login, CSRF-protected actions, audit log), ``data.py`` (queries), ``security.py`` (headers, sessions, CSRF).
+Swagger/ReDoc pages are disabled because they load scripts from CDNs; the schema stays at ``/openapi.json``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from audit.config import AuditConfig
+from audit.errors import AuditError
+from audit.store.db import Store
+from audit.web.data import SummaryCache, characteristic_titles
+from audit.web.format import install_filters
+from audit.web.jobs import JobRunner
+from audit.web.security import AdminCredentials, LoginThrottle, SecurityHeadersMiddleware, Signer
+
+log = logging.getLogger(__name__)
+HERE = Path(__file__).parent
+REPORTS_TEMPLATES = HERE.parent.parent / "reports" / "templates"
+
+
+@dataclass
+class WebState:
+    cfg: AuditConfig
+    store: Store
+    env: Environment
+    admin: AdminCredentials | None
+    signer: Signer = field(default_factory=Signer)
+    cache: SummaryCache = field(default_factory=SummaryCache)
+    throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    jobs: JobRunner = field(default_factory=JobRunner)
+    titles: dict[str, str] = field(default_factory=characteristic_titles)
+
+    def render(self, request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+        ctx = {"request": request, "titles": self.titles, "admin_enabled": self.admin is not None, **context}
+        return HTMLResponse(self.env.get_template(name).render(ctx), status_code=status_code)
+
+
+def make_env() -> Environment:
+    """One Jinja2 environment, autoescaped; the reports' partials (``_scorecard.html`` …) are reachable too."""
+    loaders = [FileSystemLoader(str(HERE / "templates"))]
+    if REPORTS_TEMPLATES.is_dir():
+        loaders.append(FileSystemLoader(str(REPORTS_TEMPLATES)))
+    env = Environment(loader=ChoiceLoader(loaders), autoescape=select_autoescape(default=True, default_for_string=True))
+    install_filters(env)
+    return env
+
+
+def create_app(cfg: AuditConfig, store: Store) -> FastAPI:
+    from audit.web import admin, api, pages
+
+    app = FastAPI(
+        title="Auditor de Datos Abiertos — API",
+        version="1.0",
+        description="Resultados de la evaluación de las diez características de los datos abiertos "
+        "(LGTAIP art. 3 fr. VI). Los nombres de campos coinciden con los archivos CSV publicados.",
+        docs_url=None,
+        redoc_url=None,
+    )
+    state = WebState(cfg=cfg, store=store, env=make_env(), admin=AdminCredentials.from_env())
+    app.state.web = state
+    if state.admin is None:
+        log.info("admin disabled: AUDIT_ADMIN_PASSWORD is not set")
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    app.include_router(admin.router)
+
+    def wants_json(request: Request) -> bool:
+        return request.url.path.startswith("/api/")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if wants_json(request):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+        return state.render(request, "error.html", {"status": exc.status_code, "message": exc.detail},
+                            status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        problems = [
+            {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+            for e in exc.errors()
+        ]
+        if wants_json(request):
+            return JSONResponse({"detail": problems}, status_code=422)
+        msg = "Parámetros inválidos: " + "; ".join(f"{'.'.join(p['loc'][1:])}: {p['msg']}" for p in problems)
+        return state.render(request, "error.html", {"status": 422, "message": msg}, status_code=422)
+
+    @app.exception_handler(AuditError)
+    async def audit_error(request: Request, exc: AuditError) -> Response:
+        log.error("dashboard error on %s: %s", request.url.path, exc)
+        if wants_json(request):
+            return JSONResponse({"detail": str(exc)}, status_code=503)
+        return state.render(request, "error.html", {"status": 503, "message": str(exc)}, status_code=503)
+
+    return app
+
+
+def serve(cfg: AuditConfig, store: Store, host: str | None = None, port: int | None = None) -> None:
+    """Run the dashboard with uvicorn (blocking) — for ``run_audit.py serve``."""
+    import uvicorn
+
+    app = create_app(cfg, store)
+    uvicorn.run(app, host=host or cfg.web.host, port=port or cfg.web.port, log_level="info",
+                proxy_headers=False, server_header=False)

@@ -1,0 +1,702 @@
+"""Read-only queries behind the dashboard and the JSON API.
+
+Everything here returns plain dicts whose keys follow the CSV contract (``organization``, ``dataset``, ``score``,
+``conforme``, ``<characteristic>_pct`` …), so the HTML views, the JSON API and the CSV downloads share one shape.
+Queries are built with SQLAlchemy expressions only (never SQL text from user input).
+
+A finished run never changes, so its per-dataset table (score, conforme, ten statuses) is computed once and kept
+in a small in-process cache; a run still in progress is recomputed after a few seconds.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from audit.store.models import (
+    AdminLogEntry,
+    AuditRun,
+    CommitmentRecord,
+    ContentCheck,
+    DatasetSnapshot,
+    ManualReview,
+    OrganizationResult,
+    OrganizationSnapshot,
+    Portal,
+    Probe,
+    ResourceSnapshot,
+    RuleResultRecord,
+    RunError,
+)
+
+CHARACTERISTICS: tuple[str, ...] = (
+    "accesibles",
+    "integrales",
+    "gratuitos",
+    "no_discriminatorios",
+    "oportunos",
+    "permanentes",
+    "primarios",
+    "legibles_por_maquinas",
+    "formatos_abiertos",
+    "libre_uso",
+)
+_FALLBACK_TITLES = {
+    "accesibles": "Accesibles",
+    "integrales": "Integrales",
+    "gratuitos": "Gratuitos",
+    "no_discriminatorios": "No discriminatorios",
+    "oportunos": "Oportunos",
+    "permanentes": "Permanentes",
+    "primarios": "Primarios",
+    "legibles_por_maquinas": "Legibles por máquinas",
+    "formatos_abiertos": "En formatos abiertos",
+    "libre_uso": "De libre uso",
+}
+FINISHED = ("complete", "failed", "interrupted")
+RUNNING_TTL_S = 5.0
+MAX_INT = 2**31 - 1
+
+
+def characteristic_titles() -> dict[str, str]:
+    """Spanish titles from the rules registry when it is installed, else built-in ones."""
+    titles = dict(_FALLBACK_TITLES)
+    try:
+        from rules import RULES  # type: ignore[attr-defined]
+    except ImportError:
+        return titles
+    items: Iterable[Any] = RULES.values() if isinstance(RULES, dict) else RULES
+    for rule in items:
+        rid, title = getattr(rule, "id", None), getattr(rule, "title_es", None)
+        if rid in titles and title:
+            titles[rid] = title
+    return titles
+
+
+def clean(text: str | None) -> str | None:
+    """Strip NUL bytes (PostgreSQL rejects them in text parameters) and outer spaces."""
+    if text is None:
+        return None
+    return text.replace("\x00", "").strip()
+
+
+def dataset_score(statuses: dict[str, tuple[str, float]], weights: dict[str, float]) -> tuple[float | None, bool]:
+    """Weighted mean over applicable characteristics, and conforme (every applicable one passes)."""
+    total = weight_sum = 0.0
+    conforme = True
+    applicable = 0
+    for char, (status, score) in statuses.items():
+        if status == "not_applicable":
+            continue
+        applicable += 1
+        w = float(weights.get(char, 1.0))
+        total += w * float(score)
+        weight_sum += w
+        if status != "pass":
+            conforme = False
+    if applicable == 0:
+        return None, False
+    return (total / weight_sum if weight_sum else None), conforme
+
+
+# --------------------------------------------------------------------------------------------------- runs
+
+
+def run_dict(run: AuditRun, portal: Portal | None, errors: int = 0) -> dict[str, Any]:
+    duration = None
+    if run.started_at and run.finished_at:
+        duration = round((run.finished_at - run.started_at).total_seconds(), 1)
+    return {
+        "id": run.id,
+        "portal": portal.url if portal else None,
+        "portal_title": portal.title if portal else None,
+        "year": run.year,
+        "kind": run.kind,
+        "status": run.status,
+        "stage": run.stage,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+        "duration_s": duration,
+        "counts": run.counts or {},
+        "errors": errors,
+        "error": run.error,
+    }
+
+
+def list_runs(
+    s: Session, *, year: int | None = None, status: str | None = None, limit: int = 50, offset: int = 0
+) -> tuple[list[dict[str, Any]], int]:
+    cond = []
+    if year is not None:
+        cond.append(AuditRun.year == year)
+    if status:
+        cond.append(AuditRun.status == status)
+    total = s.scalar(select(func.count()).select_from(AuditRun).where(*cond)) or 0
+    rows = s.execute(
+        select(AuditRun, Portal)
+        .join(Portal, Portal.id == AuditRun.portal_id)
+        .where(*cond)
+        .order_by(AuditRun.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    ids = [r.id for r, _ in rows]
+    errors = dict(
+        s.execute(select(RunError.run_id, func.count()).where(RunError.run_id.in_(ids)).group_by(RunError.run_id)).all()
+    ) if ids else {}
+    return [run_dict(r, p, errors.get(r.id, 0)) for r, p in rows], total
+
+
+def get_run(s: Session, run_id: int) -> dict[str, Any] | None:
+    if not 1 <= run_id <= MAX_INT:
+        return None
+    row = s.execute(select(AuditRun, Portal).join(Portal, Portal.id == AuditRun.portal_id).where(AuditRun.id == run_id)).first()
+    if row is None:
+        return None
+    errors = s.scalar(select(func.count()).select_from(RunError).where(RunError.run_id == run_id)) or 0
+    return run_dict(row[0], row[1], errors)
+
+
+def run_errors(s: Session, run_id: int, *, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+    total = s.scalar(select(func.count()).select_from(RunError).where(RunError.run_id == run_id)) or 0
+    rows = s.scalars(
+        select(RunError).where(RunError.run_id == run_id).order_by(RunError.id).limit(limit).offset(offset)
+    ).all()
+    return [
+        {"stage": e.stage, "subject": e.subject, "code": e.code, "message": e.message, "created_at": e.created_at}
+        for e in rows
+    ], total
+
+
+def years(s: Session) -> list[int]:
+    found = s.scalars(select(AuditRun.year).where(AuditRun.year.is_not(None)).distinct())
+    return sorted({y for y in found if y is not None}, reverse=True)
+
+
+def resolve_run(s: Session, *, run_id: int | None = None, year: int | None = None) -> AuditRun | None:
+    """The run a view shows: the one asked for, else the newest run of the year (or overall) that has results,
+    preferring complete runs."""
+    if run_id is not None:
+        if not 1 <= run_id <= MAX_INT:
+            return None
+        return s.get(AuditRun, run_id)
+    has_results = select(OrganizationResult.run_id).distinct()
+    has_rules = select(RuleResultRecord.run_id).distinct()
+    base = select(AuditRun).order_by(AuditRun.id.desc()).limit(1)
+    if year is not None:
+        base = base.where(AuditRun.year == year)
+    for cond in (
+        (AuditRun.status == "complete", AuditRun.id.in_(has_results)),
+        (AuditRun.id.in_(has_results),),
+        (AuditRun.id.in_(has_rules),),
+        (),
+    ):
+        run = s.scalar(base.where(*cond))
+        if run is not None:
+            return run
+    return None
+
+
+# ------------------------------------------------------------------------------------------ run summary
+
+
+@dataclass
+class RunSummary:
+    """Per-dataset table of one run (what datasets.csv holds) plus portal-wide aggregates."""
+
+    run_id: int
+    datasets: list[dict[str, Any]]
+    by_name: dict[str, dict[str, Any]]
+    characteristic_pct: dict[str, float | None]
+    characteristic_counts: dict[str, dict[str, int]]
+    score: float | None
+    conformes: int
+    built_at: float = field(default_factory=time.monotonic)
+
+
+class SummaryCache:
+    """LRU of RunSummary by run id; finished runs are immutable, running ones expire after a few seconds."""
+
+    def __init__(self, size: int = 8) -> None:
+        self._items: OrderedDict[int, tuple[RunSummary, bool]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._build_locks: dict[int, threading.Lock] = {}
+        self.size = size
+
+    def get(self, s: Session, run: AuditRun, weights: dict[str, float]) -> RunSummary:
+        with self._lock:
+            hit = self._items.get(run.id)
+            if hit and (hit[1] or time.monotonic() - hit[0].built_at < RUNNING_TTL_S):
+                self._items.move_to_end(run.id)
+                return hit[0]
+            build_lock = self._build_locks.setdefault(run.id, threading.Lock())
+        with build_lock:  # one thread builds; concurrent requests for the same run wait for it
+            with self._lock:
+                hit = self._items.get(run.id)
+                if hit and (hit[1] or time.monotonic() - hit[0].built_at < RUNNING_TTL_S):
+                    return hit[0]
+            summary = build_summary(s, run.id, weights)
+            with self._lock:
+                self._items[run.id] = (summary, run.status in FINISHED)
+                self._items.move_to_end(run.id)
+                while len(self._items) > self.size:
+                    self._items.popitem(last=False)
+            return summary
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+def build_summary(s: Session, run_id: int, weights: dict[str, float]) -> RunSummary:
+    snaps = s.execute(
+        select(
+            DatasetSnapshot.id,
+            DatasetSnapshot.name,
+            DatasetSnapshot.title,
+            DatasetSnapshot.organization_name,
+            DatasetSnapshot.presence,
+        ).where(DatasetSnapshot.run_id == run_id)
+    ).all()
+    statuses: dict[int, dict[str, tuple[str, float]]] = {row.id: {} for row in snaps}
+    for ds_id, char, status, score in s.execute(
+        select(
+            RuleResultRecord.dataset_snapshot_id,
+            RuleResultRecord.characteristic,
+            RuleResultRecord.status,
+            RuleResultRecord.score,
+        ).where(RuleResultRecord.run_id == run_id)
+    ):
+        if ds_id in statuses:
+            statuses[ds_id][char] = (status, score)
+    datasets: list[dict[str, Any]] = []
+    counts = {c: {"pass": 0, "partial": 0, "fail": 0, "not_applicable": 0} for c in CHARACTERISTICS}
+    for row in snaps:
+        st = statuses[row.id]
+        score, conforme = dataset_score(st, weights) if st else (None, False)
+        item: dict[str, Any] = {
+            "organization": row.organization_name,
+            "dataset": row.name,
+            "title": row.title,
+            "score": round(score, 4) if score is not None else None,
+            "conforme": conforme,
+            "presence": row.presence,
+            "snapshot_id": row.id,
+        }
+        for c in CHARACTERISTICS:
+            status = st.get(c, (None, 0.0))[0]
+            item[c] = status
+            if status in counts[c]:
+                counts[c][status] += 1
+        datasets.append(item)
+    datasets.sort(key=lambda d: ((d["organization"] or ""), d["dataset"]))
+    pct: dict[str, float | None] = {}
+    for c in CHARACTERISTICS:
+        applicable = counts[c]["pass"] + counts[c]["partial"] + counts[c]["fail"]
+        pct[c] = round(100.0 * counts[c]["pass"] / applicable, 1) if applicable else None
+    scored = [d["score"] for d in datasets if d["score"] is not None]
+    return RunSummary(
+        run_id=run_id,
+        datasets=datasets,
+        by_name={d["dataset"]: d for d in datasets},
+        characteristic_pct=pct,
+        characteristic_counts=counts,
+        score=round(sum(scored) / len(scored), 4) if scored else None,
+        conformes=sum(1 for d in datasets if d["conforme"]),
+    )
+
+
+def public_dataset(d: dict[str, Any]) -> dict[str, Any]:
+    """The datasets.csv row (drops internal keys)."""
+    return {k: v for k, v in d.items() if k != "snapshot_id"}
+
+
+# ------------------------------------------------------------------------------------------ organizations
+
+
+def organization_rows(s: Session, run_id: int) -> list[dict[str, Any]]:
+    """organizations.csv rows of a run; organizations without a result row (no scoring yet) come from the
+    snapshot so every organization of the portal is listed."""
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for r in s.scalars(select(OrganizationResult).where(OrganizationResult.run_id == run_id)):
+        seen.add(r.organization_name)
+        row: dict[str, Any] = {
+            "organization": r.organization_name,
+            "title": r.title,
+            "datasets": r.datasets,
+            "score": r.score,
+            "conformes": r.conformes,
+        }
+        pct = r.characteristic_pct or {}
+        for c in CHARACTERISTICS:
+            row[f"{c}_pct"] = pct.get(c)
+        row.update(
+            committed=r.committed,
+            published=r.published,
+            progress_pct=r.progress_pct,
+            quality_progress_pct=r.quality_progress_pct,
+        )
+        out.append(row)
+    for name, title in s.execute(
+        select(OrganizationSnapshot.name, OrganizationSnapshot.title).where(OrganizationSnapshot.run_id == run_id)
+    ):
+        if name in seen:
+            continue
+        row = {"organization": name, "title": title, "datasets": 0, "score": None, "conformes": 0}
+        row.update({f"{c}_pct": None for c in CHARACTERISTICS})
+        row.update(committed=0, published=0, progress_pct=None, quality_progress_pct=None)
+        out.append(row)
+    return out
+
+
+ORG_SORT_KEYS = ("organization", "title", "datasets", "score", "conformes", "progress_pct")
+
+
+def sort_rows(rows: list[dict[str, Any]], key: str, desc: bool) -> list[dict[str, Any]]:
+    """Sort with None always last, text case-insensitively."""
+
+    def k(r: dict[str, Any]) -> Any:
+        v = r.get(key)
+        if isinstance(v, str):
+            v = v.casefold()
+        return v
+
+    present = [r for r in rows if r.get(key) is not None]
+    missing = [r for r in rows if r.get(key) is None]
+    present.sort(key=k, reverse=desc)
+    return present + missing
+
+
+def text_filter(rows: Sequence[dict[str, Any]], q: str | None, keys: Sequence[str]) -> list[dict[str, Any]]:
+    q = (clean(q) or "").casefold()
+    if not q:
+        return list(rows)
+    return [r for r in rows if any(q in str(r.get(k) or "").casefold() for k in keys)]
+
+
+def organization_trend(s: Session, portal_id: int, name: str) -> list[dict[str, Any]]:
+    rows = s.execute(
+        select(AuditRun.id, AuditRun.year, AuditRun.started_at, OrganizationResult)
+        .join(OrganizationResult, OrganizationResult.run_id == AuditRun.id)
+        .where(AuditRun.portal_id == portal_id, OrganizationResult.organization_name == name)
+        .order_by(AuditRun.id)
+    ).all()
+    return [
+        {
+            "run": rid,
+            "year": year,
+            "started_at": started,
+            "score": r.score,
+            "datasets": r.datasets,
+            "conformes": r.conformes,
+            "progress_pct": r.progress_pct,
+        }
+        for rid, year, started, r in rows
+    ]
+
+
+def commitments(s: Session, run_id: int, organization: str | None = None) -> list[dict[str, Any]]:
+    cond = [CommitmentRecord.run_id == run_id]
+    if organization is not None:
+        cond.append(CommitmentRecord.organization_name == organization)
+    return [
+        {
+            "organization": c.organization_name or c.organization_key,
+            "organization_key": c.organization_key,
+            "dataset": c.matched_dataset,
+            "dataset_key": c.dataset_key,
+            "due_date": c.due_date,
+            "committed": c.committed,
+            "published": c.published,
+            "conforme": c.conforme,
+            "matched": c.matched_dataset is not None,
+        }
+        for c in s.scalars(select(CommitmentRecord).where(*cond).order_by(CommitmentRecord.id))
+    ]
+
+
+def indicator(s: Session, run_id: int) -> dict[str, Any]:
+    orgs = organization_rows(s, run_id)
+    committed = sum(o["committed"] or 0 for o in orgs)
+    published = sum(o["published"] or 0 for o in orgs)
+    comm = commitments(s, run_id)
+    conformes = sum(1 for c in comm if c["committed"] and c["conforme"])
+    return {
+        "run": run_id,
+        "committed": committed,
+        "published": published,
+        "progress_pct": round(100.0 * published / committed, 1) if committed else None,
+        "quality_progress_pct": round(100.0 * conformes / committed, 1) if committed and comm else None,
+        "organizations": [
+            {
+                "organization": o["organization"],
+                "title": o["title"],
+                "committed": o["committed"],
+                "published": o["published"],
+                "progress_pct": o["progress_pct"],
+                "quality_progress_pct": o["quality_progress_pct"],
+            }
+            for o in orgs
+        ],
+        "unmatched": [
+            {"organization": c["organization"], "dataset": c["dataset_key"], "due_date": c["due_date"]}
+            for c in comm
+            if c["committed"] and not c["matched"]
+        ],
+    }
+
+
+# ------------------------------------------------------------------------------------------ datasets
+
+
+def _finding_codes(findings: list[Any]) -> str:
+    return ";".join(str(f.get("code", "")) for f in findings if isinstance(f, dict))
+
+
+def results_rows(
+    s: Session,
+    run_id: int,
+    *,
+    organization: str | None = None,
+    dataset: str | None = None,
+    characteristic: str | None = None,
+    status: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[dict[str, Any]], int]:
+    """scores.csv rows (findings in full) with filters and pagination, ordered like the file."""
+    cond = [RuleResultRecord.run_id == run_id]
+    if organization:
+        cond.append(DatasetSnapshot.organization_name == organization)
+    if dataset:
+        cond.append(DatasetSnapshot.name == dataset)
+    if characteristic:
+        cond.append(RuleResultRecord.characteristic == characteristic)
+    if status:
+        cond.append(RuleResultRecord.status == status)
+    base = select(RuleResultRecord, DatasetSnapshot.name, DatasetSnapshot.organization_name).join(
+        DatasetSnapshot, DatasetSnapshot.id == RuleResultRecord.dataset_snapshot_id
+    )
+    total = s.scalar(
+        select(func.count())
+        .select_from(RuleResultRecord)
+        .join(DatasetSnapshot, DatasetSnapshot.id == RuleResultRecord.dataset_snapshot_id)
+        .where(*cond)
+    ) or 0
+    rows = s.execute(
+        base.where(*cond)
+        .order_by(DatasetSnapshot.organization_name, DatasetSnapshot.name, RuleResultRecord.characteristic)
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return [
+        {
+            "organization": org,
+            "dataset": name,
+            "characteristic": r.characteristic,
+            "status": r.status,
+            "score": r.score,
+            "findings": list(r.findings or []),
+            "automatic_status": r.automatic_status,
+            "manual_review": r.manual_review_id is not None,
+        }
+        for r, name, org in rows
+    ], total
+
+
+def findings_for(s: Session, snapshot_ids: Sequence[int], characteristic: str) -> dict[int, list[dict[str, Any]]]:
+    if not snapshot_ids:
+        return {}
+    out: dict[int, list[dict[str, Any]]] = {}
+    for ds_id, findings in s.execute(
+        select(RuleResultRecord.dataset_snapshot_id, RuleResultRecord.findings).where(
+            RuleResultRecord.dataset_snapshot_id.in_(list(snapshot_ids)),
+            RuleResultRecord.characteristic == characteristic,
+        )
+    ):
+        out[ds_id] = [f for f in (findings or []) if isinstance(f, dict)]
+    return out
+
+
+def dataset_detail(s: Session, run: AuditRun, name: str, weights: dict[str, float]) -> dict[str, Any] | None:
+    """Everything the dataset page shows: snapshot, ten results with findings and manual reviews, resources
+    with their probe outcome in every run of the portal, content checks, and the history timeline."""
+    snap = s.scalar(select(DatasetSnapshot).where(DatasetSnapshot.run_id == run.id, DatasetSnapshot.name == name))
+    if snap is None:
+        return None
+    results = []
+    for r, review in s.execute(
+        select(RuleResultRecord, ManualReview)
+        .outerjoin(ManualReview, ManualReview.id == RuleResultRecord.manual_review_id)
+        .where(RuleResultRecord.dataset_snapshot_id == snap.id)
+    ):
+        results.append(
+            {
+                "characteristic": r.characteristic,
+                "status": r.status,
+                "score": r.score,
+                "findings": [f for f in (r.findings or []) if isinstance(f, dict)],
+                "automatic_status": r.automatic_status,
+                "error": r.error,
+                "manual_review": None
+                if review is None
+                else {
+                    "status": review.status,
+                    "justification": review.justification,
+                    "reviewer": review.reviewer,
+                    "review_date": review.review_date,
+                },
+            }
+        )
+    order = {c: i for i, c in enumerate(CHARACTERISTICS)}
+    results.sort(key=lambda x: order.get(x["characteristic"], 99))
+
+    # the same dataset in every run of this portal (history timeline, probes per run)
+    history_snaps = s.execute(
+        select(DatasetSnapshot.id, DatasetSnapshot.run_id, DatasetSnapshot.presence, DatasetSnapshot.metadata_modified,
+               AuditRun.started_at, AuditRun.year, AuditRun.status)
+        .join(AuditRun, AuditRun.id == DatasetSnapshot.run_id)
+        .where(AuditRun.portal_id == run.portal_id, DatasetSnapshot.name == name, AuditRun.id <= run.id)
+        .order_by(AuditRun.id)
+    ).all()
+    snap_ids = [h.id for h in history_snaps]
+    per_snap: dict[int, dict[str, tuple[str, float]]] = {i: {} for i in snap_ids}
+    for ds_id, char, status, score in s.execute(
+        select(RuleResultRecord.dataset_snapshot_id, RuleResultRecord.characteristic, RuleResultRecord.status,
+               RuleResultRecord.score).where(RuleResultRecord.dataset_snapshot_id.in_(snap_ids))
+    ):
+        per_snap[ds_id][char] = (status, score)
+    history = []
+    for h in history_snaps:
+        st = per_snap.get(h.id, {})
+        score, conforme = dataset_score(st, weights) if st else (None, False)
+        history.append(
+            {
+                "run": h.run_id,
+                "year": h.year,
+                "started_at": h.started_at,
+                "run_status": h.status,
+                "presence": h.presence,
+                "metadata_modified": h.metadata_modified,
+                "score": score,
+                "conforme": conforme,
+                "statuses": {c: v[0] for c, v in st.items()},
+            }
+        )
+
+    resources = s.scalars(
+        select(ResourceSnapshot).where(ResourceSnapshot.dataset_snapshot_id.in_(snap_ids)).order_by(
+            ResourceSnapshot.run_id, ResourceSnapshot.position
+        )
+    ).all()
+    res_ids = [r.id for r in resources]
+    run_ids = sorted({r.run_id for r in resources})
+    probes = {
+        p.resource_snapshot_id: p
+        for p in s.scalars(
+            select(Probe).where(Probe.run_id.in_(run_ids), Probe.resource_snapshot_id.in_(res_ids))
+        )
+    } if res_ids else {}
+    checks = {
+        c.resource_snapshot_id: c
+        for c in s.scalars(
+            select(ContentCheck).where(ContentCheck.run_id == run.id, ContentCheck.resource_snapshot_id.in_(res_ids))
+        )
+    } if res_ids else {}
+    current = [r for r in resources if r.dataset_snapshot_id == snap.id]
+    resource_rows = []
+    for r in current:
+        key = r.ckan_id or r.url
+        per_run = []
+        for other in resources:
+            if (other.ckan_id or other.url) == key:
+                p = probes.get(other.id)
+                per_run.append(
+                    {
+                        "run": other.run_id,
+                        "outcome": p.outcome if p else None,
+                        "reason": p.reason if p else None,
+                        "status_code": p.status_code if p else None,
+                        "sniffed_type": p.sniffed_type if p else None,
+                        "checked_at": p.checked_at if p else None,
+                    }
+                )
+        p = probes.get(r.id)
+        c = checks.get(r.id)
+        resource_rows.append(
+            {
+                "name": r.name,
+                "url": r.url,
+                "format": r.format,
+                "description": r.description,
+                "last_modified": r.last_modified,
+                "probe": None
+                if p is None
+                else {
+                    "outcome": p.outcome,
+                    "reason": p.reason,
+                    "status_code": p.status_code,
+                    "final_url": p.final_url,
+                    "content_type": p.content_type,
+                    "sniffed_type": p.sniffed_type,
+                    "bytes_read": p.bytes_read,
+                    "elapsed_ms": p.elapsed_ms,
+                    "last_modified": p.last_modified,
+                    "error": p.error,
+                },
+                "content": None
+                if c is None
+                else {
+                    "parsed_ok": c.parsed_ok,
+                    "rows": c.rows,
+                    "columns": c.columns,
+                    "encoding": c.encoding,
+                    "delimiter": c.delimiter,
+                    "problems": list((c.details or {}).get("problems", []) or []),
+                    "expectations_success": (c.expectations or {}).get("success"),
+                },
+                "runs": per_run,
+            }
+        )
+    raw = snap.raw or {}
+    return {
+        "organization": snap.organization_name,
+        "dataset": snap.name,
+        "title": snap.title,
+        "presence": snap.presence,
+        "license_id": snap.license_id,
+        "metadata_modified": snap.metadata_modified,
+        "notes": raw.get("notes") if isinstance(raw.get("notes"), str) else None,
+        "results": results,
+        "resources": resource_rows,
+        "history": history,
+    }
+
+
+# ------------------------------------------------------------------------------------------ admin log
+
+
+def admin_log(s: Session, limit: int = 50) -> list[dict[str, Any]]:
+    return [
+        {"at": e.at, "user": e.user, "action": e.action, "outcome": e.outcome, "detail": e.detail, "client": e.client}
+        for e in s.scalars(select(AdminLogEntry).order_by(AdminLogEntry.id.desc()).limit(limit))
+    ]
+
+
+def record_admin_action(
+    s: Session, *, user: str, action: str, outcome: str, detail: dict[str, Any], client: str | None, at: datetime
+) -> None:
+    s.add(AdminLogEntry(at=at, user=user, action=action, outcome=outcome, detail=detail, client=client))
+
+
+def portals(s: Session) -> list[dict[str, Any]]:
+    return [{"id": p.id, "url": p.url, "title": p.title} for p in s.scalars(select(Portal).order_by(Portal.id))]

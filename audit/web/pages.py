@@ -1,0 +1,264 @@
+"""HTML views (Spanish, usable without JavaScript). Every view accepts ``formato=csv|json`` and then returns
+the table it shows (all rows that match its filters) as a download."""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path as FsPath
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi.responses import FileResponse, JSONResponse, Response
+
+from audit.web import data
+from audit.web.data import CHARACTERISTICS, MAX_INT
+from audit.web.exports import download
+
+router = APIRouter(include_in_schema=False)
+
+RunQ = Annotated[int | None, Query(ge=1, le=MAX_INT)]
+YearQ = Annotated[int | None, Query(ge=1900, le=2200)]
+PageQ = Annotated[int, Query(ge=1, le=1_000_000)]
+FmtQ = Annotated[Literal["csv", "json"] | None, Query()]
+TextQ = Annotated[str | None, Query(max_length=200)]
+NamePath = Annotated[str, Path(min_length=1, max_length=200)]
+REPORT_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}\.(html|pdf)$")
+
+ORG_COLUMNS = (["organization", "title", "datasets", "score", "conformes"] + [f"{c}_pct" for c in CHARACTERISTICS]
+               + ["committed", "published", "progress_pct", "quality_progress_pct"])
+DS_COLUMNS = ["organization", "dataset", "title", "score", "conforme", *CHARACTERISTICS]
+RUN_COLUMNS = ["id", "portal", "year", "kind", "status", "stage", "started_at", "finished_at", "duration_s", "errors"]
+
+
+def _st(request: Request) -> Any:
+    return request.app.state.web
+
+
+def url_with(request: Request, **changes: Any) -> str:
+    """The current URL with some query parameters changed (None removes one); page resets unless given."""
+    params = dict(request.query_params)
+    if "page" not in changes:
+        params.pop("page", None)
+    for k, v in changes.items():
+        if v is None:
+            params.pop(k, None)
+        else:
+            params[k] = str(v)
+    if "formato" not in changes:
+        params.pop("formato", None)
+    query = urlencode(params)
+    return request.url.path + ("?" + query if query else "")
+
+
+def paginate(rows: list[Any], page: int, size: int) -> tuple[list[Any], dict[str, Any]]:
+    pages = max(1, math.ceil(len(rows) / size))
+    page = min(page, pages)
+    return rows[(page - 1) * size: page * size], {"page": page, "pages": pages, "total": len(rows), "size": size}
+
+
+def _context(request: Request, s: Any, run: Any, **extra: Any) -> dict[str, Any]:
+    info = data.get_run(s, run.id) if run is not None else None
+    return {"run": info, "years": data.years(s), "year": run.year if run is not None else None,
+            "url_with": lambda **kw: url_with(request, **kw), **extra}
+
+
+def _resolve(s: Any, run: int | None, year: int | None) -> Any:
+    r = data.resolve_run(s, run_id=run, year=year)
+    if r is None and (run is not None or year is not None):
+        raise HTTPException(404, "No hay una corrida de auditoría para ese año o número.")
+    return r
+
+
+@router.get("/healthz")
+def healthz(request: Request) -> JSONResponse:
+    with _st(request).store.session() as s:
+        latest = data.resolve_run(s)
+    return JSONResponse({"status": "ok", "latest_run": latest.id if latest else None})
+
+
+@router.get("/")
+def overview(request: Request, run: RunQ = None, year: YearQ = None, q: TextQ = None,
+             sort: Annotated[Literal[data.ORG_SORT_KEYS], Query()] = "score",  # type: ignore[valid-type]
+             order: Annotated[Literal["asc", "desc"], Query()] = "desc", page: PageQ = 1,
+             formato: FmtQ = None) -> Response:
+    st = _st(request)
+    with st.store.session() as s:
+        r = _resolve(s, run, year)
+        if r is None:
+            return st.render(request, "empty.html", _context(request, s, None))
+        summary = st.cache.get(s, r, st.cfg.scoring.weights)
+        orgs = data.organization_rows(s, r.id)
+        ctx = _context(request, s, r)
+    total_committed = sum(o["committed"] or 0 for o in orgs)
+    total_published = sum(o["published"] or 0 for o in orgs)
+    rows = data.sort_rows(data.text_filter(orgs, q, ("organization", "title")), sort, order == "desc")
+    if formato:
+        return download(rows, ORG_COLUMNS, formato, f"organizaciones-{r.year}-corrida-{r.id}")
+    shown, pager = paginate(rows, page, st.cfg.web.page_size)
+    kpis = {
+        "datasets": sum(1 for d in summary.datasets if d["presence"] != "retired"),
+        "organizations": len(orgs),
+        "conformes": summary.conformes,
+        "score": summary.score,
+        "committed": total_committed,
+        "published": total_published,
+        "progress_pct": round(100.0 * total_published / total_committed, 1) if total_committed else None,
+    }
+    bars = [{"key": c, "label": st.titles[c], "value": summary.characteristic_pct[c],
+             "href": f"/caracteristicas/{c}?run={r.id}"} for c in CHARACTERISTICS]
+    return st.render(request, "overview.html", {**ctx, "kpis": kpis, "bars": bars, "orgs": shown, "pager": pager,
+                                                "q": q or "", "sort": sort, "order": order})
+
+
+@router.get("/organizaciones/{name}")
+def organization(request: Request, name: NamePath, run: RunQ = None, year: YearQ = None, q: TextQ = None,
+                 page: PageQ = 1, formato: FmtQ = None) -> Response:
+    st = _st(request)
+    with st.store.session() as s:
+        r = _resolve(s, run, year)
+        if r is None:
+            raise HTTPException(404, "Todavía no hay auditorías en la base de datos.")
+        orgs = data.organization_rows(s, r.id)
+        org = next((o for o in orgs if o["organization"] == name), None)
+        if org is None:
+            raise HTTPException(404, f"No existe la organización «{name}» en la corrida {r.id}.")
+        summary = st.cache.get(s, r, st.cfg.scoring.weights)
+        trend = data.organization_trend(s, r.portal_id, name)
+        commitments = data.commitments(s, r.id, name)
+        ctx = _context(request, s, r)
+    datasets = data.text_filter([d for d in summary.datasets if d["organization"] == name], q, ("dataset", "title"))
+    if formato:
+        return download(datasets, DS_COLUMNS, formato, f"conjuntos-{name}-{r.year}")
+    shown, pager = paginate(datasets, page, st.cfg.web.page_size)
+    position = None
+    ranked = data.sort_rows([o for o in orgs if o["score"] is not None], "score", True)
+    for i, o in enumerate(ranked, 1):
+        if o["organization"] == name:
+            position = (i, len(ranked))
+    bars = [{"key": c, "label": st.titles[c], "value": org[f"{c}_pct"],
+             "href": f"/caracteristicas/{c}?run={r.id}&organization={name}"} for c in CHARACTERISTICS]
+    reports = _report_links(st, r.year, name)
+    unmatched = [c for c in commitments if c["committed"] and not c["matched"]]
+    return st.render(request, "organization.html", {
+        **ctx, "org": org, "datasets": shown, "pager": pager, "trend": trend, "bars": bars, "q": q or "",
+        "position": position, "reports": reports, "unmatched": unmatched, "commitments": commitments})
+
+
+def _report_links(st: Any, year: int | None, name: str) -> list[dict[str, str]]:
+    if year is None:
+        return []
+    base = FsPath(st.cfg.output_dir) / str(year) / "reports"
+    out = []
+    for fname, label in ((f"{name}.html", "Informe HTML"), (f"{name}.pdf", "Informe PDF")):
+        if REPORT_FILE.match(fname) and (base / fname).is_file():
+            out.append({"href": f"/informes/{year}/{fname}", "label": label})
+    return out
+
+
+@router.get("/informes/{year}/{filename}")
+def report_file(request: Request, year: Annotated[int, Path(ge=1900, le=2200)], filename: NamePath) -> Response:
+    """The official report files (OUT/<year>/reports/…), served read-only; names are checked, no traversal."""
+    st = _st(request)
+    if not REPORT_FILE.match(filename):
+        raise HTTPException(404, "Informe no encontrado.")
+    base = (FsPath(st.cfg.output_dir) / str(year) / "reports").resolve()
+    path = (base / filename).resolve()
+    if path.parent != base or not path.is_file():
+        raise HTTPException(404, "Informe no encontrado: genérelo con «run_audit.py report».")
+    media = "application/pdf" if filename.endswith(".pdf") else "text/html; charset=utf-8"
+    resp = FileResponse(path, media_type=media)
+    # the HTML report is self-contained with inline CSS: allow only that, still no scripts
+    resp.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
+    return resp
+
+
+@router.get("/conjuntos/{name}")
+def dataset(request: Request, name: NamePath, run: RunQ = None, year: YearQ = None,
+            formato: FmtQ = None) -> Response:
+    st = _st(request)
+    with st.store.session() as s:
+        r = _resolve(s, run, year)
+        if r is None:
+            raise HTTPException(404, "Todavía no hay auditorías en la base de datos.")
+        summary = st.cache.get(s, r, st.cfg.scoring.weights)
+        detail = data.dataset_detail(s, r, data.clean(name) or "", st.cfg.scoring.weights)
+        if detail is None:
+            raise HTTPException(404, f"No existe el conjunto «{name}» en la corrida {r.id}.")
+        ctx = _context(request, s, r)
+    row = summary.by_name.get(detail["dataset"], {})
+    if formato:
+        rows = [{"organization": detail["organization"], "dataset": detail["dataset"], **res} for res in detail["results"]]
+        return download(rows, ["organization", "dataset", "characteristic", "status", "score", "findings",
+                               "automatic_status"], formato, f"resultados-{name}-{r.year}")
+    return st.render(request, "dataset.html", {**ctx, "ds": detail, "score": row.get("score"),
+                                               "conforme": row.get("conforme")})
+
+
+@router.get("/caracteristicas/{characteristic}")
+def characteristic(request: Request, characteristic: NamePath, run: RunQ = None, year: YearQ = None,
+                   organization: TextQ = None,
+                   status: Annotated[Literal["fail", "partial", "fail_partial", "pass", "not_applicable"], Query()] = "fail_partial",
+                   page: PageQ = 1, formato: FmtQ = None) -> Response:
+    st = _st(request)
+    if characteristic not in CHARACTERISTICS:
+        raise HTTPException(404, f"No existe la característica «{characteristic}».")
+    wanted = ("fail", "partial") if status == "fail_partial" else (status,)
+    with st.store.session() as s:
+        r = _resolve(s, run, year)
+        if r is None:
+            raise HTTPException(404, "Todavía no hay auditorías en la base de datos.")
+        summary = st.cache.get(s, r, st.cfg.scoring.weights)
+        rows = [d for d in summary.datasets if d[characteristic] in wanted
+                and (not organization or d["organization"] == organization)]
+        by_org: dict[str, int] = {}
+        for d in rows:
+            by_org[d["organization"] or "—"] = by_org.get(d["organization"] or "—", 0) + 1
+        if formato:
+            found = data.findings_for(s, [d["snapshot_id"] for d in rows], characteristic)
+            out = [{"organization": d["organization"], "dataset": d["dataset"], "title": d["title"],
+                    "status": d[characteristic], "findings": found.get(d["snapshot_id"], [])} for d in rows]
+            return download(out, ["organization", "dataset", "title", "status", "findings"], formato,
+                            f"{characteristic}-{r.year}")
+        shown, pager = paginate(rows, page, st.cfg.web.page_size)
+        found = data.findings_for(s, [d["snapshot_id"] for d in shown], characteristic)
+        ctx = _context(request, s, r)
+    items = [{**d, "status": d[characteristic], "findings": found.get(d["snapshot_id"], [])} for d in shown]
+    return st.render(request, "characteristic.html", {
+        **ctx, "char": characteristic, "items": items, "pager": pager, "status": status,
+        "organization": organization or "", "by_org": sorted(by_org.items(), key=lambda kv: (-kv[1], kv[0])),
+        "counts": summary.characteristic_counts[characteristic], "pct": summary.characteristic_pct[characteristic]})
+
+
+@router.get("/corridas")
+def runs(request: Request, year: YearQ = None, page: PageQ = 1, formato: FmtQ = None) -> Response:
+    st = _st(request)
+    size = st.cfg.web.page_size
+    with st.store.session() as s:
+        if formato:
+            items, _ = data.list_runs(s, year=year, limit=1_000_000, offset=0)
+            return download(items, RUN_COLUMNS, formato, "corridas")
+        items, total = data.list_runs(s, year=year, limit=size, offset=(page - 1) * size)
+        ctx = _context(request, s, None)
+    pager = {"page": page, "pages": max(1, math.ceil(total / size)), "total": total, "size": size}
+    return st.render(request, "runs.html", {**ctx, "runs": items, "pager": pager, "year": year})
+
+
+@router.get("/corridas/{run_id}")
+def run_detail(request: Request, run_id: Annotated[int, Path(ge=1, le=MAX_INT)], page: PageQ = 1,
+               formato: FmtQ = None) -> Response:
+    st = _st(request)
+    size = st.cfg.web.page_size
+    with st.store.session() as s:
+        info = data.get_run(s, run_id)
+        if info is None:
+            raise HTTPException(404, f"No existe la corrida {run_id}.")
+        if formato:
+            errors, _ = data.run_errors(s, run_id, limit=1_000_000, offset=0)
+            return download(errors, ["stage", "subject", "code", "message", "created_at"], formato,
+                            f"errores-corrida-{run_id}")
+        errors, total = data.run_errors(s, run_id, limit=size, offset=(page - 1) * size)
+        ctx = _context(request, s, None)
+    pager = {"page": page, "pages": max(1, math.ceil(total / size)), "total": total, "size": size}
+    return st.render(request, "run.html", {**ctx, "info": info, "errors": errors, "pager": pager})
