@@ -18,7 +18,7 @@ import zlib
 from collections import deque
 from collections.abc import AsyncIterator, Collection, Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
 
@@ -282,7 +282,8 @@ class Prober:
         if req.etag:
             headers["If-None-Match"] = req.etag
         if req.last_modified:
-            headers["If-Modified-Since"] = format_datetime(req.last_modified, usegmt=True)
+            lm = req.last_modified if req.last_modified.tzinfo else req.last_modified.replace(tzinfo=UTC)
+            headers["If-Modified-Since"] = format_datetime(lm.astimezone(UTC), usegmt=True)
         return headers
 
     def _precheck(self, url: URL) -> None:

@@ -52,9 +52,9 @@ _EVIDENCE_FIELDS = (
 
 
 def _aware(dt: datetime | None) -> datetime | None:
-    if dt is not None and dt.tzinfo is None:
-        return dt.replace(tzinfo=UTC)
-    return dt
+    if dt is None:
+        return None
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
 def evidence_from_row(row: Probe) -> ProbeEvidence:
