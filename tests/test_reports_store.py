@@ -181,10 +181,10 @@ def populate(
                 for r in res_ids
             ])
             # rule results: quality depends on the organization, so rankings spread out
-            quality = {o: 0.35 + 0.6 * (i / max(len(active_orgs) - 1, 1)) for i, (o, _t) in enumerate(active_orgs)}
+            quality = {o: 0.99 - 0.6 * (i / max(len(active_orgs) - 1, 1)) for i, (o, _t) in enumerate(active_orgs)}
             quality["organo-hostil"] = 0.3
-            if not first:
-                quality = {o: min(q + 0.08, 0.98) for o, q in quality.items()}
+            if first:  # the organizations improved since last year
+                quality = {o: q - 0.1 for o, q in quality.items()}
             rr_rows = []
             cells_by_ds: dict[int, dict[str, tuple[str, float | None]]] = {}
             for ds_id, name, org, presence in ds:
