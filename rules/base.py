@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from pydantic import BaseModel
+
 from audit.evidence import DatasetContext
 
 
@@ -70,3 +72,7 @@ class Rule:
     legal_text_es: str  # the definition from LGTAIP art. 3 fr. VI this rule implements
     evaluate: Callable[[DatasetContext, Any], RuleResult]
     description_es: str = ""  # how it is measured, for docs/reglas.md and the report's methodology
+    params_model: type[BaseModel] | None = None  # pydantic model of ``rules.<id>`` (defaults = built-in vocabulary)
+
+    def default_params(self) -> Any:
+        return self.params_model() if self.params_model is not None else None

@@ -1,0 +1,376 @@
+"""Helpers shared by the ten rules: text folding, metadata look-up, data-resource detection, formats, results.
+
+Everything here is pure (no I/O); the rules call these with the dataset dict and the evidence records.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from dateutil import parser as dateparser
+from pydantic import BaseModel, ConfigDict, Field
+
+from audit.evidence import DatasetContext, ResourceEvidence
+from rules.base import Finding, RuleResult, Status
+
+# ---------------------------------------------------------------------------------------------------------------
+# Parameters shared by every rule
+
+
+class RuleParams(BaseModel):
+    """Base of every rule's parameter model: unknown keys are errors; vocabularies are plain lists."""
+
+    model_config = ConfigDict(extra="forbid", validate_default=True, frozen=True)
+
+    documentation_words: list[str] = Field(
+        default_factory=lambda: list(DOCUMENTATION_WORDS),
+        description="Palabras en el nombre de un recurso que lo identifican como documentación (no datos).",
+    )
+    documentation_description_words: list[str] = Field(
+        default_factory=lambda: list(DOCUMENTATION_DESCRIPTION_WORDS),
+        description="Frases en la descripción de un recurso que lo identifican como documentación.",
+    )
+
+
+#: a resource *named* with one of these is documentation (data dictionary, methodology, manual …)
+DOCUMENTATION_WORDS: tuple[str, ...] = (
+    "diccionario",
+    "metodologia",
+    "nota tecnica",
+    "nota metodologica",
+    "manual",
+    "documentacion",
+    "glosario",
+    "data dictionary",
+    "methodology",
+    "documentation",
+    "codebook",
+)
+#: in a *description* only unambiguous phrases count ("captura manual" describes data, not a manual)
+DOCUMENTATION_DESCRIPTION_WORDS: tuple[str, ...] = (
+    "diccionario de datos",
+    "nota metodologica",
+    "nota tecnica",
+    "documento metodologico",
+    "manual de usuario",
+    "manual de uso",
+    "documentacion del conjunto",
+    "data dictionary",
+)
+
+#: metadata values that mean "nothing was filled in"
+PLACEHOLDER_VALUES: frozenset[str] = frozenset(
+    {
+        "", "-", "--", ".", "n/a", "na", "n.a.", "null", "none", "nan", "ninguno", "ninguna", "sin dato", "sin datos",
+        "sin informacion", "no disponible", "no aplica", "pendiente", "por definir", "tbd", "xxx", "0000-00-00",
+    }
+)
+
+# ---------------------------------------------------------------------------------------------------------------
+# Text
+
+
+def fold(text: Any) -> str:
+    """Lower-case, accent-free, single-spaced text for matching ("Metodología " → "metodologia")."""
+    if text is None:
+        return ""
+    s = unicodedata.normalize("NFKD", str(text))
+    s = "".join(ch for ch in s if not unicodedata.combining(ch))
+    return " ".join(s.lower().split())
+
+
+def fold_key(key: Any) -> str:
+    """Metadata key normal form: ``accrualPeriodicity`` = ``accrual_periodicity`` = ``Accrual Periodicity``."""
+    return re.sub(r"[^a-z0-9]", "", fold(key))
+
+
+def contains_word(haystack: str, needle: str) -> bool:
+    """Whole-word (or whole-phrase) match on folded text; hyphens and underscores count as spaces."""
+    hay = re.sub(r"[-_/.]+", " ", fold(haystack))
+    ned = re.sub(r"[-_/.]+", " ", fold(needle)).strip()
+    if not ned:
+        return False
+    return re.search(r"(?<![a-z0-9])" + re.escape(ned) + r"(?![a-z0-9])", hay) is not None
+
+
+def is_blank(value: Any) -> bool:
+    """True for None, empty containers and placeholders such as "N/A", "-", "sin información"."""
+    if value is None:
+        return True
+    if isinstance(value, Mapping):
+        return all(is_blank(v) for v in value.values())
+    if isinstance(value, (list, tuple, set)):
+        return all(is_blank(v) for v in value)
+    return fold(value) in PLACEHOLDER_VALUES
+
+
+def as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Mapping):
+        return " ".join(as_text(v) for v in value.values() if not is_blank(v))
+    if isinstance(value, (list, tuple, set)):
+        return ", ".join(as_text(v) for v in value if not is_blank(v))
+    return str(value).strip()
+
+
+def short(value: Any, limit: int = 120) -> str:
+    text = as_text(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Metadata look-up: CKAN core fields, scheming-style top-level fields and ``extras``
+
+
+def iter_metadata(dataset: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
+    """Every (key, value) of the dataset: top-level fields first, then ``extras`` (list of {key, value} or dict)."""
+    for key, value in dataset.items():
+        if key in ("extras", "resources"):
+            continue
+        yield str(key), value
+    extras = dataset.get("extras")
+    if isinstance(extras, Mapping):
+        for key, value in extras.items():
+            yield str(key), value
+    elif isinstance(extras, list):
+        for item in extras:
+            if isinstance(item, Mapping) and "key" in item:
+                yield str(item.get("key")), item.get("value")
+
+
+def find_metadata(dataset: Mapping[str, Any], keys: Iterable[str]) -> tuple[str, Any] | None:
+    """First non-blank value under any of ``keys`` (compared in :func:`fold_key` form), in the order of ``keys``."""
+    wanted = [fold_key(k) for k in keys]
+    found: dict[str, tuple[str, Any]] = {}
+    for key, value in iter_metadata(dataset):
+        fk = fold_key(key)
+        if fk in wanted and fk not in found and not is_blank(value):
+            found[fk] = (key, value)
+    for fk in wanted:
+        if fk in found:
+            return found[fk]
+    return None
+
+
+def find_all_metadata(dataset: Mapping[str, Any], keys: Iterable[str]) -> list[tuple[str, Any]]:
+    wanted = {fold_key(k) for k in keys}
+    return [(k, v) for k, v in iter_metadata(dataset) if fold_key(k) in wanted and not is_blank(v)]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Resources
+
+
+def is_documentation(resource: Mapping[str, Any], params: RuleParams) -> bool:
+    """A data dictionary, methodology note, manual … recognised by its name (or unambiguous description words)."""
+    if fold(resource.get("resource_type")) in {"documentation", "documentacion"}:
+        return True
+    name = as_text(resource.get("name"))
+    if any(contains_word(name, w) for w in params.documentation_words):
+        return True
+    description = as_text(resource.get("description"))
+    return any(contains_word(description, w) for w in params.documentation_description_words)
+
+
+def data_resources(ctx: DatasetContext, params: RuleParams) -> list[ResourceEvidence]:
+    return [r for r in ctx.resources if not is_documentation(r.resource, params)]
+
+
+def doc_resources(ctx: DatasetContext, params: RuleParams) -> list[ResourceEvidence]:
+    return [r for r in ctx.resources if is_documentation(r.resource, params)]
+
+
+def any_probe(resources: Iterable[ResourceEvidence]) -> bool:
+    return any(r.probe is not None for r in resources)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Formats
+
+_FORMAT_ALIASES: dict[str, str] = {
+    "csv": "csv", "text/csv": "csv", "application/csv": "csv", "csv utf 8": "csv", "comma separated values": "csv",
+    "tsv": "tsv", "text/tab-separated-values": "tsv", "tab": "tsv",
+    "json": "json", "application/json": "json", "json api": "json", "api json": "json",
+    "geojson": "geojson", "application/geo+json": "geojson", "geo json": "geojson",
+    "xml": "xml", "application/xml": "xml", "text/xml": "xml",
+    "rdf": "rdf", "rdf/xml": "rdf", "application/rdf+xml": "rdf", "ttl": "rdf", "turtle": "rdf", "n3": "rdf",
+    "jsonld": "rdf", "json ld": "rdf",
+    "kml": "kml", "application/vnd.google-earth.kml+xml": "kml", "kmz": "kmz",
+    "xlsx": "xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
+    "xls": "xls", "application/vnd.ms-excel": "xls", "excel": "xls", "ms excel": "xls", "microsoft excel": "xls",
+    "ods": "ods", "application/vnd.oasis.opendocument.spreadsheet": "ods",
+    "docx": "docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
+    "doc": "doc", "application/msword": "doc", "word": "doc", "ms word": "doc",
+    "odt": "odt", "rtf": "rtf", "ppt": "ppt", "pptx": "pptx",
+    "pdf": "pdf", "application/pdf": "pdf",
+    "html": "html", "htm": "html", "text/html": "html", "web": "html", "pagina web": "html", "url": "html",
+    "sitio web": "html", "website": "html", "web page": "html",
+    "zip": "zip", "application/zip": "zip", "application/x-zip-compressed": "zip",
+    "shp": "shapefile-zip", "shapefile": "shapefile-zip", "esri shapefile": "shapefile-zip", "shape": "shapefile-zip",
+    "shapefile-zip": "shapefile-zip", "zip shp": "shapefile-zip", "shp zip": "shapefile-zip",
+    "png": "png", "image/png": "png", "jpg": "jpeg", "jpeg": "jpeg", "image/jpeg": "jpeg", "gif": "gif",
+    "image/gif": "gif", "tif": "tiff", "tiff": "tiff", "svg": "svg",
+    "rar": "rar", "application/x-rar-compressed": "rar", "7z": "7z",
+    "parquet": "parquet", "gpkg": "gpkg", "geopackage": "gpkg",
+    "txt": "text", "text": "text", "text/plain": "text",
+    "mdb": "mdb", "accdb": "mdb", "dbf": "dbf", "sav": "sav", "spss": "sav", "dta": "dta", "stata": "dta",
+    "sas7bdat": "sas", "dwg": "dwg", "dxf": "dxf",
+}
+
+
+def normalize_format(declared: Any) -> str:
+    """Messy declared formats to one vocabulary: " csv", ".XLS", "Csv", "text/csv" → csv, xls, csv, csv.
+
+    Unknown values come back folded (``"api"``), blanks as ``""``.
+    """
+    text = fold(declared).strip().lstrip(".").strip()
+    if not text:
+        return ""
+    if text in _FORMAT_ALIASES:
+        return _FORMAT_ALIASES[text]
+    text = text.split(";")[0].strip()  # "text/csv; charset=utf-8"
+    if text in _FORMAT_ALIASES:
+        return _FORMAT_ALIASES[text]
+    spaced = re.sub(r"[\s_\-()]+", " ", text).strip()
+    if spaced in _FORMAT_ALIASES:
+        return _FORMAT_ALIASES[spaced]
+    first = spaced.split(" ")[0].lstrip(".")
+    if first in _FORMAT_ALIASES and first not in {"web", "url", "text"}:
+        return _FORMAT_ALIASES[first]  # "CSV (UTF-8)", "XLSX 2007"
+    return spaced
+
+
+def url_extension(url: Any) -> str:
+    path = str(url or "").split("?")[0].split("#")[0].rstrip("/")
+    last = path.rsplit("/", 1)[-1]
+    if "." not in last:
+        return ""
+    return normalize_format(last.rsplit(".", 1)[-1])
+
+
+_MEMBER_EXT = re.compile(r"\.([A-Za-z0-9]{2,8})\b")
+
+
+def zip_member_types(detail: str | None) -> list[str]:
+    """Types of the members listed in a zip's ``sniffed_detail`` ("a.csv, b.shp …")."""
+    return [normalize_format(m) for m in _MEMBER_EXT.findall(detail or "")]
+
+
+def effective_type(ev: ResourceEvidence) -> tuple[str, str]:
+    """The resource's real type and where it came from: (type, "sniffed" | "declared" | "url" | "none").
+
+    The sniffed type of a reachable resource always wins over what the publisher declared.
+    """
+    probe = ev.probe
+    if probe is not None and probe.reachable and probe.sniffed_type and probe.sniffed_type != "unknown":
+        return probe.sniffed_type, "sniffed"
+    declared = normalize_format(ev.resource.get("format"))
+    if declared:
+        return declared, "declared"
+    from_url = url_extension(ev.resource.get("url"))
+    if from_url:
+        return from_url, "url"
+    if probe is not None and probe.sniffed_type:
+        return probe.sniffed_type, "sniffed"
+    return "", "none"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Dates
+
+
+def parse_datetime(value: Any) -> datetime | None:
+    """ISO-ish timestamps from CKAN (naive = UTC) → aware UTC; anything unparsable → None."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        dt = value
+    else:
+        try:
+            dt = dateparser.isoparse(str(value).strip())
+        except (ValueError, OverflowError):
+            try:
+                dt = dateparser.parse(str(value).strip(), dayfirst=True)
+            except (ValueError, OverflowError, TypeError):
+                return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC)
+
+
+def aware(dt: datetime) -> datetime:
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Results
+
+
+def make_result(
+    characteristic: str,
+    status: Status,
+    *,
+    score: float | None = None,
+    findings: Sequence[Finding] = (),
+    evidence: Mapping[str, Any] | None = None,
+) -> RuleResult:
+    """pass → 1, fail / not_applicable → 0, partial → the rule's graded score kept strictly inside (0, 1)."""
+    if status is Status.PASS:
+        value = 1.0
+    elif status is Status.PARTIAL:
+        value = 0.5 if score is None else min(0.99, max(0.01, round(float(score), 4)))
+    else:
+        value = 0.0
+    return RuleResult(characteristic, status, value, tuple(findings), dict(evidence or {}))
+
+
+def retired_result(characteristic: str) -> RuleResult:
+    return make_result(
+        characteristic,
+        Status.NOT_APPLICABLE,
+        findings=[
+            Finding(
+                "retirado",
+                "El conjunto de datos fue retirado del portal; solo se evalúa su permanencia.",
+                "Vuelva a publicar el conjunto o documente públicamente por qué se retiró.",
+            )
+        ],
+        evidence={"retired": True},
+    )
+
+
+def no_evidence_result(characteristic: str, what: str = "sondeo de recursos") -> RuleResult:
+    return make_result(
+        characteristic,
+        Status.NOT_APPLICABLE,
+        findings=[
+            Finding(
+                "sin_evidencia",
+                f"Sin evidencia: no se ejecutó el {what} para este conjunto.",
+                f"Ejecute la etapa de {what} y vuelva a calificar.",
+            )
+        ],
+        evidence={"no_evidence": what},
+    )
+
+
+def share(part: float, whole: float) -> float:
+    return part / whole if whole else 0.0
+
+
+def graded(ok: float, total: float) -> tuple[Status, float]:
+    """pass if everything passes, fail if nothing does, else partial graded by the share."""
+    if total <= 0 or ok <= 0:
+        return Status.FAIL, 0.0
+    if ok >= total:
+        return Status.PASS, 1.0
+    return Status.PARTIAL, ok / total
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,137 @@
+"""accesibles — the dataset is public and active, has resources, and an anonymous request gets each of them."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from audit.evidence import DatasetContext, ResourceEvidence
+from rules._common import RuleParams, fold, graded, make_result, retired_result
+from rules.base import Finding, Rule, RuleResult, Status
+
+ID = "accesibles"
+
+
+class Params(RuleParams):
+    availability_pass_ratio: float = Field(
+        0.9, ge=0, le=1,
+        description="Disponibilidad anual mínima (proporción de revisiones en que el recurso respondió) para contarlo como accesible.",
+    )
+    availability_min_runs: int = Field(
+        3, ge=1, description="Revisiones mínimas en el año para usar la disponibilidad en lugar del último sondeo."
+    )
+
+
+#: probe outcome → (reason code, Spanish message, remediation)
+_UNREACHABLE: dict[str, tuple[str, str, str]] = {
+    "not_found": ("recurso_no_encontrado", "El recurso no existe en la dirección publicada (HTTP {status}).",
+                  "Corrija la URL del recurso o vuelva a cargar el archivo."),
+    "server_error": ("error_servidor", "El servidor respondió con un error (HTTP {status}).",
+                     "Revise el servidor que aloja el archivo y confirme que responde sin errores."),
+    "timeout": ("tiempo_agotado", "El servidor no respondió a tiempo, incluso tras reintentar.",
+                "Verifique la disponibilidad y el rendimiento del servidor que aloja el archivo."),
+    "dns_error": ("dominio_inexistente", "El dominio de la URL no existe (error de DNS).",
+                  "Corrija la URL del recurso: el dominio no resuelve."),
+    "connection_error": ("error_conexion", "No fue posible conectarse al servidor del recurso.",
+                         "Verifique que el servidor esté en línea y acepte conexiones públicas."),
+    "tls_error": ("error_certificado", "El certificado TLS del servidor no es válido.",
+                  "Renueve o corrija el certificado HTTPS del servidor."),
+    "auth_required": ("requiere_autenticacion", "El recurso exige iniciar sesión o credenciales.",
+                      "Publique el archivo sin exigir usuario ni contraseña."),
+    "payment_required": ("requiere_pago", "El recurso exige un pago para descargarlo.",
+                         "Publique el archivo de forma gratuita."),
+    "empty": ("archivo_vacio", "El recurso responde, pero el archivo está vacío (0 bytes).",
+              "Vuelva a cargar el archivo con su contenido."),
+    "blocked_unsafe": ("url_no_publica", "La URL apunta a una dirección que no es pública (red privada o local).",
+                       "Publique el archivo en una dirección accesible desde internet."),
+    "unsupported_scheme": ("url_invalida", "La URL está vacía, mal formada o usa un protocolo no web (ftp, file…).",
+                           "Publique el recurso con una URL http(s) válida."),
+    "client_error": ("error_cliente", "El servidor rechazó la petición anónima (HTTP {status}).",
+                     "Configure el servidor para entregar el archivo a cualquier visitante."),
+}
+
+
+def _public_problems(ctx: DatasetContext) -> list[Finding]:
+    ds = ctx.dataset
+    out: list[Finding] = []
+    if ds.get("private") is True or fold(ds.get("private")) == "true":
+        out.append(Finding("conjunto_privado", "El conjunto de datos es privado.",
+                           "Marque el conjunto como público en el portal.", observed="private=true"))
+    state = fold(ds.get("state") or "active")
+    if state != "active":
+        out.append(Finding("conjunto_inactivo", f"El conjunto no está activo (estado «{ds.get('state')}»).",
+                           "Active el conjunto de datos en el portal.", observed=str(ds.get("state"))))
+    return out
+
+
+def _judge(ev: ResourceEvidence, params: Params) -> tuple[bool | None, Finding | None, dict[str, object]]:
+    """(reachable?, finding, facts); reachable is None when there is no evidence for this resource."""
+    av = ev.availability
+    if av is not None and av.total_runs >= params.availability_min_runs:
+        ok = av.ratio >= params.availability_pass_ratio
+        facts = {"resource": ev.label, "availability": f"{av.reachable_runs}/{av.total_runs}"}
+        if ok:
+            return True, None, facts
+        return False, Finding(
+            "disponibilidad_insuficiente",
+            f"Disponible en {av.reachable_runs} de {av.total_runs} revisiones del año "
+            f"({av.ratio:.0%}; se requiere {params.availability_pass_ratio:.0%}).",
+            "Asegure que el servidor que aloja el archivo esté disponible de forma continua.",
+            resource=ev.label, observed=f"{av.reachable_runs}/{av.total_runs}",
+        ), facts
+    probe = ev.probe
+    if probe is None:
+        return None, None, {"resource": ev.label, "outcome": None}
+    facts = {"resource": ev.label, "outcome": probe.outcome}
+    if probe.reachable:
+        return True, None, facts
+    code, msg, fix = _UNREACHABLE.get(
+        probe.outcome,
+        ("recurso_inaccesible", "El recurso no se pudo descargar de forma anónima.", "Revise la URL del recurso."),
+    )
+    observed = probe.reason or probe.outcome
+    if probe.status_code:
+        observed = f"{observed} (HTTP {probe.status_code})" if str(probe.status_code) not in observed else observed
+    return False, Finding(code, msg.format(status=probe.status_code or "—"), fix, resource=ev.label,
+                          observed=observed), facts
+
+
+def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
+    if ctx.retired:
+        return retired_result(ID)
+    findings = _public_problems(ctx)
+    if not ctx.resources:
+        findings.append(Finding("sin_recursos", "El conjunto de datos no tiene recursos.",
+                                "Publique al menos un archivo de datos en el conjunto."))
+        return make_result(ID, Status.FAIL, findings=findings, evidence={"resources": 0})
+    judged = [_judge(ev, params) for ev in ctx.resources]
+    known = [j for j in judged if j[0] is not None]
+    evidence = {"resources": len(ctx.resources), "checked": len(known), "detail": [j[2] for j in judged]}
+    if findings:  # private or inactive: not accessible whatever the files do
+        return make_result(ID, Status.FAIL, findings=findings, evidence=evidence)
+    if not known:
+        return make_result(ID, Status.NOT_APPLICABLE, findings=[Finding(
+            "sin_evidencia", "Sin evidencia: no se sondearon los recursos de este conjunto.",
+            "Ejecute la etapa de sondeo y vuelva a calificar.")], evidence=evidence)
+    reachable = sum(1 for j in known if j[0])
+    findings.extend(j[1] for j in known if j[1] is not None)
+    status, score = graded(reachable, len(known))
+    evidence["reachable"] = reachable
+    return make_result(ID, status, score=score, findings=findings, evidence=evidence)
+
+
+RULE = Rule(
+    id=ID,
+    title_es="Accesibles",
+    legal_text_es=(
+        "LGTAIP, art. 3, fr. VI, inciso a): «Accesibles: Los datos están disponibles para la gama más amplia de "
+        "usuarios, para cualquier propósito»."
+    ),
+    description_es=(
+        "El conjunto es público y activo y tiene recursos. Cada recurso se solicita de forma anónima: es accesible "
+        "si responde 2xx con contenido (incluida una página HTML). Cumple si todos lo son, cumple parcialmente si "
+        "algunos, no cumple si ninguno o si no hay recursos. En la evaluación anual, con al menos 3 revisiones en el "
+        "año, un recurso es accesible si estuvo disponible en al menos el 90 % de ellas."
+    ),
+    evaluate=evaluate,
+    params_model=Params,
+)

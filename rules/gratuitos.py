@@ -1,0 +1,221 @@
+"""gratuitos — the data are obtained without any payment.
+
+Payment signals: a resource answers 402 or leads to a payment page; the metadata declares a non-zero price
+(``precio, costo, price, cost, tarifa`` …) or says so in words ("previo pago", "tiene un costo", "pago de derechos").
+Datasets *about* costs (fares, fees, budgets) are not flagged: a phrase counts only in a sentence that also talks
+about obtaining the data (descarga, acceso, archivo, entrega …); when the title is itself about costs, generic words
+such as "información" or "datos" are not enough.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from pydantic import Field
+
+from audit.evidence import DatasetContext
+from rules._common import (
+    RuleParams,
+    as_text,
+    contains_word,
+    data_resources,
+    find_all_metadata,
+    fold,
+    fold_key,
+    iter_metadata,
+    make_result,
+    retired_result,
+    short,
+)
+from rules.base import Finding, Rule, RuleResult, Status
+
+ID = "gratuitos"
+
+PRICE_KEYS = ["precio", "costo", "price", "cost", "tarifa", "costo_acceso", "precio_acceso", "cuota", "fee",
+              "costo_de_acceso", "access_cost"]
+PAYMENT_PHRASES = [
+    "previo pago", "previo el pago", "mediante pago", "mediante el pago", "requiere pago", "requiere el pago",
+    "tiene un costo", "tienen un costo", "pago de derechos", "con costo", "de paga", "costo de recuperacion",
+    "se cobra", "tiene costo", "paid access", "requires payment", "for a fee", "fee applies", "pago previo",
+]
+ACCESS_WORDS = [
+    "datos", "informacion", "archivo", "archivos", "conjunto", "base de datos", "descarga", "descargar", "acceso",
+    "acceder", "consulta", "consultar", "obtener", "obtenerse", "copia", "copias", "entrega", "entregan", "entregara",
+    "solicitar", "solicitud", "recurso", "recursos", "data", "download", "access", "dataset",
+]
+STRICT_ACCESS_WORDS = [
+    "descarga", "descargar", "acceso", "acceder", "obtener", "obtenerse", "copia", "copias", "entrega", "entregan",
+    "entregara", "solicitar", "solicitud", "archivo", "archivos", "este conjunto", "estos datos", "base de datos",
+    "download", "access", "dataset",
+]
+COST_TOPIC_WORDS = [
+    "costo", "costos", "tarifa", "tarifas", "precio", "precios", "derechos", "pago", "pagos", "cuota", "cuotas",
+    "ingresos", "recaudacion", "presupuesto", "gasto", "gastos", "cobro", "cobros", "fees", "prices", "costs",
+]
+FREE_VALUES = ["0", "gratis", "gratuito", "gratuita", "sin costo", "libre", "free", "no", "ninguno", "ninguna",
+               "n/a", "no aplica", "sin cargo", "0.00", "$0", "$0.00", "cero"]
+YES_VALUES = ["si", "sí", "yes", "con costo", "de paga", "pagado", "paid"]
+
+
+class Params(RuleParams):
+    price_keys: list[str] = Field(default_factory=lambda: list(PRICE_KEYS),
+                                  description="Claves de metadatos que declaran un precio o costo.")
+    payment_phrases: list[str] = Field(default_factory=lambda: list(PAYMENT_PHRASES),
+                                       description="Frases que declaran que obtener los datos tiene un costo.")
+    access_words: list[str] = Field(default_factory=lambda: list(ACCESS_WORDS),
+                                    description="Palabras sobre obtener los datos que deben acompañar a la frase de pago.")
+    strict_access_words: list[str] = Field(
+        default_factory=lambda: list(STRICT_ACCESS_WORDS),
+        description="Palabras de acceso exigidas cuando el título del conjunto trata sobre costos.",
+    )
+    cost_topic_words: list[str] = Field(default_factory=lambda: list(COST_TOPIC_WORDS),
+                                        description="Palabras del título que indican un conjunto *sobre* costos.")
+    free_values: list[str] = Field(default_factory=lambda: list(FREE_VALUES),
+                                   description="Valores de precio que significan «gratuito».")
+
+
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def _amount_signal(value: Any, params: Params) -> bool | None:
+    """True = a non-zero price, False = free, None = cannot tell (text without an amount)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        return value > 0
+    text = fold(as_text(value))
+    if not text or text in {fold(v) for v in params.free_values}:
+        return False
+    if text in {fold(v) for v in YES_VALUES}:
+        return True
+    numbers = []
+    for raw in _NUMBER.findall(text):
+        try:
+            numbers.append(float(raw.replace(",", "")))
+        except ValueError:
+            continue
+    if numbers:
+        return any(n > 0 for n in numbers)
+    if any(contains_word(text, p) for p in params.payment_phrases):
+        return True
+    if any(contains_word(text, w) for w in ("gratis", "gratuito", "gratuita", "sin costo", "free")):
+        return False
+    return None
+
+
+def _sentences(text: str) -> list[str]:
+    return [s for s in re.split(r"(?<=[.!?;\n])\s+|\n+", text) if s.strip()]
+
+
+def _about_costs(ds: Mapping[str, Any], params: Params) -> bool:
+    title = as_text(ds.get("title"))
+    tags = " ".join(as_text(t.get("name") if isinstance(t, Mapping) else t) for t in ds.get("tags") or [])
+    return any(contains_word(title, w) or contains_word(tags, w) for w in params.cost_topic_words)
+
+
+def _phrase_signals(ds: Mapping[str, Any], params: Params) -> list[tuple[str, str]]:
+    """(where, sentence) for every sentence declaring that obtaining the data costs money."""
+    texts: list[tuple[str, str]] = [("notes", as_text(ds.get("notes")))]
+    price_keys = {fold_key(k) for k in params.price_keys}
+    skip = {"notes", "title", "name", "id", "url", "license_url", "license_title", "license_id", "tags", "groups",
+            "organization", "owner_org", "metadata_created", "metadata_modified", "state", "type", "private"}
+    for key, value in _iter_text_metadata(ds):
+        if key in skip or fold_key(key) in price_keys:
+            continue
+        texts.append((key, as_text(value)))
+    for res in ds.get("resources") or []:
+        if isinstance(res, Mapping):
+            texts.append((f"recurso «{as_text(res.get('name'))}»", as_text(res.get("description"))))
+    words = params.strict_access_words if _about_costs(ds, params) else params.access_words
+    out: list[tuple[str, str]] = []
+    for where, text in texts:
+        for sentence in _sentences(text):
+            if any(contains_word(sentence, p) for p in params.payment_phrases) and any(
+                contains_word(sentence, w) for w in words
+            ):
+                out.append((where, sentence.strip()))
+    return out
+
+
+def _iter_text_metadata(ds: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    for key, value in iter_metadata(ds):
+        if isinstance(value, str) and value.strip():
+            yield key, value
+
+
+def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
+    if ctx.retired:
+        return retired_result(ID)
+    ds = ctx.dataset
+    findings: list[Finding] = []
+    # 1. the resources themselves: 402 or a payment page
+    for ev in ctx.resources:
+        if ev.probe is not None and ev.probe.outcome == "payment_required":
+            findings.append(Finding(
+                "recurso_de_pago", "El recurso exige un pago para descargarlo.",
+                "Publique el archivo para descarga libre, sin cobro.", resource=ev.label,
+                observed=ev.probe.reason or (f"HTTP {ev.probe.status_code}" if ev.probe.status_code else "payment")))
+    # 2. a declared price, at dataset or resource level
+    uncertain: list[tuple[str, Any]] = []
+    priced = list(find_all_metadata(ds, params.price_keys))
+    for ev in ctx.resources:
+        priced += [(f"{k} ({ev.label})", v) for k, v in find_all_metadata(ev.resource, params.price_keys)]
+    for key, value in priced:
+        signal = _amount_signal(value, params)
+        if signal:
+            findings.append(Finding(
+                "precio_declarado", f"Los metadatos declaran un costo ({key} = «{short(value, 60)}»).",
+                "Elimine el cobro: los datos abiertos se entregan sin contraprestación alguna.",
+                observed=f"{key}={short(value, 60)}"))
+        elif signal is None:
+            uncertain.append((key, value))
+    # 3. explicit phrases in the description or other metadata
+    for where, sentence in _phrase_signals(ds, params):
+        findings.append(Finding(
+            "pago_en_metadatos", f"La descripción indica que obtener los datos tiene un costo ({where}).",
+            "Retire el requisito de pago y publique los datos completos para descarga libre.",
+            observed=short(sentence, 160)))
+    evidence: dict[str, Any] = {"payment_signals": len(findings)}
+    if findings:
+        return make_result(ID, Status.FAIL, findings=findings, evidence=evidence)
+    review = [Finding("precio_por_revisar", f"Valor de costo no interpretable ({k} = «{short(v, 60)}»).",
+                      "Aclare en los metadatos que el acceso a los datos es gratuito.",
+                      observed=f"{k}={short(v, 60)}", manual_review=True) for k, v in uncertain]
+    data = data_resources(ctx, params)
+    if not ctx.resources:
+        return make_result(ID, Status.NOT_APPLICABLE, findings=[Finding(
+            "sin_recursos", "No hay recursos que descargar y no hay señales de cobro.",
+            "Publique los archivos de datos del conjunto.")] + review, evidence=evidence)
+    if all(ev.probe is None for ev in ctx.resources):
+        return make_result(ID, Status.NOT_APPLICABLE, findings=[Finding(
+            "sin_evidencia", "Sin evidencia: no se sondearon los recursos de este conjunto.",
+            "Ejecute la etapa de sondeo y vuelva a calificar.")] + review, evidence=evidence)
+    reachable = [ev for ev in data if ev.probe is not None and ev.probe.reachable]
+    evidence["reachable_data_resources"] = len(reachable)
+    if reachable:
+        return make_result(ID, Status.PASS, findings=review, evidence=evidence)
+    return make_result(ID, Status.NOT_APPLICABLE, findings=[Finding(
+        "nada_descargable",
+        "No se pudo descargar ningún recurso de datos, por lo que no se puede confirmar la gratuidad "
+        "(no hay señales de cobro).",
+        "Corrija el acceso a los archivos (ver «Accesibles»).")] + review, evidence=evidence)
+
+
+RULE = Rule(
+    id=ID,
+    title_es="Gratuitos",
+    legal_text_es=(
+        "LGTAIP, art. 3, fr. VI, inciso c): «Gratuitos: Se obtienen sin entregar a cambio contraprestación alguna»."
+    ),
+    description_es=(
+        "No cumple si algún recurso responde 402 o lleva a una página de pago, o si los metadatos declaran un precio "
+        "o costo distinto de cero (claves precio, costo, price, cost, tarifa) o frases como «previo pago», «tiene un "
+        "costo» o «pago de derechos» referidas a obtener los datos (los conjuntos que tratan sobre costos o tarifas "
+        "no se marcan). Cumple si al menos un recurso de datos se descarga de forma anónima y no hay señales de "
+        "cobro. No aplica si nada pudo descargarse y no hay señales de cobro."
+    ),
+    evaluate=evaluate,
+    params_model=Params,
+)

@@ -1,0 +1,242 @@
+"""integrales — the dataset describes its subject in detail, with the necessary metadata (a completeness score)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import Field, model_validator
+
+from audit.evidence import DatasetContext
+from rules import licenses
+from rules._common import (
+    RuleParams,
+    as_text,
+    doc_resources,
+    find_metadata,
+    is_blank,
+    make_result,
+    normalize_format,
+    retired_result,
+    short,
+)
+from rules.base import Finding, Rule, RuleResult, Status
+
+ID = "integrales"
+
+FREQUENCY_KEYS = [
+    "frequency", "accrualPeriodicity", "accrual_periodicity", "update_frequency", "frecuencia", "periodicidad",
+    "frecuencia_actualizacion", "frecuencia_de_actualizacion", "periodicidad_actualizacion",
+]
+TEMPORAL_KEYS = [
+    "temporal", "temporal_coverage", "cobertura_temporal", "periodo", "temporal_start", "temporal_end",
+    "temporal_coverage_from", "temporal_coverage_to", "periodo_cobertura", "fecha_inicio_cobertura",
+]
+SPATIAL_KEYS = [
+    "spatial", "spatial_coverage", "cobertura_espacial", "cobertura_geografica", "spatial_text",
+    "geographic_coverage", "ambito_geografico", "nivel_geografico", "area_geografica",
+]
+THEME_KEYS = ["theme", "themes", "tema", "temas", "categoria", "categorias", "category", "sector", "grupo"]
+TAG_KEYS = ["keywords", "keyword", "palabras_clave", "etiquetas"]
+CONTACT_KEYS = [
+    "maintainer_email", "author_email", "contact_email", "contact_point_email", "contactPoint", "contact_point",
+    "correo", "correo_contacto", "correo_electronico", "email", "email_contacto",
+]
+DICTIONARY_KEYS = ["data_dictionary", "diccionario", "diccionario_datos", "diccionario_de_datos", "describedBy",
+                   "conformsTo"]
+
+_EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+
+
+class Params(RuleParams):
+    pass_threshold: float = Field(0.8, ge=0, le=1, description="Proporción mínima de elementos para «cumple».")
+    partial_threshold: float = Field(0.5, ge=0, le=1, description="Proporción mínima para «cumple parcialmente».")
+    min_description_chars: int = Field(100, ge=0, description="Caracteres mínimos de la descripción del conjunto.")
+    frequency_keys: list[str] = Field(default_factory=lambda: list(FREQUENCY_KEYS),
+                                      description="Claves de metadatos con la frecuencia de actualización.")
+    temporal_keys: list[str] = Field(default_factory=lambda: list(TEMPORAL_KEYS),
+                                     description="Claves de metadatos con la cobertura temporal.")
+    spatial_keys: list[str] = Field(default_factory=lambda: list(SPATIAL_KEYS),
+                                    description="Claves de metadatos con la cobertura espacial.")
+    theme_keys: list[str] = Field(default_factory=lambda: list(THEME_KEYS),
+                                  description="Claves de metadatos con el tema (además de los grupos de CKAN).")
+    tag_keys: list[str] = Field(default_factory=lambda: list(TAG_KEYS),
+                                description="Claves de metadatos con palabras clave (además de las etiquetas de CKAN).")
+    contact_keys: list[str] = Field(default_factory=lambda: list(CONTACT_KEYS),
+                                    description="Claves de metadatos donde buscar un correo de contacto.")
+    dictionary_keys: list[str] = Field(default_factory=lambda: list(DICTIONARY_KEYS),
+                                       description="Claves de metadatos que enlazan un diccionario de datos.")
+    check_content: bool = Field(True, description="Incluir encabezado y columnas vacías cuando hay validación de contenido.")
+
+    @model_validator(mode="after")
+    def _thresholds_ordered(self) -> Params:
+        if self.partial_threshold > self.pass_threshold:
+            raise ValueError("partial_threshold debe ser menor o igual que pass_threshold")
+        return self
+
+
+def _emails(value: Any) -> list[str]:
+    return _EMAIL.findall(as_text(value))
+
+
+def _has_list(value: Any) -> bool:
+    return isinstance(value, list) and any(not is_blank(v.get("name") if isinstance(v, Mapping) else v) for v in value)
+
+
+def _field_described(field: Any) -> bool:
+    if not isinstance(field, Mapping):
+        return False
+    info = field.get("info")
+    notes = info.get("notes") if isinstance(info, Mapping) else None
+    return not is_blank(notes) or not is_blank(field.get("description"))
+
+
+def _datastore_described(resource: Mapping[str, Any]) -> bool:
+    """Datastore fields (or a Frictionless schema) with a description for at least one field."""
+    for key in ("datastore_fields", "fields", "schema"):
+        fields = resource.get(key)
+        if isinstance(fields, Mapping):
+            fields = fields.get("fields")
+        if isinstance(fields, list) and any(_field_described(f) for f in fields):
+            return True
+    return False
+
+
+def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
+    if ctx.retired:
+        return retired_result(ID)
+    ds = ctx.dataset
+    items: dict[str, float] = {}
+    findings: list[Finding] = []
+
+    def check(item: str, ok: float | bool, finding: Finding | None = None) -> None:
+        items[item] = float(ok)
+        if float(ok) < 1.0 and finding is not None:
+            findings.append(finding)
+
+    title = as_text(ds.get("title"))
+    check("titulo", bool(title), Finding("sin_titulo", "El conjunto no tiene título.",
+                                         "Escriba un título que diga qué datos contiene, de dónde y de cuándo."))
+    notes = as_text(ds.get("notes") or ds.get("description"))
+    check("descripcion", len(notes) >= params.min_description_chars, Finding(
+        "descripcion_insuficiente",
+        f"La descripción tiene {len(notes)} caracteres; se requieren al menos {params.min_description_chars}.",
+        "Amplíe la descripción: qué mide, unidad de observación, periodo, cobertura y fuente.",
+        observed=str(len(notes))))
+    check("etiquetas", _has_list(ds.get("tags")) or find_metadata(ds, params.tag_keys) is not None, Finding(
+        "sin_etiquetas", "El conjunto no tiene etiquetas (palabras clave).",
+        "Agregue etiquetas que ayuden a encontrar el conjunto."))
+    check("grupo", _has_list(ds.get("groups")) or find_metadata(ds, params.theme_keys) is not None, Finding(
+        "sin_grupo", "El conjunto no pertenece a ningún grupo o tema.", "Asigne el conjunto al menos a un grupo temático."))
+    lic = licenses.classify(ds.get("license_id") or ds.get("license_title") or ds.get("license_url"))
+    check("licencia", lic != licenses.NOT_SPECIFIED, Finding(
+        "sin_licencia", "El conjunto no declara una licencia de uso.",
+        "Declare una licencia abierta, por ejemplo los Términos de Libre Uso MX o CC BY 4.0.",
+        observed=str(ds.get("license_id") or "") or None))
+    emails = [e for key in params.contact_keys for e in _emails((find_metadata(ds, [key]) or ("", ""))[1])]
+    check("contacto", bool(emails), Finding(
+        "sin_contacto", "No hay un contacto con correo electrónico válido (responsable o autor).",
+        "Registre el nombre y el correo institucional de la persona responsable del conjunto.",
+        observed=short(ds.get("maintainer_email") or ds.get("author_email")) or None))
+    freq = find_metadata(ds, params.frequency_keys)
+    check("frecuencia", freq is not None, Finding(
+        "sin_frecuencia", "No se declara la frecuencia de actualización.",
+        "Declare la frecuencia de actualización (por ejemplo «mensual» o R/P1M)."))
+    temporal = find_metadata(ds, params.temporal_keys)
+    check("cobertura_temporal", temporal is not None, Finding(
+        "sin_cobertura_temporal", "No se declara la cobertura temporal (periodo que abarcan los datos).",
+        "Indique el periodo que cubren los datos, por ejemplo «2019-01/2024-12»."))
+    spatial = find_metadata(ds, params.spatial_keys)
+    check("cobertura_espacial", spatial is not None, Finding(
+        "sin_cobertura_espacial", "No se declara la cobertura espacial (territorio que abarcan los datos).",
+        "Indique el territorio que cubren los datos, por ejemplo «Estado de México, 125 municipios»."))
+
+    # every resource described: name, format, description
+    incomplete: list[tuple[str, list[str]]] = []
+    for ev in ctx.resources:
+        res = ev.resource
+        missing = [label for label, ok in (
+            ("nombre", not is_blank(res.get("name"))),
+            ("formato", bool(normalize_format(res.get("format")))),
+            ("descripción", not is_blank(res.get("description"))),
+        ) if not ok]
+        if missing:
+            incomplete.append((ev.label, missing))
+    if not ctx.resources:
+        check("recursos_descritos", False, Finding(
+            "sin_recursos", "El conjunto no tiene recursos que describir.", "Publique los archivos de datos del conjunto."))
+    else:
+        check("recursos_descritos", not incomplete)
+        for label, missing in incomplete:
+            findings.append(Finding(
+                "recurso_sin_metadatos", f"Al recurso le falta: {', '.join(missing)}.",
+                "Complete el nombre, el formato y la descripción de cada recurso.", resource=label,
+                observed=", ".join(missing)))
+
+    has_dictionary = (
+        bool(doc_resources(ctx, params))
+        or any(_datastore_described(ev.resource) for ev in ctx.resources)
+        or find_metadata(ds, params.dictionary_keys) is not None
+    )
+    check("diccionario", has_dictionary, Finding(
+        "sin_diccionario", "No se publica un diccionario de datos (descripción de cada campo).",
+        "Publique un diccionario de datos con el nombre, tipo y descripción de cada columna."))
+
+    if params.check_content:
+        tabular = [ev for ev in ctx.resources if ev.content is not None and ev.content.parsed_ok]
+        if tabular:
+            good = 0
+            for ev in tabular:
+                content = ev.content
+                assert content is not None
+                ok = True
+                if content.has_header is False:
+                    ok = False
+                    findings.append(Finding(
+                        "sin_encabezado", "El archivo no tiene una fila de encabezado con los nombres de las columnas.",
+                        "Agregue una primera fila con el nombre de cada columna.", resource=ev.label))
+                if content.empty_columns:
+                    ok = False
+                    findings.append(Finding(
+                        "columnas_vacias", f"El archivo tiene {len(content.empty_columns)} columna(s) totalmente vacía(s).",
+                        "Elimine las columnas vacías o complete sus datos.", resource=ev.label,
+                        observed=short(", ".join(content.empty_columns))))
+                good += ok
+            items["contenido_tabular"] = good / len(tabular)
+
+    completeness = sum(items.values()) / len(items)
+    if completeness >= params.pass_threshold:
+        status = Status.PASS
+    elif completeness >= params.partial_threshold:
+        status = Status.PARTIAL
+    else:
+        status = Status.FAIL
+    evidence = {
+        "completeness": round(completeness, 4),
+        "items": {k: round(v, 4) for k, v in items.items()},
+        "frequency_key": freq[0] if freq else None,
+        "temporal_key": temporal[0] if temporal else None,
+        "spatial_key": spatial[0] if spatial else None,
+    }
+    return make_result(ID, status, score=completeness, findings=findings, evidence=evidence)
+
+
+RULE = Rule(
+    id=ID,
+    title_es="Integrales",
+    legal_text_es=(
+        "LGTAIP, art. 3, fr. VI, inciso b): «Integrales: Contienen el tema que describen a detalle y con los "
+        "metadatos necesarios»."
+    ),
+    description_es=(
+        "Proporción de elementos presentes: título; descripción de al menos 100 caracteres; al menos una etiqueta; "
+        "al menos un grupo o tema; licencia; contacto con correo válido; frecuencia de actualización; cobertura "
+        "temporal; cobertura espacial; cada recurso con nombre, formato y descripción; diccionario de datos; y, "
+        "cuando hay validación de contenido, archivos tabulares con encabezado y sin columnas vacías. Cumple con "
+        "≥ 80 %, cumple parcialmente con ≥ 50 %. Los metadatos se buscan en los campos de CKAN, en campos de "
+        "primer nivel (ckanext-scheming) y en «extras», con claves en español e inglés."
+    ),
+    evaluate=evaluate,
+    params_model=Params,
+)

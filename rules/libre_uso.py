@@ -1,0 +1,86 @@
+"""libre_uso — citing the source is the only requirement to use the data freely."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+
+from audit.evidence import DatasetContext
+from rules import licenses
+from rules._common import RuleParams, make_result, retired_result
+from rules.base import Finding, Rule, RuleResult, Status
+
+ID = "libre_uso"
+
+_PASS = {licenses.ATTRIBUTION, licenses.PUBLIC_DOMAIN}
+_PARTIAL = {licenses.SHARE_ALIKE, licenses.OTHER_OPEN}
+
+_FINDINGS = {
+    licenses.SHARE_ALIKE: ("licencia_compartir_igual",
+                           "La licencia exige compartir las obras derivadas con la misma licencia, además de citar la fuente.",
+                           "Adopte los Términos de Libre Uso MX o CC BY 4.0 (solo exigen citar la fuente)."),
+    licenses.OTHER_OPEN: ("licencia_abierta_por_revisar",
+                          "La licencia se declara abierta pero no es una licencia estándar: requiere revisión manual.",
+                          "Adopte una licencia estándar como los Términos de Libre Uso MX o CC BY 4.0."),
+    licenses.NON_COMMERCIAL: ("licencia_no_comercial", "La licencia prohíbe el uso comercial de los datos.",
+                              "Cambie a los Términos de Libre Uso MX o CC BY 4.0: el uso debe ser libre, incluso comercial."),
+    licenses.NO_DERIVATIVES: ("licencia_sin_derivadas", "La licencia prohíbe crear obras derivadas de los datos.",
+                              "Cambie a los Términos de Libre Uso MX o CC BY 4.0."),
+    licenses.CLOSED: ("licencia_cerrada", "La licencia no es abierta.",
+                      "Publique los datos bajo los Términos de Libre Uso MX o CC BY 4.0."),
+    licenses.NOT_SPECIFIED: ("licencia_no_especificada", "El conjunto no especifica una licencia de uso.",
+                             "Declare una licencia: los Términos de Libre Uso MX o CC BY 4.0."),
+    licenses.UNKNOWN: ("licencia_desconocida", "La licencia declarada no se reconoce como abierta.",
+                       "Use una licencia estándar (Términos de Libre Uso MX o CC BY 4.0) o agréguela al vocabulario "
+                       "tras revisarla."),
+}
+
+
+class Params(RuleParams):
+    license_vocabulary: dict[str, str] = Field(
+        default_factory=lambda: dict(licenses.DEFAULT_LICENSE_VOCABULARY),
+        description="Identificador, título o URL de licencia → categoría (attribution, public_domain, share_alike, "
+        "other_open, non_commercial, no_derivatives, closed, not_specified).",
+    )
+
+    @field_validator("license_vocabulary")
+    @classmethod
+    def _known_categories(cls, value: dict[str, str]) -> dict[str, str]:
+        for lic, cat in value.items():
+            if cat not in licenses.CATEGORIES or cat == licenses.UNKNOWN:
+                raise ValueError(f"la licencia «{lic}» tiene categoría «{cat}»; use una de: "
+                                 + ", ".join(c for c in licenses.CATEGORIES if c != licenses.UNKNOWN))
+        return value
+
+
+def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
+    if ctx.retired:
+        return retired_result(ID)
+    category, observed, facts = licenses.resolve(ctx.dataset, ctx.licenses, params.license_vocabulary)
+    evidence = {"category": category, **facts}
+    if category in _PASS:
+        return make_result(ID, Status.PASS, evidence=evidence)
+    code, message, fix = _FINDINGS[category]
+    finding = Finding(code, message + f" ({licenses.CATEGORY_ES[category]})", fix, observed=observed or None,
+                      manual_review=category in (licenses.OTHER_OPEN, licenses.UNKNOWN))
+    if category in _PARTIAL:
+        return make_result(ID, Status.PARTIAL, score=0.5, findings=[finding], evidence=evidence)
+    return make_result(ID, Status.FAIL, findings=[finding], evidence=evidence)
+
+
+RULE = Rule(
+    id=ID,
+    title_es="De libre uso",
+    legal_text_es=(
+        "LGTAIP, art. 3, fr. VI, inciso j): «De libre uso: Citan la fuente de origen como único requerimiento para "
+        "ser utilizados libremente»."
+    ),
+    description_es=(
+        "La licencia se resuelve por identificador, título o URL (sin distinguir mayúsculas), con la lista de "
+        "licencias del portal y un vocabulario propio. Cumple: licencias de solo atribución o dominio público (CC BY "
+        "en cualquier versión, CC0, PDDL, ODC-BY, Términos de Libre Uso MX, licencias de gobierno abierto). Parcial: "
+        "compartir igual (CC BY-SA, ODbL) u «otra (abierta)», que requiere revisión manual. No cumple: no comercial, "
+        "sin derivadas, «otra (cerrada)», no especificada, vacía o desconocida."
+    ),
+    evaluate=evaluate,
+    params_model=Params,
+)

@@ -1,0 +1,89 @@
+"""no_discriminatorios — the data are available to anyone, without registration or login."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from audit.evidence import DatasetContext
+from rules._common import RuleParams, data_resources, make_result, retired_result
+from rules.base import Finding, Rule, RuleResult, Status
+
+ID = "no_discriminatorios"
+
+_REASON_ES = {
+    "http_401": "responde 401 (requiere credenciales)",
+    "http_403": "responde 403 (acceso prohibido sin sesión)",
+    "login_form": "muestra un formulario de inicio de sesión",
+    "login_url": "redirige a una página de inicio de sesión o registro",
+    "password_form": "muestra un formulario con contraseña",
+}
+
+
+class Params(RuleParams):
+    count_payment_as_answered: bool = Field(
+        True, description="Contar los recursos con muro de pago como «respondieron» (sin requerir registro)."
+    )
+
+
+def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
+    if ctx.retired:
+        return retired_result(ID)
+    data = data_resources(ctx, params)
+    if not data:
+        return make_result(ID, Status.NOT_APPLICABLE, findings=[Finding(
+            "sin_recursos_de_datos", "El conjunto no tiene recursos de datos que revisar.",
+            "Publique los archivos de datos del conjunto.")], evidence={"data_resources": 0})
+    probed = [ev for ev in data if ev.probe is not None]
+    if not probed:
+        return make_result(ID, Status.NOT_APPLICABLE, findings=[Finding(
+            "sin_evidencia", "Sin evidencia: no se sondearon los recursos de este conjunto.",
+            "Ejecute la etapa de sondeo y vuelva a calificar.")], evidence={"data_resources": len(data)})
+    auth = [ev for ev in probed if ev.probe is not None and ev.probe.outcome == "auth_required"]
+    answered_outcomes = {"ok", "landing_page", "auth_required"} | (
+        {"payment_required"} if params.count_payment_as_answered else set()
+    )
+    answered = [ev for ev in probed if ev.probe is not None and ev.probe.outcome in answered_outcomes]
+    reachable = [ev for ev in probed if ev.probe is not None and ev.probe.reachable]
+    findings = []
+    for ev in auth:
+        assert ev.probe is not None
+        how = _REASON_ES.get(ev.probe.reason, "exige autenticación")
+        findings.append(Finding(
+            "requiere_registro", f"El recurso {how}: solo lo obtiene quien tiene una cuenta.",
+            "Publique el archivo para descarga anónima, sin registro ni inicio de sesión.", resource=ev.label,
+            observed=ev.probe.reason or (f"HTTP {ev.probe.status_code}" if ev.probe.status_code else "auth_required")))
+    evidence = {"data_resources": len(data), "answered": len(answered), "auth_required": len(auth),
+                "reachable": len(reachable)}
+    if not answered:
+        return make_result(ID, Status.NOT_APPLICABLE, findings=[Finding(
+            "nada_descargable",
+            "Ningún recurso de datos respondió, por lo que no se puede saber si exige registro.",
+            "Corrija el acceso a los archivos (ver «Accesibles»).")], evidence=evidence)
+    if len(auth) == len(answered):
+        return make_result(ID, Status.FAIL, findings=findings, evidence=evidence)
+    if auth:
+        return make_result(ID, Status.PARTIAL, score=1 - len(auth) / len(answered), findings=findings,
+                           evidence=evidence)
+    if not reachable:  # only payment walls answered: nothing tells us about registration
+        return make_result(ID, Status.NOT_APPLICABLE, findings=[Finding(
+            "nada_descargable", "Ningún recurso de datos se pudo descargar; no se puede saber si exige registro.",
+            "Corrija el acceso a los archivos (ver «Accesibles» y «Gratuitos»).")], evidence=evidence)
+    return make_result(ID, Status.PASS, evidence=evidence)
+
+
+RULE = Rule(
+    id=ID,
+    title_es="No discriminatorios",
+    legal_text_es=(
+        "LGTAIP, art. 3, fr. VI, inciso d): «No discriminatorios: Los datos están disponibles para cualquier "
+        "persona, sin necesidad de registro»."
+    ),
+    description_es=(
+        "Entre los recursos de datos que respondieron (descarga exitosa o muro de acceso), se cuentan los que exigen "
+        "autenticación: 401, 403, redirección a una página de inicio de sesión o registro, o una página con "
+        "formulario de contraseña. No cumple si todos la exigen; cumple parcialmente si algunos; cumple si ninguno "
+        "y al menos uno se descargó. No aplica si ningún recurso respondió."
+    ),
+    evaluate=evaluate,
+    params_model=Params,
+)

@@ -1,0 +1,169 @@
+"""permanentes — the data are kept over time; historic versions stay available.
+
+Compares the dataset with every earlier run inside the look-back window: every resource seen before must still be
+listed and reachable. A moved resource (redirect, new URL, renamed, same content under another id) is partial; a
+resource that disappeared or now fails is a fail; a retired dataset fails outright.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from pydantic import Field
+
+from audit.evidence import REACHABLE_OUTCOMES, DatasetContext, HistoricResource, ResourceEvidence
+from rules._common import RuleParams, aware, make_result
+from rules.base import Finding, Rule, RuleResult, Status
+
+ID = "permanentes"
+
+
+class Params(RuleParams):
+    lookback_days: int = Field(365, ge=1, description="Días hacia atrás en que se comparan las revisiones anteriores.")
+    redirect_is_moved: bool = Field(
+        True, description="Contar como «movido» (parcial) un recurso que ahora responde con una redirección."
+    )
+
+
+def _key(h: HistoricResource) -> str:
+    return h.ckan_id or h.url or h.name or ""
+
+
+def _was_reachable(outcomes: list[str | None]) -> bool:
+    """Reachable at least once before (unknown outcome = assume it was published and working)."""
+    return any(o is None or o in {str(x) for x in REACHABLE_OUTCOMES} for o in outcomes)
+
+
+def _find_current(h: HistoricResource, current: tuple[ResourceEvidence, ...]) -> tuple[ResourceEvidence | None, str]:
+    if h.ckan_id:
+        for ev in current:
+            if ev.resource.get("id") == h.ckan_id:
+                return ev, "id"
+    if h.url:
+        for ev in current:
+            if ev.resource.get("url") == h.url:
+                return ev, "url"
+    if h.sha256:
+        for ev in current:
+            if ev.probe is not None and ev.probe.sha256 == h.sha256:
+                return ev, "hash"
+    if h.name:
+        for ev in current:
+            if str(ev.resource.get("name") or "").strip() == h.name.strip():
+                return ev, "name"
+    return None, ""
+
+
+def _redirected(ev: ResourceEvidence) -> bool:
+    probe = ev.probe
+    if probe is None:
+        return False
+    url = str(ev.resource.get("url") or "")
+    return bool(probe.redirects) or bool(probe.final_url and url and probe.final_url.rstrip("/") != url.rstrip("/"))
+
+
+def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
+    if ctx.retired:
+        return make_result(ID, Status.FAIL, findings=[Finding(
+            "retirado", "El conjunto de datos estaba publicado en una revisión anterior y ya no aparece en el portal.",
+            "Vuelva a publicar el conjunto (las versiones históricas deben seguir disponibles) o documente "
+            "públicamente su retiro.", observed=str(ctx.dataset.get("name") or ""))], evidence={"retired": True})
+    if not ctx.has_previous_runs:
+        return make_result(ID, Status.NOT_APPLICABLE, findings=[Finding(
+            "sin_historial", "Primera auditoría del portal: no hay revisiones anteriores con qué comparar.",
+            "Se evaluará en las siguientes auditorías.")], evidence={"history_runs": 0})
+    cutoff = aware(ctx.audit_date) - timedelta(days=params.lookback_days)
+    history = [h for h in ctx.history if aware(h.run_started) >= cutoff and aware(h.run_started) <= aware(ctx.audit_date)]
+    if not history:
+        return make_result(ID, Status.NOT_APPLICABLE, findings=[Finding(
+            "sin_historial", "El conjunto no aparece en revisiones anteriores dentro del periodo de comparación "
+            f"({params.lookback_days} días): es nuevo.", "Se evaluará en las siguientes auditorías.")],
+            evidence={"history_runs": 0})
+
+    # every resource seen before (latest sighting wins), with all its earlier outcomes
+    seen: dict[str, HistoricResource] = {}
+    outcomes: dict[str, list[str | None]] = {}
+    for entry in sorted(history, key=lambda h: aware(h.run_started)):
+        for h in entry.resources:
+            k = _key(h)
+            if not k:
+                continue
+            seen[k] = h
+            outcomes.setdefault(k, []).append(h.outcome)
+
+    ok = moved = failed = 0
+    findings: list[Finding] = []
+    detail: list[dict[str, Any]] = []
+    for k, h in seen.items():
+        label = h.name or h.url or h.ckan_id or k
+        ev, how = _find_current(h, ctx.resources)
+        if ev is None:
+            if not _was_reachable(outcomes[k]):
+                detail.append({"resource": label, "state": "removed_broken"})
+                continue  # a link that never worked was removed: nothing published was lost
+            failed += 1
+            detail.append({"resource": label, "state": "removed"})
+            findings.append(Finding(
+                "recurso_eliminado", "Un recurso publicado en una revisión anterior ya no aparece en el conjunto.",
+                "Restituya el recurso (por ejemplo, los periodos anteriores de la serie) y consérvelo con una URL estable.",
+                resource=label, observed=h.url))
+            continue
+        probe = ev.probe
+        if probe is not None and not probe.reachable and _was_reachable(outcomes[k]):
+            failed += 1
+            detail.append({"resource": label, "state": "now_failing", "outcome": probe.outcome})
+            findings.append(Finding(
+                "recurso_ya_no_disponible", "Un recurso que antes se descargaba ahora falla.",
+                "Restablezca el archivo en su URL o publique la nueva dirección en el portal.",
+                resource=ev.label, observed=probe.reason or probe.outcome))
+            continue
+        moved_how: tuple[str, str] | None = None
+        if how in ("hash", "name"):
+            moved_how = ("recurso_renombrado" if how == "hash" else "recurso_reemplazado",
+                         "El recurso cambió de nombre, identificador o URL" + (" con el mismo contenido." if how == "hash" else "."))
+        elif h.url and ev.resource.get("url") and ev.resource.get("url") != h.url:
+            moved_how = ("recurso_movido", "La URL del recurso cambió respecto de la revisión anterior.")
+        elif h.name and str(ev.resource.get("name") or "").strip() and str(ev.resource.get("name")).strip() != h.name.strip():
+            moved_how = ("recurso_renombrado", "El recurso cambió de nombre respecto de la revisión anterior.")
+        elif params.redirect_is_moved and _redirected(ev):
+            moved_how = ("recurso_redirigido", "La URL del recurso ahora redirige a otra dirección.")
+        if moved_how:
+            moved += 1
+            detail.append({"resource": label, "state": "moved", "how": moved_how[0]})
+            observed = ev.probe.final_url if moved_how[0] == "recurso_redirigido" and ev.probe else ev.resource.get("url")
+            findings.append(Finding(
+                moved_how[0], moved_how[1],
+                "Mantenga identificadores y URL estables; si debe moverlo, conserve la dirección anterior.",
+                resource=ev.label, observed=f"antes: {h.name or h.url} → ahora: {ev.label} ({observed})"))
+        else:
+            ok += 1
+            detail.append({"resource": label, "state": "kept"})
+    total = ok + moved + failed
+    evidence = {"history_runs": len(history), "resources_before": total, "kept": ok, "moved": moved,
+                "lost": failed, "detail": detail}
+    if failed:
+        return make_result(ID, Status.FAIL, findings=findings, evidence=evidence)
+    if moved:
+        return make_result(ID, Status.PARTIAL, score=(ok + 0.5 * moved) / total, findings=findings, evidence=evidence)
+    return make_result(ID, Status.PASS, findings=findings, evidence=evidence)
+
+
+RULE = Rule(
+    id=ID,
+    title_es="Permanentes",
+    legal_text_es=(
+        "LGTAIP, art. 3, fr. VI, inciso f): «Permanentes: Se conservan en el tiempo, para lo cual, las versiones "
+        "históricas relevantes para uso público se mantendrán disponibles con identificadores adecuados al efecto»."
+    ),
+    description_es=(
+        "Requiere revisiones anteriores: en la primera auditoría del portal no aplica («sin historial»). Se compara "
+        "con todas las revisiones de los últimos 365 días: cumple si todo recurso visto antes sigue listado y "
+        "accesible; parcial si alguno se movió (redirección, nueva URL, o renombrado con el mismo contenido); no "
+        "cumple si un recurso publicado antes desapareció o ahora falla (por ejemplo, se retiraron periodos "
+        "anteriores de una serie). Un conjunto que existía y ya no aparece queda como «retirado»: no cumple esta "
+        "característica y las demás no aplican."
+    ),
+    evaluate=evaluate,
+    params_model=Params,
+)

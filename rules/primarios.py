@@ -1,0 +1,217 @@
+"""primarios — the data come from the original source, at the maximum disaggregation possible.
+
+Heuristics, documented as such for evaluators:
+1. the publisher is the source: no ``fuente``/``source`` metadata naming another body;
+2. tabular data are record-level (content checks): enough rows, no Total/Subtotal summary rows, and
+   disaggregation keys (dates, INEGI state/municipality codes, identifiers);
+3. not only derived products (PDF reports, images, documents, links to dashboards).
+Uncertain cases carry "requiere revisión manual".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import Field
+
+from audit.evidence import DatasetContext
+from rules._common import (
+    RuleParams,
+    as_text,
+    data_resources,
+    effective_type,
+    find_all_metadata,
+    fold,
+    make_result,
+    retired_result,
+    short,
+)
+from rules.base import Finding, Rule, RuleResult, Status
+
+ID = "primarios"
+
+SOURCE_KEYS = ["fuente", "source", "origen", "fuente_informacion", "fuente_de_informacion", "fuente_datos",
+               "fuente_de_los_datos", "data_source", "origen_datos", "origen_de_los_datos", "dct_source"]
+SELF_SOURCE_WORDS = ["propia", "propio", "elaboracion propia", "esta dependencia", "la dependencia", "este organismo",
+                     "la secretaria", "registros administrativos propios", "registros propios", "own", "self"]
+DERIVED_TYPES = ["pdf", "doc", "docx", "odt", "rtf", "ppt", "pptx", "png", "jpeg", "gif", "tiff", "svg", "html",
+                 "text"]
+STOPWORDS = ["de", "del", "la", "las", "el", "los", "y", "e", "en", "para", "por", "a", "al", "con", "estado",
+             "mexico", "gobierno", "edomex", "the", "of", "and", "secretaria", "instituto", "direccion", "general",
+             "coordinacion", "unidad", "consejo", "comision", "sistema", "organismo", "publico", "estatal",
+             "municipal", "nacional", "federal", "datos", "informacion", "elaborado", "elaboracion", "con", "base",
+             "fuente", "source"]
+
+
+class Params(RuleParams):
+    source_keys: list[str] = Field(default_factory=lambda: list(SOURCE_KEYS),
+                                   description="Claves de metadatos que nombran la fuente de los datos.")
+    self_source_words: list[str] = Field(default_factory=lambda: list(SELF_SOURCE_WORDS),
+                                         description="Valores de fuente que significan «el propio publicador».")
+    derived_types: list[str] = Field(default_factory=lambda: list(DERIVED_TYPES),
+                                     description="Tipos reales que son productos derivados (informes, imágenes, páginas).")
+    min_rows: int = Field(10, ge=0, description="Registros mínimos para considerar un archivo tabular a nivel de registro.")
+    summary_share_max: float = Field(
+        0.2, ge=0, le=1,
+        description="Si las filas de totales superan esta proporción, el archivo se considera solo resumen.",
+    )
+    stopwords: list[str] = Field(default_factory=lambda: list(STOPWORDS),
+                                 description="Palabras que no distinguen a una institución al comparar la fuente.")
+
+
+def _tokens(text: str, stop: set[str]) -> set[str]:
+    return {t for t in re.findall(r"[a-z0-9]+", fold(text)) if t not in stop and len(t) > 1}
+
+
+def _acronym(text: str, stop: set[str]) -> str:
+    words = [w for w in re.findall(r"[a-z0-9]+", fold(text)) if w not in {"de", "del", "la", "las", "el", "los", "y"}]
+    return "".join(w[0] for w in words) if len(words) >= 3 else ""
+
+
+def _source_is_other(source: str, ctx: DatasetContext, params: Params) -> bool | None:
+    """True when the declared source names another body; None when unsure (manual review)."""
+    value = fold(source)
+    if any(value == fold(w) or value.startswith(fold(w) + " ") for w in params.self_source_words):
+        return False
+    org: Mapping[str, Any] = ctx.dataset.get("organization") or {}
+    names = [as_text(org.get("title")), as_text(org.get("name")).replace("-", " "), ctx.organization.replace("-", " ")]
+    names += [as_text(ctx.dataset.get(k)) for k in ("author", "maintainer")]
+    stop = {fold(w) for w in params.stopwords}
+    src_tokens = _tokens(source, stop)
+    if not src_tokens:
+        return None
+    for name in names:
+        if not name:
+            continue
+        tokens = _tokens(name, stop)
+        if tokens and (tokens <= src_tokens or src_tokens <= tokens):
+            return False
+        acronym = _acronym(name, stop)
+        if acronym and acronym in src_tokens:
+            return False
+        if tokens and len(tokens & src_tokens) >= max(1, min(len(tokens), len(src_tokens)) // 2 + 1):
+            return False
+    return True
+
+
+def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
+    if ctx.retired:
+        return retired_result(ID)
+    findings: list[Finding] = []
+    hard_fail = False
+    unsure = False
+    evidence: dict[str, Any] = {}
+
+    # 1. the source
+    for key, value in find_all_metadata(ctx.dataset, params.source_keys):
+        verdict = _source_is_other(as_text(value), ctx, params)
+        evidence.setdefault("sources", []).append(short(value, 80))
+        if verdict is True:
+            hard_fail = True
+            findings.append(Finding(
+                "fuente_externa",
+                f"Los metadatos citan como fuente a otra institución ({key} = «{short(value, 80)}»): "
+                "los datos no provienen del publicador.",
+                "Publique los datos quien los genera, o enlace el conjunto original de la fuente de origen.",
+                observed=short(value, 80), manual_review=True))
+        elif verdict is None:
+            unsure = True
+            findings.append(Finding(
+                "fuente_por_revisar", f"No es claro si la fuente declarada es el propio publicador ({short(value, 80)}).",
+                "Indique en los metadatos la institución que genera los datos.", observed=short(value, 80),
+                manual_review=True))
+
+    data = data_resources(ctx, params)
+    if not data:
+        findings.append(Finding("sin_recursos_de_datos", "El conjunto no publica recursos de datos.",
+                                "Publique los datos en su forma original, registro por registro."))
+        return make_result(ID, Status.FAIL, findings=findings, evidence={**evidence, "data_resources": 0})
+
+    # 2. derived products only?
+    derived_types = {fold(t) for t in params.derived_types}
+    kinds = [(ev, effective_type(ev)[0]) for ev in data]
+    derived = [(ev, t) for ev, t in kinds if t in derived_types]
+    evidence["derived"] = len(derived)
+    if len(derived) == len(data):
+        hard_fail = True
+        findings.append(Finding(
+            "solo_productos_derivados",
+            "El conjunto solo ofrece productos derivados (informes, documentos, imágenes o páginas), no los datos.",
+            "Publique los datos de origen en un archivo estructurado (CSV, JSON) además del informe.",
+            observed=", ".join(sorted({t for _, t in derived}))))
+
+    # 3. record-level tabular data (content checks)
+    tabular = [ev for ev in data if ev.content is not None and ev.content.parsed_ok]
+    record_level = 0.0
+    summary_only = 0
+    for ev in tabular:
+        c = ev.content
+        assert c is not None
+        rows = c.rows or 0
+        if c.summary_rows and rows and c.summary_rows / rows > params.summary_share_max or (
+            rows < params.min_rows and c.summary_rows
+        ):
+            summary_only += 1
+            findings.append(Finding(
+                "solo_resumen", f"El archivo contiene principalmente totales o resúmenes ({c.summary_rows} de {rows} "
+                "filas), no registros individuales.",
+                "Publique los registros individuales con el máximo nivel de desagregación (por municipio, fecha, caso).",
+                resource=ev.label, observed=f"{c.summary_rows}/{rows}"))
+        elif c.summary_rows:
+            record_level += 0.5
+            findings.append(Finding(
+                "filas_de_totales", f"El archivo mezcla registros con {c.summary_rows} fila(s) de Total/Subtotal.",
+                "Elimine las filas de totales: el usuario puede calcularlos a partir de los registros.",
+                resource=ev.label, observed=str(c.summary_rows)))
+        elif rows < params.min_rows:
+            unsure = True
+            record_level += 0.5
+            findings.append(Finding(
+                "pocos_registros", f"El archivo tiene solo {rows} registro(s): parece un resumen.",
+                "Publique los registros individuales con el máximo nivel de desagregación.",
+                resource=ev.label, observed=str(rows), manual_review=True))
+        elif not c.disaggregation_keys:
+            unsure = True
+            record_level += 0.5
+            findings.append(Finding(
+                "sin_claves_desagregacion",
+                "No se identificaron columnas de desagregación (fechas, claves INEGI de entidad o municipio, "
+                "identificadores).",
+                "Incluya columnas de fecha, clave geográfica INEGI o identificador de cada registro.",
+                resource=ev.label, manual_review=True))
+        else:
+            record_level += 1
+    evidence.update(tabular_checked=len(tabular), summary_only=summary_only)
+    if tabular and summary_only == len(tabular) and len(derived) + len(tabular) >= len(data):
+        hard_fail = True  # every table is a summary and there is nothing else
+
+    if hard_fail:
+        return make_result(ID, Status.FAIL, findings=findings, evidence=evidence)
+    if tabular and record_level < len(tabular):
+        return make_result(ID, Status.PARTIAL, score=record_level / len(tabular), findings=findings, evidence=evidence)
+    if unsure:
+        return make_result(ID, Status.PARTIAL, score=0.5, findings=findings, evidence=evidence)
+    return make_result(ID, Status.PASS, findings=findings, evidence=evidence)
+
+
+RULE = Rule(
+    id=ID,
+    title_es="Primarios",
+    legal_text_es=(
+        "LGTAIP, art. 3, fr. VI, inciso g): «Primarios: Provienen de la fuente de origen con el máximo nivel de "
+        "desagregación posible»."
+    ),
+    description_es=(
+        "Heurísticas (documentadas como tales): (1) el publicador es la fuente: ningún metadato «fuente»/«source» "
+        "nombra a otra institución; (2) los datos tabulares están a nivel de registro: suficientes filas, sin filas "
+        "de Total/Subtotal y con claves de desagregación (fechas, claves INEGI de entidad o municipio, "
+        "identificadores); (3) no solo productos derivados (informes PDF, imágenes, enlaces a tableros). No cumple "
+        "si la fuente es otra institución, si solo hay productos derivados o si todos los archivos tabulares son "
+        "resúmenes; cumple parcialmente si algunos archivos mezclan totales o si hay dudas («requiere revisión "
+        "manual»)."
+    ),
+    evaluate=evaluate,
+    params_model=Params,
+)
