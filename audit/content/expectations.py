@@ -26,23 +26,23 @@ from audit.config import ContentSettings
 log = logging.getLogger(__name__)
 
 DATE_RE = re.compile(
-    r"^\s*(\d{4}[-/]\d{1,2}([-/]\d{1,2})?([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?"
-    r"|\d{1,2}[-/]\d{1,2}[-/]\d{2,4}( \d{1,2}:\d{2}(:\d{2})?)?)\s*$"
+    r"^\s*(?:\d{4}[-/]\d{1,2}(?:[-/]\d{1,2})?(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
+    r"|\d{1,2}[-/]\d{1,2}[-/]\d{2,4}(?: \d{1,2}:\d{2}(?::\d{2})?)?)\s*$"
 )
 DATE_REGEX = DATE_RE.pattern
-NUMBER_REGEX = r"^\s*[-+]?(?=[\d.,]*\d)(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?\s*$"
+NUMBER_REGEX = r"^\s*[-+]?(?=[\d.,]*\d)(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.\d+)?\s*$"
 #: a record whose label says it is an aggregate, not a record ("Total", "Subtotal", "Gran total", "Suma")
-SUMMARY_REGEX = r"(?i)^\s*(gran\s+)?(sub)?total(es)?\b|^\s*suma(s)?\b"
+SUMMARY_REGEX = r"(?i)^\s*(?:gran\s+)?(?:sub)?total(?:es)?\b|^\s*sumas?\b"
 SUMMARY_RE = re.compile(SUMMARY_REGEX)
 _DATE_NAME_RE = re.compile(r"(?i)(fecha|date|periodo|period|a[nñ]o|anio|year|mes|month|ejercicio|trimestre|dia\b)")
 _ID_NAME_RE = re.compile(r"(?i)^(id|folio|uuid|clave|cve)([_\s-]|$)|(_|\s)(id|cve|clave)$")
 
 #: INEGI geostatistical codes: column-name pattern → (label, regex of a valid value)
 INEGI_CODES: tuple[tuple[re.Pattern[str], str, str], ...] = (
-    (re.compile(r"(?i)^(cve_?geo|cvegeo|clave_?geo(estadistica)?)$"), "cvegeo", r"^\d{5}(\d{4})?$"),
-    (re.compile(r"(?i)^(cve|clave|id)[_\s-]?(ent|edo|entidad|estado)$|^(entidad|estado)[_\s-]?(cve|clave|id)$"), "entidad", r"^(0[1-9]|[12]\d|3[0-2])$"),
-    (re.compile(r"(?i)^(cve|clave|id)[_\s-]?(mun|municipio)$|^municipio[_\s-]?(cve|clave|id)$"), "municipio", r"^((0[1-9]|[12]\d|3[0-2])?\d{3})$"),
-    (re.compile(r"(?i)^(cve|clave|id)[_\s-]?(loc|localidad)$|^localidad[_\s-]?(cve|clave|id)$"), "localidad", r"^((0[1-9]|[12]\d|3[0-2])\d{3})?\d{4}$"),
+    (re.compile(r"(?i)^(cve_?geo|cvegeo|clave_?geo(estadistica)?)$"), "cvegeo", r"^\d{5}(?:\d{4})?$"),
+    (re.compile(r"(?i)^(cve|clave|id)[_\s-]?(ent|edo|entidad|estado)$|^(entidad|estado)[_\s-]?(cve|clave|id)$"), "entidad", r"^(?:0[1-9]|[12]\d|3[0-2])$"),
+    (re.compile(r"(?i)^(cve|clave|id)[_\s-]?(mun|municipio)$|^municipio[_\s-]?(cve|clave|id)$"), "municipio", r"^(?:(?:0[1-9]|[12]\d|3[0-2])?\d{3})$"),
+    (re.compile(r"(?i)^(cve|clave|id)[_\s-]?(loc|localidad)$|^localidad[_\s-]?(cve|clave|id)$"), "localidad", r"^(?:(?:0[1-9]|[12]\d|3[0-2])\d{3})?\d{4}$"),
 )
 
 NUMERIC_DTYPES = ["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float32", "float64",

@@ -31,6 +31,7 @@ CODE_NAME_RE = re.compile(
 )
 _NUMBER_RE = re.compile(r"^\s*[-+]?(?=[\d.,]*\d)(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?\s*$")
 
+_DATE_COLUMN_RE = re.compile(r"(?i)fecha|date")
 DEFAULT_MAX_LINE_BYTES = 1024 * 1024
 DEFAULT_MAX_UNZIPPED_BYTES = 500 * 1024 * 1024
 
@@ -208,7 +209,7 @@ def _load_text(data: bytes, kind: str, *, max_rows: int, max_line_bytes: int) ->
             pd.DataFrame(), encoding=encoding, delimiter=delim, quotechar=quote, header_row=header_row,
             problems=problems + ["parse_error"], kind=kind,
         )
-    df = _finish_frame(df, has_header, problems)
+    df = _finish_frame(df, has_header, problems, header=names if has_header else None)
     if text.count("\n") > max_rows + header_row + 1 and len(df) >= max_rows:
         problems.append("rows_truncated")
     return LoadedTable(
@@ -265,7 +266,7 @@ def _load_workbook(data: bytes, kind: str, *, engine: str, max_rows: int) -> Loa
     body = body.head(max_rows).reset_index(drop=True)
     # cells come as objects: let pandas infer numbers/text per column as it does for CSV
     body = _infer_object_columns(body)
-    df = _finish_frame(body, has_header, problems)
+    df = _finish_frame(body, has_header, problems, header=names if has_header else None)
     return LoadedTable(df, header_row=header_row, has_header=has_header, sheet_names=sheets, problems=problems, kind=kind)
 
 
@@ -357,7 +358,7 @@ def _dedupe_names(names: list[str]) -> list[str]:
     return out
 
 
-def _finish_frame(df: pd.DataFrame, has_header: bool, problems: list[str]) -> pd.DataFrame:
+def _finish_frame(df: pd.DataFrame, has_header: bool, problems: list[str], header: list[str] | None = None) -> pd.DataFrame:
     if df.shape[1] == 0:
         problems.append("no_columns")
         return df
@@ -366,14 +367,15 @@ def _finish_frame(df: pd.DataFrame, has_header: bool, problems: list[str]) -> pd
         df.columns = [f"columna_{i + 1}" for i in range(df.shape[1])]
         return df
     raw_names = [str(c) for c in df.columns]
-    # pandas names blank headers "Unnamed: 3" and duplicates "a.1": both are header defects to report
-    blank = [n for n in raw_names if not n.strip() or n.startswith("Unnamed:") or n.startswith("columna_")]
-    if blank:
+    # the header as written in the file (pandas renames blanks "Unnamed: 3" and duplicates "a.1")
+    written = header if header is not None and len(header) == len(raw_names) else raw_names
+    written = [("" if n.startswith("Unnamed:") else n).strip() for n in written]
+    if any(not n for n in written):
         problems.append("blank_column_names")
-    base = [re.sub(r"\.\d+$", "", n) for n in raw_names]
-    if len(set(n.strip().lower() for n in base)) < len(base) - len(blank):
+    filled = [n.lower() for n in written if n]
+    if len(set(filled)) < len(filled):
         problems.append("duplicate_column_names")
-    df.columns = _dedupe_names([n.strip() for n in raw_names])
+    df.columns = _dedupe_names(written)
     return df
 
 
@@ -397,7 +399,9 @@ def column_kinds(df: pd.DataFrame, *, share_min: float = 0.8, sample: int = 2000
             vals = non_null.head(sample).astype(str)
             if CODE_NAME_RE.search(str(col)):
                 kinds[col] = "code"
-            elif vals.str.match(DATE_RE).mean() >= share_min:
+            elif (date_share := vals.str.match(DATE_RE).mean()) >= share_min or (
+                date_share >= 0.5 and _DATE_COLUMN_RE.search(str(col))
+            ):
                 kinds[col] = "date"
             elif vals.str.match(_NUMBER_RE).mean() >= share_min:
                 kinds[col] = "numeric_text"  # mostly numbers stored as text: a type-consistency suspect
