@@ -1,0 +1,27 @@
+"""Embedded sample CKAN portal: the Estado de México catalogue with planted defects, or N synthetic datasets.
+
+Public API (tests, the demo and the benchmarks code against exactly this)::
+
+    from audit.sample_portal import SamplePortal, build_edomex_catalog, EXPECTED, EXPECTED_PROBE_OUTCOMES
+    with SamplePortal() as portal:       # or SamplePortal(synthetic=10_000, port=5000, token="…")
+        portal.url, portal.catalog, portal.calls, portal.token, portal.faults
+"""
+
+from __future__ import annotations
+
+from audit.sample_portal.catalog import Catalog, ServedFile
+from audit.sample_portal.edomex import EMPTY_ORGANIZATION, build_edomex_catalog
+from audit.sample_portal.expected import EXPECTED, EXPECTED_PROBE_OUTCOMES
+from audit.sample_portal.server import Fault, Faults, SamplePortal
+
+__all__ = [
+    "EMPTY_ORGANIZATION",
+    "EXPECTED",
+    "EXPECTED_PROBE_OUTCOMES",
+    "Catalog",
+    "Fault",
+    "Faults",
+    "SamplePortal",
+    "ServedFile",
+    "build_edomex_catalog",
+]

@@ -1,0 +1,217 @@
+"""Synthetic mode: N generated datasets, built on the fly per page (memory stays flat for 100,000 datasets).
+
+Dataset ``i`` is a pure function of ``i`` and the start time. Names, ids and timestamps all grow with ``i``, so
+the common stable sorts (``metadata_created``, ``metadata_modified``, ``name``, ``id``) are answered by slicing a
+range instead of sorting. Once the catalogue is mutated (a dataset added or deleted), searches fall back to the
+generic path, which only materialises cheap sort keys plus the page it returns.
+"""
+
+from __future__ import annotations
+
+import copy
+import zlib
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+from audit.sample_portal.catalog import (
+    Catalog,
+    SearchRequest,
+    ckan_time,
+    make_organization,
+    project,
+    stable_id,
+)
+from audit.sample_portal.edomex import GROUPS, LICENSES
+from audit.sample_portal.files import TOPICS
+
+N_ORGANIZATIONS = 200
+_MONOTONIC_SORTS = {"metadata_created", "metadata_modified", "name", "id"}
+_FORMATS = ("CSV", "csv", " CSV", "Csv")
+_LICENSES = ("cc-by-4.0", "cc-by-4.0", "cc-by-4.0", "mx-terminos-libre-uso", "odc-odbl", "cc-by-sa-4.0",
+             "notspecified", "")
+
+
+class SyntheticCatalog(Catalog):
+    def __init__(self, n: int, *, base_url: str, now: datetime) -> None:
+        orgs = [make_organization(f"dependencia-{k:03d}", f"Dependencia estatal {k:03d}",
+                                  f"Dependencia sintética número {k}.", now - timedelta(days=3000 - k))
+                for k in range(N_ORGANIZATIONS)]
+        groups = [make_organization(name, title, f"Conjuntos sobre {title.lower()}.", now - timedelta(days=2900),
+                                    kind="group") for name, title in GROUPS]
+        super().__init__(base_url=base_url, site_title="Portal sintético de datos abiertos", organizations=orgs,
+                         groups=groups, licenses=[dict(lic) for lic in LICENSES], now=now)
+        self.n = n
+        self._origin = now - timedelta(days=400) - timedelta(seconds=n)
+        self._org_list = orgs
+        self._group_list = groups
+        self._deleted: set[int] = set()
+
+    # ----------------------------------------------------------------- generation
+    @staticmethod
+    def name_of(i: int) -> str:
+        return f"conjunto-sintetico-{i:06d}"
+
+    def id_of(self, i: int) -> str:
+        return f"{i:08x}-5e1d-4c0a-9d3b-{zlib.crc32(self.name_of(i).encode()):012x}"
+
+    def index_of(self, ref: str) -> int | None:
+        try:
+            if ref.startswith("conjunto-sintetico-"):
+                i = int(ref.rsplit("-", 1)[1])
+                return i if self.name_of(i) == ref else None
+            if len(ref) == 36 and ref[8:24] == "-5e1d-4c0a-9d3b-":
+                i = int(ref[:8], 16)
+                return i if self.id_of(i) == ref else None
+        except ValueError:
+            return None
+        return None
+
+    def _live(self, i: int) -> bool:
+        return 0 <= i < self.n and i not in self._deleted
+
+    def generate(self, i: int) -> dict[str, Any]:
+        name = self.name_of(i)
+        pid = self.id_of(i)
+        h = zlib.crc32(name.encode())
+        topic = TOPICS[h % len(TOPICS)]
+        org = self._org_list[i % N_ORGANIZATIONS]
+        grp = self._group_list[i % len(self._group_list)]
+        created = self._origin + timedelta(seconds=i)
+        modified = created + timedelta(days=1)  # keep metadata_modified monotonic in i
+        data_modified = ckan_time(self.now - timedelta(days=h % 900))
+        lic_id = _LICENSES[h % len(_LICENSES)]
+        lic = self.license(lic_id)
+        resources = []
+        for k in range(1 + h % 3):
+            n = i * 3 + k
+            rid = f"{i:08x}-{k:04x}-4a7e-8f21-{(h + k) & 0xFFFFFFFFFFFF:012x}"
+            resources.append({
+                "id": rid, "package_id": pid, "name": f"Datos {topic.replace('_', ' ')} parte {k + 1}",
+                "description": f"Registros de {topic.replace('_', ' ')} por municipio y fecha.",
+                "format": _FORMATS[(h + k) % len(_FORMATS)], "url": f"{self.base_url}/files/synthetic/{n}.csv",
+                "url_type": None, "last_modified": data_modified, "created": ckan_time(created), "position": k,
+                "mimetype": "text/csv", "mimetype_inner": None, "size": None, "hash": "", "datastore_active": False,
+                "state": "active", "cache_url": None, "cache_last_updated": None, "resource_type": None,
+            })
+        return {
+            "id": pid, "name": name, "title": f"Conjunto sintético {i}: {topic.replace('_', ' ')}",
+            "notes": f"Conjunto de datos sintético número {i} sobre {topic.replace('_', ' ')}, generado para pruebas "
+                     "de rendimiento del auditor; cada registro incluye municipio y fecha.",
+            "state": "active", "private": False, "type": "dataset", "license_id": lic_id,
+            "license_title": lic["title"] if lic else None, "license_url": lic["url"] if lic else None,
+            "isopen": bool(lic and lic.get("od_conformance") == "approved"),
+            "maintainer": "Unidad de Transparencia", "maintainer_email": f"datos{i % N_ORGANIZATIONS}@edomex.gob.mx",
+            "author": org["title"], "author_email": None, "url": "", "version": "",
+            "metadata_created": ckan_time(created), "metadata_modified": ckan_time(modified),
+            "creator_user_id": stable_id("user", "admin"), "owner_org": org["id"],
+            "organization": {k: org[k] for k in ("id", "name", "title", "type", "description", "image_url",
+                                                 "created", "is_organization", "approval_status", "state")},
+            "groups": [{k: grp[k] for k in ("id", "name", "title", "display_name", "description",
+                                            "image_display_url")}],
+            "tags": [{"id": stable_id("tag", topic), "name": topic, "display_name": topic, "state": "active",
+                      "vocabulary_id": None}],
+            "extras": [{"key": "frequency", "value": ("R/P1M", "R/P1Y", "eventual", "R/P3M")[h % 4]},
+                       {"key": "spatial_coverage", "value": "Estado de México"}],
+            "resources": resources, "num_resources": len(resources), "num_tags": 1,
+            "relationships_as_object": [], "relationships_as_subject": [],
+        }
+
+    # ----------------------------------------------------------------- reading
+    @property
+    def mutated(self) -> bool:
+        return bool(self._deleted) or bool(self._datasets)
+
+    def iter_datasets(self) -> Iterator[dict[str, Any]]:
+        for i in range(self.n):
+            if i not in self._deleted:
+                yield self.generate(i)
+        yield from list(self._datasets.values())
+
+    def dataset_count(self, *, include_private: bool = False) -> int:
+        return self.n - len(self._deleted) + super().dataset_count(include_private=include_private)
+
+    def get_dataset(self, name_or_id: str) -> dict[str, Any] | None:
+        i = self.index_of(name_or_id)
+        if i is not None and self._live(i):
+            return self.generate(i)
+        return super().get_dataset(name_or_id)
+
+    def search(self, req: SearchRequest, *, authorized: bool = False) -> dict[str, Any]:
+        fields = {f for f, _ in req.sort}
+        descs = {d for _, d in req.sort}
+        if (self.mutated or req.q or req.fq or req.facet_fields or not req.sort or not fields <= _MONOTONIC_SORTS
+                or len(descs) != 1):
+            return super().search(req, authorized=authorized)
+        desc = descs.pop()
+        count = self.n
+        stop = min(count, req.start + req.rows)
+        idx = range(req.start, stop) if not desc else range(count - 1 - req.start, count - 1 - stop, -1)
+        return {"count": count, "facets": {}, "results": [project(self.generate(i), req.fl) for i in idx],
+                "sort": req.sort_text, "search_facets": {}}
+
+    def package_names(self, offset: int = 0, limit: int | None = None) -> list[str]:
+        if not self.mutated:
+            stop = self.n if limit is None else min(self.n, offset + limit)
+            return [self.name_of(i) for i in range(offset, stop)]
+        names = [self.name_of(i) for i in range(self.n) if i not in self._deleted]
+        names = sorted(names + [p["name"] for p in self._datasets.values()])
+        return names[offset: None if limit is None else offset + limit]
+
+    def package_count_by(self, kind: str) -> dict[str, int]:
+        if kind == "organization":
+            counts = {o["name"]: 0 for o in self._org_list}
+            for k, org in enumerate(self._org_list):
+                counts[org["name"]] = self.n // N_ORGANIZATIONS + (1 if k < self.n % N_ORGANIZATIONS else 0)
+            for i in self._deleted:
+                counts[self._org_list[i % N_ORGANIZATIONS]["name"]] -= 1
+        else:
+            g = len(self._group_list)
+            counts = {grp["name"]: self.n // g + (1 if k < self.n % g else 0) for k, grp in enumerate(self._group_list)}
+            for i in self._deleted:
+                counts[self._group_list[i % g]["name"]] -= 1
+        for name, extra in super().package_count_by(kind).items():
+            counts[name] = counts.get(name, 0) + extra
+        return counts
+
+    def tag_names(self) -> list[str]:
+        return sorted(set(TOPICS) | set(super().tag_names()))
+
+    def find_resource(self, res_id: str) -> dict[str, Any] | None:
+        try:
+            i = int(res_id[:8], 16)
+        except ValueError:
+            i = -1
+        if self._live(i):
+            for res in self.generate(i)["resources"]:
+                if res["id"] == res_id:
+                    return res
+        return super().find_resource(res_id)
+
+    # ----------------------------------------------------------------- writing
+    def add_dataset(self, pkg: dict[str, Any]) -> dict[str, Any]:
+        i = self.index_of(str(pkg.get("name") or ""))
+        if i is not None and self._live(i):
+            from audit.sample_portal.catalog import validation_error
+
+            raise validation_error(name=["That URL is already in use."])
+        return super().add_dataset(pkg)
+
+    def delete_dataset(self, name_or_id: str) -> None:
+        with self.lock:
+            i = self.index_of(name_or_id)
+            if i is not None and self._live(i):
+                self._deleted.add(i)
+                return
+        super().delete_dataset(name_or_id)
+
+    def replace_dataset(self, pkg: dict[str, Any]) -> dict[str, Any]:
+        ref = str(pkg.get("id") or pkg.get("name") or "")
+        i = self.index_of(ref)
+        if i is not None and self._live(i):
+            # materialise the generated dataset as an ordinary one, then update it
+            with self.lock:
+                self._deleted.add(i)
+                base = self.generate(i)
+                super().add_dataset(copy.deepcopy(base))
+        return super().replace_dataset(pkg)
