@@ -216,11 +216,12 @@ def _insert_run_datasets(store: Store, run_id: int, items: list[dict[str, Any]],
                                     "automatic_status": None, "manual_review_id": None, "error": None})
             if res_rows:
                 s.execute(insert(ResourceSnapshot), res_rows)
-                res_ids = s.execute(select(ResourceSnapshot.id, ResourceSnapshot.format).where(
+                res_ids = s.execute(select(ResourceSnapshot.id, ResourceSnapshot.format, ResourceSnapshot.ckan_id).where(
                     ResourceSnapshot.run_id == run_id, ResourceSnapshot.dataset_snapshot_id.in_(list(ids.values())))).all()
                 probe_rows, check_rows = [], []
-                for rid, fmt in res_ids:
-                    ok = rnd.random() > 0.1
+                for rid, fmt, ckan_id in res_ids:
+                    # deterministic defects: the CSV of every 7th dataset (from the 5th) answers 404
+                    ok = not (ckan_id.endswith("-r0") and int(ckan_id[3:8]) % 7 == 4)
                     probe_rows.append({"run_id": run_id, "resource_snapshot_id": rid,
                                        "outcome": "ok" if ok else "not_found", "reason": None if ok else "http_404",
                                        "status_code": 200 if ok else 404, "final_url": None, "redirects": [],

@@ -1,0 +1,342 @@
+"""Dashboard views and JSON API over a realistic store (two runs, an empty organization, hostile metadata)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from audit.config import AuditConfig
+from audit.store import open_store
+from audit.store.db import Store
+from audit.web import create_app
+from audit.web.data import CHARACTERISTICS
+from audit.web.sample import build_sample_store
+
+ORG_CSV = (["organization", "title", "datasets", "score", "conformes"] + [f"{c}_pct" for c in CHARACTERISTICS]
+           + ["committed", "published", "progress_pct"])
+DS_CSV = ["organization", "dataset", "title", "score", "conforme", *CHARACTERISTICS]
+SCORES_CSV = ["organization", "dataset", "characteristic", "status", "score", "findings"]
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, dict[str, Any]]]:
+    path = tmp_path_factory.mktemp("web") / "audit.db"
+    store = open_store(f"sqlite:///{path}")
+    info = build_sample_store(store, organizations=6, datasets=60, runs=2)
+    yield store, info
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def client(sample: tuple[Store, dict[str, Any]]) -> Iterator[TestClient]:
+    store, _ = sample
+    cfg = AuditConfig.model_validate({"web": {"page_size": 10}})
+    with TestClient(create_app(cfg, store)) as c:
+        yield c
+
+
+# ------------------------------------------------------------------------------------------ HTML views
+
+
+def test_overview_shows_kpis_chart_and_ranking_of_latest_run(client: TestClient, sample: Any) -> None:
+    _, info = sample
+    r = client.get("/")
+    assert r.status_code == 200
+    html = r.text
+    assert f"Corrida {info['runs'][-1]}" in html
+    assert "conjuntos evaluados" in html and "conjuntos conformes" in html and "avance del portal" in html
+    assert "<svg" in html and "Porcentaje de conjuntos que cumplen cada característica" in html
+    assert "Secretaría de Finanzas" in html
+    assert 'id="ranking-table"' in html
+    assert "sin compromisos registrados" in html  # organizations without commitments show no percentage
+
+
+def _ranking_scores(html: str) -> list[float]:
+    body = html.split('id="ranking-table"', 1)[1].split("</tbody>", 1)[0]
+    rows = body.split("<tr>")[1:]
+    out = []
+    for row in rows:
+        cells = [c.split("</td>")[0] for c in row.split('<td class="num">')[1:]]
+        if len(cells) >= 2 and cells[1] != "—":
+            out.append(float(cells[1].replace(",", "")))
+    return out
+
+
+def test_overview_ranking_sorts_by_score_both_ways(client: TestClient) -> None:
+    desc = _ranking_scores(client.get("/?sort=score&order=desc").text)
+    asc = _ranking_scores(client.get("/?sort=score&order=asc").text)
+    assert len(desc) >= 3
+    assert desc == sorted(desc, reverse=True)
+    assert asc == sorted(asc)
+    assert desc[0] != asc[0]
+
+
+def test_overview_ranking_filters_by_text_and_paginates(client: TestClient) -> None:
+    r = client.get("/?q=finanzas")
+    assert "Secretaría de Finanzas" in r.text and "secretaria-002" not in r.text
+    r = client.get("/?q=zzz-no-existe")
+    assert "Ninguna organización coincide" in r.text
+
+
+def test_year_selector_shows_each_year_run(client: TestClient, sample: Any) -> None:
+    _, info = sample
+    r = client.get("/?year=2025")
+    assert r.status_code == 200 and f"Corrida {info['runs'][0]}" in r.text
+    assert '<option value="2026" selected>' in client.get("/").text
+    assert client.get("/?year=1999").status_code == 404
+
+
+def test_organization_page_shows_score_progress_unmatched_trend_and_scorecards(client: TestClient) -> None:
+    r = client.get("/organizaciones/secretaria-000")
+    assert r.status_code == 200
+    html = r.text
+    assert "Secretaría de Finanzas" in html
+    assert "comprometidos" in html
+    assert "Padrón de proveedores (comprometido, no publicado)" in html  # unmatched commitment by name
+    assert "Calificación y conjuntos en cada corrida" in html  # trend across runs
+    assert "Tarjeta de cada conjunto" in html and "conjunto-00000" in html
+    assert "✔" in html or "✘" in html
+
+
+def test_empty_organization_page_says_no_datasets_and_no_commitments(client: TestClient, sample: Any) -> None:
+    _, info = sample
+    r = client.get(f"/organizaciones/{info['empty_organization']}")
+    assert r.status_code == 200
+    assert "Sin conjuntos." in r.text
+    assert "sin compromisos registrados" in r.text.lower()
+
+
+def test_organization_datasets_table_paginates(client: TestClient) -> None:
+    r1 = client.get("/organizaciones/secretaria-000")
+    assert "Página 1 de 2" in r1.text
+    r2 = client.get("/organizaciones/secretaria-000?page=2")
+    assert "Página 2 de 2" in r2.text
+    names1 = {n for n in CHARS_NAMES(r1.text)}
+    names2 = {n for n in CHARS_NAMES(r2.text)}
+    assert names1 and names2 and not names1 & names2
+
+
+def CHARS_NAMES(html: str) -> list[str]:  # noqa: N802 - helper reads like a constant in the asserts
+    return [part.split("?", 1)[0] for part in html.split('href="/conjuntos/')[1:]]
+
+
+def test_dataset_page_shows_statuses_findings_remediation_evidence_review_and_history(client: TestClient) -> None:
+    r = client.get("/conjuntos/conjunto-00000")
+    assert r.status_code == 200
+    html = r.text
+    for title in ("Accesibles", "Integrales", "Permanentes", "De libre uso"):
+        assert title in html
+    assert "Revisión manual" in html and "Evaluadora DGSEI" in html  # the override and its justification
+    assert "Resultado automático" in html
+    assert "Consulta anónima" in html and "HTTP" in html  # probe outcome per resource
+    assert "Resultado del sondeo en cada corrida" in html  # per run
+    assert "Contenido: se pudo leer" in html  # content check
+    assert html.count("<strong>Corrida ") == 2  # history timeline over both runs
+
+
+def test_dataset_page_shows_findings_with_remediation(client: TestClient) -> None:
+    found = False
+    for i in range(10):
+        html = client.get(f"/conjuntos/conjunto-{i:05d}").text
+        if "Qué hacer:" in html:
+            found = True
+            break
+    assert found
+
+
+def test_retired_dataset_is_shown_as_retirado_with_permanentes_fail(client: TestClient, sample: Any) -> None:
+    _, info = sample
+    html = client.get(f"/conjuntos/{info['retired_dataset']}").text
+    assert "retirado" in html
+    assert "El conjunto fue retirado del portal." in html
+
+
+def test_characteristic_page_lists_failing_datasets_with_reasons_by_organization(client: TestClient) -> None:
+    r = client.get("/caracteristicas/libre_uso")
+    assert r.status_code == 200
+    assert "La licencia no permite el libre uso." in r.text
+    assert "Por organización" in r.text
+    r = client.get("/caracteristicas/libre_uso?organization=secretaria-000&status=fail")
+    assert r.status_code == 200
+    assert "secretaria-001" not in r.text.split("Conjuntos y motivos", 1)[1].split("<select", 1)[0]
+    assert client.get("/caracteristicas/no-existe").status_code == 404
+
+
+def test_runs_page_lists_history_with_duration_and_errors(client: TestClient, sample: Any) -> None:
+    _, info = sample
+    r = client.get("/corridas")
+    assert r.status_code == 200
+    assert "7.5 min" in r.text
+    r = client.get(f"/corridas/{info['runs'][0]}")
+    assert "Tiempo de espera agotado" in r.text
+    assert client.get("/corridas/999999").status_code == 404
+
+
+def test_unknown_pages_answer_404_in_spanish(client: TestClient) -> None:
+    for url in ("/organizaciones/no-existe", "/conjuntos/no-existe", "/no-existe"):
+        r = client.get(url)
+        assert r.status_code == 404
+        assert "No encontrado" in r.text
+
+
+def test_invalid_parameters_answer_422_not_500(client: TestClient) -> None:
+    for url in ("/?page=0", "/?sort=drop", "/?run=abc", "/?run=99999999999999999999", "/corridas?year=99999"):
+        assert client.get(url).status_code == 422, url
+
+
+# ------------------------------------------------------------------------------------------ downloads
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/",
+        "/organizaciones/secretaria-000",
+        "/conjuntos/conjunto-00000",
+        "/caracteristicas/accesibles",
+        "/corridas",
+        "/corridas/1",
+    ],
+)
+def test_every_view_downloads_csv_and_json_of_what_it_shows(client: TestClient, url: str) -> None:
+    sep = "&" if "?" in url else "?"
+    r = client.get(f"{url}{sep}formato=csv")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/csv")
+    assert "attachment" in r.headers["content-disposition"]
+    rows = list(csv.reader(io.StringIO(r.text.lstrip("\ufeff"))))
+    assert len(rows) >= 2
+    r = client.get(f"{url}{sep}formato=json")
+    assert r.status_code == 200
+    assert isinstance(r.json(), list) and r.json()
+
+
+def test_overview_csv_download_uses_contract_columns(client: TestClient) -> None:
+    text = client.get("/?formato=csv").text.lstrip("\ufeff")
+    header = next(csv.reader(io.StringIO(text)))
+    assert header[: len(ORG_CSV)] == ORG_CSV
+
+
+def test_csv_download_neutralises_formula_injection(client: TestClient) -> None:
+    text = client.get("/organizaciones/secretaria-002?formato=csv").text.lstrip("\ufeff")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    titles = [r["title"] for r in rows]
+    assert any(t.startswith("'=HYPERLINK") for t in titles)
+    assert not any(t.startswith("=") for t in titles)
+
+
+# ------------------------------------------------------------------------------------------ JSON API
+
+
+def test_api_organizations_use_organizations_csv_field_names(client: TestClient) -> None:
+    body = client.get("/api/v1/organizations?limit=100").json()
+    assert body["total"] == 6 and body["run"] == 2
+    for item in body["items"]:
+        assert set(ORG_CSV) <= set(item)
+    empty = next(i for i in body["items"] if i["organization"] == "organizacion-sin-datos")
+    assert empty["datasets"] == 0 and empty["progress_pct"] is None
+
+
+def test_api_organizations_sort_filter_and_detail(client: TestClient) -> None:
+    items = client.get("/api/v1/organizations?sort=score&order=asc&limit=100").json()["items"]
+    scores = [i["score"] for i in items if i["score"] is not None]
+    assert scores == sorted(scores)
+    assert items[-1]["score"] is None  # no datasets, no score: last
+    one = client.get("/api/v1/organizations/secretaria-000").json()
+    assert one["title"] == "Secretaría de Finanzas"
+    assert client.get("/api/v1/organizations/no-existe").status_code == 404
+
+
+def test_api_datasets_filter_and_paginate(client: TestClient) -> None:
+    page1 = client.get("/api/v1/datasets?organization=secretaria-000&limit=3").json()
+    page2 = client.get("/api/v1/datasets?organization=secretaria-000&limit=3&offset=3").json()
+    assert page1["total"] == page2["total"] >= 7
+    assert len(page1["items"]) == 3
+    assert {d["dataset"] for d in page1["items"]}.isdisjoint(d["dataset"] for d in page2["items"])
+    for d in page1["items"]:
+        assert set(DS_CSV) <= set(d)
+    fails = client.get("/api/v1/datasets?characteristic=libre_uso&status=fail&limit=1000").json()["items"]
+    assert fails and all(d["libre_uso"] == "fail" for d in fails)
+    conformes = client.get("/api/v1/datasets?conforme=true&limit=1000").json()
+    assert all(d["conforme"] for d in conformes["items"])
+
+
+def test_api_dataset_detail_has_results_resources_history(client: TestClient) -> None:
+    d = client.get("/api/v1/datasets/conjunto-00001").json()
+    assert d["title"].startswith("<script>")  # JSON returns the raw text; HTML views escape it
+    assert len(d["results"]) == 10 and len(d["resources"]) == 2 and len(d["history"]) == 2
+    assert client.get("/api/v1/datasets/no-existe").status_code == 404
+
+
+def test_api_results_match_scores_csv_fields_and_filters(client: TestClient) -> None:
+    body = client.get("/api/v1/results?dataset=conjunto-00000").json()
+    assert body["total"] == 10
+    assert set(SCORES_CSV) <= set(body["items"][0])
+    reviewed = [i for i in body["items"] if i["manual_review"]]
+    assert reviewed and reviewed[0]["characteristic"] == "primarios" and reviewed[0]["status"] == "pass"
+    fails = client.get("/api/v1/results?characteristic=accesibles&status=fail&limit=5").json()
+    assert all(i["status"] == "fail" and i["findings"][0]["code"] for i in fails["items"])
+
+
+def test_api_indicator_reports_progress_and_unmatched(client: TestClient) -> None:
+    ind = client.get("/api/v1/indicator").json()
+    assert ind["committed"] > 0 and 0 < ind["progress_pct"] < 100
+    assert any(u["dataset"].startswith("Padrón de proveedores") for u in ind["unmatched"])
+    no_comm = [o for o in ind["organizations"] if o["committed"] == 0]
+    assert no_comm and all(o["progress_pct"] is None for o in no_comm)
+
+
+def test_api_runs_and_year_selection(client: TestClient) -> None:
+    runs = client.get("/api/v1/runs").json()
+    assert runs["total"] == 2 and runs["items"][0]["id"] == 2
+    assert runs["items"][0]["duration_s"] == 450.0
+    assert client.get("/api/v1/organizations?year=2025").json()["run"] == 1
+    assert client.get("/api/v1/runs/1").json()["errors"] == 1
+    assert client.get("/api/v1/runs/12345").status_code == 404
+
+
+def test_api_rejects_bad_parameters_with_422_json(client: TestClient) -> None:
+    r = client.get("/api/v1/datasets?limit=0")
+    assert r.status_code == 422 and isinstance(r.json()["detail"], list)
+    assert client.get("/api/v1/results?status=ok").status_code == 422
+
+
+def test_openapi_schema_lists_api_and_hides_html_views(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    paths = set(schema["paths"])
+    assert {"/api/v1/runs", "/api/v1/organizations", "/api/v1/datasets", "/api/v1/results", "/api/v1/indicator"} <= paths
+    assert not any(p.startswith("/admin") for p in paths)
+    props = schema["components"]["schemas"]["OrganizationOut"]["properties"]
+    assert "accesibles_pct" in props and "progress_pct" in props
+    assert client.get("/docs").status_code == 404  # Swagger UI would load a CDN
+
+
+def test_dashboard_on_empty_database_explains_what_to_do(tmp_path: Any) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'empty.db'}")
+    with TestClient(create_app(AuditConfig(), store)) as c:
+        r = c.get("/")
+        assert r.status_code == 200 and "Todavía no hay auditorías" in r.text
+        assert c.get("/api/v1/organizations").status_code == 404
+    store.close()
+
+
+@pytest.mark.postgres
+def test_dashboard_and_api_on_postgresql(fresh_postgres_url: str) -> None:
+    store = open_store(fresh_postgres_url)
+    try:
+        build_sample_store(store, organizations=4, datasets=12, runs=2)
+        with TestClient(create_app(AuditConfig(), store)) as c:
+            assert c.get("/").status_code == 200
+            assert c.get("/conjuntos/conjunto-00001").status_code == 200
+            assert c.get("/api/v1/results?dataset=conjunto-00000").json()["total"] == 10
+            assert c.get("/api/v1/datasets/a%00b").status_code == 404  # NUL byte: no database error
+            body = json.loads(c.get("/api/v1/organizations").text)
+            assert body["total"] == 4
+    finally:
+        store.close()
