@@ -505,12 +505,14 @@ def _dictionary_fields(store: Store, run_id: int) -> dict[int, list[dict[str, st
 
 
 def _with_portal_host(store: Store, run_id: int, cfg: AuditConfig) -> AuditConfig:
-    """The portal's own host is always allowed (files served next to the API, e.g. the sample portal)."""
-    if cfg.portal_url:
-        return cfg
+    """The run's portal host is always allowed (files served next to the API, e.g. the sample portal)."""
     with store.session() as s:
         url = s.scalar(select(Portal.url).join(AuditRun, AuditRun.portal_id == Portal.id).where(AuditRun.id == run_id))
-    return cfg.model_copy(update={"portal_url": url}) if url else cfg
+    host = urlsplit(url).hostname if url else None
+    if not host or host in cfg.probe.allow_hosts:
+        return cfg
+    probe = cfg.probe.model_copy(update={"allow_hosts": [*cfg.probe.allow_hosts, host]})
+    return cfg.model_copy(update={"probe": probe})
 
 
 def content_evidence_for_run(store: Store, run_id: int) -> dict[int, ContentEvidence]:
