@@ -176,9 +176,10 @@ async def upload(request: Request, kind: str, archivo: UploadFile,
         try:
             count = validate_upload(kind, Path(tmp))
         except InputFileError as exc:
-            _log(st, request, user, f"upload_{kind}", "rejected", file=fname, error=str(exc)[:1000])
+            reason = str(exc).replace(tmp, fname or "archivo")  # name the user's file, not our temporary one
+            _log(st, request, user, f"upload_{kind}", "rejected", file=fname, error=reason[:1000])
             return _page(request, st, user=user, status_code=400,
-                         error=f"{spec['label']}: el archivo no se aplicó. {exc}")
+                         error=f"{spec['label']}: el archivo no se aplicó. {reason}")
         os.replace(tmp, target_dir / spec["filename"])
         tmp = ""
     finally:
