@@ -1,0 +1,380 @@
+"""Annual reports (issue 6): HTML + PDF for the portal and every organization, rendered from a real SQLite store.
+
+HTML checks use a strict ``html.parser``-based checker (balanced tags, unique ids, no scripts, no external
+resources); PDF checks use poppler-utils (``pdfinfo``, ``pdftotext``, ``pdftoppm``).
+"""
+
+from __future__ import annotations
+
+import http.server
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from audit.config import AuditConfig
+from audit.errors import ConfigError
+from reports import charts
+from reports.format import fmt_date, fmt_int, fmt_pct, fmt_score, plural
+from reports.model import build_organization_report, build_portal_report
+from reports.render import html_to_pdf, org_file, render_html, render_reports
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_reports_store import HOSTILE_TITLE, LONG_TITLE, open_populated  # noqa: E402
+
+POPPLER = shutil.which("pdftotext") and shutil.which("pdfinfo") and shutil.which("pdftoppm")
+needs_poppler = pytest.mark.skipif(not POPPLER, reason="poppler-utils no instalado (apt-get install -y poppler-utils)")
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+def pdftext(path: Path) -> str:
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True, text=True,
+                          timeout=60).stdout
+
+
+def pdfpages(path: Path) -> int:
+    out = subprocess.run(["pdfinfo", str(path)], check=True, capture_output=True, text=True, timeout=60).stdout
+    return int(re.search(r"^Pages:\s+(\d+)", out, re.M).group(1))  # type: ignore[union-attr]
+
+
+# ---------------------------------------------------------------------------------------------- HTML checker
+
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+
+class StrictChecker(HTMLParser):
+    """Balanced tags, unique ids, and nothing that would load or run anything outside the document."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+        self.errors: list[str] = []
+        self.ids: set[str] = set()
+        self.tags: set[str] = set()
+        self.in_style = False
+        self.style = ""
+
+    def handle_starttag(self, tag, attrs):  # type: ignore[no-untyped-def]
+        self.tags.add(tag)
+        a = dict(attrs)
+        if tag in ("script", "iframe", "object", "embed", "base", "link"):
+            self.errors.append(f"forbidden <{tag}>")
+        for key, value in attrs:
+            if key.startswith("on"):
+                self.errors.append(f"event handler {key} on <{tag}>")
+            if key == "src" and not (value or "").startswith("data:"):
+                self.errors.append(f"external src {value!r}")
+            if key == "href" and value and re.match(r"^[a-z][a-z0-9+.-]*:", value, re.I):
+                self.errors.append(f"absolute href {value!r}")
+        if "id" in a:
+            if a["id"] in self.ids:
+                self.errors.append(f"duplicate id {a['id']!r}")
+            self.ids.add(a["id"] or "")
+        if tag == "style":
+            self.in_style = True
+        if tag not in VOID:
+            self.stack.append(tag)
+
+    def handle_startendtag(self, tag, attrs):  # type: ignore[no-untyped-def]
+        self.handle_starttag(tag, attrs)
+        if tag not in VOID:
+            self.stack.pop()
+
+    def handle_endtag(self, tag):  # type: ignore[no-untyped-def]
+        if tag == "style":
+            self.in_style = False
+        if tag in VOID:
+            self.errors.append(f"end tag for void <{tag}>")
+            return
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"</{tag}> closes <{self.stack[-1] if self.stack else None}>")
+            if tag in self.stack:
+                while self.stack and self.stack.pop() != tag:
+                    pass
+            return
+        self.stack.pop()
+
+    def handle_data(self, data):  # type: ignore[no-untyped-def]
+        if self.in_style:
+            self.style += data
+
+
+def check_html(html: str) -> StrictChecker:
+    assert html.startswith("<!DOCTYPE html>")
+    checker = StrictChecker()
+    checker.feed(html)
+    checker.close()
+    assert not checker.errors, checker.errors[:10]
+    assert not checker.stack, f"unclosed: {checker.stack}"
+    assert "@import" not in checker.style and not re.search(r"url\((?!\s*['\"]?data:)", checker.style)
+    assert {"html", "head", "title", "body", "h1", "h2", "table", "th"} <= checker.tags
+    return checker
+
+
+# ---------------------------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    """Two years of runs, 5 organizations (one hostile, one empty), rendered with 2 worker processes."""
+    tmp = tmp_path_factory.mktemp("reports")
+    built = open_populated(f"sqlite:///{tmp / 'audit.db'}", orgs=5, datasets_per_org=3)
+    out_dir = tmp / "salida" / "2026" / "reports"
+    output = render_reports(built.store, built.runs[2026], out_dir, cfg=AuditConfig(), workers=2)
+    return built, out_dir, output
+
+
+# ---------------------------------------------------------------------------------------------- formatting
+
+
+def test_format_uses_es_mx_numbers_percentages_and_dates():
+    from datetime import UTC, date, datetime
+
+    assert fmt_int(1234) == "1,234"
+    assert fmt_pct(75) == "75.0 %"
+    assert fmt_score(0.825) == "82.5"
+    assert fmt_date(date(2026, 11, 26)) == "26 de noviembre de 2026"
+    # 03:00 UTC on the 27th is still the 26th in Mexico City
+    assert fmt_date(datetime(2026, 11, 27, 3, 0, tzinfo=UTC)) == "26 de noviembre de 2026"
+    assert plural(69, "conjunto") == "69 conjuntos"
+    assert plural(1, "organización", "organizaciones") == "1 organización"
+    assert fmt_pct(None) == "—"
+
+
+def test_chart_is_svg_data_url_with_escaped_labels_and_text_alternative():
+    chart = charts.hbar_chart(["<script>alert(1)</script> $x^2$ Órgano", "Secretaría"], [75.0, None],
+                              title="Prueba", alt="Barras de prueba")
+    assert chart.svg.startswith("<svg") and "<script" not in chart.svg
+    assert "&lt;script&gt;" in chart.svg and "$x^2$" in chart.svg  # mathtext disabled: shown literally
+    assert chart.data_url.startswith("data:image/svg+xml;base64,")
+    assert chart.rows == (("<script>alert(1)</script> $x^2$ Órgano", "75.0 %"), ("Secretaría", "sin dato"))
+
+
+def test_org_file_names_are_safe_and_never_overwrite_the_portal_report():
+    assert org_file("secretaria-de-finanzas") == "secretaria-de-finanzas"
+    for hostile in ("index", "portal", "../../etc/passwd", "Órgano con espacios", ""):
+        stem = org_file(hostile)
+        assert re.fullmatch(r"[a-z0-9][a-z0-9_-]*", stem) and stem not in ("index", "portal")
+    assert org_file("a b") != org_file("a-b ")
+
+
+# ---------------------------------------------------------------------------------------------- outputs
+
+
+def test_every_organization_gets_html_and_pdf_including_the_empty_one(rendered):
+    built, out_dir, output = rendered
+    assert output.errors == {}
+    assert (out_dir / "index.html").is_file() and (out_dir / "portal.pdf").is_file()
+    assert set(output.organizations) == set(built.org_names)
+    for name in built.org_names:
+        assert (out_dir / f"{name}.html").stat().st_size > 1000
+        assert (out_dir / f"{name}.pdf").read_bytes().startswith(b"%PDF-")
+    assert built.empty_org in output.organizations
+
+
+def test_html_reports_are_self_contained_and_well_formed(rendered):
+    _built, out_dir, _output = rendered
+    for path in sorted(out_dir.glob("*.html")):
+        html = path.read_text(encoding="utf-8")
+        checker = check_html(html)
+        assert '<html lang="es-MX">' in html
+        assert "https://" not in checker.style and "http://" not in checker.style
+        assert re.search(r'<img src="data:image/svg\+xml;base64,[^"]+" alt="[^"]{20,}"', html) or "sin-conjuntos" in path.name
+
+
+def test_hostile_metadata_stays_escaped_in_html(rendered):
+    _built, out_dir, output = rendered
+    portal = (out_dir / "index.html").read_text(encoding="utf-8")
+    org = (out_dir / "organo-hostil.html").read_text(encoding="utf-8")
+    for html in (portal, org):
+        assert "<script>alert" not in html and "<b>vehicular" not in html
+        assert 'src="file:' not in html and 'src="http' not in html
+    assert "&lt;script&gt;alert(&#34;xss&#34;)&lt;/script&gt;" in org or "&lt;script&gt;alert(" in org
+    assert "بيانات مفتوحة" in org and "🚗📊" in org  # RTL text and emoji kept as text, isolated in <bdi>
+    assert "<bdi>&lt;script&gt;" in org
+    assert "&lt;img src=&#34;file:///etc/passwd&#34;&gt;" in org  # description shown as text, not an image
+    assert output.refused_urls == 0  # nothing in the reports even asked for a URL
+
+
+def test_pdf_fetcher_refuses_file_and_remote_urls_and_fetches_nothing(tmp_path):
+    hits: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            hits.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "image/svg+xml")
+            self.end_headers()
+            self.wfile.write(b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>')
+
+        def log_message(self, *args):  # noqa: ANN002
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    secret = tmp_path / "secreto.txt"
+    secret.write_text("CONTENIDO-SECRETO-DEL-SERVIDOR", encoding="utf-8")
+    port = server.server_address[1]
+    html = (
+        f'<!DOCTYPE html><html><head><link rel="stylesheet" href="http://127.0.0.1:{port}/x.css">'
+        f'<style>@import url("file://{secret}"); body {{ background: url(http://127.0.0.1:{port}/bg.png) }}</style></head>'
+        f'<body><p>Página</p><img src="file://{secret}"><img src="http://127.0.0.1:{port}/img.svg">'
+        f'<object data="file://{secret}"></object><iframe src="file://{secret}"></iframe>'
+        f'<img src="data:image/svg+xml;base64,PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciLz4="></body></html>'
+    )
+    try:
+        refused = html_to_pdf(html, tmp_path / "x.pdf")
+    finally:
+        server.shutdown()
+    assert hits == []
+    assert any(u.startswith("file:") for u in refused) and any(u.startswith("http:") for u in refused)
+    assert b"CONTENIDO-SECRETO" not in (tmp_path / "x.pdf").read_bytes()
+
+
+@needs_poppler
+def test_pdfs_open_with_expected_pages_and_spanish_text(rendered):
+    built, out_dir, _output = rendered
+    portal_pages = pdfpages(out_dir / "portal.pdf")
+    assert 6 <= portal_pages <= 20
+    text = pdftext(out_dir / "portal.pdf")
+    for phrase in ("Informe del portal 2026", "Resumen ejecutivo", "Clasificación de organizaciones", "Metodología",
+                   "Legibles por máquinas", "Secretaría de Finanzas", "noviembre de 2026", "Página 2 de"):
+        assert phrase in text, phrase
+    assert "Contenido" in text and re.search(r"Metodología\s*\.{3,}\s*\d+", text)  # TOC with page numbers
+    org_pdf = out_dir / "secretaria-de-finanzas.pdf"
+    assert 2 <= pdfpages(org_pdf) <= 12
+    org_text = pdftext(org_pdf)
+    for phrase in ("Informe de la organización", "Acciones prioritarias", "Avance frente a compromisos",
+                   "Conjuntos de datos", "Padrón de beneficiarios"):
+        assert phrase in org_text, phrase
+    empty_text = pdftext(out_dir / f"{built.empty_org}.pdf")
+    assert "no tiene conjuntos de datos publicados" in empty_text
+
+
+@needs_poppler
+def test_previous_year_comparison_appears_when_two_years_exist(rendered, tmp_path):
+    built, out_dir, _output = rendered
+    text = " ".join(pdftext(out_dir / "portal.pdf").split())
+    assert "Cambio frente a la evaluación 2025" in text
+    assert re.search(r"de \d+ a \d+ conjuntos, de \d+ a \d+ organizaciones", text)
+    org_html = (out_dir / "secretaria-de-finanzas.html").read_text(encoding="utf-8")
+    assert "Frente a 2025" in org_html
+    # a single year: no comparison, said plainly
+    single = open_populated(f"sqlite:///{tmp_path / 'one.db'}", orgs=3, datasets_per_org=2, years=(2026,))
+    out = render_reports(single.store, single.runs[2026], tmp_path / "r", cfg=AuditConfig(), pdf=False, workers=1)
+    html = out.portal_html.read_text(encoding="utf-8")  # type: ignore[union-attr]
+    assert "Cambio frente a la evaluación" not in html
+    assert "No existe una evaluación completa del año 2025" in html
+    assert out.portal_pdf is None and all(pdf is None for _h, pdf in out.organizations.values())
+
+
+@needs_poppler
+def test_portal_pdf_first_page_screenshot_is_not_blank(rendered):
+    from PIL import Image
+
+    _built, out_dir, _output = rendered
+    ARTIFACTS.mkdir(exist_ok=True)
+    prefix = ARTIFACTS / "report-portal-page1"
+    subprocess.run(["pdftoppm", "-png", "-r", "70", "-f", "1", "-l", "1", "-singlefile", str(out_dir / "portal.pdf"),
+                    str(prefix)], check=True, timeout=60)
+    png = prefix.with_suffix(".png")
+    img = Image.open(png).convert("L")
+    hist = img.histogram()
+    dark = sum(hist[:200]) / (img.width * img.height)
+    assert dark > 0.01, f"page 1 looks blank ({dark:.3%} non-white pixels)"
+    # also keep an organization page for review
+    subprocess.run(["pdftoppm", "-png", "-r", "70", "-f", "2", "-l", "2", "-singlefile",
+                    str(out_dir / "secretaria-de-finanzas.pdf"), str(ARTIFACTS / "report-organization-page2")],
+                   check=True, timeout=60)
+
+
+# ---------------------------------------------------------------------------------------------- content
+
+
+def test_portal_report_ranks_organizations_and_counts_everything(rendered):
+    built, _out_dir, _output = rendered
+    report = build_portal_report(built.store, built.runs[2026])
+    names = [o.name for o in report.ranking]
+    assert set(names) == set(built.org_names)
+    ranked = [o for o in report.ranking if o.position is not None]
+    assert [o.position for o in ranked][0] == 1
+    assert all(a.score >= b.score for a, b in zip(ranked, ranked[1:], strict=False))  # type: ignore[operator]
+    empty = next(o for o in report.ranking if o.name == built.empty_org)
+    assert empty.position is None and empty.datasets == 0
+    assert len(report.annex) == report.summary.datasets + report.summary.retired
+    assert report.summary.retired == 1
+    assert report.change is not None and report.change.previous.year == 2025
+    assert [t.year for t in report.trend] == [2025, 2026]
+    assert report.resources_probed == report.resources > 0 and report.errors == 1
+
+
+def test_organization_report_explains_findings_and_prioritises_actions(rendered):
+    built, out_dir, _output = rendered
+    report = build_organization_report(built.store, built.runs[2026], "organo-hostil")
+    assert report.datasets and report.actions
+    counts = [a.statuses for a in report.actions]
+    assert counts == sorted(counts, reverse=True)
+    # the same fix ("Publique también el archivo en CSV") groups two characteristics
+    csv = next((a for a in report.actions if a.remediation == "Publique también el archivo en CSV."), None)
+    if csv is not None and len(csv.characteristics) > 1:
+        assert csv.statuses >= 2
+    worst = report.datasets[0]
+    assert not worst.conforme and worst.findings
+    finding = worst.findings[0]
+    assert finding.message and finding.remediation and finding.resource
+    html = (out_dir / "organo-hostil.html").read_text(encoding="utf-8")
+    assert report.actions[0].remediation.replace("«", "&laquo;") in html or report.actions[0].remediation in html
+    assert any(d.title == LONG_TITLE for d in report.datasets) and any(d.title == HOSTILE_TITLE for d in report.datasets)
+
+
+def test_manual_review_and_unmatched_commitments_are_shown(rendered):
+    built, out_dir, _output = rendered
+    report = build_organization_report(built.store, built.runs[2026], "secretaria-de-finanzas")
+    notes = [n for d in report.datasets for n in d.reviews]
+    assert notes and notes[0].reviewer == "Evaluadora DGSEI"
+    assert report.unmatched and report.unmatched[0].dataset_key.startswith("Padrón de beneficiarios")
+    html = (out_dir / "secretaria-de-finanzas.html").read_text(encoding="utf-8")
+    assert "Revisión manual — Primarios" in html and "Evaluadora DGSEI" in html
+    assert "Compromisos sin conjunto publicado" in html
+
+
+def test_organization_without_commitments_shows_no_percentage(rendered):
+    built, out_dir, _output = rendered
+    report = build_portal_report(built.store, built.runs[2026])
+    without = [o for o in report.ranking if o.progress_pct is None]
+    assert without, "the fixture has organizations without commitments"
+    html = (out_dir / f"{without[0].name}.html").read_text(encoding="utf-8")
+    assert "sin compromisos registrados" in html.lower() or "Sin compromisos registrados" in html
+
+
+def test_unknown_organization_is_a_clear_error(rendered, tmp_path):
+    built, _out_dir, _output = rendered
+    with pytest.raises(ConfigError, match="Organizaciones desconocidas"):
+        render_reports(built.store, built.runs[2026], tmp_path, cfg=AuditConfig(), organizations=["no-existe"])
+    with pytest.raises(ConfigError, match="No existe la corrida"):
+        build_portal_report(built.store, 999_999)
+
+
+def test_single_organization_is_regenerated_without_the_portal_report(rendered, tmp_path):
+    built, _out_dir, _output = rendered
+    out = render_reports(built.store, built.runs[2026], tmp_path, cfg=AuditConfig(),
+                         organizations=["secretaria-de-finanzas"], pdf=False, workers=1)
+    assert out.portal_html is None and list(out.organizations) == ["secretaria-de-finanzas"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["secretaria-de-finanzas.html"]
+
+
+def test_partials_render_alone_for_the_dashboard():
+    from reports.model import StatusCell
+
+    html = render_html("_scorecard.html")  # importable without context
+    assert html.strip() == ""
+    from reports.render import environment
+
+    macro = environment().get_template("_scorecard.html").module.scorecard  # type: ignore[attr-defined]
+    out = str(macro([StatusCell("accesibles", "Accesibles", "Acc", "fail", 0.0)]))
+    assert "✘" in out and "No cumple" in out and "st-fail" in out
