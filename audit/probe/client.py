@@ -452,18 +452,22 @@ class Prober:
             "sha256": hashlib.sha256(body).hexdigest() if body else None,
         }
         final_str = str(final)
+        sniffed = None
+        if body:
+            sniffed = sniff(
+                body,
+                content_type=common["content_type"],
+                filename=filename_hint(final_str, common["content_disposition"]),
+                truncated=fetched.truncated,
+            )
+            read.update(
+                sniffed_type=sniffed.type, sniffed_detail=clip(sniffed.detail, 1000), encoding=sniffed.encoding
+            )
         login_word = url_words_match(final_str, self.cfg.probe.login_url_words) if redirects else None
         if login_word:
             return done(Outcome.AUTH_REQUIRED, "login_redirect", error=f"redirige a '{login_word}'", **read)
-        if not body:
+        if sniffed is None:
             return done(Outcome.EMPTY, "zero_bytes", **read)
-        sniffed = sniff(
-            body,
-            content_type=common["content_type"],
-            filename=filename_hint(final_str, common["content_disposition"]),
-            truncated=fetched.truncated,
-        )
-        read.update(sniffed_type=sniffed.type, sniffed_detail=clip(sniffed.detail, 1000), encoding=sniffed.encoding)
         if sniffed.type == "html":
             text = body[: 256 * 1024].decode(sniffed.encoding or "utf-8", "replace")
             wall = detect_wall(text, payment_words=self.cfg.probe.payment_words)
