@@ -1,0 +1,152 @@
+from __future__ import annotations
+
+import pytest
+from test_rules_builders import content, ctx, dataset, dictionary, ev, probe, resource
+
+from rules import integrales
+from rules.base import Status
+
+P = integrales.Params()
+
+
+def run(c, params=P):
+    return integrales.evaluate(c, params)
+
+
+def codes(result):
+    return [f.code for f in result.findings]
+
+
+@pytest.mark.parametrize(
+    ("ds", "resources", "status"),
+    [
+        (dataset(), None, Status.PASS),
+        # 7/11 (no frequency, temporal, spatial, dictionary) = 0.64
+        (dataset(extras=[]), [ev()], Status.PARTIAL),
+        # 9/11 = 0.82: still passes (threshold 0.8)
+        (dataset(extras=[{"key": "frecuencia", "value": "mensual"}, {"key": "periodo", "value": "2024"}]), [ev()],
+         Status.PASS),
+        # 2/11: only a title and a licence
+        (dataset(notes="Casos.", tags=[], groups=[], maintainer_email="", extras=[]), [], Status.FAIL),
+    ],
+    ids=["complete", "missing_four", "missing_two", "almost_nothing"],
+)
+def test_integrales_table(ds, resources, status):
+    result = run(ctx(ds, resources))
+    assert result.status is status
+    if status is Status.PARTIAL:
+        assert 0 < result.score < 1
+        assert result.score == pytest.approx(result.evidence["completeness"], abs=0.01)
+
+
+def test_integrales_partial_lists_each_missing_item():
+    result = run(ctx(dataset(extras=[]), [ev()]))
+    assert {"sin_frecuencia", "sin_cobertura_temporal", "sin_cobertura_espacial", "sin_diccionario"} <= set(codes(result))
+    assert result.evidence["completeness"] == pytest.approx(7 / 11, abs=1e-3)
+
+
+def test_integrales_finds_metadata_in_scheming_top_level_fields():
+    ds = dataset(extras=[], accrual_periodicity="R/P1M", temporal_coverage="2020/2025", spatial="Estado de México")
+    result = run(ctx(ds))
+    assert result.evidence["items"]["frecuencia"] == 1
+    assert result.evidence["frequency_key"] == "accrual_periodicity"
+    assert result.evidence["temporal_key"] == "temporal_coverage"
+    assert result.evidence["spatial_key"] == "spatial"
+
+
+@pytest.mark.parametrize(
+    "extras",
+    [
+        [{"key": "accrualPeriodicity", "value": "R/P1M"}, {"key": "temporal", "value": "2020"},
+         {"key": "spatial_coverage", "value": "Toluca"}],
+        [{"key": "Periodicidad", "value": "anual"}, {"key": "periodo", "value": "2024"},
+         {"key": "cobertura espacial", "value": "Estatal"}],
+        {"update_frequency": "weekly", "temporal_coverage": "2024", "cobertura_espacial": "Estatal"},
+    ],
+    ids=["english_extras", "spanish_extras_spaced_key", "extras_as_dict"],
+)
+def test_integrales_finds_metadata_in_extras_under_english_and_spanish_keys(extras):
+    result = run(ctx(dataset(extras=extras)))
+    items = result.evidence["items"]
+    assert items["frecuencia"] == items["cobertura_temporal"] == items["cobertura_espacial"] == 1
+
+
+def test_integrales_treats_placeholder_values_as_missing():
+    ds = dataset(extras=[{"key": "frecuencia", "value": "N/A"}, {"key": "temporal", "value": "-"},
+                         {"key": "spatial", "value": "sin información"}])
+    result = run(ctx(ds))
+    assert {"sin_frecuencia", "sin_cobertura_temporal", "sin_cobertura_espacial"} <= set(codes(result))
+
+
+def test_integrales_description_shorter_than_100_characters_is_reported_with_its_length():
+    result = run(ctx(dataset(notes="Casos de dengue por municipio.")))
+    finding = next(f for f in result.findings if f.code == "descripcion_insuficiente")
+    assert finding.observed == "30"
+
+
+@pytest.mark.parametrize(
+    ("maintainer_email", "author_email", "ok"),
+    [("epi@salud.gob.mx", "", True), ("", "autor@edomex.gob.mx", True), ("no-tiene", "", False), ("", "", False)],
+)
+def test_integrales_contact_needs_a_valid_email(maintainer_email, author_email, ok):
+    result = run(ctx(dataset(maintainer_email=maintainer_email, author_email=author_email)))
+    assert result.evidence["items"]["contacto"] == (1.0 if ok else 0.0)
+
+
+@pytest.mark.parametrize("license_id", ["", "notspecified"])
+def test_integrales_missing_or_unspecified_licence_is_missing(license_id):
+    result = run(ctx(dataset(license_id=license_id, license_title="")))
+    assert "sin_licencia" in codes(result)
+
+
+def test_integrales_every_resource_needs_name_format_and_description():
+    res = resource("Datos", "", description="")
+    result = run(ctx(resources=[ev(), ev(res), ev(dictionary(), probe(sniffed="pdf"))]))
+    finding = next(f for f in result.findings if f.code == "recurso_sin_metadatos")
+    assert finding.resource == "Datos"
+    assert finding.observed == "formato, descripción"
+    assert result.evidence["items"]["recursos_descritos"] == 0
+
+
+def test_integrales_dictionary_from_datastore_fields_with_descriptions():
+    res = resource(datastore_fields=[{"id": "cve_mun", "type": "text", "info": {"notes": "Clave INEGI"}}])
+    result = run(ctx(resources=[ev(res)]))
+    assert result.evidence["items"]["diccionario"] == 1
+
+
+def test_integrales_datastore_fields_without_descriptions_are_not_a_dictionary():
+    res = resource(datastore_fields=[{"id": "cve_mun", "type": "text"}])
+    result = run(ctx(resources=[ev(res)]))
+    assert "sin_diccionario" in codes(result)
+
+
+def test_integrales_content_checks_header_and_empty_columns():
+    resources = [
+        ev(resource("A"), c=content()),
+        ev(resource("B"), c=content(has_header=False)),
+        ev(resource("C"), c=content(empty_columns=("col_7", "col_8"))),
+        ev(dictionary(), probe(sniffed="pdf")),
+    ]
+    result = run(ctx(resources=resources))
+    assert result.evidence["items"]["contenido_tabular"] == pytest.approx(1 / 3, abs=1e-3)
+    assert {"sin_encabezado", "columnas_vacias"} <= set(codes(result))
+    empty = next(f for f in result.findings if f.code == "columnas_vacias")
+    assert empty.resource == "C" and empty.observed == "col_7, col_8"
+
+
+def test_integrales_without_content_checks_does_not_count_the_content_item():
+    result = run(ctx())
+    assert "contenido_tabular" not in result.evidence["items"]
+
+
+def test_integrales_thresholds_are_configurable():
+    strict = integrales.Params(pass_threshold=0.95)
+    ds = dataset(extras=[{"key": "frecuencia", "value": "mensual"}, {"key": "periodo", "value": "2024"}])
+    assert run(ctx(ds, [ev()])).status is Status.PASS
+    result = run(ctx(ds, [ev()]), strict)
+    assert result.status is Status.PARTIAL
+
+
+def test_integrales_rejects_partial_threshold_above_pass_threshold():
+    with pytest.raises(ValueError):
+        integrales.Params(pass_threshold=0.5, partial_threshold=0.8)

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import pytest
+from test_rules_builders import ctx, dictionary, ev, failed, probe, resource
+
+from rules import no_discriminatorios
+from rules.base import Status
+
+P = no_discriminatorios.Params()
+
+
+def run(c):
+    return no_discriminatorios.evaluate(c, P)
+
+
+def auth(reason="http_401", status=401):
+    return failed("auth_required", reason, status)
+
+
+@pytest.mark.parametrize(
+    ("resources", "status", "score"),
+    [
+        ([ev(), ev(dictionary(), probe(sniffed="pdf"))], Status.PASS, 1.0),
+        ([ev(resource("A")), ev(resource("B"), auth())], Status.PARTIAL, 0.5),
+        ([ev(resource("A"), auth()), ev(resource("B"), auth("http_403", 403))], Status.FAIL, 0.0),
+        # the only data resource that answered needs a login; the other one is gone: fail
+        ([ev(resource("A"), auth("login_url", 200)), ev(resource("B"), failed("not_found", "http_404", 404))],
+         Status.FAIL, 0.0),
+        ([ev(resource("A"), failed("not_found", "http_404", 404))], Status.NOT_APPLICABLE, 0.0),
+        ([ev(p=None)], Status.NOT_APPLICABLE, 0.0),
+        ([ev(dictionary(), probe(sniffed="pdf"))], Status.NOT_APPLICABLE, 0.0),
+    ],
+    ids=["none_requires_login", "one_of_two", "all", "all_that_answered", "nothing_answered", "no_probe",
+         "only_documentation"],
+)
+def test_no_discriminatorios_table(resources, status, score):
+    result = run(ctx(resources=resources))
+    assert result.status is status
+    assert result.score == pytest.approx(score)
+
+
+@pytest.mark.parametrize("reason", ["http_401", "http_403", "login_form", "login_url"])
+def test_no_discriminatorios_reports_each_login_wall(reason):
+    result = run(ctx(resources=[ev(resource("Protegido"), auth(reason, 200))]))
+    (finding,) = result.findings
+    assert finding.code == "requiere_registro"
+    assert finding.resource == "Protegido"
+    assert finding.observed == reason
+    assert "sin registro" in finding.remediation_es
+
+
+def test_no_discriminatorios_login_on_documentation_only_does_not_count():
+    resources = [ev(), ev(dictionary(), auth())]
+    assert run(ctx(resources=resources)).status is Status.PASS
+
+
+def test_no_discriminatorios_payment_wall_alone_is_not_applicable():
+    resources = [ev(p=failed("payment_required", "http_402", 402))]
+    assert run(ctx(resources=resources)).status is Status.NOT_APPLICABLE
+
+
+def test_no_discriminatorios_retired_is_not_applicable():
+    assert run(ctx(retired=True)).status is Status.NOT_APPLICABLE
