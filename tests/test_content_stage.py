@@ -141,7 +141,7 @@ def _serve_all(srv: FileServer) -> None:
     })
 
 
-def _make_run(store, srv: FileServer, *, probe_sha: bool = True) -> int:  # type: ignore[no-untyped-def]
+def _make_run(store, srv: FileServer, *, probe_sha: bool = True, truncated: bool = False) -> int:  # type: ignore[no-untyped-def]
     """A crawled + probed run over RESOURCES (probe sha256 = hash of the served bytes, as the prober does)."""
     import hashlib
 
@@ -166,7 +166,7 @@ def _make_run(store, srv: FileServer, *, probe_sha: bool = True) -> int:  # type
             s.flush()
             body = srv.files.get(path, b"")
             s.add(Probe(run_id=run.id, resource_snapshot_id=res.id, outcome=outcome, sniffed_type=sniffed,
-                        final_url=srv.url + path, sha256=hashlib.sha256(body).hexdigest() if probe_sha else None,
+                        final_url=srv.url + path, sha256=hashlib.sha256(body).hexdigest() if probe_sha else None, truncated=truncated,
                         checked_at=utcnow()))
         return run.id
 
@@ -233,6 +233,17 @@ def test_same_bytes_without_probe_hash_reuse_after_download(files, cfg, sqlite_u
     second = _make_run(store, files, probe_sha=False)
     counts = run_content_stage(store, second, cfg)
     assert counts["reused"] == 7 and counts["checked"] == 0
+
+
+def test_truncated_probe_hash_is_not_trusted_for_reuse(files, cfg, sqlite_url):
+    # the prober hashes only its first MiB: a change further down must still be seen
+    _serve_all(files)
+    store = open_store(sqlite_url)
+    run_content_stage(store, _make_run(store, files, truncated=True), cfg)
+    before = sum(files.hits.values())
+    counts = run_content_stage(store, _make_run(store, files, truncated=True), cfg)
+    assert sum(files.hits.values()) - before == 7  # downloaded again …
+    assert counts["reused"] == 7 and counts["checked"] == 0  # … but same bytes, so not revalidated
 
 
 def test_changed_agency_suite_forces_revalidation(files, cfg, sqlite_url, tmp_path):

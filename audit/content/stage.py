@@ -308,7 +308,9 @@ def _plan(store: Store, run_id: int, cfg: AuditConfig, resume: bool) -> tuple[li
         prev_ok = prev is not None and (prev.details or {}).get("suite_digest") == sdigest
         if r.id in done:
             continue
-        if prev_ok and prev is not None and (p.not_modified or (p.sha256 and (prev.details or {}).get("probe_sha256") == p.sha256)):
+        # the probe hashes only what it read (capped): its hash stands for the file only when not truncated
+        same_probe = bool(p.sha256) and not p.truncated and (prev.details or {}).get("probe_sha256") == p.sha256 if prev else False
+        if prev_ok and prev is not None and (p.not_modified or same_probe):
             reuse[r.id] = {"check": prev, "probe_sha256": p.sha256}
             continue
         jobs.append(Job(
