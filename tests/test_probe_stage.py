@@ -147,3 +147,25 @@ def test_probe_stage_unknown_run_is_a_clear_error(store: Store) -> None:
 
     with pytest.raises(StoreError, match="No existe la corrida"):
         run_probe_stage(store, 999, CFG)
+
+
+def test_probe_rows_store_hostile_strings(store: Store) -> None:
+    from audit.evidence import ProbeEvidence
+    from audit.probe.stage import _row_from_evidence
+
+    portal_id = store.get_or_create_portal("http://portal.example", "x")
+    with store.session() as s:
+        run = AuditRun(portal_id=portal_id, started_at=utcnow())
+        s.add(run)
+        s.flush()
+        ds = DatasetSnapshot(run_id=run.id, ckan_id="d", name="d")
+        s.add(ds)
+        s.flush()
+        res = ResourceSnapshot(run_id=run.id, dataset_snapshot_id=ds.id, position=0, url="http://x")
+        s.add(res)
+        s.flush()
+        ev = ProbeEvidence(outcome="ok", sniffed_detail="miembros: a\x00b.csv", content_disposition="x\udcff.csv")
+        s.add(_row_from_evidence(run.id, res.id, ev, utcnow()))
+        run_id = run.id
+    stored = next(iter(probe_evidence_for_run(store, run_id).values()))
+    assert stored.sniffed_detail == "miembros: ab.csv" and stored.content_disposition == "x?.csv"

@@ -68,12 +68,19 @@ def evidence_from_row(row: Probe) -> ProbeEvidence:
     return ProbeEvidence(**values)
 
 
+def _db_text(value: Any) -> Any:
+    """Strings from servers may hold NUL or lone surrogates, which PostgreSQL refuses; make them storable."""
+    if not isinstance(value, str):
+        return value
+    return value.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+
+
 def _row_from_evidence(run_id: int, resource_id: int, ev: ProbeEvidence, checked_at: datetime) -> Probe:
-    values: dict[str, Any] = {f: getattr(ev, f) for f in _EVIDENCE_FIELDS}
+    values: dict[str, Any] = {f: _db_text(getattr(ev, f)) for f in _EVIDENCE_FIELDS}
     return Probe(
         run_id=run_id,
         resource_snapshot_id=resource_id,
-        redirects=list(ev.redirects),
+        redirects=[_db_text(u) for u in ev.redirects],
         checked_at=checked_at,
         **values,
     )
