@@ -598,7 +598,8 @@ def _populate(b: _Builder) -> None:  # noqa: PLR0915 - one catalogue, read top t
     D("mantenimiento-carretero", org, "Mantenimiento carretero",
       "Tramos carreteros con mantenimiento.",
       [csv("Tramos", "", "obras", "", filename="tramos.csv")],
-      groups=(), tags=(), freq=None, temporal=("", ""), spatial=None, contact=False, age_days=30)
+      groups=(), tags=(), freq=None, temporal=("", ""), spatial=None, contact=False, age_days=30,
+      notes="Tramos carreteros con mantenimiento.")
 
     # ------------------------------------------------------------ Secretaría de Desarrollo Urbano e Infraestructura
     org = "secretaria-de-desarrollo-urbano-e-infraestructura"
