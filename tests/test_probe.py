@@ -154,6 +154,12 @@ def test_probe_redirect_to_login_is_auth_required(srv: FaultServer) -> None:
     assert ev.redirects and "/cuenta/login" in ev.redirects[-1]
 
 
+def test_probe_redirect_to_login_word_url_serving_data_is_ok(srv: FaultServer) -> None:
+    # "registro" is a login word, but Registro Civil publishes real CSV files under such paths.
+    ev = probe(srv.url("/redirect/to?u=/files/ok.csv%3Fregistro-civil"), declared_format="CSV")
+    assert (ev.outcome, ev.sniffed_type) == ("ok", "csv")
+
+
 def test_probe_payment_page_is_payment_required(srv: FaultServer) -> None:
     assert probe(srv.url("/pago"), declared_format="CSV").outcome == "payment_required"
 

@@ -463,7 +463,10 @@ class Prober:
             read.update(
                 sniffed_type=sniffed.type, sniffed_detail=clip(sniffed.detail, 1000), encoding=sniffed.encoding
             )
-        login_word = url_words_match(final_str, self.cfg.probe.login_url_words) if redirects else None
+        # A redirect to ".../login" is a wall only if what came back is not data: "registro" is also part of
+        # agency names (Registro Civil), and an http→https redirect can land on such a path with a real CSV.
+        wall_like = sniffed is None or sniffed.type in ("html", "text", "unknown")
+        login_word = url_words_match(final_str, self.cfg.probe.login_url_words) if redirects and wall_like else None
         if login_word:
             return done(Outcome.AUTH_REQUIRED, "login_redirect", error=f"redirige a '{login_word}'", **read)
         if sniffed is None:
