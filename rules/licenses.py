@@ -108,7 +108,11 @@ def license_key(value: Any) -> str:
 def _cc_heuristic(key: str) -> str | None:
     """Creative Commons ids, titles and URLs not in the table ("CC BY-NC-SA 2.5 MX", "…/licenses/by-sa/4.0")."""
     spaced = re.sub(r"[-_/.,()]+", " ", key)
-    is_cc = "creative commons" in spaced or "creativecommons" in key or re.match(r"^cc( |$)", spaced) is not None
+    is_cc = (
+        "creative commons" in spaced
+        or "creativecommons" in key
+        or re.search(r"(?<![a-z0-9])cc(0|( |$))", spaced) is not None
+    )
     if not is_cc:
         return None
     if "zero" in spaced or "cc0" in key or "publicdomain" in key:

@@ -35,24 +35,31 @@ def _was_reachable(outcomes: list[str | None]) -> bool:
     return any(o is None or o in {str(x) for x in REACHABLE_OUTCOMES} for o in outcomes)
 
 
-def _find_current(h: HistoricResource, current: tuple[ResourceEvidence, ...]) -> tuple[ResourceEvidence | None, str]:
+def _find_direct(h: HistoricResource, current: tuple[ResourceEvidence, ...]) -> tuple[int, str] | None:
+    """The same resource by CKAN id, else by URL."""
     if h.ckan_id:
-        for ev in current:
+        for i, ev in enumerate(current):
             if ev.resource.get("id") == h.ckan_id:
-                return ev, "id"
+                return i, "id"
     if h.url:
-        for ev in current:
+        for i, ev in enumerate(current):
             if ev.resource.get("url") == h.url:
-                return ev, "url"
+                return i, "url"
+    return None
+
+
+def _find_successor(h: HistoricResource, current: tuple[ResourceEvidence, ...], claimed: set[int]) -> tuple[int, str] | None:
+    """A *new* resource (not the continuation of another) with the same content hash, else the same name."""
+    free = [(i, ev) for i, ev in enumerate(current) if i not in claimed]
     if h.sha256:
-        for ev in current:
+        for i, ev in free:
             if ev.probe is not None and ev.probe.sha256 == h.sha256:
-                return ev, "hash"
+                return i, "hash"
     if h.name:
-        for ev in current:
+        for i, ev in free:
             if str(ev.resource.get("name") or "").strip() == h.name.strip():
-                return ev, "name"
-    return None, ""
+                return i, "name"
+    return None
 
 
 def _redirected(ev: ResourceEvidence) -> bool:
@@ -95,9 +102,12 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
     ok = moved = failed = 0
     findings: list[Finding] = []
     detail: list[dict[str, Any]] = []
+    direct = {k: _find_direct(h, ctx.resources) for k, h in seen.items()}
+    claimed = {m[0] for m in direct.values() if m is not None}
     for k, h in seen.items():
         label = h.name or h.url or h.ckan_id or k
-        ev, how = _find_current(h, ctx.resources)
+        match = direct[k] or _find_successor(h, ctx.resources, claimed)
+        ev, how = (ctx.resources[match[0]], match[1]) if match else (None, "")
         if ev is None:
             if not _was_reachable(outcomes[k]):
                 detail.append({"resource": label, "state": "removed_broken"})
