@@ -16,8 +16,15 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from audit.web import data
 from audit.web.data import CHARACTERISTICS, MAX_INT
 
-router = APIRouter(prefix="/api/v1", tags=["api"])
 T = TypeVar("T")
+
+
+class ErrorOut(BaseModel):
+    detail: str = Field(description="Mensaje en español: qué no se encontró y cómo corregir la petición.")
+
+
+router = APIRouter(prefix="/api/v1", tags=["api"],
+                   responses={404: {"model": ErrorOut, "description": "No existe la corrida, organización o conjunto."}})
 
 StatusLit = Literal["pass", "partial", "fail", "not_applicable"]
 CharLit = Literal[

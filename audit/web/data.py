@@ -15,7 +15,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -81,6 +81,13 @@ def characteristic_titles() -> dict[str, str]:
     return titles
 
 
+def aware(value: datetime | None) -> datetime | None:
+    """SQLite returns naive datetimes: the store writes UTC, so a naive value is UTC."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
 def clean(text: str | None) -> str | None:
     """Strip NUL bytes (PostgreSQL rejects them in text parameters) and outer spaces."""
     if text is None:
@@ -113,7 +120,7 @@ def dataset_score(statuses: dict[str, tuple[str, float]], weights: dict[str, flo
 def run_dict(run: AuditRun, portal: Portal | None, errors: int = 0) -> dict[str, Any]:
     duration = None
     if run.started_at and run.finished_at:
-        duration = round((run.finished_at - run.started_at).total_seconds(), 1)
+        duration = round((aware(run.finished_at) - aware(run.started_at)).total_seconds(), 1)  # type: ignore[operator]
     return {
         "id": run.id,
         "portal": portal.url if portal else None,
@@ -122,8 +129,8 @@ def run_dict(run: AuditRun, portal: Portal | None, errors: int = 0) -> dict[str,
         "kind": run.kind,
         "status": run.status,
         "stage": run.stage,
-        "started_at": run.started_at,
-        "finished_at": run.finished_at,
+        "started_at": aware(run.started_at),
+        "finished_at": aware(run.finished_at),
         "duration_s": duration,
         "counts": run.counts or {},
         "errors": errors,
@@ -171,7 +178,7 @@ def run_errors(s: Session, run_id: int, *, limit: int, offset: int) -> tuple[lis
         select(RunError).where(RunError.run_id == run_id).order_by(RunError.id).limit(limit).offset(offset)
     ).all()
     return [
-        {"stage": e.stage, "subject": e.subject, "code": e.code, "message": e.message, "created_at": e.created_at}
+        {"stage": e.stage, "subject": e.subject, "code": e.code, "message": e.message, "created_at": aware(e.created_at)}
         for e in rows
     ], total
 
@@ -394,7 +401,7 @@ def organization_trend(s: Session, portal_id: int, name: str) -> list[dict[str, 
         {
             "run": rid,
             "year": year,
-            "started_at": started,
+            "started_at": aware(started),
             "score": r.score,
             "datasets": r.datasets,
             "conformes": r.conformes,
@@ -583,10 +590,10 @@ def dataset_detail(s: Session, run: AuditRun, name: str, weights: dict[str, floa
             {
                 "run": h.run_id,
                 "year": h.year,
-                "started_at": h.started_at,
+                "started_at": aware(h.started_at),
                 "run_status": h.status,
                 "presence": h.presence,
-                "metadata_modified": h.metadata_modified,
+                "metadata_modified": aware(h.metadata_modified),
                 "score": score,
                 "conforme": conforme,
                 "statuses": {c: v[0] for c, v in st.items()},
@@ -627,7 +634,7 @@ def dataset_detail(s: Session, run: AuditRun, name: str, weights: dict[str, floa
                         "reason": p.reason if p else None,
                         "status_code": p.status_code if p else None,
                         "sniffed_type": p.sniffed_type if p else None,
-                        "checked_at": p.checked_at if p else None,
+                        "checked_at": aware(p.checked_at) if p else None,
                     }
                 )
         p = probes.get(r.id)
@@ -638,7 +645,7 @@ def dataset_detail(s: Session, run: AuditRun, name: str, weights: dict[str, floa
                 "url": r.url,
                 "format": r.format,
                 "description": r.description,
-                "last_modified": r.last_modified,
+                "last_modified": aware(r.last_modified),
                 "probe": None
                 if p is None
                 else {
@@ -650,7 +657,7 @@ def dataset_detail(s: Session, run: AuditRun, name: str, weights: dict[str, floa
                     "sniffed_type": p.sniffed_type,
                     "bytes_read": p.bytes_read,
                     "elapsed_ms": p.elapsed_ms,
-                    "last_modified": p.last_modified,
+                    "last_modified": aware(p.last_modified),
                     "error": p.error,
                 },
                 "content": None
@@ -674,7 +681,7 @@ def dataset_detail(s: Session, run: AuditRun, name: str, weights: dict[str, floa
         "title": snap.title,
         "presence": snap.presence,
         "license_id": snap.license_id,
-        "metadata_modified": snap.metadata_modified,
+        "metadata_modified": aware(snap.metadata_modified),
         "notes": raw.get("notes") if isinstance(raw.get("notes"), str) else None,
         "results": results,
         "resources": resource_rows,
@@ -687,7 +694,7 @@ def dataset_detail(s: Session, run: AuditRun, name: str, weights: dict[str, floa
 
 def admin_log(s: Session, limit: int = 50) -> list[dict[str, Any]]:
     return [
-        {"at": e.at, "user": e.user, "action": e.action, "outcome": e.outcome, "detail": e.detail, "client": e.client}
+        {"at": aware(e.at), "user": e.user, "action": e.action, "outcome": e.outcome, "detail": e.detail, "client": e.client}
         for e in s.scalars(select(AdminLogEntry).order_by(AdminLogEntry.id.desc()).limit(limit))
     ]
 
