@@ -5,6 +5,7 @@
 own process (a minimal asyncio HTTP/1.1 keep-alive server, so it is not the bottleneck) and records the peak
 number of requests in flight per host. The same URLs are then checked one at a time with ``requests`` (what
 ckanext-archiver does); if that would take more than 3 minutes, a fixed sample is timed and extrapolated.
+Finally the whole stage (``run_probe_stage``: read from a SQLite store, write Probe rows) is timed on the same URLs.
 
     .venv/bin/python benchmarks/bench_probe.py [--resources 10000] [--baseline-sample 500] [--json out.json]
 """
@@ -124,6 +125,48 @@ def run_prober(urls: list[str]) -> dict[str, Any]:
     }
 
 
+def run_stage(urls: list[str]) -> dict[str, Any]:
+    """The whole stage: resources read from a SQLite store, Probe rows written back in batches."""
+    import tempfile
+
+    from audit import progress
+    from audit.config import AuditConfig
+    from audit.probe import run_probe_stage
+    from audit.store import AuditRun, DatasetSnapshot, ResourceSnapshot, open_store
+    from audit.store.db import utcnow
+
+    progress.FORCE_BAR = False
+    cfg = AuditConfig.model_validate(
+        {
+            "http": {"concurrency": len(HOSTS) * PER_HOST, "per_host_concurrency": PER_HOST},
+            "probe": {"allow_hosts": HOSTS},
+        }
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        store = open_store(f"sqlite:///{tmp}/bench.db")
+        portal_id = store.get_or_create_portal(urls[0].rsplit("/r/", 1)[0], "bench")
+        with store.session() as s:
+            run = AuditRun(portal_id=portal_id, started_at=utcnow())
+            s.add(run)
+            s.flush()
+            for d in range(0, len(urls), 10):
+                ds = DatasetSnapshot(run_id=run.id, ckan_id=f"d{d}", name=f"d{d}", organization_name=f"org{d % 18}")
+                s.add(ds)
+                s.flush()
+                s.add_all(
+                    ResourceSnapshot(run_id=run.id, dataset_snapshot_id=ds.id, position=i, url=u, format="CSV",
+                                     ckan_id=f"r{d + i}")
+                    for i, u in enumerate(urls[d : d + 10])
+                )
+            run_id = run.id
+        wall0 = time.perf_counter()
+        counts = run_probe_stage(store, run_id, cfg)
+        wall = time.perf_counter() - wall0
+        store.close()
+    return {"resources": len(urls), "wall_s": round(wall, 2), "rate_per_s": round(len(urls) / wall, 1),
+            "outcomes": counts}
+
+
 def run_sequential(urls: list[str], cap: int = 1024 * 1024) -> dict[str, Any]:
     import requests
 
@@ -146,6 +189,7 @@ def main() -> None:
     ap.add_argument("--resources", type=int, default=10_000)
     ap.add_argument("--baseline-sample", type=int, default=500, help="URLs timed sequentially (0 = all)")
     ap.add_argument("--json", type=Path, help="also write the results here")
+    ap.add_argument("--no-stage", action="store_true", help="skip the store-backed stage measurement")
     args = ap.parse_args()
 
     ctx = mp.get_context("spawn")
@@ -156,6 +200,7 @@ def main() -> None:
     urls = [f"http://{HOSTS[i % len(HOSTS)]}:{ports[HOSTS[i % len(HOSTS)]]}/r/{i}.csv" for i in range(args.resources)]
     try:
         prober = run_prober(urls)
+        stage = None if args.no_stage else run_stage(urls)
         sample = urls if args.baseline_sample <= 0 else urls[: args.baseline_sample]
         baseline = run_sequential(sample)
     finally:
@@ -172,6 +217,7 @@ def main() -> None:
         "baseline": {**baseline, "extrapolated": len(sample) < len(urls),
                      "extrapolated_wall_s_for_all": round(baseline_full_s, 1)},
         "speedup_vs_sequential": round(prober["rate_per_s"] / baseline["rate_per_s"], 1),
+        "stage_with_sqlite": stage,
         "server": server_stats,
         "python": sys.version.split()[0],
     }

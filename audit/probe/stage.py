@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from sqlalchemy import and_, delete, func, select
+from sqlalchemy import and_, delete, func, insert, select
 
 from audit.config import AuditConfig
 from audit.errors import StoreError
@@ -75,15 +75,19 @@ def _db_text(value: Any) -> Any:
     return value.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
 
 
-def _row_from_evidence(run_id: int, resource_id: int, ev: ProbeEvidence, checked_at: datetime) -> Probe:
+def _values_from_evidence(run_id: int, resource_id: int, ev: ProbeEvidence, checked_at: datetime) -> dict[str, Any]:
     values: dict[str, Any] = {f: _db_text(getattr(ev, f)) for f in _EVIDENCE_FIELDS}
-    return Probe(
+    values.update(
         run_id=run_id,
         resource_snapshot_id=resource_id,
         redirects=[_db_text(u) for u in ev.redirects],
         checked_at=checked_at,
-        **values,
     )
+    return values
+
+
+def _row_from_evidence(run_id: int, resource_id: int, ev: ProbeEvidence, checked_at: datetime) -> Probe:
+    return Probe(**_values_from_evidence(run_id, resource_id, ev, checked_at))
 
 
 def _run_coro(coro: Awaitable[T]) -> T:
@@ -187,32 +191,44 @@ def run_probe_stage(store: Store, run_id: int, cfg: AuditConfig, *, resume: bool
 async def _probe_and_store(
     store: Store, run_id: int, cfg: AuditConfig, requests: list[ProbeRequest], allow_hosts: set[str]
 ) -> None:
-    batch: list[Probe] = []
+    batch: list[dict[str, Any]] = []
     errors: list[RunError] = []
+    writing: asyncio.Task[None] | None = None
 
-    def flush() -> None:
-        if not batch and not errors:
-            return
+    def write(rows: list[dict[str, Any]], errs: list[RunError]) -> None:
         with store.session() as s:
-            s.add_all(batch)
-            s.add_all(errors)
-        batch.clear()
-        errors.clear()
+            if rows:
+                s.execute(insert(Probe), rows)  # Core bulk insert: a fraction of the ORM's CPU per row
+            s.add_all(errs)
 
-    with stage_progress("Sondeando recursos", total=len(requests)) as advance:
-        async for req, ev in probe_urls(requests, cfg, allow_hosts=allow_hosts):
-            now = utcnow()
-            if ev.outcome == "error":  # our own bug, not the publisher's: record it, leave the resource unprobed
-                errors.append(
-                    RunError(run_id=run_id, stage="probe", subject=(req.url or "")[:500], code=ev.reason,
-                             message=ev.error or "", created_at=now)
-                )
-            else:
-                batch.append(_row_from_evidence(run_id, int(req.key), ev, now))
-            advance(1)
-            if len(batch) + len(errors) >= cfg.probe.batch_size:
-                flush()
-        flush()
+    async def flush() -> None:
+        # Writes run in a thread so the event loop keeps probing; one transaction at a time, in order.
+        nonlocal writing, batch, errors
+        if writing is not None:
+            await writing
+            writing = None
+        if batch or errors:
+            writing = asyncio.create_task(asyncio.to_thread(write, batch, errors))
+            batch, errors = [], []
+
+    try:
+        with stage_progress("Sondeando recursos", total=len(requests)) as advance:
+            async for req, ev in probe_urls(requests, cfg, allow_hosts=allow_hosts):
+                now = utcnow()
+                if ev.outcome == "error":  # our own bug, not the publisher's: record it, leave it unprobed
+                    errors.append(
+                        RunError(run_id=run_id, stage="probe", subject=(req.url or "")[:500], code=ev.reason,
+                                 message=ev.error or "", created_at=now)
+                    )
+                else:
+                    batch.append(_values_from_evidence(run_id, int(req.key), ev, now))
+                advance(1)
+                if len(batch) + len(errors) >= cfg.probe.batch_size:
+                    await flush()
+    finally:
+        await flush()  # what was probed before an interruption is kept (resume)
+        if writing is not None:
+            await writing
 
 
 def probe_evidence_for_run(store: Store, run_id: int) -> dict[int, ProbeEvidence]:
