@@ -16,10 +16,11 @@ from typing import Any
 
 from pydantic import Field
 
-from audit.evidence import DatasetContext
+from audit.evidence import ContentEvidence, DatasetContext
 from rules._common import (
     RuleParams,
     as_text,
+    contains_word,
     data_resources,
     effective_type,
     find_all_metadata,
@@ -34,15 +35,18 @@ ID = "primarios"
 
 SOURCE_KEYS = ["fuente", "source", "origen", "fuente_informacion", "fuente_de_informacion", "fuente_datos",
                "fuente_de_los_datos", "data_source", "origen_datos", "origen_de_los_datos", "dct_source"]
-SELF_SOURCE_WORDS = ["propia", "propio", "elaboracion propia", "esta dependencia", "la dependencia", "este organismo",
-                     "la secretaria", "registros administrativos propios", "registros propios", "own", "self"]
+SELF_SOURCE_WORDS = ["propia", "propio", "elaboracion propia", "esta dependencia", "este organismo", "esta secretaria",
+                     "registros administrativos propios", "registros propios", "own", "self"]
 DERIVED_TYPES = ["pdf", "doc", "docx", "odt", "rtf", "ppt", "pptx", "png", "jpeg", "gif", "tiff", "svg", "html",
                  "text"]
 STOPWORDS = ["de", "del", "la", "las", "el", "los", "y", "e", "en", "para", "por", "a", "al", "con", "estado",
              "mexico", "gobierno", "edomex", "the", "of", "and", "secretaria", "instituto", "direccion", "general",
-             "coordinacion", "unidad", "consejo", "comision", "sistema", "organismo", "publico", "estatal",
-             "municipal", "nacional", "federal", "datos", "informacion", "elaborado", "elaboracion", "con", "base",
-             "fuente", "source"]
+             "coordinacion", "unidad", "consejo", "comision", "sistema", "organismo", "publico", "datos",
+             "informacion", "elaborado", "elaboracion", "con", "base", "fuente", "source"]
+#: words that place the source in another order of government or a known national producer
+EXTERNAL_MARKERS = ["federal", "nacional", "gobierno de mexico", "gobierno de la republica", "inegi", "conapo",
+                    "coneval", "imss", "issste", "banxico", "banco de mexico", "sesnsp", "secretariado ejecutivo",
+                    "cofepris", "conagua", "semarnat", "sep federal", "dgis", "municipal", "ayuntamiento"]
 
 
 class Params(RuleParams):
@@ -59,6 +63,11 @@ class Params(RuleParams):
     )
     stopwords: list[str] = Field(default_factory=lambda: list(STOPWORDS),
                                  description="Palabras que no distinguen a una institución al comparar la fuente.")
+    external_markers: list[str] = Field(
+        default_factory=lambda: list(EXTERNAL_MARKERS),
+        description="Palabras que ubican la fuente en otro orden de gobierno u otra institución productora "
+        "(si el nombre del publicador no las contiene).",
+    )
 
 
 def _tokens(text: str, stop: set[str]) -> set[str]:
@@ -72,12 +81,17 @@ def _acronym(text: str, stop: set[str]) -> str:
 
 def _source_is_other(source: str, ctx: DatasetContext, params: Params) -> bool | None:
     """True when the declared source names another body; None when unsure (manual review)."""
-    value = fold(source)
-    if any(value == fold(w) or value.startswith(fold(w) + " ") for w in params.self_source_words):
-        return False
     org: Mapping[str, Any] = ctx.dataset.get("organization") or {}
-    names = [as_text(org.get("title")), as_text(org.get("name")).replace("-", " "), ctx.organization.replace("-", " ")]
-    names += [as_text(ctx.dataset.get(k)) for k in ("author", "maintainer")]
+    org_names = [as_text(org.get("title")), as_text(org.get("name")).replace("-", " "),
+                 ctx.organization.replace("-", " ")]
+    publisher = " ".join(org_names)
+    for marker in params.external_markers:
+        if contains_word(source, marker) and not contains_word(publisher, marker):
+            return True  # "Secretaría de Salud federal" is not the state's Secretaría de Salud
+    value = fold(source)
+    if any(value == fold(w) or contains_word(value, w) and " " in w.strip() for w in params.self_source_words):
+        return False
+    names = org_names + [as_text(ctx.dataset.get(k)) for k in ("author", "maintainer")]
     stop = {fold(w) for w in params.stopwords}
     src_tokens = _tokens(source, stop)
     if not src_tokens:
@@ -94,6 +108,23 @@ def _source_is_other(source: str, ctx: DatasetContext, params: Params) -> bool |
         if tokens and len(tokens & src_tokens) >= max(1, min(len(tokens), len(src_tokens)) // 2 + 1):
             return False
     return True
+
+
+_SUMMARY_VALUE = re.compile(r"(?i)^\s*(?:gran\s+)?(?:sub)?total(?:es)?\b|^\s*sumas?\b")
+
+
+def summary_rows(content: ContentEvidence) -> int:
+    """Summary rows reported by the content stage, or seen as the unexpected values of a failed expectation
+    (a "Total" row in a numeric column fails its type check rather than the text summary check)."""
+    seen = 0
+    failed = (content.expectations or {}).get("failed") or []
+    for item in failed if isinstance(failed, list) else []:
+        result = item.get("result") if isinstance(item, Mapping) else None
+        values = (result or {}).get("partial_unexpected_list") if isinstance(result, Mapping) else None
+        if isinstance(values, list) and values:
+            hits = sum(1 for v in values if isinstance(v, str) and _SUMMARY_VALUE.match(v))
+            seen = max(seen, hits)
+    return max(content.summary_rows or 0, seen)
 
 
 def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
@@ -150,21 +181,20 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
         c = ev.content
         assert c is not None
         rows = c.rows or 0
-        if c.summary_rows and rows and c.summary_rows / rows > params.summary_share_max or (
-            rows < params.min_rows and c.summary_rows
-        ):
+        n_summary = summary_rows(c)
+        if n_summary and rows and n_summary / rows > params.summary_share_max or (rows < params.min_rows and n_summary):
             summary_only += 1
             findings.append(Finding(
-                "solo_resumen", f"El archivo contiene principalmente totales o resúmenes ({c.summary_rows} de {rows} "
+                "solo_resumen", f"El archivo contiene principalmente totales o resúmenes ({n_summary} de {rows} "
                 "filas), no registros individuales.",
                 "Publique los registros individuales con el máximo nivel de desagregación (por municipio, fecha, caso).",
-                resource=ev.label, observed=f"{c.summary_rows}/{rows}"))
-        elif c.summary_rows:
+                resource=ev.label, observed=f"{n_summary}/{rows}"))
+        elif n_summary:
             record_level += 0.5
             findings.append(Finding(
-                "filas_de_totales", f"El archivo mezcla registros con {c.summary_rows} fila(s) de Total/Subtotal.",
+                "filas_de_totales", f"El archivo mezcla registros con {n_summary} fila(s) de Total/Subtotal.",
                 "Elimine las filas de totales: el usuario puede calcularlos a partir de los registros.",
-                resource=ev.label, observed=str(c.summary_rows)))
+                resource=ev.label, observed=str(n_summary)))
         elif rows < params.min_rows:
             unsure = True
             record_level += 0.5

@@ -31,6 +31,11 @@ def fuente(value):
         (fuente("Secretaría de Salud del Estado de México"), None, Status.PASS, None),
         (fuente("Dirección de Epidemiología, Secretaría de Salud"), None, Status.PASS, None),
         (fuente("Elaboración propia"), None, Status.PASS, None),
+        (fuente("Elaboración propia con datos del INEGI"), None, Status.FAIL, "fuente_externa"),
+        (fuente("Dirección General de Información en Salud (DGIS), Secretaría de Salud federal"), None, Status.FAIL,
+         "fuente_externa"),
+        (fuente("Secretaría de Economía, Gobierno de México"), None, Status.FAIL, "fuente_externa"),
+        (fuente("La Secretaría de Finanzas"), None, Status.FAIL, "fuente_externa"),
         (dataset(), [ev(resource("Informe", "PDF"), probe(sniffed="pdf")), ev(resource("Mapa", "PNG"), probe(sniffed="png"))],
          Status.FAIL, "solo_productos_derivados"),
         (dataset(), [ev(resource("Tablero", "CSV"), probe("landing_page", sniffed="html"))], Status.FAIL,
@@ -45,7 +50,8 @@ def fuente(value):
         (dataset(), [ev(dictionary(), probe(sniffed="pdf"))], Status.FAIL, "sin_recursos_de_datos"),
     ],
     ids=["record_level", "no_content_checks", "source_inegi", "source_other_secretariat", "source_is_publisher",
-         "source_names_publisher_unit", "source_self", "only_pdf_and_image", "dashboard_link", "pdf_plus_csv",
+         "source_names_publisher_unit", "source_self", "self_with_inegi_data", "federal_namesake", "federal_body",
+         "other_secretariat_with_article", "only_pdf_and_image", "dashboard_link", "pdf_plus_csv",
          "summary_only", "total_row", "one_summary_table_of_two", "no_disaggregation_keys", "few_rows",
          "only_documentation"],
 )
@@ -74,6 +80,15 @@ def test_primarios_source_matching_organization_acronym_is_the_publisher():
 def test_primarios_unreachable_csv_is_judged_by_declared_format_not_as_derived():
     resources = [ev(resource("Datos", "CSV"), failed("not_found", "http_404", 404))]
     assert run(ctx(resources=resources)).status is Status.PASS
+
+
+def test_primarios_total_row_in_a_numeric_column_is_seen_in_failed_expectations():
+    failed_check = {"type": "expect_column_values_to_match_regex", "kwargs": {"column": "anio"},
+                    "result": {"unexpected_count": 1, "partial_unexpected_list": ["Total"]}}
+    c = content(rows=6, summary_rows=0, disaggregation_keys=("anio",), expectations={"failed": [failed_check]})
+    result = run(ctx(resources=[ev(c=c)]))
+    assert result.status is Status.FAIL
+    assert "solo_resumen" in codes(result)
 
 
 def test_primarios_retired_is_not_applicable():
