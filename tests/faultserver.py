@@ -25,6 +25,7 @@ Routes (all under the root):
     /latency?ms=50           waits, then a small CSV (for concurrency tests)
     /login/form              HTML with a password field        /cuenta/login  same, reached by redirect
     /pago                    HTML payment page (card number)   /landing       an ordinary HTML page
+    /setcookie               sets a session cookie and redirects to /files/ok.csv?after-cookie
 """
 
 from __future__ import annotations
@@ -313,6 +314,11 @@ class FaultServer:
 
     async def _h_pago(self, request: web.Request, rest: list[str]) -> web.StreamResponse:
         return web.Response(body=PAYMENT_HTML, headers={"Content-Type": "text/html"})
+
+    async def _h_setcookie(self, request: web.Request, rest: list[str]) -> web.StreamResponse:
+        resp = web.Response(status=302, headers={"Location": "/files/ok.csv?after-cookie"})
+        resp.set_cookie("sesion", "secreta", path="/")
+        return resp
 
     async def _h_landing(self, request: web.Request, rest: list[str]) -> web.StreamResponse:
         return web.Response(body=LANDING_HTML, headers={"Content-Type": "text/html; charset=utf-8"})

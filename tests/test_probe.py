@@ -77,6 +77,13 @@ def test_probe_sends_user_agent_range_and_no_cookies_and_never_head(srv: FaultSe
     assert "Cookie" not in headers and "Authorization" not in headers
 
 
+def test_probe_never_sends_back_cookies(srv: FaultServer) -> None:
+    # A host name (aiohttp's default jar would silently ignore cookies set by an IP address).
+    cfg = make_cfg(probe={"allow_hosts": ["localhost"]})
+    assert probe(f"http://localhost:{srv.port}/setcookie", cfg).outcome == "ok"
+    assert "Cookie" not in hits(srv, "/files/ok.csv?after-cookie")[-1][2]
+
+
 def test_probe_head_hostile_server_is_ok(srv: FaultServer) -> None:
     # The server answers 405 to HEAD (see faultserver); the prober only uses GET.
     assert probe(srv.url("/files/ok.csv?head")).outcome == "ok"
