@@ -96,23 +96,46 @@ def disaggregation_keys(df: pd.DataFrame, kinds: dict[str, str]) -> list[str]:
     return keys
 
 
+def label_columns(df: pd.DataFrame, kinds: dict[str, str]) -> list[str]:
+    """The first text columns: where a summary row carries its "Total" label."""
+    return [str(c) for c in df.columns if kinds.get(str(c)) in ("text", "code")][:3]
+
+
+def summary_mask(df: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """Rows whose label says they aggregate others. Regex over distinct values only (labels repeat a lot)."""
+    mask = pd.Series(False, index=df.index)
+    for col in columns:
+        values = df[col].dropna()
+        uniques = pd.Series(values.unique()).astype("str")
+        hits = uniques[uniques.str.contains(SUMMARY_RE, na=False)]
+        if len(hits):
+            mask |= df[col].isin(set(hits))
+    return mask
+
+
 def builtin_expectations(df: pd.DataFrame, kinds: dict[str, str], settings: ContentSettings) -> list[dict[str, Any]]:
-    """The built-in suite for this table, as GX expectation configurations ({"type", "kwargs", "meta"})."""
+    """The built-in suite for this table, as GX expectation configurations ({"type", "kwargs", "meta"}).
+
+    GX charges per expectation (it builds a metric graph for each), so expectations whose outcome is
+    certain are not sent: a null-share check only for columns that have nulls, a summary-row check on the
+    first label column and on any other label column that holds such a label. ``df`` is the frame GX will see.
+    """
     ex: list[dict[str, Any]] = [
         {"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": settings.min_rows},
          "meta": {"check": "min_rows"}},
     ]
     columns = [str(c) for c in df.columns]
+    has_nulls = df.isna().any()
     for col in columns:
-        ex.append({"type": "expect_column_values_to_not_be_null",
-                   "kwargs": {"column": col, "mostly": round(1 - settings.null_share_max, 6)},
-                   "meta": {"check": "null_share"}})
+        if bool(has_nulls[col]):
+            ex.append({"type": "expect_column_values_to_not_be_null",
+                       "kwargs": {"column": col, "mostly": round(1 - settings.null_share_max, 6)},
+                       "meta": {"check": "null_share"}})
     if len(columns) > 1:
         ex.append({"type": "expect_compound_columns_to_be_unique",
                    "kwargs": {"column_list": columns, "mostly": round(1 - settings.duplicate_share_max, 6),
                               "ignore_row_if": "all_values_are_missing"},
                    "meta": {"check": "duplicate_rows"}})
-    text_cols = [c for c in columns if kinds.get(c) in ("text", "code", "numeric_text", "date")]
     for col in columns:
         kind = kinds.get(col)
         if kind == "numeric_text":
@@ -125,10 +148,11 @@ def builtin_expectations(df: pd.DataFrame, kinds: dict[str, str], settings: Cont
         if code and kind in ("code", "text", "numeric_text"):
             ex.append({"type": "expect_column_values_to_match_regex", "kwargs": {"column": col, "regex": code[1]},
                        "meta": {"check": "inegi_code", "kind": code[0]}})
-    # the label of a summary row is in one of the first text columns
-    for col in [c for c in text_cols if kinds.get(c) in ("text", "code")][:3]:
-        ex.append({"type": "expect_column_values_to_not_match_regex", "kwargs": {"column": col, "regex": SUMMARY_REGEX},
-                   "meta": {"check": "summary_rows"}})
+    labels = label_columns(df, kinds)
+    for i, col in enumerate(labels):
+        if i == 0 or bool(summary_mask(df, [col]).any()):
+            ex.append({"type": "expect_column_values_to_not_match_regex", "kwargs": {"column": col, "regex": SUMMARY_REGEX},
+                       "meta": {"check": "summary_rows"}})
     return ex
 
 
@@ -299,7 +323,7 @@ def validate(df: pd.DataFrame, *, settings: ContentSettings, extra_suites: list[
     df.columns = [str(c) for c in df.columns]
     kinds = kinds if kinds is not None else column_kinds(df, share_min=settings.type_share_min)
     sample = validation_sample(df, settings.validation_sample_rows)
-    builtin = {"name": "builtin", "expectations": builtin_expectations(df, kinds, settings), "meta": {"source": "builtin"}}
+    builtin = {"name": "builtin", "expectations": builtin_expectations(sample, kinds, settings), "meta": {"source": "builtin"}}
     builtin_result = run_suite(sample, builtin)
     suites = [builtin_result]
     for extra in extra_suites:

@@ -27,7 +27,7 @@ _CANDIDATE_DELIMITERS = ",;\t|"
 _HEADER_SCAN_ROWS = 30
 #: column names that hold INEGI codes or identifiers must stay text (leading zeros matter: "01", "001")
 CODE_NAME_RE = re.compile(
-    r"(?i)^(cve|clave|cvegeo|cve_geo|id|codigo|código|folio)([_\s-]|$)|(_|\s)(cve|clave|id)$|^(entidad|municipio|localidad)_?(cve|clave|id)$"
+    r"(?i)^(cve|clave|cvegeo|cve_geo|codigo|código)([_\s-]|$)|(_|\s)(cve|clave)$|^(entidad|municipio|localidad)_?(cve|clave|id)$"
 )
 _NUMBER_RE = re.compile(r"^\s*[-+]?(?=[\d.,]*\d)(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?\s*$")
 
@@ -190,8 +190,12 @@ def _load_text(data: bytes, kind: str, *, max_rows: int, max_line_bytes: int) ->
     names = [c.strip() for c in head_rows[header_row]] if header_row < len(head_rows) else []
     dtype = {n: "str" for n in names if n and CODE_NAME_RE.search(n)}
     try:
+        # the C parser decodes bytes itself (faster than re-reading a Python str)
+        src: io.IOBase = io.BytesIO(data) if encoding in ("utf-8", "utf-8-sig", "cp1252", "latin-1") else io.StringIO(text)
         df = pd.read_csv(
-            io.StringIO(text),
+            src,
+            encoding=encoding if isinstance(src, io.BytesIO) else None,
+            encoding_errors="replace",
             sep=delim,
             quotechar=quote,
             skiprows=header_row,

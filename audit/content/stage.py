@@ -155,13 +155,8 @@ def check_bytes(
 
 
 def _count_summary_rows(df: pd.DataFrame, kinds: dict[str, str]) -> int:
-    label_cols = [c for c in df.columns if kinds.get(c) in ("text", "code")][:3]
-    if not label_cols:
-        return 0
-    mask = pd.Series(False, index=df.index)
-    for col in label_cols:
-        mask |= df[col].astype("str").str.match(gxsuite.SUMMARY_RE, na=False)
-    return int(mask.sum())
+    labels = gxsuite.label_columns(df, kinds)
+    return int(gxsuite.summary_mask(df, labels).sum()) if labels else 0
 
 
 def evidence_to_dict(ev: ContentEvidence) -> dict[str, Any]:
@@ -199,8 +194,9 @@ class Job:
 
 
 def _worker_init() -> None:
+    # GX is imported lazily by the first job that validates something (once per worker process): a second
+    # run where every file is unchanged never pays for it
     logging.getLogger("great_expectations").setLevel(logging.CRITICAL)
-    gxsuite.warm_up()
 
 
 def _run_job(job: Job, cfg_dump: dict[str, Any]) -> dict[str, Any]:
@@ -385,7 +381,6 @@ class _Pool:
     def map(self, jobs: list[Job], cfg_dump: dict[str, Any]):  # type: ignore[no-untyped-def]
         """Yield (job, result) as they finish; a crashed worker yields an error result, once retried."""
         if self.workers <= 1:
-            gxsuite.warm_up()
             for job in jobs:
                 yield job, _safe(job, cfg_dump)
             return
