@@ -168,7 +168,7 @@ def _run_or_404(s: Any, run: int | None, year: int | None) -> Any:
 
 @router.get("/runs", response_model=Page[RunOut], summary="Corridas de auditoría")
 def list_runs(request: Request, year: YearQ = None,
-              status: Annotated[Literal["running", "interrupted", "complete", "failed"] | None, Query()] = None,
+              status: Annotated[Literal["running", "interrupted", "complete", "partial", "failed"] | None, Query()] = None,
               limit: LimitQ = None, offset: OffsetQ = 0) -> dict[str, Any]:
     lim = _limit(request, limit)
     with _state(request).store.session() as s:

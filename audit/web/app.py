@@ -23,7 +23,7 @@ from audit.config import AuditConfig
 from audit.errors import AuditError
 from audit.store.db import Store
 from audit.web.data import SummaryCache, characteristic_titles
-from audit.web.format import install_filters
+from audit.web.format import install_web_filters
 from audit.web.jobs import JobRunner
 from audit.web.security import AdminCredentials, LoginThrottle, SecurityHeadersMiddleware, Signer
 
@@ -55,7 +55,7 @@ def make_env() -> Environment:
     if REPORTS_TEMPLATES.is_dir():
         loaders.append(FileSystemLoader(str(REPORTS_TEMPLATES)))
     env = Environment(loader=ChoiceLoader(loaders), autoescape=select_autoescape(default=True, default_for_string=True))
-    install_filters(env)
+    install_web_filters(env)
     return env
 
 

@@ -61,7 +61,7 @@ _FALLBACK_TITLES = {
     "formatos_abiertos": "En formatos abiertos",
     "libre_uso": "De libre uso",
 }
-FINISHED = ("complete", "failed", "interrupted")
+FINISHED = ("complete", "partial", "failed", "interrupted")
 RUNNING_TTL_S = 5.0
 MAX_INT = 2**31 - 1
 
@@ -96,22 +96,11 @@ def clean(text: str | None) -> str | None:
 
 
 def dataset_score(statuses: dict[str, tuple[str, float]], weights: dict[str, float]) -> tuple[float | None, bool]:
-    """Weighted mean over applicable characteristics, and conforme (every applicable one passes)."""
-    total = weight_sum = 0.0
-    conforme = True
-    applicable = 0
-    for char, (status, score) in statuses.items():
-        if status == "not_applicable":
-            continue
-        applicable += 1
-        w = float(weights.get(char, 1.0))
-        total += w * float(score)
-        weight_sum += w
-        if status != "pass":
-            conforme = False
-    if applicable == 0:
-        return None, False
-    return (total / weight_sum if weight_sum else None), conforme
+    """The dataset score and conforme flag, computed exactly as the scoring stage does (audit.scoring)."""
+    from audit.scoring import dataset_score as score_of
+    from audit.scoring import is_conforme
+
+    return score_of(statuses, weights), is_conforme(statuses)
 
 
 # --------------------------------------------------------------------------------------------------- runs

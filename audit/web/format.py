@@ -36,4 +36,29 @@ except ImportError:  # pragma: no cover - only before reports/format.py exists
         env.globals["plural"] = lambda n, s, p=None: f"{_num(n or 0, 0)} {s if n == 1 else (p or s + 's')}"
         return env
 
-__all__ = ["STATUS_LABEL", "STATUS_SYMBOL", "install_filters"]
+#: probe outcomes (audit.evidence.Outcome) in plain Spanish
+OUTCOME_ES = {
+    "ok": "descarga correcta",
+    "not_found": "no encontrado",
+    "server_error": "error del servidor",
+    "timeout": "tiempo de espera agotado",
+    "dns_error": "el dominio no existe",
+    "connection_error": "no se pudo conectar",
+    "tls_error": "error de certificado TLS",
+    "auth_required": "requiere iniciar sesión",
+    "payment_required": "requiere pago",
+    "landing_page": "página HTML en lugar del archivo",
+    "empty": "respuesta vacía",
+    "blocked_unsafe": "URL bloqueada por seguridad",
+    "unsupported_scheme": "tipo de URL no admitido",
+    "client_error": "la petición fue rechazada",
+}
+
+
+def install_web_filters(env: Any) -> Any:
+    install_filters(env)
+    env.filters["outcome_es"] = lambda o: OUTCOME_ES.get(o or "", o or "—")
+    return env
+
+
+__all__ = ["OUTCOME_ES", "STATUS_LABEL", "STATUS_SYMBOL", "install_filters", "install_web_filters"]
