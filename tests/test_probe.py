@@ -311,7 +311,7 @@ def test_probe_stops_at_cap_when_server_ignores_range(srv: FaultServer) -> None:
 def test_probe_range_aware_server_reports_full_size(srv: FaultServer) -> None:
     cfg = make_cfg(probe={"sniff_bytes": 1000})
     ev = probe(srv.url("/files-range/big.csv"), cfg)
-    assert ev.status_code == 206 and ev.bytes_read == 1000
+    assert ev.status_code == 206 and ev.bytes_read == 1000 and ev.truncated
     assert ev.content_length == len(srv.files["big.csv"][0])
 
 
@@ -436,5 +436,9 @@ def test_fetch_bytes_returns_whole_file_up_to_cap(srv: FaultServer) -> None:
     assert data == CSV_UTF8 and ev.outcome == "ok"
     data, ev = asyncio.run(fetch_bytes(srv.url("/files/big.csv"), CFG, cap=10_000))
     assert len(data) == 10_000 and ev.truncated
+    data, ev = asyncio.run(fetch_bytes(srv.url("/files-range/big.csv"), CFG, cap=10_000))
+    assert len(data) == 10_000 and ev.truncated and ev.status_code == 206
+    data, ev = asyncio.run(fetch_bytes(srv.url("/files-range/ok.csv"), CFG))
+    assert data == CSV_UTF8 and not ev.truncated
     data, ev = asyncio.run(fetch_bytes(srv.url("/status/404"), CFG))
     assert data == b"" and ev.outcome == "not_found"

@@ -90,6 +90,7 @@ class _Fetched:
     headers: CIMultiDictProxy[str]
     body: bytes
     truncated: bool
+    cap: int
 
 
 class _HostGate:
@@ -360,7 +361,7 @@ class Prober:
                     body, truncated = await _read_capped(resp, cap)
                 if truncated:
                     resp.close()  # stop the transfer: the server may ignore Range and keep sending
-                return _Fetched(status, resp.headers, body, truncated)
+                return _Fetched(status, resp.headers, body, truncated, cap)
         except _Failure:
             raise
         except aiohttp.ClientConnectorDNSError as exc:
@@ -446,9 +447,13 @@ class Prober:
             return done(Outcome.SERVER_ERROR, f"http_{status}")
 
         body = fetched.body
+        # A server that honours Range stops at the cap by itself: the file is still only partly read.
+        truncated = fetched.truncated or (
+            status == 206 and (content_length > len(body) if content_length is not None else len(body) >= fetched.cap)
+        )
         read = {
             "bytes_read": len(body),
-            "truncated": fetched.truncated,
+            "truncated": truncated,
             "sha256": hashlib.sha256(body).hexdigest() if body else None,
         }
         final_str = str(final)
@@ -458,7 +463,7 @@ class Prober:
                 body,
                 content_type=common["content_type"],
                 filename=filename_hint(final_str, common["content_disposition"]),
-                truncated=fetched.truncated,
+                truncated=truncated,
             )
             read.update(
                 sniffed_type=sniffed.type, sniffed_detail=clip(sniffed.detail, 1000), encoding=sniffed.encoding
