@@ -324,19 +324,11 @@ def _sniff_delimited(text: str, truncated: bool) -> tuple[str, str] | None:
 
 
 def _looks_like_header(rows: list[list[str]]) -> bool:
+    """A header row is all non-empty, non-numeric, distinct labels."""
     first = [c.strip() for c in rows[0]]
     if any(not c or _NUMBER.match(c) for c in first):
         return False
-    if len(set(first)) != len(first):
-        return False
-    if len(rows) == 1:
-        return True
-    # A header has text where the body has numbers, or at least differs from the body rows' shape.
-    for row in rows[1:6]:
-        for head, cell in zip(first, row, strict=False):
-            if _NUMBER.match(cell) and not _NUMBER.match(head):
-                return True
-    return True
+    return len(set(first)) == len(first)
 
 
 def _sniff_text(data: bytes, truncated: bool, content_type: str | None, filename: str | None) -> Sniffed | None:
