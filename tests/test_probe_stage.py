@@ -169,3 +169,17 @@ def test_probe_rows_store_hostile_strings(store: Store) -> None:
         run_id = run.id
     stored = next(iter(probe_evidence_for_run(store, run_id).values()))
     assert stored.sniffed_detail == "miembros: ab.csv" and stored.content_disposition == "x?.csv"
+
+
+def test_probe_summary_table_has_spanish_headings(store: Store, srv: FaultServer) -> None:
+    from rich.console import Console
+
+    from audit.probe import probe_summary_table
+
+    run_id = seed_run(store, srv)
+    run_probe_stage(store, run_id, CFG)
+    console = Console(width=250, record=True)
+    console.print(probe_summary_table(probe_summary(store, run_id)))
+    text = console.export_text()
+    assert "Organización" in text and "No encontrado" in text and "transparencia" in text
+    assert "Sin sondear" not in text  # only outcomes that occur

@@ -11,6 +11,7 @@ from audit.probe.stage import (
     OUTCOME_LABELS_ES,
     probe_evidence_for_run,
     probe_summary,
+    probe_summary_table,
     run_probe_stage,
 )
 
@@ -21,6 +22,7 @@ __all__ = [
     "fetch_bytes",
     "probe_evidence_for_run",
     "probe_summary",
+    "probe_summary_table",
     "probe_urls",
     "run_probe_stage",
     "with_previous",

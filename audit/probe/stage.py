@@ -265,3 +265,20 @@ def probe_summary(store: Store, run_id: int) -> list[dict[str, Any]]:
         row["unprobed"] = counter.get("unprobed", 0)
         out.append(row)
     return out
+
+
+def probe_summary_table(rows: list[dict[str, Any]]) -> Any:
+    """A ``rich.table.Table`` with Spanish headings for :func:`probe_summary` rows (only outcomes that occur)."""
+    from rich.table import Table
+
+    keys = [k for k in OUTCOME_LABELS_ES if any(r.get(k) for r in rows)]
+    table = Table(title="Resultado del sondeo por organización")
+    table.add_column("Organización")
+    table.add_column("Recursos", justify="right")
+    for key in keys:
+        table.add_column(OUTCOME_LABELS_ES[key], justify="right")
+    totals = {k: sum(int(r.get(k, 0)) for r in rows) for k in ["total", *keys]}
+    for r in rows:
+        table.add_row(r["organization"] or "(sin organización)", str(r["total"]), *(str(r.get(k, 0)) for k in keys))
+    table.add_row("Total", str(totals["total"]), *(str(totals[k]) for k in keys), style="bold")
+    return table
