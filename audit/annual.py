@@ -142,20 +142,11 @@ def annual_evaluation(
 
 
 def write_outputs(store: Store, cfg, run_id: int, out_dir: Path) -> None:
-    """Exports (CSV/JSON) and reports (HTML/PDF) of ``run_id`` into ``out_dir/<year>/``."""
-    from audit.pipeline import write_exports
+    """Exports (CSV/JSON) and reports (HTML/PDF) of ``run_id`` into ``out_dir/<year>/`` (the pipeline's own stages)."""
+    from audit.pipeline import run_stage
 
-    write_exports(store, run_id, Path(out_dir))
-    if not cfg.reports.enabled:
-        return
-    from reports.render import render_reports
-
-    with store.session() as s:
-        run = s.get(AuditRun, run_id)
-        year = run.year if run is not None else None
-    render_reports(
-        store, run_id, Path(out_dir) / str(year) / "reports", cfg=cfg, pdf=cfg.reports.pdf, workers=cfg.reports.workers
-    )
+    for stage in ("export", "report"):
+        run_stage(stage, store, run_id, cfg, out_dir=Path(out_dir))
 
 
 def _portal_id(store: Store, portal_url: str) -> int | None:
