@@ -87,7 +87,9 @@ def tag_list(portal: SamplePortal, params: dict[str, Any], auth: bool) -> Any:
 # --------------------------------------------------------------------------------------------------- datasets
 @action("package_search")
 def package_search(portal: SamplePortal, params: dict[str, Any], auth: bool) -> Any:
-    return portal.catalog.search(SearchRequest.from_params(params), authorized=auth)
+    req = SearchRequest.from_params(params)
+    raw = portal.catalog.search_raw(req, authorized=auth)
+    return raw if raw is not None else portal.catalog.search(req, authorized=auth)
 
 
 def _visible(pkg: dict[str, Any] | None, auth: bool) -> dict[str, Any]:

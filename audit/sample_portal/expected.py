@@ -69,8 +69,9 @@ EXPECTED: dict[str, dict[str, str]] = {
     "ocupacion-hotelera": conforming(legibles_por_maquinas=None, primarios=None),
     # "eventual" frequency, last update three years ago (> 2 years → partial)
     "festivales-culturales": conforming(oportunos=PARTIAL),
-    # only a PDF document: reachable but neither machine-readable nor an open data format
-    "catalogo-de-artesanias": conforming(legibles_por_maquinas=FAIL, formatos_abiertos=FAIL, primarios=None),
+    # only a PDF document: reachable but neither machine-readable nor an open data format; only a derived
+    # product, so not primary data
+    "catalogo-de-artesanias": conforming(legibles_por_maquinas=FAIL, formatos_abiertos=FAIL, primarios=FAIL),
     # CSV declared as XLSX: the sniffed type (CSV) decides, so it is machine-readable and open
     "hospedaje-registrado": conforming(),
     # ---------------------------------------------------------------- Secretaría de Salud
@@ -94,10 +95,8 @@ EXPECTED: dict[str, dict[str, str]] = {
     "becas-otorgadas": only(accesibles=PARTIAL, no_discriminatorios=FAIL, oportunos=PASS, libre_uso=PASS,
                             integrales=PASS),
     # ---------------------------------------------------------------- Secretaría de Movilidad (scores badly)
-    # HTML landing page declared as CSV: reachable (2xx with content) but not data
-    "rutas-de-transporte-publico": only(accesibles=PASS, gratuitos=PASS, no_discriminatorios=PASS, oportunos=PASS,
-                                        legibles_por_maquinas=FAIL, formatos_abiertos=FAIL, libre_uso=PASS,
-                                        integrales=PASS),
+    # HTML landing page declared as CSV: reachable (2xx with content) but not data (a link to a viewer)
+    "rutas-de-transporte-publico": conforming(legibles_por_maquinas=FAIL, formatos_abiertos=FAIL, primarios=FAIL),
     # the only resource answers 401 (WWW-Authenticate)
     "licencias-de-conducir": only(accesibles=FAIL, no_discriminatorios=FAIL, oportunos=PASS, libre_uso=PASS,
                                   integrales=PASS),
@@ -114,9 +113,9 @@ EXPECTED: dict[str, dict[str, str]] = {
     # one public CSV and one data resource behind a 403 login page
     "incidencia-delictiva": only(accesibles=PARTIAL, no_discriminatorios=PARTIAL, gratuitos=PASS, oportunos=PASS,
                                  libre_uso=PASS, integrales=PASS),
-    # a PDF declared (and served) as CSV; licence "other-closed"
+    # a PDF declared (and served) as CSV: only a document, not data; licence "other-closed"
     "camaras-de-videovigilancia": conforming(legibles_por_maquinas=FAIL, formatos_abiertos=FAIL, libre_uso=FAIL,
-                                             primarios=None),
+                                             primarios=FAIL),
     # empty licence_id
     "denuncias-por-municipio": conforming(libre_uso=FAIL),
     # the only resource answers 500
@@ -154,8 +153,8 @@ EXPECTED: dict[str, dict[str, str]] = {
     # ---------------------------------------------------------------- Secretaría de Obra Pública (scores badly)
     # ABOUT costs ("costos unitarios", "precios de referencia") but free to download
     "costos-unitarios-de-obra": conforming(),
-    # only a DOCX document
-    "obras-en-proceso": conforming(legibles_por_maquinas=FAIL, formatos_abiertos=FAIL, primarios=None),
+    # only a DOCX document (a derived product)
+    "obras-en-proceso": conforming(legibles_por_maquinas=FAIL, formatos_abiertos=FAIL, primarios=FAIL),
     # a 410 Gone CSV and a PNG map: some resources reachable, none machine-readable
     "licitaciones-de-obra": only(accesibles=PARTIAL, gratuitos=PASS, no_discriminatorios=PASS, oportunos=PASS,
                                  legibles_por_maquinas=FAIL, libre_uso=PASS, integrales=PASS),
@@ -166,8 +165,8 @@ EXPECTED: dict[str, dict[str, str]] = {
     # ---------------------------------------------------------------- Secretaría de Desarrollo Urbano e Infraestructura
     # GeoJSON (declared "geojson"), yearly, 200 days old
     "uso-de-suelo": conforming(),
-    # only a PNG image of a map
-    "asentamientos-irregulares": conforming(legibles_por_maquinas=FAIL, formatos_abiertos=FAIL, primarios=None),
+    # only a PNG image of a map (a derived product)
+    "asentamientos-irregulares": conforming(legibles_por_maquinas=FAIL, formatos_abiertos=FAIL, primarios=FAIL),
     # yearly frequency, last update three years ago (> 2 P)
     "vivienda-social": conforming(oportunos=FAIL),
     # no declared frequency and two years without updates
@@ -200,8 +199,8 @@ EXPECTED: dict[str, dict[str, str]] = {
     # ---------------------------------------------------------------- Secretaría General de Gobierno
     # CC0 (cc-zero)
     "directorio-de-servidores-publicos": conforming(),
-    # only PDFs (daily gazette, updated hours ago)
-    "gaceta-del-gobierno": conforming(legibles_por_maquinas=FAIL, formatos_abiertos=FAIL, primarios=None),
+    # only PDFs (daily gazette, updated hours ago): derived documents, not data
+    "gaceta-del-gobierno": conforming(legibles_por_maquinas=FAIL, formatos_abiertos=FAIL, primarios=FAIL),
     # ---------------------------------------------------------------- Secretaría del Agua
     # R/P0.5M, 5 days old, ODC-BY
     "pozos-de-agua-potable": conforming(),

@@ -26,7 +26,7 @@ from aiohttp import web
 
 from audit.sample_portal import files as F
 from audit.sample_portal.actions import ACTIONS, WRITE_ACTIONS
-from audit.sample_portal.catalog import ActionError, Catalog
+from audit.sample_portal.catalog import ActionError, Catalog, RawJSON
 from audit.sample_portal.edomex import build_edomex_catalog
 
 log = logging.getLogger(__name__)
@@ -349,7 +349,10 @@ class SamplePortal:
         except Exception as exc:  # noqa: BLE001 - a bug here must still answer like CKAN
             log.exception("Error en la acción %s", name)
             return self._error(name, ActionError(500, "Internal Server Error", str(exc)))
-        body = json.dumps(self._envelope(name, success=True, result=result), ensure_ascii=False)
+        if isinstance(result, RawJSON):
+            body = f'{{"help": {json.dumps(self._envelope(name)["help"])}, "success": true, "result": {result}}}'
+        else:
+            body = json.dumps(self._envelope(name, success=True, result=result), ensure_ascii=False)
         return web.Response(body=body.encode("utf-8"), content_type="application/json", charset="utf-8")
 
     # ------------------------------------------------------------------ files
@@ -358,7 +361,9 @@ class SamplePortal:
         if served is None:
             return web.Response(status=404, text=_page("No encontrado", "<h2>404 No encontrado</h2>"),
                                 content_type="text/html")
-        data = served.data()
+        # building a file (openpyxl, large CSV) must not stall the event loop for everyone else
+        data = served.body if served.body is not None else await asyncio.get_running_loop().run_in_executor(
+            None, served.data)
         etag = '"' + hashlib.sha1(data).hexdigest()[:20] + '"'  # noqa: S324 - an ETag, not security
         headers = {"ETag": etag}
         if served.last_modified is not None:
@@ -418,7 +423,7 @@ class SamplePortal:
             served = self.catalog.files.get("/" + rest)
             if served is None:
                 raise web.HTTPNotFound()
-            data = served.data()
+            data = await asyncio.get_running_loop().run_in_executor(None, served.data)
             resp = web.StreamResponse(headers={"Content-Type": served.content_type,
                                                "Content-Length": str(len(data))})
             await resp.prepare(request)

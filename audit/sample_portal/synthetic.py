@@ -9,13 +9,15 @@ generic path, which only materialises cheap sort keys plus the page it returns.
 from __future__ import annotations
 
 import copy
+import json
 import zlib
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from audit.sample_portal.catalog import (
     Catalog,
+    RawJSON,
     SearchRequest,
     ckan_time,
     make_organization,
@@ -28,6 +30,10 @@ from audit.sample_portal.files import TOPICS
 N_ORGANIZATIONS = 200
 _MONOTONIC_SORTS = {"metadata_created", "metadata_modified", "name", "id"}
 _FORMATS = ("CSV", "csv", " CSV", "Csv")
+def _j(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
 _LICENSES = ("cc-by-4.0", "cc-by-4.0", "cc-by-4.0", "mx-terminos-libre-uso", "odc-odbl", "cc-by-sa-4.0",
              "notspecified", "")
 
@@ -46,6 +52,7 @@ class SyntheticCatalog(Catalog):
         self._org_list = orgs
         self._group_list = groups
         self._deleted: set[int] = set()
+        self._prepare_fragments()
 
     # ----------------------------------------------------------------- generation
     @staticmethod
@@ -70,52 +77,65 @@ class SyntheticCatalog(Catalog):
     def _live(self, i: int) -> bool:
         return 0 <= i < self.n and i not in self._deleted
 
-    def generate(self, i: int) -> dict[str, Any]:
-        name = self.name_of(i)
-        pid = self.id_of(i)
+    def _prepare_fragments(self) -> None:
+        """Pre-encode the JSON pieces shared by many datasets (organizations, groups, tags, licences, dates)."""
+        org_keys = ("id", "name", "title", "type", "description", "image_url", "created", "is_organization",
+                    "approval_status", "state")
+        grp_keys = ("id", "name", "title", "display_name", "description", "image_display_url")
+        self._org_frag = [
+            (f'"author": {_j(o["title"])}, "author_email": null, "url": "", "version": "", ', o["id"],
+             _j({k: o[k] for k in org_keys})) for o in self._org_list]
+        self._grp_frag = [_j([{k: g[k] for k in grp_keys}]) for g in self._group_list]
+        self._tag_frag = {t: _j([{"id": stable_id("tag", t), "name": t, "display_name": t, "state": "active",
+                                  "vocabulary_id": None}]) for t in TOPICS}
+        self._lic_frag = {}
+        for lic_id in set(_LICENSES):
+            lic = self.license(lic_id)
+            self._lic_frag[lic_id] = (
+                f'"license_id": {_j(lic_id)}, "license_title": {_j(lic["title"] if lic else None)}, '
+                f'"license_url": {_j(lic["url"] if lic else None)}, '
+                f'"isopen": {_j(bool(lic and lic.get("od_conformance") == "approved"))}')
+        self._age_frag = [ckan_time(self.now - timedelta(days=d)) for d in range(900)]
+        self._origin_naive = self._origin.astimezone(UTC).replace(tzinfo=None)
+        self._creator = stable_id("user", "admin")
+
+    def generate_json(self, i: int) -> str:
+        """Dataset ``i`` as CKAN JSON text, written directly (the crawl benchmark pages 100,000 of these)."""
+        name = f"conjunto-sintetico-{i:06d}"
         h = zlib.crc32(name.encode())
+        pid = f"{i:08x}-5e1d-4c0a-9d3b-{h:012x}"
         topic = TOPICS[h % len(TOPICS)]
-        org = self._org_list[i % N_ORGANIZATIONS]
-        grp = self._group_list[i % len(self._group_list)]
-        created = self._origin + timedelta(seconds=i)
-        modified = created + timedelta(days=1)  # keep metadata_modified monotonic in i
-        data_modified = ckan_time(self.now - timedelta(days=h % 900))
-        lic_id = _LICENSES[h % len(_LICENSES)]
-        lic = self.license(lic_id)
-        resources = []
-        for k in range(1 + h % 3):
-            n = i * 3 + k
-            rid = f"{i:08x}-{k:04x}-4a7e-8f21-{(h + k) & 0xFFFFFFFFFFFF:012x}"
-            resources.append({
-                "id": rid, "package_id": pid, "name": f"Datos {topic.replace('_', ' ')} parte {k + 1}",
-                "description": f"Registros de {topic.replace('_', ' ')} por municipio y fecha.",
-                "format": _FORMATS[(h + k) % len(_FORMATS)], "url": f"{self.base_url}/files/synthetic/{n}.csv",
-                "url_type": None, "last_modified": data_modified, "created": ckan_time(created), "position": k,
-                "mimetype": "text/csv", "mimetype_inner": None, "size": None, "hash": "", "datastore_active": False,
-                "state": "active", "cache_url": None, "cache_last_updated": None, "resource_type": None,
-            })
-        return {
-            "id": pid, "name": name, "title": f"Conjunto sintético {i}: {topic.replace('_', ' ')}",
-            "notes": f"Conjunto de datos sintético número {i} sobre {topic.replace('_', ' ')}, generado para pruebas "
-                     "de rendimiento del auditor; cada registro incluye municipio y fecha.",
-            "state": "active", "private": False, "type": "dataset", "license_id": lic_id,
-            "license_title": lic["title"] if lic else None, "license_url": lic["url"] if lic else None,
-            "isopen": bool(lic and lic.get("od_conformance") == "approved"),
-            "maintainer": "Unidad de Transparencia", "maintainer_email": f"datos{i % N_ORGANIZATIONS}@edomex.gob.mx",
-            "author": org["title"], "author_email": None, "url": "", "version": "",
-            "metadata_created": ckan_time(created), "metadata_modified": ckan_time(modified),
-            "creator_user_id": stable_id("user", "admin"), "owner_org": org["id"],
-            "organization": {k: org[k] for k in ("id", "name", "title", "type", "description", "image_url",
-                                                 "created", "is_organization", "approval_status", "state")},
-            "groups": [{k: grp[k] for k in ("id", "name", "title", "display_name", "description",
-                                            "image_display_url")}],
-            "tags": [{"id": stable_id("tag", topic), "name": topic, "display_name": topic, "state": "active",
-                      "vocabulary_id": None}],
-            "extras": [{"key": "frequency", "value": ("R/P1M", "R/P1Y", "eventual", "R/P3M")[h % 4]},
-                       {"key": "spatial_coverage", "value": "Estado de México"}],
-            "resources": resources, "num_resources": len(resources), "num_tags": 1,
-            "relationships_as_object": [], "relationships_as_subject": [],
-        }
+        words = topic.replace("_", " ")
+        author, org_id, org_json = self._org_frag[i % N_ORGANIZATIONS]
+        created = (self._origin_naive + timedelta(seconds=i)).isoformat(timespec="microseconds")
+        modified = (self._origin_naive + timedelta(days=1, seconds=i)).isoformat(timespec="microseconds")
+        data_modified = self._age_frag[h % 900]
+        base = self.base_url
+        resources = ", ".join(
+            f'{{"id": "{i:08x}-{k:04x}-4a7e-8f21-{(h + k) & 0xFFFFFFFFFFFF:012x}", "package_id": "{pid}", '
+            f'"name": "Datos {words} parte {k + 1}", "description": "Registros de {words} por municipio y fecha.", '
+            f'"format": "{_FORMATS[(h + k) % len(_FORMATS)]}", "url": "{base}/files/synthetic/{i * 3 + k}.csv", '
+            f'"url_type": null, "last_modified": "{data_modified}", "created": "{created}", "position": {k}, '
+            '"mimetype": "text/csv", "mimetype_inner": null, "size": null, "hash": "", "datastore_active": false, '
+            '"state": "active", "cache_url": null, "cache_last_updated": null, "resource_type": null}'
+            for k in range(1 + h % 3))
+        return (
+            f'{{"id": "{pid}", "name": "{name}", "title": "Conjunto sintético {i}: {words}", '
+            f'"notes": "Conjunto de datos sintético número {i} sobre {words}, generado para pruebas de rendimiento '
+            'del auditor; cada registro incluye municipio y fecha.", "state": "active", "private": false, '
+            f'"type": "dataset", {self._lic_frag[_LICENSES[h % len(_LICENSES)]]}, '
+            f'"maintainer": "Unidad de Transparencia", "maintainer_email": "datos{i % N_ORGANIZATIONS}@edomex.gob.mx", '
+            f'{author}"metadata_created": "{created}", "metadata_modified": "{modified}", '
+            f'"creator_user_id": "{self._creator}", "owner_org": "{org_id}", "organization": {org_json}, '
+            f'"groups": {self._grp_frag[i % len(self._grp_frag)]}, "tags": {self._tag_frag[topic]}, '
+            f'"extras": [{{"key": "frequency", "value": "{("R/P1M", "R/P1Y", "eventual", "R/P3M")[h % 4]}"}}, '
+            '{"key": "spatial_coverage", "value": "Estado de México"}], '
+            f'"resources": [{resources}], "num_resources": {1 + h % 3}, "num_tags": 1, '
+            '"relationships_as_object": [], "relationships_as_subject": []}'
+        )
+
+    def generate(self, i: int) -> dict[str, Any]:
+        return json.loads(self.generate_json(i))
 
     # ----------------------------------------------------------------- reading
     @property
@@ -137,17 +157,31 @@ class SyntheticCatalog(Catalog):
             return self.generate(i)
         return super().get_dataset(name_or_id)
 
-    def search(self, req: SearchRequest, *, authorized: bool = False) -> dict[str, Any]:
+    def _fast_range(self, req: SearchRequest) -> range | None:
+        """The indices of the page when no filter applies and the sort is monotonic in ``i``; else None."""
         fields = {f for f, _ in req.sort}
         descs = {d for _, d in req.sort}
         if (self.mutated or req.q or req.fq or req.facet_fields or not req.sort or not fields <= _MONOTONIC_SORTS
                 or len(descs) != 1):
+            return None
+        stop = min(self.n, req.start + req.rows)
+        if not descs.pop():
+            return range(req.start, stop)
+        return range(self.n - 1 - req.start, self.n - 1 - stop, -1)
+
+    def search_raw(self, req: SearchRequest, *, authorized: bool = False) -> RawJSON | None:
+        idx = self._fast_range(req)
+        if idx is None or req.fl:
+            return None
+        results = ", ".join(self.generate_json(i) for i in idx)
+        return RawJSON(f'{{"count": {self.n}, "facets": {{}}, "results": [{results}], "sort": {_j(req.sort_text)}, '
+                       '"search_facets": {}}')
+
+    def search(self, req: SearchRequest, *, authorized: bool = False) -> dict[str, Any]:
+        idx = self._fast_range(req)
+        if idx is None:
             return super().search(req, authorized=authorized)
-        desc = descs.pop()
-        count = self.n
-        stop = min(count, req.start + req.rows)
-        idx = range(req.start, stop) if not desc else range(count - 1 - req.start, count - 1 - stop, -1)
-        return {"count": count, "facets": {}, "results": [project(self.generate(i), req.fl) for i in idx],
+        return {"count": self.n, "facets": {}, "results": [project(self.generate(i), req.fl) for i in idx],
                 "sort": req.sort_text, "search_facets": {}}
 
     def package_names(self, offset: int = 0, limit: int | None = None) -> list[str]:
