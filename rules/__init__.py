@@ -9,6 +9,7 @@ Public API::
     validate_params(rules_section, src)  same validation, raising ConfigError naming the bad key
     evaluate_all(ctx, params)            every rule on one dataset; never raises (a crash → not_applicable + error)
     default_rules_config()               the default ``rules:`` block as plain data (docs/rules-config.yaml)
+    render_rules_config_yaml()           the same as commented YAML
 
 The optional ``rules.common`` block sets shared keys (e.g. ``documentation_words``) for every rule that has them;
 a rule's own block wins.
@@ -71,7 +72,7 @@ COMMON_KEY = "common"
 
 __all__ = [
     "CHARACTERISTICS", "COMMON_KEY", "RULES", "RULES_BY_ID", "Finding", "Rule", "RuleResult", "Status",
-    "default_rules_config", "evaluate_all", "params_for", "validate_params",
+    "default_rules_config", "evaluate_all", "params_for", "render_rules_config_yaml", "validate_params",
 ]
 
 
@@ -154,8 +155,28 @@ def validate_params(rules_section: Mapping[str, Any] | None, source: str) -> Non
 
 
 def default_rules_config() -> dict[str, dict[str, Any]]:
-    """The default ``rules:`` block (every rule's parameters with their built-in values)."""
-    return {rule.id: rule.default_params().model_dump(mode="json") for rule in RULES}
+    """The default ``rules:`` block: shared keys under ``common``, then each rule's own parameters."""
+    shared = set(RuleParams.model_fields)
+    out: dict[str, dict[str, Any]] = {COMMON_KEY: RuleParams().model_dump(mode="json")}
+    for rule in RULES:
+        dumped = rule.default_params().model_dump(mode="json")
+        out[rule.id] = {k: v for k, v in dumped.items() if k not in shared}
+    return out
+
+
+def render_rules_config_yaml() -> str:
+    """docs/rules-config.yaml: the default block, ready to merge into config.yaml."""
+    import yaml
+
+    header = (
+        "# Bloque `rules:` por omisión de config.yaml: vocabularios y umbrales de las diez características.\n"
+        "# Generado con `python -m rules` a partir de los modelos de parámetros de rules/*.py\n"
+        "# (tests/test_rules_registry.py verifica que coincida). Copie a config.yaml solo las claves que quiera\n"
+        "# cambiar; las demás conservan estos valores. `common` fija claves compartidas por todas las reglas\n"
+        "# (el bloque propio de una regla tiene prioridad). Reglas, umbrales y códigos de motivo: docs/reglas.md.\n"
+    )
+    body = yaml.safe_dump({"rules": default_rules_config()}, allow_unicode=True, sort_keys=False, width=110)
+    return header + body
 
 
 def _crashed(rule_id: str, exc: BaseException) -> RuleResult:

@@ -129,9 +129,10 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
                 resource=ev.label, observed=probe.reason or probe.outcome))
             continue
         moved_how: tuple[str, str] | None = None
-        if how in ("hash", "name"):
-            moved_how = ("recurso_renombrado" if how == "hash" else "recurso_reemplazado",
-                         "El recurso cambió de nombre, identificador o URL" + (" con el mismo contenido." if how == "hash" else "."))
+        if how == "hash":
+            moved_how = ("recurso_renombrado", "El recurso cambió de nombre, identificador o URL con el mismo contenido.")
+        elif how == "name":
+            moved_how = ("recurso_reemplazado", "El recurso se reemplazó por otro con el mismo nombre y distinta URL.")
         elif h.url and ev.resource.get("url") and ev.resource.get("url") != h.url:
             moved_how = ("recurso_movido", "La URL del recurso cambió respecto de la revisión anterior.")
         elif h.name and str(ev.resource.get("name") or "").strip() and str(ev.resource.get("name")).strip() != h.name.strip():
