@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 import subprocess
@@ -330,7 +331,7 @@ def test_synthetic_portal_serves_n_datasets_fast_and_deterministically():
         assert again["results"][0]["id"] == d["id"]
 
 
-def test_synthetic_sorts_descending_and_filters(fresh_synthetic=None):
+def test_synthetic_sorts_descending_and_filters():
     with SamplePortal(synthetic=500) as p:
         ck = ckanapi.RemoteCKAN(p.url)
         desc = ck.action.package_search(rows=3, sort="name desc")["results"]
@@ -466,3 +467,23 @@ def test_python_m_sample_portal_prints_its_url_and_serves():
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_demo_commitments_inventory_refers_to_this_catalogue():
+    from audit.sample_portal import (
+        DEMO_COMMITMENTS_CSV,
+        EXPECTED_PROGRESS,
+        EXPECTED_UNMATCHED,
+        demo_commitments_csv,
+    )
+    from audit.sample_portal.commitments import demo_commitments_rows
+
+    rows = list(csv.DictReader(io.StringIO(DEMO_COMMITMENTS_CSV)))
+    assert list(rows[0]) == ["organization", "dataset", "due_date"]
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\d", r["due_date"]) for r in rows)
+    assert demo_commitments_csv(2031).count("2031-") > 5
+    cat = build_edomex_catalog("http://127.0.0.1:9")
+    assert set(EXPECTED_PROGRESS) <= set(cat.organizations)
+    assert sum(c for c, _ in EXPECTED_PROGRESS.values()) == sum(
+        1 for _, _, due in demo_commitments_rows(2031) if due <= "2031-12-31")
+    assert all(org in cat.organizations for org, _ in EXPECTED_UNMATCHED)

@@ -3,6 +3,7 @@
 Public API (tests, the demo and the benchmarks code against exactly this)::
 
     from audit.sample_portal import SamplePortal, build_edomex_catalog, EXPECTED, EXPECTED_PROBE_OUTCOMES
+    from audit.sample_portal import DEMO_COMMITMENTS_CSV, EXPECTED_PROGRESS   # demo commitments inventory
     with SamplePortal() as portal:       # or SamplePortal(synthetic=10_000, port=5000, token="…")
         portal.url, portal.catalog, portal.calls, portal.token, portal.faults
 """
@@ -10,11 +11,21 @@ Public API (tests, the demo and the benchmarks code against exactly this)::
 from __future__ import annotations
 
 from audit.sample_portal.catalog import Catalog, ServedFile
+from audit.sample_portal.commitments import (
+    DEMO_COMMITMENTS_CSV,
+    EXPECTED_PROGRESS,
+    EXPECTED_UNMATCHED,
+    demo_commitments_csv,
+)
 from audit.sample_portal.edomex import EMPTY_ORGANIZATION, build_edomex_catalog
 from audit.sample_portal.expected import EXPECTED, EXPECTED_PROBE_OUTCOMES
 from audit.sample_portal.server import Fault, Faults, SamplePortal
 
 __all__ = [
+    "DEMO_COMMITMENTS_CSV",
+    "EXPECTED_PROGRESS",
+    "EXPECTED_UNMATCHED",
+    "demo_commitments_csv",
     "EMPTY_ORGANIZATION",
     "EXPECTED",
     "EXPECTED_PROBE_OUTCOMES",
