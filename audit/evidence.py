@@ -129,6 +129,7 @@ class HistoricResource:
     url: str | None
     sha256: str | None
     outcome: str | None
+    final_url: str | None = None  # additive (rules/permanentes): where the URL led then, to tell a new redirect
 
 
 @dataclass(frozen=True, slots=True)

@@ -68,7 +68,7 @@ def _judge(ev: ResourceEvidence, params: Params) -> tuple[bool | None, Finding |
     av = ev.availability
     if av is not None and av.total_runs >= params.availability_min_runs:
         ok = av.ratio >= params.availability_pass_ratio
-        facts = {"resource": ev.label, "availability": f"{av.reachable_runs}/{av.total_runs}"}
+        facts: dict[str, object] = {"resource": ev.label, "availability": f"{av.reachable_runs}/{av.total_runs}"}
         if ok:
             return True, None, facts
         return False, Finding(
@@ -81,7 +81,7 @@ def _judge(ev: ResourceEvidence, params: Params) -> tuple[bool | None, Finding |
     probe = ev.probe
     if probe is None:
         return None, None, {"resource": ev.label, "outcome": None}
-    facts = {"resource": ev.label, "outcome": probe.outcome}
+    facts = {"resource": ev.label, "outcome": str(probe.outcome)}
     if probe.reachable:
         return True, None, facts
     code, msg, fix = _UNREACHABLE.get(

@@ -62,12 +62,21 @@ def _find_successor(h: HistoricResource, current: tuple[ResourceEvidence, ...], 
     return None
 
 
-def _redirected(ev: ResourceEvidence) -> bool:
+def _norm_url(url: str | None) -> str:
+    return str(url or "").strip().rstrip("/")
+
+
+def _redirected(ev: ResourceEvidence, h: HistoricResource) -> bool:
+    """The URL now leads somewhere else. When the earlier destination is known, only a *new* destination counts
+    (a link that always redirected to the same place has not moved)."""
     probe = ev.probe
     if probe is None:
         return False
-    url = str(ev.resource.get("url") or "")
-    return bool(probe.redirects) or bool(probe.final_url and url and probe.final_url.rstrip("/") != url.rstrip("/"))
+    url = _norm_url(ev.resource.get("url"))
+    now = _norm_url(probe.final_url) or url
+    if h.final_url:
+        return bool(now) and now != _norm_url(h.final_url)
+    return bool(probe.redirects) or bool(url and now != url)
 
 
 def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
@@ -137,7 +146,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
             moved_how = ("recurso_movido", "La URL del recurso cambió respecto de la revisión anterior.")
         elif h.name and str(ev.resource.get("name") or "").strip() and str(ev.resource.get("name")).strip() != h.name.strip():
             moved_how = ("recurso_renombrado", "El recurso cambió de nombre respecto de la revisión anterior.")
-        elif params.redirect_is_moved and _redirected(ev):
+        elif params.redirect_is_moved and probe is not None and probe.reachable and _redirected(ev, h):
             moved_how = ("recurso_redirigido", "La URL del recurso ahora redirige a otra dirección.")
         if moved_how:
             moved += 1

@@ -118,6 +118,7 @@ def hist(days_ago: float, resources: list[HistoricResource], run_id: int = 1) ->
                         resources=tuple(resources))
 
 
-def hres(res: dict, sha: str | None = "h1", outcome: str | None = "ok") -> HistoricResource:
+def hres(res: dict, sha: str | None = "h1", outcome: str | None = "ok", final_url: str | None = None
+         ) -> HistoricResource:
     return HistoricResource(ckan_id=res.get("id"), name=res.get("name"), url=res.get("url"), sha256=sha,
-                            outcome=outcome)
+                            outcome=outcome, final_url=final_url)

@@ -93,6 +93,24 @@ def test_permanentes_resource_that_always_failed_is_not_a_loss():
     assert result.status is Status.PASS
 
 
+def test_permanentes_link_that_already_redirected_to_the_same_place_has_not_moved():
+    dest = "https://cdn.example.invalid/ene.csv"
+    now = [ev(ENE, probe(redirects=(dest,), final_url=dest))]
+    assert run(later(now, [hist(7, [hres(ENE, final_url=dest)])])).status is Status.PASS
+    elsewhere = [ev(ENE, probe(redirects=("https://otro.example.invalid/x.csv",),
+                               final_url="https://otro.example.invalid/x.csv"))]
+    result = run(later(elsewhere, [hist(7, [hres(ENE, final_url=dest)])]))
+    assert result.status is Status.PARTIAL
+    assert result.findings[0].code == "recurso_redirigido"
+
+
+def test_permanentes_new_redirect_when_earlier_destination_was_the_url_itself():
+    now = [ev(ENE, probe(redirects=("https://nuevo.example.invalid/ene.csv",),
+                         final_url="https://nuevo.example.invalid/ene.csv"))]
+    result = run(later(now, [hist(7, [hres(ENE, final_url=ENE["url"])])]))
+    assert result.status is Status.PARTIAL
+
+
 def test_permanentes_redirect_rule_is_configurable():
     now = [ev(ENE, probe(redirects=("https://x.example.invalid/",), final_url="https://x.example.invalid/"))]
     params = permanentes.Params(redirect_is_moved=False)
