@@ -8,6 +8,7 @@ mutate the catalogue from the main thread.
 from __future__ import annotations
 
 import copy
+import functools
 import re
 import threading
 import unicodedata
@@ -179,6 +180,10 @@ def parse_sort(sort: str | None) -> list[tuple[str, bool]]:
     return out
 
 
+def _sort_key(fname: str, pkg: dict[str, Any]) -> Any:
+    return sort_value(pkg, fname)
+
+
 def sort_value(pkg: dict[str, Any], fname: str) -> Any:
     if fname == "score":
         return 0
@@ -330,8 +335,8 @@ class Catalog:
 
     def search(self, req: SearchRequest, *, authorized: bool = False) -> dict[str, Any]:
         matched = [p for p in self.iter_datasets() if req.matches(p, authorized=authorized)]
-        for fname, desc in reversed(req.sort):
-            matched.sort(key=lambda p, f=fname: sort_value(p, f), reverse=desc)
+        for fname, desc in reversed(req.sort):  # stable sorts, last key first
+            matched.sort(key=functools.partial(_sort_key, fname), reverse=desc)
         page = matched[req.start: req.start + req.rows]
         facets, search_facets = self.facets(matched, req)
         return {
@@ -473,7 +478,7 @@ class Catalog:
         pkg["groups"] = groups
         tags = []
         for t in pkg.get("tags") or []:
-            tname = t.get("name") if isinstance(t, dict) else str(t)
+            tname = str(t.get("name") or "") if isinstance(t, dict) else str(t)
             tags.append({"id": stable_id("tag", tname), "name": tname, "display_name": tname, "state": "active",
                          "vocabulary_id": None})
         pkg["tags"] = tags

@@ -22,7 +22,7 @@ CHARACTERISTICS = (
 PASS, PARTIAL, FAIL, NA = "pass", "partial", "fail", "not_applicable"
 
 
-def conforming(**overrides: str) -> dict[str, str]:
+def conforming(**overrides: str | None) -> dict[str, str]:
     """Every applicable characteristic passes, except the overrides (a value of None drops the key)."""
     out = {c: PASS for c in CHARACTERISTICS}
     out["permanentes"] = NA

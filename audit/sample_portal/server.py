@@ -18,11 +18,11 @@ import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from audit.sample_portal import files as F
 from audit.sample_portal.actions import ACTIONS, WRITE_ACTIONS
@@ -179,6 +179,7 @@ class SamplePortal:
         try:
             self._runner = web.AppRunner(self._app(), access_log=None, handle_signals=False)
             loop.run_until_complete(self._runner.setup())
+            assert self._sock is not None
             site = web.SockSite(self._runner, self._sock, shutdown_timeout=0.5)
             loop.run_until_complete(site.start())
         except BaseException as exc:  # noqa: BLE001 - reported to the starting thread
@@ -226,8 +227,8 @@ class SamplePortal:
         for prefix in ("/api/3/action/", "/api/action/"):
             app.router.add_route("GET", prefix + "{action}", self._api)
             app.router.add_route("POST", prefix + "{action}", self._api)
-        app.router.add_get("/api/3", lambda r: web.json_response({"version": 3}))
-        app.router.add_get("/api", lambda r: web.json_response({"version": 1}))
+        app.router.add_get("/api/3", self._api_version)
+        app.router.add_get("/api", self._api_version)
         app.router.add_get("/files/synthetic/{n:\\d+}.csv", self._synthetic_file)
         app.router.add_get("/files/{path:.+}", self._file)
         app.router.add_get("/dataset/{pid}/resource/{rid}/download/{fname}", self._file)
@@ -236,6 +237,9 @@ class SamplePortal:
         app.router.add_route("*", "/pagos/{rest:.*}", self._payment_page)
         app.router.add_get("/", self._home)
         return app
+
+    async def _api_version(self, request: web.Request) -> web.StreamResponse:
+        return web.json_response({"version": 3 if request.path.startswith("/api/3") else 1})
 
     def _authorized(self, request: web.Request) -> bool | None:
         """True with the right token, False with a wrong one, None without any."""
@@ -255,7 +259,7 @@ class SamplePortal:
         if ctype.startswith("multipart/"):
             reader = await request.multipart()
             async for part in reader:
-                if part.name is None:
+                if not isinstance(part, BodyPartReader) or part.name is None:
                     continue
                 if part.filename is not None:
                     data = await part.read(decode=False)
@@ -377,7 +381,12 @@ class SamplePortal:
 
     async def _synthetic_file(self, request: web.Request) -> web.StreamResponse:
         n = int(request.match_info["n"])
-        resp = web.StreamResponse(headers={"Content-Type": "text/csv; charset=utf-8"})
+        # synthetic files never change: a stable validator lets later runs use conditional requests
+        headers = {"ETag": f'"sintetico-{n}"', "Last-Modified": format_datetime(
+            self.catalog.now.astimezone(UTC).replace(microsecond=0) - timedelta(days=30), usegmt=True)}
+        if request.headers.get("If-None-Match") == headers["ETag"]:
+            return web.Response(status=304, headers=headers)
+        resp = web.StreamResponse(headers={"Content-Type": "text/csv; charset=utf-8", **headers})
         await resp.prepare(request)
         for chunk in F.synthetic_csv_chunks(n):
             await resp.write(chunk)
