@@ -202,6 +202,12 @@ class WebSettings(Section):
         description="Carpeta donde el tablero guarda los archivos de compromisos y revisiones subidos por el "
         "administrador (se usan en la siguiente auditoría iniciada desde el tablero).",
     )
+    page_cache_entries: int = Field(
+        2000,
+        ge=0,
+        description="Páginas HTML de corridas terminadas que el tablero guarda en memoria (0 = sin caché); "
+        "una corrida terminada no cambia, así que la página se sirve sin volver a consultar la base.",
+    )
 
 
 class AuditConfig(Section):

@@ -340,3 +340,23 @@ def test_dashboard_and_api_on_postgresql(fresh_postgres_url: str) -> None:
             assert body["total"] == 4
     finally:
         store.close()
+
+
+def test_page_cache_serves_finished_runs_and_notices_a_rescored_run(tmp_path: Any) -> None:
+    from sqlalchemy import select
+
+    from audit.store.models import AuditRun, OrganizationResult
+
+    store = open_store(f"sqlite:///{tmp_path / 'cache.db'}")
+    build_sample_store(store, organizations=3, datasets=6, runs=1)
+    app = create_app(AuditConfig(), store)
+    with TestClient(app) as c:
+        first = c.get("/organizaciones/secretaria-000").text
+        assert c.get("/organizaciones/secretaria-000").text == first
+        assert app.state.web.pages.hits == 1
+        with store.session() as s:  # the run is re-scored: new title, new finish time
+            s.scalar(select(OrganizationResult).where(OrganizationResult.organization_name == "secretaria-000")).title = "Nuevo título"
+            run = s.scalar(select(AuditRun))
+            run.finished_at = run.finished_at.replace(minute=59)
+        assert "Nuevo título" in c.get("/organizaciones/secretaria-000").text
+    store.close()

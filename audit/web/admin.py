@@ -205,7 +205,7 @@ def _effective_cfg(st: Any) -> Any:
 def _on_done(st: Any, request: Request, user: str, action: str) -> Callable[[Job], None]:
     def done(job: Job) -> None:
         _log(st, request, user, action, job.status, message=job.message[:1000])
-        st.cache.clear()
+        st.clear_caches()
 
     return done
 

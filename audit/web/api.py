@@ -190,19 +190,21 @@ def list_organizations(request: Request, run: RunQ = None, year: YearQ = None, q
                        sort: Annotated[Literal[data.ORG_SORT_KEYS], Query()] = "score",  # type: ignore[valid-type]
                        order: Annotated[Literal["asc", "desc"], Query()] = "desc",
                        limit: LimitQ = None, offset: OffsetQ = 0) -> dict[str, Any]:
+    st = _state(request)
     lim = _limit(request, limit)
-    with _state(request).store.session() as s:
+    with st.store.session() as s:
         r = _run_or_404(s, run, year)
-        rows = data.organization_rows(s, r.id)
+        rows = st.cache.get(s, r, st.cfg.scoring.weights).organizations
     rows = data.sort_rows(data.text_filter(rows, q, ("organization", "title")), sort, order == "desc")
     return {"items": rows[offset:offset + lim], "total": len(rows), "limit": lim, "offset": offset, "run": r.id}
 
 
 @router.get("/organizations/{name}", response_model=OrganizationOut, summary="Una organización")
 def get_organization(request: Request, name: NamePath, run: RunQ = None, year: YearQ = None) -> dict[str, Any]:
-    with _state(request).store.session() as s:
+    st = _state(request)
+    with st.store.session() as s:
         r = _run_or_404(s, run, year)
-        rows = data.organization_rows(s, r.id)
+        rows = st.cache.get(s, r, st.cfg.scoring.weights).organizations
     for row in rows:
         if row["organization"] == name:
             return row

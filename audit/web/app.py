@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from audit.config import AuditConfig
 from audit.errors import AuditError
 from audit.store.db import Store
-from audit.web.data import SummaryCache, characteristic_titles
+from audit.web.data import PageCache, SummaryCache, characteristic_titles
 from audit.web.format import install_web_filters
 from audit.web.jobs import JobRunner
 from audit.web.security import AdminCredentials, LoginThrottle, SecurityHeadersMiddleware, Signer
@@ -43,6 +43,11 @@ class WebState:
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
     jobs: JobRunner = field(default_factory=JobRunner)
     titles: dict[str, str] = field(default_factory=characteristic_titles)
+    pages: PageCache = field(default_factory=lambda: PageCache(0))
+
+    def clear_caches(self) -> None:
+        self.cache.clear()
+        self.pages.clear()
 
     def render(self, request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
         ctx = {"request": request, "titles": self.titles, "admin_enabled": self.admin is not None, **context}
@@ -70,7 +75,8 @@ def create_app(cfg: AuditConfig, store: Store) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
-    state = WebState(cfg=cfg, store=store, env=make_env(), admin=AdminCredentials.from_env())
+    state = WebState(cfg=cfg, store=store, env=make_env(), admin=AdminCredentials.from_env(),
+                     pages=PageCache(cfg.web.page_cache_entries))
     app.state.web = state
     if state.admin is None:
         log.info("admin disabled: AUDIT_ADMIN_PASSWORD is not set")

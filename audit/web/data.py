@@ -215,33 +215,46 @@ class RunSummary:
     characteristic_counts: dict[str, dict[str, int]]
     score: float | None
     conformes: int
+    organizations: list[dict[str, Any]] = field(default_factory=list)  # organizations.csv rows
     built_at: float = field(default_factory=time.monotonic)
 
 
+def run_version(run: AuditRun) -> tuple[Any, ...]:
+    """Changes when a run's results may have changed (a stage re-run or the run finishing)."""
+    return (run.status, run.stage, str(run.finished_at), len(run.stages_done or []), str(run.counts))
+
+
 class SummaryCache:
-    """LRU of RunSummary by run id; finished runs are immutable, running ones expire after a few seconds."""
+    """LRU of RunSummary by run id; a finished run is reused while its version is unchanged, a running one is
+    rebuilt after a few seconds."""
 
     def __init__(self, size: int = 8) -> None:
-        self._items: OrderedDict[int, tuple[RunSummary, bool]] = OrderedDict()
+        self._items: OrderedDict[int, tuple[RunSummary, tuple[Any, ...]]] = OrderedDict()
         self._lock = threading.Lock()
         self._build_locks: dict[int, threading.Lock] = {}
         self.size = size
 
+    def _fresh(self, run: AuditRun) -> RunSummary | None:
+        hit = self._items.get(run.id)
+        if hit is None or hit[1] != run_version(run):
+            return None
+        if run.status not in FINISHED and time.monotonic() - hit[0].built_at >= RUNNING_TTL_S:
+            return None
+        self._items.move_to_end(run.id)
+        return hit[0]
+
     def get(self, s: Session, run: AuditRun, weights: dict[str, float]) -> RunSummary:
         with self._lock:
-            hit = self._items.get(run.id)
-            if hit and (hit[1] or time.monotonic() - hit[0].built_at < RUNNING_TTL_S):
-                self._items.move_to_end(run.id)
-                return hit[0]
+            if (summary := self._fresh(run)) is not None:
+                return summary
             build_lock = self._build_locks.setdefault(run.id, threading.Lock())
         with build_lock:  # one thread builds; concurrent requests for the same run wait for it
             with self._lock:
-                hit = self._items.get(run.id)
-                if hit and (hit[1] or time.monotonic() - hit[0].built_at < RUNNING_TTL_S):
-                    return hit[0]
+                if (summary := self._fresh(run)) is not None:
+                    return summary
             summary = build_summary(s, run.id, weights)
             with self._lock:
-                self._items[run.id] = (summary, run.status in FINISHED)
+                self._items[run.id] = (summary, run_version(run))
                 self._items.move_to_end(run.id)
                 while len(self._items) > self.size:
                     self._items.popitem(last=False)
@@ -307,6 +320,7 @@ def build_summary(s: Session, run_id: int, weights: dict[str, float]) -> RunSumm
         characteristic_counts=counts,
         score=round(sum(scored) / len(scored), 4) if scored else None,
         conformes=sum(1 for d in datasets if d["conforme"]),
+        organizations=organization_rows(s, run_id),
     )
 
 
@@ -526,9 +540,16 @@ def findings_for(s: Session, snapshot_ids: Sequence[int], characteristic: str) -
 def dataset_detail(s: Session, run: AuditRun, name: str, weights: dict[str, float]) -> dict[str, Any] | None:
     """Everything the dataset page shows: snapshot, ten results with findings and manual reviews, resources
     with their probe outcome in every run of the portal, content checks, and the history timeline."""
-    snap = s.scalar(select(DatasetSnapshot).where(DatasetSnapshot.run_id == run.id, DatasetSnapshot.name == name))
-    if snap is None:
+    # Look up by name only (its own index) and pick the run in Python: without ANALYZE statistics SQLite
+    # would otherwise scan the whole run through ix_dataset_snapshot_run_id (30 ms on 10,000 datasets).
+    same_name = s.execute(
+        select(DatasetSnapshot.id, DatasetSnapshot.run_id).where(DatasetSnapshot.name == name)
+    ).all()
+    snap_id = next((i for i, run_id in same_name if run_id == run.id), None)
+    if snap_id is None:
         return None
+    snap = s.get(DatasetSnapshot, snap_id)
+    assert snap is not None
     results = []
     for r, review in s.execute(
         select(RuleResultRecord, ManualReview)
@@ -557,14 +578,27 @@ def dataset_detail(s: Session, run: AuditRun, name: str, weights: dict[str, floa
     results.sort(key=lambda x: order.get(x["characteristic"], 99))
 
     # the same dataset in every run of this portal (history timeline, probes per run)
-    history_snaps = s.execute(
-        select(DatasetSnapshot.id, DatasetSnapshot.run_id, DatasetSnapshot.presence, DatasetSnapshot.metadata_modified,
-               AuditRun.started_at, AuditRun.year, AuditRun.status)
-        .join(AuditRun, AuditRun.id == DatasetSnapshot.run_id)
-        .where(AuditRun.portal_id == run.portal_id, DatasetSnapshot.name == name, AuditRun.id <= run.id)
-        .order_by(AuditRun.id)
-    ).all()
-    snap_ids = [h.id for h in history_snaps]
+    earlier = [i for i, run_id in same_name if run_id <= run.id]
+    runs_info = {
+        r.id: r
+        for r in s.execute(
+            select(AuditRun.id, AuditRun.started_at, AuditRun.year, AuditRun.status).where(
+                AuditRun.id.in_([run_id for _, run_id in same_name]), AuditRun.portal_id == run.portal_id
+            )
+        )
+    }
+    history_snaps = sorted(
+        (
+            (h, runs_info[h.run_id])
+            for h in s.execute(
+                select(DatasetSnapshot.id, DatasetSnapshot.run_id, DatasetSnapshot.presence,
+                       DatasetSnapshot.metadata_modified).where(DatasetSnapshot.id.in_(earlier))
+            )
+            if h.run_id in runs_info
+        ),
+        key=lambda pair: pair[0].run_id,
+    )
+    snap_ids = [h.id for h, _ in history_snaps]
     per_snap: dict[int, dict[str, tuple[str, float]]] = {i: {} for i in snap_ids}
     for ds_id, char, status, score in s.execute(
         select(RuleResultRecord.dataset_snapshot_id, RuleResultRecord.characteristic, RuleResultRecord.status,
@@ -572,15 +606,15 @@ def dataset_detail(s: Session, run: AuditRun, name: str, weights: dict[str, floa
     ):
         per_snap[ds_id][char] = (status, score)
     history = []
-    for h in history_snaps:
+    for h, run_row in history_snaps:
         st = per_snap.get(h.id, {})
         score, conforme = dataset_score(st, weights) if st else (None, False)
         history.append(
             {
                 "run": h.run_id,
-                "year": h.year,
-                "started_at": aware(h.started_at),
-                "run_status": h.status,
+                "year": run_row.year,
+                "started_at": aware(run_row.started_at),
+                "run_status": run_row.status,
                 "presence": h.presence,
                 "metadata_modified": aware(h.metadata_modified),
                 "score": score,
@@ -696,3 +730,49 @@ def record_admin_action(
 
 def portals(s: Session) -> list[dict[str, Any]]:
     return [{"id": p.id, "url": p.url, "title": p.title} for p in s.scalars(select(Portal).order_by(Portal.id))]
+
+
+class PageCache:
+    """Rendered HTML of views over finished runs, keyed by run version and URL (bounded LRU, thread-safe).
+
+    A finished run does not change, but it can be re-scored (``run_audit.py score --run N``) or a newer run can
+    appear (year selector); the key therefore includes the run's status, stage, finish time and the newest run id.
+    Admin jobs clear the cache when they finish."""
+
+    def __init__(self, entries: int) -> None:
+        self.entries = entries
+        self._items: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    @staticmethod
+    def run_key(s: Session, run: AuditRun) -> tuple[Any, ...] | None:
+        if run.status not in FINISHED:
+            return None
+        newest = s.scalar(select(func.max(AuditRun.id)))
+        return (run.id, *run_version(run), newest)
+
+    def get(self, key: tuple[Any, ...] | None) -> bytes | None:
+        if key is None or self.entries <= 0:
+            return None
+        with self._lock:
+            body = self._items.get(key)
+            if body is None:
+                self.misses += 1
+                return None
+            self._items.move_to_end(key)
+            self.hits += 1
+            return body
+
+    def put(self, key: tuple[Any, ...] | None, body: bytes) -> None:
+        if key is None or self.entries <= 0:
+            return
+        with self._lock:
+            self._items[key] = body
+            self._items.move_to_end(key)
+            while len(self._items) > self.entries:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()

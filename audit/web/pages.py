@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
 from audit.web import data
 from audit.web.data import CHARACTERISTICS, MAX_INT
@@ -64,6 +64,22 @@ def _context(request: Request, s: Any, run: Any, **extra: Any) -> dict[str, Any]
             "url_with": lambda **kw: url_with(request, **kw), **extra}
 
 
+def _page_key(request: Request, st: Any, s: Any, r: Any) -> tuple[Any, ...] | None:
+    key = st.pages.run_key(s, r)
+    return None if key is None else (*key, request.url.path, request.url.query)
+
+
+def _cached(st: Any, key: tuple[Any, ...] | None) -> Response | None:
+    body = st.pages.get(key)
+    return None if body is None else HTMLResponse(body)
+
+
+def _remember(st: Any, key: tuple[Any, ...] | None, resp: Response) -> Response:
+    if resp.status_code == 200:
+        st.pages.put(key, bytes(resp.body))
+    return resp
+
+
 def _resolve(s: Any, run: int | None, year: int | None) -> Any:
     r = data.resolve_run(s, run_id=run, year=year)
     if r is None and (run is not None or year is not None):
@@ -88,8 +104,11 @@ def overview(request: Request, run: RunQ = None, year: YearQ = None, q: TextQ = 
         r = _resolve(s, run, year)
         if r is None:
             return st.render(request, "empty.html", _context(request, s, None))
+        key = None if formato else _page_key(request, st, s, r)
+        if (hit := _cached(st, key)) is not None:
+            return hit
         summary = st.cache.get(s, r, st.cfg.scoring.weights)
-        orgs = data.organization_rows(s, r.id)
+        orgs = summary.organizations
         ctx = _context(request, s, r)
     total_committed = sum(o["committed"] or 0 for o in orgs)
     total_published = sum(o["published"] or 0 for o in orgs)
@@ -108,8 +127,8 @@ def overview(request: Request, run: RunQ = None, year: YearQ = None, q: TextQ = 
     }
     bars = [{"key": c, "label": st.titles[c], "value": summary.characteristic_pct[c],
              "href": f"/caracteristicas/{c}?run={r.id}"} for c in CHARACTERISTICS]
-    return st.render(request, "overview.html", {**ctx, "kpis": kpis, "bars": bars, "orgs": shown, "pager": pager,
-                                                "q": q or "", "sort": sort, "order": order})
+    return _remember(st, key, st.render(request, "overview.html", {
+        **ctx, "kpis": kpis, "bars": bars, "orgs": shown, "pager": pager, "q": q or "", "sort": sort, "order": order}))
 
 
 @router.get("/organizaciones/{name}")
@@ -120,11 +139,14 @@ def organization(request: Request, name: NamePath, run: RunQ = None, year: YearQ
         r = _resolve(s, run, year)
         if r is None:
             raise HTTPException(404, "Todavía no hay auditorías en la base de datos.")
-        orgs = data.organization_rows(s, r.id)
+        key = None if formato else _page_key(request, st, s, r)
+        if (hit := _cached(st, key)) is not None:
+            return hit
+        summary = st.cache.get(s, r, st.cfg.scoring.weights)
+        orgs = summary.organizations
         org = next((o for o in orgs if o["organization"] == name), None)
         if org is None:
             raise HTTPException(404, f"No existe la organización «{name}» en la corrida {r.id}.")
-        summary = st.cache.get(s, r, st.cfg.scoring.weights)
         trend = data.organization_trend(s, r.portal_id, name)
         commitments = data.commitments(s, r.id, name)
         ctx = _context(request, s, r)
@@ -141,9 +163,9 @@ def organization(request: Request, name: NamePath, run: RunQ = None, year: YearQ
              "href": f"/caracteristicas/{c}?run={r.id}&organization={name}"} for c in CHARACTERISTICS]
     reports = _report_links(st, r.year, name)
     unmatched = [c for c in commitments if c["committed"] and not c["matched"]]
-    return st.render(request, "organization.html", {
+    return _remember(st, key, st.render(request, "organization.html", {
         **ctx, "org": org, "datasets": shown, "pager": pager, "trend": trend, "bars": bars, "q": q or "",
-        "position": position, "reports": reports, "unmatched": unmatched, "commitments": commitments})
+        "position": position, "reports": reports, "unmatched": unmatched, "commitments": commitments}))
 
 
 def _report_links(st: Any, year: int | None, name: str) -> list[dict[str, str]]:
@@ -182,6 +204,9 @@ def dataset(request: Request, name: NamePath, run: RunQ = None, year: YearQ = No
         r = _resolve(s, run, year)
         if r is None:
             raise HTTPException(404, "Todavía no hay auditorías en la base de datos.")
+        key = None if formato else _page_key(request, st, s, r)
+        if (hit := _cached(st, key)) is not None:
+            return hit
         summary = st.cache.get(s, r, st.cfg.scoring.weights)
         detail = data.dataset_detail(s, r, data.clean(name) or "", st.cfg.scoring.weights)
         if detail is None:
@@ -192,8 +217,8 @@ def dataset(request: Request, name: NamePath, run: RunQ = None, year: YearQ = No
         rows = [{"organization": detail["organization"], "dataset": detail["dataset"], **res} for res in detail["results"]]
         return download(rows, ["organization", "dataset", "characteristic", "status", "score", "findings",
                                "automatic_status"], formato, f"resultados-{name}-{r.year}")
-    return st.render(request, "dataset.html", {**ctx, "ds": detail, "score": row.get("score"),
-                                               "conforme": row.get("conforme")})
+    return _remember(st, key, st.render(request, "dataset.html", {
+        **ctx, "ds": detail, "score": row.get("score"), "conforme": row.get("conforme")}))
 
 
 @router.get("/caracteristicas/{characteristic}")
@@ -209,6 +234,9 @@ def characteristic(request: Request, characteristic: NamePath, run: RunQ = None,
         r = _resolve(s, run, year)
         if r is None:
             raise HTTPException(404, "Todavía no hay auditorías en la base de datos.")
+        key = None if formato else _page_key(request, st, s, r)
+        if (hit := _cached(st, key)) is not None:
+            return hit
         summary = st.cache.get(s, r, st.cfg.scoring.weights)
         rows = [d for d in summary.datasets if d[characteristic] in wanted
                 and (not organization or d["organization"] == organization)]
@@ -225,10 +253,10 @@ def characteristic(request: Request, characteristic: NamePath, run: RunQ = None,
         found = data.findings_for(s, [d["snapshot_id"] for d in shown], characteristic)
         ctx = _context(request, s, r)
     items = [{**d, "status": d[characteristic], "findings": found.get(d["snapshot_id"], [])} for d in shown]
-    return st.render(request, "characteristic.html", {
+    return _remember(st, key, st.render(request, "characteristic.html", {
         **ctx, "char": characteristic, "items": items, "pager": pager, "status": status,
         "organization": organization or "", "by_org": sorted(by_org.items(), key=lambda kv: (-kv[1], kv[0])),
-        "counts": summary.characteristic_counts[characteristic], "pct": summary.characteristic_pct[characteristic]})
+        "counts": summary.characteristic_counts[characteristic], "pct": summary.characteristic_pct[characteristic]}))
 
 
 @router.get("/corridas")
