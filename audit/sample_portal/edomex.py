@@ -39,6 +39,10 @@ ORGANIZATIONS: tuple[tuple[str, str, str], ...] = (
     ("secretaria-del-agua", "Secretaría del Agua", "Agua potable, drenaje y saneamiento."),
 )
 
+#: CKAN's ``spatial`` extra is a GeoJSON geometry: the state's bounding box
+EDOMEX_BBOX = ('{"type": "Polygon", "coordinates": [[[-100.61, 18.37], [-98.6, 18.37], [-98.6, 20.29], '
+               '[-100.61, 20.29], [-100.61, 18.37]]]}')
+
 #: organization with no datasets (must appear in reports with zero)
 EMPTY_ORGANIZATION = "secretaria-de-las-mujeres"
 
@@ -207,7 +211,14 @@ class _Builder:
         if notes is None:
             notes = (f"{description} Información generada y publicada por la {org_title} del Gobierno del Estado de "
                      "México; cada registro corresponde a una observación individual con su municipio y fecha.")
-        temporal = temporal or ("temporal", f"{self.now.year - 3}-01-01/{self.now.year}-12-31")
+        # real portals spread coverage over many keys (CKAN core, DCAT, scheming, Spanish): rotate through them
+        y = self.now.year
+        temporal = temporal or (
+            ("temporal", f"{y - 3}-01-01/{y}-12-31"), ("temporal_coverage", f"{y - 3}/{y}"),
+            ("cobertura_temporal", f"enero {y - 3} - diciembre {y}"), ("periodo", f"{y - 2}-{y}"))[self.count % 4]
+        if spatial == ("cobertura_geografica", "Estado de México"):
+            spatial = (("cobertura_geografica", "Estado de México"), ("spatial_coverage", "Estado de México, 125 "
+                        "municipios"), ("cobertura_espacial", "Estatal"), ("spatial", EDOMEX_BBOX))[self.count % 4]
         extra_list = []
         if freq:
             extra_list.append({"key": freq[0], "value": freq[1]})
