@@ -9,6 +9,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from dateutil import parser as dateparser
@@ -74,27 +75,62 @@ PLACEHOLDER_VALUES: frozenset[str] = frozenset(
 # Text
 
 
+@lru_cache(maxsize=8192)
+def _fold_str(s: str) -> str:
+    if not s.isascii():
+        s = unicodedata.normalize("NFKD", s)
+        s = "".join(ch for ch in s if not unicodedata.combining(ch))
+    return " ".join(s.lower().split())
+
+
 def fold(text: Any) -> str:
     """Lower-case, accent-free, single-spaced text for matching ("Metodología " → "metodologia")."""
     if text is None:
         return ""
-    s = unicodedata.normalize("NFKD", str(text))
-    s = "".join(ch for ch in s if not unicodedata.combining(ch))
-    return " ".join(s.lower().split())
+    s = text if isinstance(text, str) else str(text)
+    if len(s) > 4000:  # long descriptions: not worth caching
+        return _fold_str.__wrapped__(s)
+    return _fold_str(s)
+
+
+_NON_ALNUM = re.compile(r"[^a-z0-9]")
+
+
+@lru_cache(maxsize=4096)
+def _fold_key_str(key: str) -> str:
+    return _NON_ALNUM.sub("", fold(key))
 
 
 def fold_key(key: Any) -> str:
     """Metadata key normal form: ``accrualPeriodicity`` = ``accrual_periodicity`` = ``Accrual Periodicity``."""
-    return re.sub(r"[^a-z0-9]", "", fold(key))
+    return _fold_key_str(key if isinstance(key, str) else str(key))
 
 
-def contains_word(haystack: str, needle: str) -> bool:
+_SEPARATORS = re.compile(r"[-_/.]+")
+
+
+def _spaced(text: Any) -> str:
+    return _SEPARATORS.sub(" ", fold(text))
+
+
+@lru_cache(maxsize=2048)
+def _alternation(needles: tuple[str, ...]) -> re.Pattern[str] | None:
+    words = sorted({_spaced(n).strip() for n in needles} - {""}, key=len, reverse=True)
+    if not words:
+        return None
+    return re.compile(r"(?<![a-z0-9])(?:" + "|".join(re.escape(w) for w in words) + r")(?![a-z0-9])")
+
+
+def contains_any(haystack: Any, needles: Iterable[str]) -> bool:
+    """Whole-word (or whole-phrase) match of any needle on folded text; hyphens, underscores, slashes and dots
+    count as spaces. Compiled patterns are cached per vocabulary."""
+    pattern = _alternation(tuple(needles))
+    return pattern is not None and pattern.search(_spaced(haystack)) is not None
+
+
+def contains_word(haystack: Any, needle: str) -> bool:
     """Whole-word (or whole-phrase) match on folded text; hyphens and underscores count as spaces."""
-    hay = re.sub(r"[-_/.]+", " ", fold(haystack))
-    ned = re.sub(r"[-_/.]+", " ", fold(needle)).strip()
-    if not ned:
-        return False
-    return re.search(r"(?<![a-z0-9])" + re.escape(ned) + r"(?![a-z0-9])", hay) is not None
+    return contains_any(haystack, (needle,))
 
 
 def is_blank(value: Any) -> bool:
@@ -143,17 +179,32 @@ def iter_metadata(dataset: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
                 yield str(item.get("key")), item.get("value")
 
 
+_last_index: tuple[Mapping[str, Any], dict[str, list[tuple[str, Any]]]] | None = None
+
+
+def _metadata_index(dataset: Mapping[str, Any]) -> dict[str, list[tuple[str, Any]]]:
+    """fold_key → [(key, value)] of non-blank metadata. The last dataset's index is kept (all ten rules read the
+    same dataset in a row); holding a reference to it means its id cannot be reused while cached. The cache is one
+    tuple read and written atomically, so concurrent threads at worst recompute."""
+    global _last_index
+    last = _last_index
+    if last is not None and last[0] is dataset:
+        return last[1]
+    index: dict[str, list[tuple[str, Any]]] = {}
+    for key, value in iter_metadata(dataset):
+        if not is_blank(value):
+            index.setdefault(fold_key(key), []).append((key, value))
+    _last_index = (dataset, index)
+    return index
+
+
 def find_metadata(dataset: Mapping[str, Any], keys: Iterable[str]) -> tuple[str, Any] | None:
     """First non-blank value under any of ``keys`` (compared in :func:`fold_key` form), in the order of ``keys``."""
-    wanted = [fold_key(k) for k in keys]
-    found: dict[str, tuple[str, Any]] = {}
-    for key, value in iter_metadata(dataset):
-        fk = fold_key(key)
-        if fk in wanted and fk not in found and not is_blank(value):
-            found[fk] = (key, value)
-    for fk in wanted:
-        if fk in found:
-            return found[fk]
+    index = _metadata_index(dataset)
+    for key in keys:
+        hits = index.get(fold_key(key))
+        if hits:
+            return hits[0]
     return None
 
 
@@ -170,11 +221,9 @@ def is_documentation(resource: Mapping[str, Any], params: RuleParams) -> bool:
     """A data dictionary, methodology note, manual … recognised by its name (or unambiguous description words)."""
     if fold(resource.get("resource_type")) in {"documentation", "documentacion"}:
         return True
-    name = as_text(resource.get("name"))
-    if any(contains_word(name, w) for w in params.documentation_words):
+    if contains_any(as_text(resource.get("name")), params.documentation_words):
         return True
-    description = as_text(resource.get("description"))
-    return any(contains_word(description, w) for w in params.documentation_description_words)
+    return contains_any(as_text(resource.get("description")), params.documentation_description_words)
 
 
 def data_resources(ctx: DatasetContext, params: RuleParams) -> list[ResourceEvidence]:

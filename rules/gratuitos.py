@@ -19,7 +19,7 @@ from audit.evidence import DatasetContext
 from rules._common import (
     RuleParams,
     as_text,
-    contains_word,
+    contains_any,
     data_resources,
     find_all_metadata,
     fold,
@@ -98,9 +98,9 @@ def _amount_signal(value: Any, params: Params) -> bool | None:
             continue
     if numbers:
         return any(n > 0 for n in numbers)
-    if any(contains_word(text, p) for p in params.payment_phrases):
+    if contains_any(text, params.payment_phrases):
         return True
-    if any(contains_word(text, w) for w in ("gratis", "gratuito", "gratuita", "sin costo", "free")):
+    if contains_any(text, ("gratis", "gratuito", "gratuita", "sin costo", "free")):
         return False
     return None
 
@@ -112,7 +112,7 @@ def _sentences(text: str) -> list[str]:
 def _about_costs(ds: Mapping[str, Any], params: Params) -> bool:
     title = as_text(ds.get("title"))
     tags = " ".join(as_text(t.get("name") if isinstance(t, Mapping) else t) for t in ds.get("tags") or [])
-    return any(contains_word(title, w) or contains_word(tags, w) for w in params.cost_topic_words)
+    return contains_any(title, params.cost_topic_words) or contains_any(tags, params.cost_topic_words)
 
 
 def _phrase_signals(ds: Mapping[str, Any], params: Params) -> list[tuple[str, str]]:
@@ -131,10 +131,10 @@ def _phrase_signals(ds: Mapping[str, Any], params: Params) -> list[tuple[str, st
     words = params.strict_access_words if _about_costs(ds, params) else params.access_words
     out: list[tuple[str, str]] = []
     for where, text in texts:
+        if not text or not contains_any(text, params.payment_phrases):
+            continue
         for sentence in _sentences(text):
-            if any(contains_word(sentence, p) for p in params.payment_phrases) and any(
-                contains_word(sentence, w) for w in words
-            ):
+            if contains_any(sentence, params.payment_phrases) and contains_any(sentence, words):
                 out.append((where, sentence.strip()))
     return out
 

@@ -14,6 +14,7 @@ from rules._common import (
     RuleParams,
     as_text,
     doc_resources,
+    find_all_metadata,
     find_metadata,
     is_blank,
     make_result,
@@ -134,7 +135,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
         "sin_licencia", "El conjunto no declara una licencia de uso.",
         "Declare una licencia abierta, por ejemplo los Términos de Libre Uso MX o CC BY 4.0.",
         observed=str(ds.get("license_id") or "") or None))
-    emails = [e for key in params.contact_keys for e in _emails((find_metadata(ds, [key]) or ("", ""))[1])]
+    emails = [e for _, value in find_all_metadata(ds, params.contact_keys) for e in _emails(value)]
     check("contacto", bool(emails), Finding(
         "sin_contacto", "No hay un contacto con correo electrónico válido (responsable o autor).",
         "Registre el nombre y el correo institucional de la persona responsable del conjunto.",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from rules._common import fold
@@ -128,12 +129,17 @@ def _cc_heuristic(key: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=64)
+def _folded_vocabulary(items: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    return {license_key(k): v for k, v in items}
+
+
 def classify(value: Any, vocabulary: Mapping[str, str] | None = None) -> str:
     """Category of one licence id / title / URL; :data:`UNKNOWN` if not recognised, NOT_SPECIFIED if blank."""
     key = license_key(value)
     if not key:
         return NOT_SPECIFIED
-    vocab = {license_key(k): v for k, v in (vocabulary or DEFAULT_LICENSE_VOCABULARY).items()}
+    vocab = _folded_vocabulary(tuple((vocabulary or DEFAULT_LICENSE_VOCABULARY).items()))
     if key in vocab:
         return vocab[key]
     found = _cc_heuristic(key)

@@ -151,11 +151,16 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
         if moved_how:
             moved += 1
             detail.append({"resource": label, "state": "moved", "how": moved_how[0]})
-            observed = ev.probe.final_url if moved_how[0] == "recurso_redirigido" and ev.probe else ev.resource.get("url")
+            if moved_how[0] == "recurso_redirigido" and ev.probe is not None:
+                observed = f"{ev.resource.get('url')} → {ev.probe.final_url}"
+            elif moved_how[0] == "recurso_movido":
+                observed = f"antes: {h.url} → ahora: {ev.resource.get('url')}"
+            else:
+                observed = f"antes: {h.name or h.url} → ahora: {ev.label}"
             findings.append(Finding(
                 moved_how[0], moved_how[1],
                 "Mantenga identificadores y URL estables; si debe moverlo, conserve la dirección anterior.",
-                resource=ev.label, observed=f"antes: {h.name or h.url} → ahora: {ev.label} ({observed})"))
+                resource=ev.label, observed=observed))
         else:
             ok += 1
             detail.append({"resource": label, "state": "kept"})
