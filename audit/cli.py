@@ -328,20 +328,12 @@ def _print_crawl_summary(counts: dict[str, Any], run_id: int) -> None:
 
 def print_probe_summary(store: Store, run_id: int) -> None:
     try:
-        from audit.probe import probe_summary
+        from audit.probe import probe_summary, probe_summary_table
     except ImportError:
         return
     rows = probe_summary(store, run_id)
-    if not rows:
-        return
-    keys = [k for k in rows[0] if k != "organization"]
-    table = Table(title="Resultado del sondeo de recursos por organización")
-    table.add_column("Organización")
-    for k in keys:
-        table.add_column(str(k), justify="right")
-    for row in rows:
-        table.add_row(str(row.get("organization") or "(sin organización)"), *[str(row.get(k, "")) for k in keys])
-    console.print(table)
+    if rows:
+        console.print(probe_summary_table(rows))
 
 
 def print_summary(store: Store, run_id: int, cfg: AuditConfig, *, out_dir: Path | None) -> None:
@@ -356,9 +348,6 @@ def print_summary(store: Store, run_id: int, cfg: AuditConfig, *, out_dir: Path 
         orgs = s.scalars(select(OrganizationResult).where(OrganizationResult.run_id == run_id)).all()
         status = run.status
     _print_crawl_summary(counts, run_id)
-    probe_keys = {k[6:]: v for k, v in counts.items() if k.startswith("probe_") and isinstance(v, int)}
-    if probe_keys:
-        console.print("Sondeo: " + ", ".join(f"{k}: {v}" for k, v in sorted(probe_keys.items())))
     print_probe_summary(store, run_id)
     if orgs:
         table = Table(title=f"Resumen por organización (corrida {run_id}, {status})")

@@ -53,5 +53,5 @@ def configure_logging(level: int | str = "INFO", *, json_lines: bool | None = No
     # chatty libraries stay at WARNING unless we are debugging
     quiet = logging.DEBUG if root.level <= logging.DEBUG else logging.WARNING
     for name in ("urllib3", "httpx", "httpcore", "aiosmtpd", "mail.log", "fontTools",
-                 "weasyprint", "great_expectations", "matplotlib", "alembic.runtime.migration"):
+                 "weasyprint", "great_expectations", "matplotlib", "alembic"):
         logging.getLogger(name).setLevel(quiet)
