@@ -43,7 +43,9 @@ PAYMENT_PHRASES = [
 ACCESS_WORDS = [
     "datos", "informacion", "archivo", "archivos", "conjunto", "base de datos", "descarga", "descargar", "acceso",
     "acceder", "consulta", "consultar", "obtener", "obtenerse", "copia", "copias", "entrega", "entregan", "entregara",
-    "solicitar", "solicitud", "recurso", "recursos", "data", "download", "access", "dataset",
+    "solicitar", "solicitud", "recurso", "recursos", "data", "download", "access", "dataset", "disponible",
+    "disponibles", "proporciona", "proporcionan", "proporcionara", "adquirir", "adquisicion", "obtencion",
+    "reproduccion", "expide", "expedicion",
 ]
 STRICT_ACCESS_WORDS = [
     "descarga", "descargar", "acceso", "acceder", "obtener", "obtenerse", "copia", "copias", "entrega", "entregan",
@@ -133,8 +135,11 @@ def _phrase_signals(ds: Mapping[str, Any], params: Params) -> list[tuple[str, st
     for where, text in texts:
         if not text or not contains_any(text, params.payment_phrases):
             continue
-        for sentence in _sentences(text):
-            if contains_any(sentence, params.payment_phrases) and contains_any(sentence, words):
+        sentences = _sentences(text)
+        for i, sentence in enumerate(sentences):
+            # the access words may sit in the sentence before ("Se entregan los datos en CSV. Previo pago de …")
+            context = " ".join(sentences[max(0, i - 1):i + 1])
+            if contains_any(sentence, params.payment_phrases) and contains_any(context, words):
                 out.append((where, sentence.strip()))
     return out
 

@@ -86,6 +86,25 @@ def test_gratuitos_flags_dataset_about_costs_that_also_charges_for_the_data():
     assert result.status is Status.FAIL
 
 
+@pytest.mark.parametrize(
+    "notes",
+    [
+        "Información disponible previo pago de derechos.",
+        "Los archivos se proporcionan en CSV. Previo pago de derechos en la ventanilla de la dependencia.",
+        "La consulta de la base de datos completa tiene un costo de 500 pesos.",
+    ],
+)
+def test_gratuitos_flags_payment_phrases_about_obtaining_the_data(notes):
+    result = run(ctx(dataset(notes=LONG_NOTES + " " + notes)))
+    assert result.status is Status.FAIL
+    assert "pago_en_metadatos" in codes(result)
+
+
+def test_gratuitos_payment_phrase_about_something_else_is_not_flagged():
+    notes = LONG_NOTES + " Cada trámite tiene un costo establecido en la ley de ingresos."
+    assert run(ctx(dataset(title="Catálogo de trámites y servicios", notes=notes))).status is Status.PASS
+
+
 def test_gratuitos_uninterpretable_price_needs_manual_review_but_does_not_fail():
     result = run(ctx(dataset(extras=extras(costo="Consultar con la dependencia"))))
     assert result.status is Status.PASS
