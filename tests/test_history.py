@@ -54,7 +54,7 @@ def test_three_runs_retired_dataset_and_removed_resource(sample_portal, cfg, sql
     pkg = sample_portal.catalog.get_dataset(good)
     assert len(pkg["resources"]) >= 1
     removed_res = pkg["resources"][0]["name"]
-    sample_portal.catalog.remove_resource(good, pkg["resources"][0]["id"])
+    sample_portal.catalog.patch_dataset(good, {"resources": pkg["resources"][1:]})
     third = run_audit(cfg, store, portal_url=sample_portal.url)
     r3 = _results(store, third.run_id)
 
