@@ -51,6 +51,12 @@ def test_summary_labels_detected(label):
     assert ev.summary_rows == 1
 
 
+def test_total_label_in_a_year_column_is_a_summary_row():
+    data = b"anio,defunciones,tasa\n2020,100,1.5\n2021,120,1.7\n2022,90,1.2\nTotal,310,1.47\n"
+    ev = check_bytes(data, "csv", settings=S, suites=[])
+    assert ev.summary_rows == 1 and "summary_rows" in _failed_checks(ev)
+
+
 def test_totalmente_is_not_a_summary_row():
     ev = check_bytes(_csv(_records() + ["2024-01-01,15,001,Totalmente nuevo,1"]), "csv", settings=S, suites=[])
     assert ev.summary_rows == 0

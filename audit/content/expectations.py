@@ -97,8 +97,10 @@ def disaggregation_keys(df: pd.DataFrame, kinds: dict[str, str]) -> list[str]:
 
 
 def label_columns(df: pd.DataFrame, kinds: dict[str, str]) -> list[str]:
-    """The first text columns: where a summary row carries its "Total" label."""
-    return [str(c) for c in df.columns if kinds.get(str(c)) in ("text", "code")][:3]
+    """The first text-typed columns: where a summary row carries its "Total" label (even in a year column)."""
+    text = [str(c) for c in df.columns if kinds.get(str(c)) in ("text", "code")][:3]
+    mixed = [str(c) for c in df.columns if kinds.get(str(c)) in ("numeric_text", "date")][:3]
+    return text + mixed
 
 
 def summary_mask(df: pd.DataFrame, columns: list[str]) -> pd.Series:

@@ -225,6 +225,9 @@ def _run_job(job: Job, cfg_dump: dict[str, Any]) -> dict[str, Any]:
     try:
         ev = check_bytes(dl.data, job.sniffed_type, settings=cfg.content, suites=job.suites, filename=filename,
                          dictionary_fields=job.dictionary_fields)
+        if job.is_dictionary:  # documentation, not records: record-level (primarios) codes do not apply
+            ev = ContentEvidence(**{**{f: getattr(ev, f) for f in _EVIDENCE_FIELDS},
+                                    "problems": tuple(p for p in ev.problems if p != "no_disaggregation_keys")})
         if dl.truncated:
             ev = ContentEvidence(**{**{f: getattr(ev, f) for f in _EVIDENCE_FIELDS},
                                     "problems": tuple(dict.fromkeys((*ev.problems, "download_truncated")))})
