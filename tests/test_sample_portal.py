@@ -316,19 +316,29 @@ def test_synthetic_portal_serves_n_datasets_fast_and_deterministically():
         assert len(orgs) == 25  # CKAN caps all_fields listings at 25 per call
         assert len(ck.action.organization_list(limit=1000)) == 200
         assert len(ck.action.package_list(limit=50, offset=9990)) == 10
-        p.catalog.delete_dataset(d["name"])
-        assert ck.action.package_search(rows=0)["count"] == 9_999
-        with pytest.raises(ckanapi.NotFound):
-            ck.action.package_show(id=d["name"])
-        url = d["resources"][0]["url"]
+        # the smallest file of the first page: 1,000–100,000 rows, a function of n
+        url = min((r["url"] for pkg in first["results"] for r in pkg["resources"]),
+                  key=lambda u: synthetic_rows(int(urlsplit(u).path.rsplit("/", 1)[1].split(".")[0])))
         assert urlsplit(url).path.startswith("/files/synthetic/")
-        body = requests.get(url, timeout=10).content
         n = int(urlsplit(url).path.rsplit("/", 1)[1].split(".")[0])
-        assert body.count(b"\n") == synthetic_rows(n) + 1
+        assert requests.get(url, timeout=10).content.count(b"\n") == synthetic_rows(n) + 1
         assert 1_000 <= synthetic_rows(n) <= 100_000
     with SamplePortal(synthetic=10_000) as q:
         again = ckanapi.RemoteCKAN(q.url).action.package_search(rows=1, start=10, sort="metadata_created asc")
         assert again["results"][0]["id"] == d["id"]
+
+
+def test_synthetic_catalogue_can_lose_and_gain_datasets_mid_crawl():
+    with SamplePortal(synthetic=300) as p:
+        ck = ckanapi.RemoteCKAN(p.url)
+        victim = ck.action.package_search(rows=1, start=5, sort="name asc")["results"][0]
+        p.catalog.delete_dataset(victim["name"])
+        p.catalog.add_dataset({"name": "agregado-a-media-corrida", "owner_org": "dependencia-001"})
+        page = ck.action.package_search(rows=1000, sort="metadata_created asc, id asc")
+        names = [r["name"] for r in page["results"]]
+        assert page["count"] == 300 and victim["name"] not in names and names[-1] == "agregado-a-media-corrida"
+        with pytest.raises(ckanapi.NotFound):
+            ck.action.package_show(id=victim["name"])
 
 
 def test_synthetic_sorts_descending_and_filters():
