@@ -278,3 +278,40 @@ def test_job_runner_runs_one_job_at_a_time_and_reports_errors() -> None:
     runner.wait(5)
     assert runner.last.status == "error" and "falló la tarea" in runner.last.message
     assert [j.name for j in done] == ["uno", "tres"]
+
+
+@pytest.mark.slow
+def test_admin_runs_a_real_audit_of_the_sample_portal_then_regenerates_reports(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from audit.config import load_config
+    from audit.sample_portal import SamplePortal
+
+    monkeypatch.setenv("AUDIT_ADMIN_USER", "dgsei")
+    monkeypatch.setenv("AUDIT_ADMIN_PASSWORD", PASSWORD)
+    store = open_store(f"sqlite:///{tmp_path / 'audit.db'}")
+    with SamplePortal() as portal:
+        cfg = load_config(None, {
+            "portal_url": portal.url, "output_dir": str(tmp_path / "out"),
+            "content": {"enabled": False}, "reports": {"enabled": False, "pdf": False},
+            "http": {"connect_timeout_s": 2, "read_timeout_s": 2, "total_timeout_s": 10, "retries": 1,
+                     "backoff_base_s": 0.05, "retry_after_cap_s": 1},
+            "web": {"uploads_dir": str(tmp_path / "entradas")},
+        })
+        app = create_app(cfg, store)
+        with TestClient(app) as c:
+            token = _login(c)
+            r = c.post("/admin/auditar", data={"csrf_token": token, "portal": "0"})  # 0 = the configured portal
+            assert r.status_code == 202, r.text
+            assert c.post("/admin/informes", data={"csrf_token": token}).status_code in (400, 409)  # busy / no run yet
+            app.state.web.jobs.wait(120)
+            last = app.state.web.jobs.last
+            assert last is not None and last.status == "ok", last
+            assert "Secretaría de Finanzas" in c.get("/").text  # the new run is on the dashboard
+            r = c.post("/admin/informes", data={"csrf_token": _csrf(c)})
+            assert r.status_code == 202, r.text
+            app.state.web.jobs.wait(120)
+            assert app.state.web.jobs.last.status == "ok", app.state.web.jobs.last
+    assert (tmp_path / "out" / "2026" / "reports" / "index.html").is_file() or list((tmp_path / "out").rglob("index.html"))
+    actions = [(e.action, e.outcome) for e in _log_rows(store)]
+    assert ("audit", "started") in actions and ("audit", "ok") in actions and ("reports", "ok") in actions
+    store.close()

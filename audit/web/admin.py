@@ -238,19 +238,18 @@ def start_audit(request: Request, csrf_token: Annotated[str, Form(max_length=200
 
 
 def _report_generator() -> Callable[..., Any] | None:
-    """The reports stage, wherever it lives in this installation."""
-    import importlib
+    """The pipeline's reports stage (``run_stage("report", …)``), forced on even if disabled for audits."""
+    try:
+        from audit.pipeline import run_stage
+    except ImportError:
+        return None
 
-    for module, attr in (("audit.pipeline", "run_reports"), ("audit.pipeline", "regenerate_reports"),
-                         ("reports", "generate_reports"), ("reports.render", "generate_reports"),
-                         ("reports.build", "generate_reports")):
-        try:
-            fn = getattr(importlib.import_module(module), attr, None)
-        except ImportError:
-            continue
-        if callable(fn):
-            return fn
-    return None
+    def regenerate(cfg: Any, store: Any, *, run_id: int) -> Any:
+        cfg = cfg.model_copy(deep=True)
+        cfg.reports.enabled = True
+        return run_stage("report", store, run_id, cfg)
+
+    return regenerate
 
 
 @router.post("/informes")
