@@ -33,7 +33,6 @@ from audit.netguard import (
     UnsafeAddressError,
     UnsafeResolution,
     check_ip_literal,
-    host_allowed,
     make_guarded_resolver,
     normalize_host,
 )
@@ -294,7 +293,7 @@ class Prober:
         host = url.host
         if not host:
             raise _Failure(Outcome.UNSUPPORTED_SCHEME, "malformed_url", f"URL sin host: {url}")
-        if not host_allowed(host, self.allow_hosts):
+        if normalize_host(host) not in self.allow_hosts:
             try:
                 check_ip_literal(host)
             except UnsafeAddressError as exc:
