@@ -117,8 +117,9 @@ def _about_costs(ds: Mapping[str, Any], params: Params) -> bool:
     return contains_any(title, params.cost_topic_words) or contains_any(tags, params.cost_topic_words)
 
 
-def _phrase_signals(ds: Mapping[str, Any], params: Params) -> list[tuple[str, str]]:
+def _phrase_signals(ctx: DatasetContext, params: Params) -> list[tuple[str, str]]:
     """(where, sentence) for every sentence declaring that obtaining the data costs money."""
+    ds = ctx.dataset
     texts: list[tuple[str, str]] = [("notes", as_text(ds.get("notes")))]
     price_keys = {fold_key(k) for k in params.price_keys}
     skip = {"notes", "title", "name", "id", "url", "license_url", "license_title", "license_id", "tags", "groups",
@@ -127,9 +128,8 @@ def _phrase_signals(ds: Mapping[str, Any], params: Params) -> list[tuple[str, st
         if key in skip or fold_key(key) in price_keys:
             continue
         texts.append((key, as_text(value)))
-    for res in ds.get("resources") or []:
-        if isinstance(res, Mapping):
-            texts.append((f"recurso «{as_text(res.get('name'))}»", as_text(res.get("description"))))
+    for ev in ctx.resources:
+        texts.append((f"recurso «{ev.label}»", as_text(ev.resource.get("description"))))
     words = params.strict_access_words if _about_costs(ds, params) else params.access_words
     out: list[tuple[str, str]] = []
     for where, text in texts:
@@ -177,7 +177,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
         elif signal is None:
             uncertain.append((key, value))
     # 3. explicit phrases in the description or other metadata
-    for where, sentence in _phrase_signals(ds, params):
+    for where, sentence in _phrase_signals(ctx, params):
         findings.append(Finding(
             "pago_en_metadatos", f"La descripción indica que obtener los datos tiene un costo ({where}).",
             "Retire el requisito de pago y publique los datos completos para descarga libre.",

@@ -120,3 +120,10 @@ def test_gratuitos_only_documentation_reachable_is_not_applicable():
 
 def test_gratuitos_retired_is_not_applicable():
     assert run(ctx(retired=True)).status is Status.NOT_APPLICABLE
+
+
+def test_gratuitos_flags_payment_phrase_in_a_resource_description():
+    res = resource("Base completa", description="El archivo completo se entrega previo pago de derechos.")
+    result = run(ctx(resources=[ev(res)]))
+    assert result.status is Status.FAIL
+    assert "Base completa" in next(f for f in result.findings if f.code == "pago_en_metadatos").message_es
