@@ -135,6 +135,8 @@ def main() -> None:
         per = [float(d["elapsed_ms"]) for d in details if d.get("elapsed_ms") is not None]
         warm = per[2 * args.workers:]
         download = [float(d["download_ms"]) for d in details if d.get("download_ms") is not None]
+        cpu = [float(d["cpu_ms"]) for d in details if d.get("cpu_ms") is not None]
+        cpu_warm = cpu[2 * args.workers:]
 
         run2 = _crawl(store, base, args.resources)
         run_probe_stage(store, run2, cfg)  # conditional requests: 304 → not_modified
@@ -145,6 +147,7 @@ def main() -> None:
         run_probe_stage(store, run3, cfg_nc)
         wall3, counts3 = _stage(store, run3, cfg_nc)
 
+        load_avg = __import__("os").getloadavg()[0]
         self_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         child_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         out = {
@@ -156,12 +159,16 @@ def main() -> None:
                 "wall_s": round(wall1, 2), "counts": counts1,
                 "ms_per_resource_median": round(statistics.median(per), 1), "ms_per_resource_p95": round(_pct(per, 0.95), 1),
                 "ms_after_warmup_median": round(statistics.median(warm), 1), "ms_after_warmup_p95": round(_pct(warm, 0.95), 1),
+                "cpu_ms_per_resource_median": round(statistics.median(cpu), 1),
+                "cpu_ms_per_resource_p95": round(_pct(cpu, 0.95), 1),
+                "cpu_ms_after_warmup_median": round(statistics.median(cpu_warm), 1),
+                "cpu_ms_after_warmup_p95": round(_pct(cpu_warm, 0.95), 1),
                 "download_ms_median": round(statistics.median(download), 1),
                 "wall_ms_per_resource": round(wall1 * 1000 / args.resources, 1),
             },
             "second_run_conditional": {"wall_s": round(wall2, 3), "counts": counts2, "speedup": round(wall1 / wall2, 1)},
             "second_run_no_conditional": {"wall_s": round(wall3, 2), "counts": counts3, "speedup": round(wall1 / wall3, 1)},
-            "load_average_1m_at_end": round(__import__("os").getloadavg()[0], 2),
+            "load_average_1m_after_runs": round(load_avg, 2),
             "peak_rss_mb": {"main": round(self_rss, 1), "largest_worker_or_child": round(child_rss, 1)},
         }
         print(json.dumps(out, indent=2))

@@ -202,6 +202,7 @@ def _worker_init() -> None:
 def _run_job(job: Job, cfg_dump: dict[str, Any]) -> dict[str, Any]:
     cfg = AuditConfig.model_validate(cfg_dump)
     t0 = time.perf_counter()
+    c0 = time.process_time()  # CPU of this worker: comparable across runs on a shared machine
     allow = list(cfg.probe.allow_hosts)
     if cfg.portal_url:
         host = urlsplit(cfg.portal_url).hostname
@@ -240,6 +241,7 @@ def _run_job(job: Job, cfg_dump: dict[str, Any]) -> dict[str, Any]:
         table = load_table(dl.data, job.sniffed_type, max_rows=5000, filename=filename)
         out["dictionary_fields"] = gxsuite.parse_dictionary(table.df) if table.parsed_ok else []
     out["total_ms"] = round((time.perf_counter() - t0) * 1000, 1)
+    out["cpu_ms"] = round((time.process_time() - c0) * 1000, 1)
     return out
 
 
@@ -350,6 +352,7 @@ def _record(run_id: int, job: Job, out: dict[str, Any]) -> ContentCheck:
     details.update(
         probe_sha256=job.probe_sha256, suite_digest=job.suite_digest, bytes=out.get("bytes"),
         truncated=out.get("truncated"), elapsed_ms=out.get("total_ms"), download_ms=out.get("download_ms"),
+        cpu_ms=out.get("cpu_ms"),
         is_dictionary=job.is_dictionary,
     )
     if "dictionary_fields" in out:
