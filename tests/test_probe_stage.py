@@ -85,9 +85,6 @@ def test_probe_stage_stores_an_outcome_for_every_resource(store: Store, srv: Fau
     assert len(evidence) == 7
     pdf = next(ev for ev in evidence.values() if ev.sniffed_type == "pdf")
     assert pdf.outcome == "ok" and pdf.sha256
-    with store.session() as s:
-        run = s.get(AuditRun, run_id)
-        assert run is not None and "probe" in run.stages_done and run.counts["probe"] == counts
 
 
 def test_probe_stage_resumes_only_unprobed_resources(store: Store, srv: FaultServer) -> None:

@@ -175,16 +175,11 @@ def run_probe_stage(store: Store, run_id: int, cfg: AuditConfig, *, resume: bool
     if requests:
         _run_coro(_probe_and_store(store, run_id, cfg, requests, allow_hosts))
 
+    # Run bookkeeping (stage, stages_done, counts) belongs to the pipeline (audit.runs.mark_stage).
     with store.session() as s:
         counts = dict(
             s.execute(select(Probe.outcome, func.count()).where(Probe.run_id == run_id).group_by(Probe.outcome)).all()
         )
-        run = s.get(AuditRun, run_id)
-        if run is not None:
-            run.stage = "probe"
-            if "probe" not in (run.stages_done or []):
-                run.stages_done = [*(run.stages_done or []), "probe"]
-            run.counts = {**(run.counts or {}), "probe": counts}
     return {str(k): int(v) for k, v in counts.items()}
 
 
