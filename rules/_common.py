@@ -305,9 +305,20 @@ def url_extension(url: Any) -> str:
 _MEMBER_EXT = re.compile(r"\.([A-Za-z0-9]{2,8})\b")
 
 
+_ZIP_KINDS = re.compile(r"contiene:\s*([a-z0-9,\- ]+);")
+#: members that document a zip's data rather than being data (README, PDF notes)
+ZIP_COMPANION_TYPES = frozenset({"text", "pdf", "doc", "docx", "odt", "rtf", "html", "md", "png", "jpeg", "gif"})
+
+
 def zip_member_types(detail: str | None) -> list[str]:
-    """Types of the members listed in a zip's ``sniffed_detail`` ("a.csv, b.shp …")."""
-    return [normalize_format(m) for m in _MEMBER_EXT.findall(detail or "")]
+    """Types of a zip's members from its ``sniffed_detail``: the sniffed kinds ("contiene: csv,pdf; …") plus
+    the extensions of the listed members ("miembros: a.csv, b.shp")."""
+    text = detail or ""
+    kinds = []
+    m = _ZIP_KINDS.search(text)
+    if m:
+        kinds = [k.strip() for k in m.group(1).split(",") if k.strip() and k.strip() not in ("vacío", "unknown")]
+    return kinds + [normalize_format(ext) for ext in _MEMBER_EXT.findall(text)]
 
 
 def effective_type(ev: ResourceEvidence) -> tuple[str, str]:

@@ -11,6 +11,7 @@ from pydantic import Field
 
 from audit.evidence import DatasetContext
 from rules._common import (
+    ZIP_COMPANION_TYPES,
     RuleParams,
     data_resources,
     effective_type,
@@ -60,7 +61,8 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
         declared = normalize_format(ev.resource.get("format")) or "—"
         detail.append({"resource": ev.label, "type": kind or None, "source": source})
         if kind == "zip":
-            members = zip_member_types(ev.probe.sniffed_detail if ev.probe else None)
+            members = [m for m in zip_member_types(ev.probe.sniffed_detail if ev.probe else None)
+                       if m not in ZIP_COMPANION_TYPES]  # a README or PDF note beside the data is fine
             if members and all(m in open_set for m in members):
                 good += 1
                 continue

@@ -61,7 +61,9 @@ DEFAULT_FREQUENCY_WORDS: dict[str, str] = {
     "yearly": "P1Y", "biennial": "P2Y", "triennial": "P3Y", "quadrennial": "P4Y", "quinquennial": "P5Y",
     "decennial": "P10Y", "as needed": IRREGULAR, "as required": IRREGULAR, "on demand": IRREGULAR,
     "not planned": IRREGULAR, "unplanned": IRREGULAR, "never": IRREGULAR, "one off": IRREGULAR, "once": IRREGULAR,
-    "ad hoc": IRREGULAR,
+    "ad hoc": IRREGULAR, "irregularly": IRREGULAR, "every day": "P1D", "every week": "P1W", "every two weeks": "P2W",
+    "every month": "P1M", "every two months": "P2M", "every quarter": "P3M", "every three months": "P3M",
+    "every six months": "P6M", "every year": "P1Y", "every two years": "P2Y",
 }
 
 #: EU Publications Office authority table (http://publications.europa.eu/resource/authority/frequency/<CODE>)

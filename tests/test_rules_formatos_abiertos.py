@@ -74,6 +74,10 @@ def test_formatos_unknown_format_needs_review():
 def test_formatos_zip_of_csv_is_open():
     assert run(ctx(resources=[sniffed("zip", "ZIP", sniffed_detail="a.csv, b.csv")])).status is Status.PASS
     assert run(ctx(resources=[sniffed("zip", "ZIP", sniffed_detail="a.csv, b.xls")])).status is Status.FAIL
+    detail = "contiene: csv,text; miembros: datos.csv, LEEME.txt"
+    assert run(ctx(resources=[sniffed("zip", "ZIP", sniffed_detail=detail)])).status is Status.PASS
+    assert run(ctx(resources=[sniffed("zip", "ZIP", sniffed_detail="contiene: pdf; miembros: informe.pdf")])
+               ).status is Status.FAIL
 
 
 def test_formatos_retired_is_not_applicable():

@@ -71,6 +71,8 @@ def test_legibles_file_that_does_not_parse_is_not_readable():
 
 def test_legibles_zip_with_csv_members_counts():
     assert run(ctx(resources=[sniffed("zip", "ZIP", sniffed_detail="datos_2024.csv, leeme.txt")])).status is Status.PASS
+    detail = "contiene: json; miembros: datos"  # member without extension, sniffed as JSON
+    assert run(ctx(resources=[sniffed("zip", "ZIP", sniffed_detail=detail)])).status is Status.PASS
     result = run(ctx(resources=[sniffed("zip", "ZIP", sniffed_detail="informe.pdf")]))
     assert result.status is Status.FAIL and result.findings[0].manual_review
 
