@@ -101,7 +101,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
     findings = _public_problems(ctx)
     if not ctx.resources:
         findings.append(Finding("sin_recursos", "El conjunto de datos no tiene recursos.",
-                                "Publique al menos un archivo de datos en el conjunto."))
+                                "Publique al menos un archivo de datos en el conjunto.", observed="0 recursos"))
         return make_result(ID, Status.FAIL, findings=findings, evidence={"resources": 0})
     judged = [_judge(ev, params) for ev in ctx.resources]
     known = [j for j in judged if j[0] is not None]

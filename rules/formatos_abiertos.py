@@ -72,7 +72,8 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
         if not kind:
             findings.append(Finding(
                 "formato_desconocido", "No se declara el formato y no se pudo detectar.",
-                "Declare el formato del recurso y publíquelo en CSV o JSON.", resource=ev.label, manual_review=True))
+                "Declare el formato del recurso y publíquelo en CSV o JSON.", resource=ev.label, observed="(vacío)",
+                manual_review=True))
             continue
         label = _PROPRIETARY_ES.get(kind, kind.upper())
         mismatch = f" (declarado {declared.upper()})" if source == "sniffed" and declared not in ("—", kind) else ""

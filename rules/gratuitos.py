@@ -205,7 +205,9 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
         "nada_descargable",
         "No se pudo descargar ningún recurso de datos, por lo que no se puede confirmar la gratuidad "
         "(no hay señales de cobro).",
-        "Corrija el acceso a los archivos (ver «Accesibles»).")] + review, evidence=evidence)
+        "Corrija el acceso a los archivos (ver «Accesibles»).",
+        observed=", ".join(sorted({str(ev.probe.outcome) for ev in data if ev.probe is not None})) or None)] + review,
+        evidence=evidence)
 
 
 RULE = Rule(

@@ -25,6 +25,7 @@ from rules._common import (
 from rules.base import Finding, Rule, RuleResult, Status
 
 ID = "integrales"
+EMPTY = "(vacío)"
 
 FREQUENCY_KEYS = [
     "frequency", "accrualPeriodicity", "accrual_periodicity", "update_frequency", "frecuencia", "periodicidad",
@@ -118,8 +119,9 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
 
     title = as_text(ds.get("title"))
     check("titulo", bool(title), Finding("sin_titulo", "El conjunto no tiene título.",
-                                         "Escriba un título que diga qué datos contiene, de dónde y de cuándo."))
-    notes = as_text(ds.get("notes") or ds.get("description"))
+                                         "Escriba un título que diga qué datos contiene, de dónde y de cuándo.", observed=EMPTY))
+    # visible text only: HTML tags in the description do not count as description
+    notes = re.sub(r"<[^>]+>", "", as_text(ds.get("notes") or ds.get("description"))).strip()
     check("descripcion", len(notes) >= params.min_description_chars, Finding(
         "descripcion_insuficiente",
         f"La descripción tiene {len(notes)} caracteres; se requieren al menos {params.min_description_chars}.",
@@ -127,31 +129,32 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
         observed=str(len(notes))))
     check("etiquetas", _has_list(ds.get("tags")) or find_metadata(ds, params.tag_keys) is not None, Finding(
         "sin_etiquetas", "El conjunto no tiene etiquetas (palabras clave).",
-        "Agregue etiquetas que ayuden a encontrar el conjunto."))
+        "Agregue etiquetas que ayuden a encontrar el conjunto.", observed="0 etiquetas"))
     check("grupo", _has_list(ds.get("groups")) or find_metadata(ds, params.theme_keys) is not None, Finding(
-        "sin_grupo", "El conjunto no pertenece a ningún grupo o tema.", "Asigne el conjunto al menos a un grupo temático."))
+        "sin_grupo", "El conjunto no pertenece a ningún grupo o tema.", "Asigne el conjunto al menos a un grupo temático.",
+        observed="0 grupos"))
     lic = licenses.classify(ds.get("license_id") or ds.get("license_title") or ds.get("license_url"))
     check("licencia", lic != licenses.NOT_SPECIFIED, Finding(
         "sin_licencia", "El conjunto no declara una licencia de uso.",
         "Declare una licencia abierta, por ejemplo los Términos de Libre Uso MX o CC BY 4.0.",
-        observed=str(ds.get("license_id") or "") or None))
+        observed=str(ds.get("license_id") or "") or EMPTY))
     emails = [e for _, value in find_all_metadata(ds, params.contact_keys) for e in _emails(value)]
     check("contacto", bool(emails), Finding(
         "sin_contacto", "No hay un contacto con correo electrónico válido (responsable o autor).",
         "Registre el nombre y el correo institucional de la persona responsable del conjunto.",
-        observed=short(ds.get("maintainer_email") or ds.get("author_email")) or None))
+        observed=short(ds.get("maintainer_email") or ds.get("author_email")) or EMPTY))
     freq = find_metadata(ds, params.frequency_keys)
     check("frecuencia", freq is not None, Finding(
         "sin_frecuencia", "No se declara la frecuencia de actualización.",
-        "Declare la frecuencia de actualización (por ejemplo «mensual» o R/P1M)."))
+        "Declare la frecuencia de actualización (por ejemplo «mensual» o R/P1M).", observed=EMPTY))
     temporal = find_metadata(ds, params.temporal_keys)
     check("cobertura_temporal", temporal is not None, Finding(
         "sin_cobertura_temporal", "No se declara la cobertura temporal (periodo que abarcan los datos).",
-        "Indique el periodo que cubren los datos, por ejemplo «2019-01/2024-12»."))
+        "Indique el periodo que cubren los datos, por ejemplo «2019-01/2024-12».", observed=EMPTY))
     spatial = find_metadata(ds, params.spatial_keys)
     check("cobertura_espacial", spatial is not None, Finding(
         "sin_cobertura_espacial", "No se declara la cobertura espacial (territorio que abarcan los datos).",
-        "Indique el territorio que cubren los datos, por ejemplo «Estado de México, 125 municipios»."))
+        "Indique el territorio que cubren los datos, por ejemplo «Estado de México, 125 municipios».", observed=EMPTY))
 
     # every resource described: name, format, description
     incomplete: list[tuple[str, list[str]]] = []
@@ -166,7 +169,8 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
             incomplete.append((ev.label, missing))
     if not ctx.resources:
         check("recursos_descritos", False, Finding(
-            "sin_recursos", "El conjunto no tiene recursos que describir.", "Publique los archivos de datos del conjunto."))
+            "sin_recursos", "El conjunto no tiene recursos que describir.", "Publique los archivos de datos del conjunto.",
+            observed="0 recursos"))
     else:
         check("recursos_descritos", not incomplete)
         for label, missing in incomplete:
@@ -182,7 +186,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
     )
     check("diccionario", has_dictionary, Finding(
         "sin_diccionario", "No se publica un diccionario de datos (descripción de cada campo).",
-        "Publique un diccionario de datos con el nombre, tipo y descripción de cada columna."))
+        "Publique un diccionario de datos con el nombre, tipo y descripción de cada columna.", observed="ninguno"))
 
     if params.check_content:
         tabular = [ev for ev in ctx.resources if ev.content is not None and ev.content.parsed_ok]
@@ -196,7 +200,8 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
                     ok = False
                     findings.append(Finding(
                         "sin_encabezado", "El archivo no tiene una fila de encabezado con los nombres de las columnas.",
-                        "Agregue una primera fila con el nombre de cada columna.", resource=ev.label))
+                        "Agregue una primera fila con el nombre de cada columna.", resource=ev.label,
+                        observed=f"{content.columns or 0} columnas sin nombre"))
                 if content.empty_columns:
                     ok = False
                     findings.append(Finding(

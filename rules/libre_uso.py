@@ -60,7 +60,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
     if category in _PASS:
         return make_result(ID, Status.PASS, evidence=evidence)
     code, message, fix = _FINDINGS[category]
-    finding = Finding(code, message + f" ({licenses.CATEGORY_ES[category]})", fix, observed=observed or None,
+    finding = Finding(code, message + f" ({licenses.CATEGORY_ES[category]})", fix, observed=observed or "(vacío)",
                       manual_review=category in (licenses.OTHER_OPEN, licenses.UNKNOWN))
     if category in _PARTIAL:
         return make_result(ID, Status.PARTIAL, score=0.5, findings=[finding], evidence=evidence)

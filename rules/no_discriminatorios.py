@@ -58,7 +58,9 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
         return make_result(ID, Status.NOT_APPLICABLE, findings=[Finding(
             "nada_descargable",
             "Ningún recurso de datos respondió, por lo que no se puede saber si exige registro.",
-            "Corrija el acceso a los archivos (ver «Accesibles»).")], evidence=evidence)
+            "Corrija el acceso a los archivos (ver «Accesibles»).",
+            observed=", ".join(sorted({str(ev.probe.outcome) for ev in probed if ev.probe is not None})))],
+            evidence=evidence)
     if len(auth) == len(answered):
         return make_result(ID, Status.FAIL, findings=findings, evidence=evidence)
     if auth:

@@ -162,7 +162,8 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
         findings.append(Finding(
             "fecha_solo_metadatos",
             "Los recursos no informan su fecha de actualización; se usó la fecha de modificación de los metadatos.",
-            "Registre la fecha de última modificación de cada recurso (last_modified) al actualizar los datos."))
+            "Registre la fecha de última modificación de cada recurso (last_modified) al actualizar los datos.",
+            observed=f"metadata_modified={when.date().isoformat()}" if when else None))
     if when is None:
         findings.append(Finding("sin_fecha_actualizacion", "No hay ninguna fecha de actualización de los datos.",
                                 "Registre la fecha de última modificación de cada recurso."))
@@ -203,7 +204,8 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
     # no (recognised) frequency
     if not declared:
         findings.append(Finding("sin_frecuencia", "No se declara la frecuencia de actualización.",
-                                "Declare la frecuencia de actualización (por ejemplo «mensual» o R/P1M)."))
+                                "Declare la frecuencia de actualización (por ejemplo «mensual» o R/P1M).",
+                                observed="(vacío)"))
     if age <= params.no_frequency_max_age_days:
         return make_result(ID, Status.PARTIAL, score=0.5, findings=findings, evidence=evidence)
     findings.append(Finding(

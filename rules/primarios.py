@@ -210,7 +210,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
                 "No se identificaron columnas de desagregación (fechas, claves INEGI de entidad o municipio, "
                 "identificadores).",
                 "Incluya columnas de fecha, clave geográfica INEGI o identificador de cada registro.",
-                resource=ev.label, manual_review=True))
+                resource=ev.label, observed=f"{c.columns or 0} columnas, ninguna clave", manual_review=True))
         else:
             record_level += 1
     evidence.update(tabular_checked=len(tabular), summary_only=summary_only)

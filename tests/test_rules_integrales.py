@@ -78,6 +78,12 @@ def test_integrales_treats_placeholder_values_as_missing():
     assert {"sin_frecuencia", "sin_cobertura_temporal", "sin_cobertura_espacial"} <= set(codes(result))
 
 
+def test_integrales_html_tags_do_not_count_towards_the_description_length():
+    notes = "<p><strong>" + "x" * 90 + "</strong></p>" + " " * 20
+    result = run(ctx(dataset(notes=notes)))
+    assert "descripcion_insuficiente" in codes(result)
+
+
 def test_integrales_description_shorter_than_100_characters_is_reported_with_its_length():
     result = run(ctx(dataset(notes="Casos de dengue por municipio.")))
     finding = next(f for f in result.findings if f.code == "descripcion_insuficiente")
