@@ -303,6 +303,7 @@ def _results(db_url: str) -> tuple[list[tuple], list]:
         store.close()
 
 
+@pytest.mark.slow
 def test_sigterm_mid_run_then_resume_gives_the_same_final_result(tmp_path):
     try:
         from audit.pipeline import run_audit
@@ -312,13 +313,14 @@ def test_sigterm_mid_run_then_resume_gives_the_same_final_result(tmp_path):
     from audit.config import load_config
     from audit.store.db import open_store
 
-    with SamplePortal(synthetic=400) as portal:
+    with SamplePortal(synthetic=60) as portal:
         base = {
             "portal_url": portal.url,
             "content": {"enabled": False},
             "reports": {"enabled": False},
-            "crawl": {"batch_size": 20},
+            "crawl": {"batch_size": 5},  # many batches: many points where a stop is honoured
             "http": {"retries": 0},
+            "probe": {"sniff_bytes": 4096},
         }
         # the reference: one uninterrupted audit
         ref_db = f"sqlite:///{tmp_path / 'ref.db'}"
@@ -343,7 +345,6 @@ def test_sigterm_mid_run_then_resume_gives_the_same_final_result(tmp_path):
                     return s.query(AuditRun).filter(AuditRun.status == "running").count() > 0
 
             assert _wait_for(running, timeout=30)
-            time.sleep(0.3)
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=60) == 0
         finally:
