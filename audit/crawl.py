@@ -12,12 +12,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from dateutil import parser as dateparser
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select, update
 
 from audit.ckan import CKANClient
 from audit.config import AuditConfig
@@ -66,52 +67,75 @@ def parse_ckan_datetime(value: Any) -> datetime | None:
     """CKAN timestamps are naive UTC ISO strings; anything unparsable becomes None."""
     if not value or not isinstance(value, str):
         return None
+    text = value.strip()
+    dt: datetime | None = None
     try:
-        dt = dateparser.isoparse(value.strip())
-    except (ValueError, OverflowError):
-        try:
-            dt = dateparser.parse(value.strip(), dayfirst=True)
-        except (ValueError, OverflowError):
-            return None
+        dt = datetime.fromisoformat(text)  # C-fast path for CKAN's own format (the crawl's hot spot)
+    except ValueError:
+        for parse in (dateparser.isoparse, lambda t: dateparser.parse(t, dayfirst=True)):
+            try:
+                dt = parse(text)
+                break
+            except (ValueError, OverflowError):
+                continue
+    if dt is None:
+        return None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
     return dt.astimezone(UTC)
 
 
-def dataset_snapshot(run_id: int, pkg: dict[str, Any]) -> DatasetSnapshot:
+def dataset_row(run_id: int, pkg: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Column values for one dataset and its resources (plain dicts: bulk Core inserts are ~10x faster than ORM
+    objects, and the crawl benchmark is dominated by them)."""
     org = pkg.get("organization") or {}
     resources = [r for r in (pkg.get("resources") or []) if isinstance(r, dict)]
-    snap = DatasetSnapshot(
-        run_id=run_id,
-        ckan_id=str(pkg.get("id") or pkg.get("name")),
-        name=str(pkg.get("name") or pkg.get("id")),
-        title=pkg.get("title"),
-        organization_name=(org.get("name") if isinstance(org, dict) else None) or None,
-        private=bool(pkg.get("private")),
-        state=pkg.get("state"),
-        presence="listed",
-        license_id=pkg.get("license_id"),
-        metadata_created=parse_ckan_datetime(pkg.get("metadata_created")),
-        metadata_modified=parse_ckan_datetime(pkg.get("metadata_modified")),
-        num_resources=len(resources),
-        raw=pkg,
-    )
-    snap.resources = [
-        ResourceSnapshot(
-            run_id=run_id,
-            ckan_id=(str(r["id"]) if r.get("id") else None),
-            position=i,
-            name=r.get("name"),
-            description=r.get("description"),
-            url=(r.get("url") or "").strip() or None,
-            format=r.get("format"),
-            last_modified=parse_ckan_datetime(r.get("last_modified")),
-            created=parse_ckan_datetime(r.get("created")),
-            raw=r,
-        )
+    dataset = {
+        "run_id": run_id,
+        "ckan_id": str(pkg.get("id") or pkg.get("name")),
+        "name": str(pkg.get("name") or pkg.get("id")),
+        "title": pkg.get("title"),
+        "organization_name": (org.get("name") if isinstance(org, dict) else None) or None,
+        "private": bool(pkg.get("private")),
+        "state": pkg.get("state"),
+        "presence": "listed",
+        "license_id": pkg.get("license_id"),
+        "metadata_created": parse_ckan_datetime(pkg.get("metadata_created")),
+        "metadata_modified": parse_ckan_datetime(pkg.get("metadata_modified")),
+        "num_resources": len(resources),
+        "raw": pkg,
+    }
+    rows = [
+        {
+            "run_id": run_id,
+            "ckan_id": (str(r["id"]) if r.get("id") else None),
+            "position": i,
+            "name": r.get("name"),
+            "description": r.get("description"),
+            "url": (r.get("url") or "").strip() or None,
+            "format": r.get("format"),
+            "last_modified": parse_ckan_datetime(r.get("last_modified")),
+            "created": parse_ckan_datetime(r.get("created")),
+            "raw": r,
+        }
         for i, r in enumerate(resources)
     ]
-    return snap
+    return dataset, rows
+
+
+def insert_datasets(session: Any, run_id: int, pkgs: list[dict[str, Any]]) -> int:
+    """Bulk-insert datasets and their resources in the caller's transaction."""
+    if not pkgs:
+        return 0
+    pairs = [dataset_row(run_id, p) for p in pkgs]
+    ids = session.scalars(
+        insert(DatasetSnapshot).returning(DatasetSnapshot.id, sort_by_parameter_order=True),
+        [d for d, _ in pairs],
+    ).all()
+    resources = [dict(r, dataset_snapshot_id=ds_id) for ds_id, (_, rs) in zip(ids, pairs, strict=True) for r in rs]
+    if resources:
+        session.execute(insert(ResourceSnapshot), resources)
+    return len(ids)
 
 
 class Crawler:
@@ -151,8 +175,8 @@ class Crawler:
         return self.result
 
     def _set_state(self, session: Any, **state: Any) -> None:
-        run = session.get(AuditRun, self.run_id)
-        run.crawl_state = {**(run.crawl_state or {}), **state}
+        current = session.scalar(select(AuditRun.crawl_state).where(AuditRun.id == self.run_id)) or {}
+        session.execute(update(AuditRun).where(AuditRun.id == self.run_id).values(crawl_state={**current, **state}))
 
     def _paged_list(self, action: str) -> list[dict[str, Any]]:
         """organization_list / group_list with all_fields, paged; tolerant of servers that ignore limit/offset."""
@@ -208,19 +232,20 @@ class Crawler:
                                                                        DatasetSnapshot.presence == "listed")))
 
     def _store_page(self, pkgs: Iterable[dict[str, Any]], seen: set[str], **state: Any) -> int:
-        added = 0
+        fresh: list[dict[str, Any]] = []
+        for pkg in pkgs:
+            pid = str(pkg.get("id") or pkg.get("name") or "")
+            if not pid or pid in seen:
+                continue
+            if pkg.get("private") and not self.cfg.crawl.include_private:
+                continue
+            seen.add(pid)
+            fresh.append(pkg)
         with self.store.session() as s:
-            for pkg in pkgs:
-                pid = str(pkg.get("id") or pkg.get("name") or "")
-                if not pid or pid in seen:
-                    continue
-                if pkg.get("private") and not self.cfg.crawl.include_private:
-                    continue
-                seen.add(pid)
-                s.add(dataset_snapshot(self.run_id, pkg))
-                added += 1
-            self._set_state(s, **state)
-        return added
+            insert_datasets(s, self.run_id, fresh)
+            if state:
+                self._set_state(s, **state)
+        return len(fresh)
 
     def _search(self, start: int, rows: int) -> dict[str, Any]:
         return self.client.call("package_search", q="*:*", rows=rows, start=start, sort=self.cfg.crawl.sort,
@@ -240,19 +265,24 @@ class Crawler:
         count = int(first.get("count") or 0)
         self.result.reported_count = count
         page: dict[str, Any] | None = first
-        with stage_progress("Rastreando conjuntos de datos", total=count) as advance:
+        # The next page is fetched in a background thread while this one is written to the database.
+        with stage_progress("Rastreando conjuntos de datos", total=count) as advance, \
+                ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch") as pool:
             advance(len(seen))
+            pending: Future[dict[str, Any]] | None = None
             while True:
                 self._check_stop()
                 if page is None:
-                    page = self._search_resilient(start, rows)
+                    page = pending.result() if pending is not None else self._search_resilient(start, rows)
                 results = page.get("results") or []
                 count = int(page.get("count") or count)
                 next_start = start + len(results)
+                more = bool(results) and next_start < count
+                pending = pool.submit(self._search_resilient, next_start, rows) if more else None
                 added = self._store_page(results, seen, phase="datasets", start=next_start)
                 advance(added)
                 page = None
-                if not results or next_start >= count:
+                if not more:
                     break
                 start = next_start
         with self.store.session() as s:
