@@ -43,7 +43,10 @@ def measure(cmd: list[str]) -> tuple[float, float, int]:
         "w=time.perf_counter()-t;"
         "print(json.dumps([w,resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss/1024,p.returncode]))"
     )
-    out = subprocess.run([PY, "-c", code, *cmd], capture_output=True, text=True, cwd=REPO, check=True).stdout
+    # ckanapi dump starts `ckanapi` worker processes by name: the venv's bin must be on PATH.
+    env = dict(os.environ, PATH=f"{Path(PY).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    out = subprocess.run([PY, "-c", code, *cmd], capture_output=True, text=True, cwd=REPO, check=True,
+                         env=env).stdout
     import json
 
     wall, rss, rc = json.loads(out.strip().splitlines()[-1])
