@@ -140,7 +140,8 @@ def _phrase_signals(ctx: DatasetContext, params: Params) -> list[tuple[str, str]
             # the access words may sit in the sentence before ("Se entregan los datos en CSV. Previo pago de …")
             context = " ".join(sentences[max(0, i - 1):i + 1])
             if contains_any(sentence, params.payment_phrases) and contains_any(context, words):
-                out.append((where, sentence.strip()))
+                if all(fold(sentence) != fold(seen) for _, seen in out):  # notes repeated under another key
+                    out.append((where, sentence.strip()))
     return out
 
 

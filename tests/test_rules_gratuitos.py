@@ -127,3 +127,9 @@ def test_gratuitos_flags_payment_phrase_in_a_resource_description():
     result = run(ctx(resources=[ev(res)]))
     assert result.status is Status.FAIL
     assert "Base completa" in next(f for f in result.findings if f.code == "pago_en_metadatos").message_es
+
+
+def test_gratuitos_reports_a_repeated_payment_sentence_once():
+    text = LONG_NOTES + " Los datos se entregan previo pago de derechos."
+    result = run(ctx(dataset(notes=text, description=text)))
+    assert [f.code for f in result.findings].count("pago_en_metadatos") == 1
