@@ -53,6 +53,8 @@ DOCUMENTATION_WORDS: tuple[str, ...] = (
 )
 #: in a *description* only unambiguous phrases count ("captura manual" describes data, not a manual)
 DOCUMENTATION_DESCRIPTION_WORDS: tuple[str, ...] = (
+    "diccionario",
+    "glosario",
     "diccionario de datos",
     "nota metodologica",
     "nota tecnica",

@@ -42,6 +42,8 @@ def test_normalize_format_handles_messy_declared_formats(declared, normal):
         ("Manual de usuario", "", True),
         ("Documentación del conjunto", "", True),
         ("Ficha", "Diccionario de datos del conjunto", True),
+        ("Campos", "Diccionario de los campos del archivo", True),
+        ("Casos 2024", "Casos calculados con la metodología del INEGI", False),
         ("Casos de dengue 2025", "Registro de casos", False),
         ("Padrón de beneficiarios", "Captura manual de los registros en ventanilla", False),
         ("Manualidades artesanales", "", False),
