@@ -352,8 +352,13 @@ def test_page_cache_serves_finished_runs_and_notices_a_rescored_run(tmp_path: An
     app = create_app(AuditConfig(), store)
     with TestClient(app) as c:
         first = c.get("/organizaciones/secretaria-000").text
+        again = c.get("/organizaciones/secretaria-000")  # straight from the ASGI layer, no database access
+        assert again.text == first and app.state.web.pages.fresh_hits == 1
+        assert "frame-ancestors 'none'" in again.headers["content-security-policy"]
+        app.state.web.pages.fresh_s = 0  # from now on every request re-checks the run version
         assert c.get("/organizaciones/secretaria-000").text == first
         assert app.state.web.pages.hits == 1
+        assert c.get("/organizaciones/secretaria-000?formato=csv").headers["content-type"].startswith("text/csv")
         with store.session() as s:  # the run is re-scored: new title, new finish time
             s.scalar(select(OrganizationResult).where(OrganizationResult.organization_name == "secretaria-000")).title = "Nuevo título"
             run = s.scalar(select(AuditRun))

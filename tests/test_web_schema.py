@@ -3,6 +3,8 @@ conform to the documented schema. Bounded (a handful of examples per operation) 
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -16,8 +18,11 @@ from audit.web import create_app
 from audit.web.sample import build_sample_store
 
 # built at collection: schemathesis needs the schema when it parametrizes the test
-_DB = Path(tempfile.mkdtemp(prefix="audit-webschema-")) / "audit.db"
+_DIR = Path(tempfile.mkdtemp(prefix="audit-webschema-"))
+_DB = _DIR / "audit.db"
 _STORE = open_store(f"sqlite:///{_DB}")
+atexit.register(shutil.rmtree, _DIR, True)
+atexit.register(_STORE.close)
 build_sample_store(_STORE, organizations=4, datasets=12, runs=2)
 APP = create_app(AuditConfig(), _STORE)
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP)

@@ -25,7 +25,13 @@ from audit.store.db import Store
 from audit.web.data import PageCache, SummaryCache, characteristic_titles
 from audit.web.format import install_web_filters
 from audit.web.jobs import JobRunner
-from audit.web.security import AdminCredentials, LoginThrottle, SecurityHeadersMiddleware, Signer
+from audit.web.security import (
+    AdminCredentials,
+    LoginThrottle,
+    PageCacheMiddleware,
+    SecurityHeadersMiddleware,
+    Signer,
+)
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -80,6 +86,7 @@ def create_app(cfg: AuditConfig, store: Store) -> FastAPI:
     app.state.web = state
     if state.admin is None:
         log.info("admin disabled: AUDIT_ADMIN_PASSWORD is not set")
+    app.add_middleware(PageCacheMiddleware, state=state)  # inner: cached pages still get the security headers
     app.add_middleware(SecurityHeadersMiddleware)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(api.router)

@@ -746,17 +746,20 @@ def portals(s: Session) -> list[dict[str, Any]]:
 
 
 class PageCache:
-    """Rendered HTML of views over finished runs, keyed by run version and URL (bounded LRU, thread-safe).
+    """Rendered HTML of views over finished runs (bounded LRU by URL, thread-safe).
 
     A finished run does not change, but it can be re-scored (``run_audit.py score --run N``) or a newer run can
-    appear (year selector); the key therefore includes the run's status, stage, finish time and the newest run id.
-    Admin jobs clear the cache when they finish."""
+    appear (year selector): each entry carries the run version it was rendered from (status, stage, finish time,
+    stages, counts, newest run id) and the view checks it before reusing the entry. Within ``fresh_s`` seconds of
+    the last check an entry is served straight from the ASGI layer without touching the database, so a change
+    shows up at most ``fresh_s`` seconds late. Admin jobs clear the cache when they finish."""
 
-    def __init__(self, entries: int) -> None:
+    def __init__(self, entries: int, fresh_s: float = 10.0) -> None:
         self.entries = entries
-        self._items: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
+        self.fresh_s = fresh_s
+        self._items: OrderedDict[tuple[str, str], list[Any]] = OrderedDict()  # url → [version, body, checked_at]
         self._lock = threading.Lock()
-        self.hits = self.misses = 0
+        self.hits = self.fresh_hits = self.misses = 0
 
     @staticmethod
     def run_key(s: Session, run: AuditRun) -> tuple[Any, ...] | None:
@@ -765,24 +768,37 @@ class PageCache:
         newest = s.scalar(select(func.max(AuditRun.id)))
         return (run.id, *run_version(run), newest)
 
-    def get(self, key: tuple[Any, ...] | None) -> bytes | None:
-        if key is None or self.entries <= 0:
+    def fresh(self, url: tuple[str, str]) -> bytes | None:
+        """The body if it was validated less than ``fresh_s`` seconds ago (no database access)."""
+        if self.entries <= 0 or self.fresh_s <= 0:
             return None
         with self._lock:
-            body = self._items.get(key)
-            if body is None:
+            item = self._items.get(url)
+            if item is None or time.monotonic() - item[2] > self.fresh_s:
+                return None
+            self._items.move_to_end(url)
+            self.fresh_hits += 1
+            return item[1]  # type: ignore[no-any-return]
+
+    def get(self, url: tuple[str, str], version: tuple[Any, ...] | None) -> bytes | None:
+        if version is None or self.entries <= 0:
+            return None
+        with self._lock:
+            item = self._items.get(url)
+            if item is None or item[0] != version:
                 self.misses += 1
                 return None
-            self._items.move_to_end(key)
+            item[2] = time.monotonic()
+            self._items.move_to_end(url)
             self.hits += 1
-            return body
+            return item[1]  # type: ignore[no-any-return]
 
-    def put(self, key: tuple[Any, ...] | None, body: bytes) -> None:
-        if key is None or self.entries <= 0:
+    def put(self, url: tuple[str, str], version: tuple[Any, ...] | None, body: bytes) -> None:
+        if version is None or self.entries <= 0:
             return
         with self._lock:
-            self._items[key] = body
-            self._items.move_to_end(key)
+            self._items[url] = [version, body, time.monotonic()]
+            self._items.move_to_end(url)
             while len(self._items) > self.entries:
                 self._items.popitem(last=False)
 

@@ -64,19 +64,30 @@ def _context(request: Request, s: Any, run: Any, **extra: Any) -> dict[str, Any]
             "url_with": lambda **kw: url_with(request, **kw), **extra}
 
 
-def _page_key(request: Request, st: Any, s: Any, r: Any) -> tuple[Any, ...] | None:
-    key = st.pages.run_key(s, r)
-    return None if key is None else (*key, request.url.path, request.url.query)
+CACHED_PREFIXES = ("/organizaciones/", "/conjuntos/", "/caracteristicas/")
 
 
-def _cached(st: Any, key: tuple[Any, ...] | None) -> Response | None:
-    body = st.pages.get(key)
+def cache_url(path: str, query: str) -> tuple[str, str] | None:
+    """The page-cache key of a URL, or None for URLs that are never cached (downloads, other routes)."""
+    if "formato=" in query or not (path == "/" or path.startswith(CACHED_PREFIXES)):
+        return None
+    return (path, query)
+
+
+def _page_key(request: Request, st: Any, s: Any, r: Any) -> tuple[tuple[str, str], tuple[Any, ...]] | None:
+    url = cache_url(request.url.path, request.scope.get("query_string", b"").decode("latin-1"))
+    version = st.pages.run_key(s, r) if url is not None else None
+    return None if url is None or version is None else (url, version)
+
+
+def _cached(st: Any, key: tuple[tuple[str, str], tuple[Any, ...]] | None) -> Response | None:
+    body = st.pages.get(*key) if key is not None else None
     return None if body is None else HTMLResponse(body)
 
 
-def _remember(st: Any, key: tuple[Any, ...] | None, resp: Response) -> Response:
-    if resp.status_code == 200:
-        st.pages.put(key, bytes(resp.body))
+def _remember(st: Any, key: tuple[tuple[str, str], tuple[Any, ...]] | None, resp: Response) -> Response:
+    if key is not None and resp.status_code == 200:
+        st.pages.put(key[0], key[1], bytes(resp.body))
     return resp
 
 
