@@ -33,7 +33,7 @@ class RuleParams(BaseModel):
     )
     documentation_description_words: list[str] = Field(
         default_factory=lambda: list(DOCUMENTATION_DESCRIPTION_WORDS),
-        description="Frases en la descripción de un recurso que lo identifican como documentación.",
+        description="Palabras con las que empieza la descripción de un recurso de documentación.",
     )
 
 
@@ -51,18 +51,23 @@ DOCUMENTATION_WORDS: tuple[str, ...] = (
     "documentation",
     "codebook",
 )
-#: in a *description* only unambiguous phrases count ("captura manual" describes data, not a manual)
+#: a *description* that STARTS with one of these describes documentation ("Diccionario de datos: …"); further
+#: in the text they are only references ("… consulte el diccionario de datos"), so they do not count there
 DOCUMENTATION_DESCRIPTION_WORDS: tuple[str, ...] = (
     "diccionario",
     "glosario",
-    "diccionario de datos",
-    "nota metodologica",
+    "metodologia",
     "nota tecnica",
+    "nota metodologica",
     "documento metodologico",
-    "manual de usuario",
-    "manual de uso",
-    "documentacion del conjunto",
+    "manual",
+    "documentacion",
+    "descripcion de los campos",
+    "descripcion de las variables",
     "data dictionary",
+    "methodology",
+    "documentation",
+    "codebook",
 )
 
 #: metadata values that mean "nothing was filled in"
@@ -128,6 +133,21 @@ def contains_any(haystack: Any, needles: Iterable[str]) -> bool:
     count as spaces. Compiled patterns are cached per vocabulary."""
     pattern = _alternation(tuple(needles))
     return pattern is not None and pattern.search(_spaced(haystack)) is not None
+
+
+@lru_cache(maxsize=256)
+def _prefix_alternation(needles: tuple[str, ...]) -> re.Pattern[str] | None:
+    words = sorted({_spaced(n).strip() for n in needles} - {""}, key=len, reverse=True)
+    if not words:
+        return None
+    article = r"(?:(?:el|la|los|las|este|esta|un|una|the|this)\s+)?"
+    return re.compile(r"^\W*" + article + "(?:" + "|".join(re.escape(w) for w in words) + r")(?![a-z0-9])")
+
+
+def starts_with_any(text: Any, needles: Iterable[str]) -> bool:
+    """The folded text begins (after an optional article) with one of the words or phrases."""
+    pattern = _prefix_alternation(tuple(needles))
+    return pattern is not None and pattern.search(_spaced(text)) is not None
 
 
 def contains_word(haystack: Any, needle: str) -> bool:
@@ -225,7 +245,7 @@ def is_documentation(resource: Mapping[str, Any], params: RuleParams) -> bool:
         return True
     if contains_any(as_text(resource.get("name")), params.documentation_words):
         return True
-    return contains_any(as_text(resource.get("description")), params.documentation_description_words)
+    return starts_with_any(as_text(resource.get("description")), params.documentation_description_words)
 
 
 def data_resources(ctx: DatasetContext, params: RuleParams) -> list[ResourceEvidence]:
