@@ -7,7 +7,7 @@ machine: on an idle 2-core machine the wall time is about render_cpu_s / 2 plus 
 
     .venv/bin/python benchmarks/bench_reports.py sample            # 18 organizations, like the sample portal
     .venv/bin/python benchmarks/bench_reports.py synthetic         # 200 organizations × 50 datasets
-    .venv/bin/python benchmarks/bench_reports.py scaling           # 25/50/100 organizations × 50: linear?
+    .venv/bin/python benchmarks/bench_reports.py scaling           # 25/50/100 organizations × 10 datasets: linear?
     options: --workers N (default 2)  --no-pdf  --keep DIR
 """
 
@@ -99,7 +99,7 @@ def main() -> None:
     elif args.scenario == "synthetic":
         run(200, 50, (2026,), args.workers, pdf, args.keep)
     else:
-        rows = [run(n, 50, (2026,), args.workers, pdf, args.keep) for n in (25, 50, 100)]
+        rows = [run(n, 10, (2026,), args.workers, pdf, args.keep) for n in (25, 50, 100)]
         base = rows[0]["render_wall_s"] / rows[0]["organizations"]  # type: ignore[operator]
         for r in rows:
             ratio = (r["render_wall_s"] / r["organizations"]) / base  # type: ignore[operator]

@@ -71,6 +71,14 @@ def prepare_postgres() -> str:
     return PG_ADMIN.rsplit("/", 1)[0] + "/" + PG_DB
 
 
+def drop_postgres() -> None:
+    import psycopg
+
+    admin = PG_ADMIN.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)')
+
+
 def names(url: str) -> tuple[list[str], list[str]]:
     from sqlalchemy import func, select
 
@@ -184,6 +192,7 @@ def main() -> int:
     ap.add_argument("--clients", type=int, default=32)
     ap.add_argument("--sqlite-db", help="use this existing SQLite store instead of building one")
     ap.add_argument("--postgres-db", help="use this existing PostgreSQL store instead of building one")
+    ap.add_argument("--keep", action="store_true", help="keep the benchmark PostgreSQL database afterwards")
     args = ap.parse_args()
 
     OUT.mkdir(parents=True, exist_ok=True)
@@ -211,6 +220,8 @@ def main() -> int:
         res = bench_backend(backend, url, args.duration, args.clients)
         res["store_build_s"] = round(build_s, 1) if build_s is not None else None
         results.append(res)
+        if backend == "postgres" and not args.postgres_db and not args.keep:
+            drop_postgres()
     summary = {"datasets": args.datasets, "runs": 2, "clients": args.clients, "duration_s": args.duration,
                "cpus": os.cpu_count(), "load_average_at_end": os.getloadavg(), "results": results}
     (OUT / "bench_web.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")

@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import base64
 import io
+import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-import matplotlib
+from matplotlib import rc_context
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from reports.format import fmt_num, fmt_pct, truncate  # noqa: E402
+from reports.format import fmt_num, fmt_pct, truncate
 
 # colours of the report palette (also in the CSS); colour is never the only signal: values are printed too
 INK = "#1f2933"
@@ -60,12 +58,22 @@ class Chart:
         return "data:image/svg+xml;base64," + base64.b64encode(self.svg.encode("utf-8")).decode("ascii")
 
 
+# rcParams are process-global: charts are drawn one at a time (the dashboard may call us from several threads).
+# The object API (Figure, not pyplot) keeps no global figure registry and avoids importing GUI backends.
+_LOCK = threading.Lock()
+
+
+@contextmanager
+def _style() -> Iterator[None]:
+    with _LOCK, rc_context(_RC):
+        yield
+
+
 def _to_svg(fig: Figure) -> str:
     buf = io.StringIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # missing glyphs (emoji) only affect text metrics
         fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
-    plt.close(fig)
     svg = buf.getvalue()
     # drop the XML prolog and DOCTYPE: the SVG is embedded as an image
     start = svg.find("<svg")
@@ -93,8 +101,9 @@ def hbar_chart(
     """Horizontal bars (0–xmax) with the value printed at the end of each bar; optional reference markers."""
     short = [truncate(label, label_width) for label in labels]
     n = max(len(short), 1)
-    with plt.rc_context(_RC):
-        fig, ax = plt.subplots(figsize=(7.0, 0.6 + 0.28 * n))
+    with _style():
+        fig = Figure(figsize=(7.0, 0.6 + 0.28 * n))
+        ax = fig.subplots()
         ys = list(range(n))[::-1]
         vals = [v if v is not None else 0.0 for v in values]
         colors = [_bar_color(v / xmax * 100) if color_by_value else PRIMARY for v in vals] or [PRIMARY]
@@ -153,8 +162,9 @@ def distribution_chart(
     for s in scores:
         idx = min(int(s / (100 / bins)), bins - 1)
         counts[idx] += 1
-    with plt.rc_context(_RC):
-        fig, ax = plt.subplots(figsize=(7.0, 2.8))
+    with _style():
+        fig = Figure(figsize=(7.0, 2.8))
+        ax = fig.subplots()
         ax.bar([e + 100 / bins / 2 for e in edges[:-1]], counts, width=100 / bins * 0.9, color=PRIMARY)
         for x, c in zip(edges[:-1], counts, strict=True):
             if c:
@@ -174,8 +184,9 @@ def trend_chart(years: Sequence[int], series: dict[str, Sequence[float | None]],
     """Lines across audit years (e.g. score and share of conforming datasets)."""
     markers = ["o", "s", "^", "D"]
     colors = [PRIMARY, SECONDARY, GOOD, MUTED]
-    with plt.rc_context(_RC):
-        fig, ax = plt.subplots(figsize=(7.0, 2.8))
+    with _style():
+        fig = Figure(figsize=(7.0, 2.8))
+        ax = fig.subplots()
         for i, (name, vals) in enumerate(series.items()):
             pts = [(y, v) for y, v in zip(years, vals, strict=False) if v is not None]
             if not pts:
