@@ -186,6 +186,9 @@ class NotifySettings(Section):
     sender: str = Field("datos.abiertos@edomex.gob.mx", description="Remitente.")
     dry_run_dir: str | None = Field(None, description="Si se indica, los mensajes se escriben aquí en vez de enviarse.")
     smtp_timeout_s: float = Field(30.0, gt=0, description="Tiempo máximo de cada operación SMTP.")
+    smtp_cafile: str | None = Field(
+        None, description="Certificado de CA adicional (PEM) para verificar el servidor SMTP con STARTTLS."
+    )
     retries: int = Field(3, ge=0, le=10, description="Reintentos de un envío fallido (errores temporales).")
     retry_delay_s: float = Field(5.0, ge=0, description="Espera base entre reintentos (se duplica en cada uno).")
     max_attachment_bytes: int = Field(
