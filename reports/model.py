@@ -310,6 +310,16 @@ class OrganizationReport:
 # ---------------------------------------------------------------------------------------------- helpers
 
 
+def _effective_params(rules_params: dict[str, Any] | None) -> dict[str, Any]:
+    """Each rule's validated parameters (defaults filled in) when the rules registry offers them."""
+    try:
+        from rules import params_for  # type: ignore[attr-defined]
+
+        return {k: v.model_dump(mode="json") for k, v in params_for(rules_params or {}).items()}
+    except Exception:  # noqa: BLE001 - registry missing or section invalid (already reported at config load)
+        return dict(rules_params or {})
+
+
 def characteristic_infos(rules_params: dict[str, Any] | None = None) -> list[CharacteristicInfo]:
     """Titles, legal text and measurement description per characteristic (rules.RULES when available)."""
     registry: dict[str, Any] = {}
@@ -320,18 +330,20 @@ def characteristic_infos(rules_params: dict[str, Any] | None = None) -> list[Cha
         registry = {getattr(r, "id", None): r for r in items}
     except Exception:  # noqa: BLE001 - the registry is optional; fall back to the local table
         registry = {}
+    effective = _effective_params(rules_params)
     infos = []
     for cid in CHARACTERISTICS:
         title, legal, desc = _FALLBACK_RULES[cid]
+        legal = f"LGTAIP, art. 3, fr. VI: «{title}: {legal}»"
         rule = registry.get(cid)
         if rule is not None:
             title = getattr(rule, "title_es", None) or title
             legal = getattr(rule, "legal_text_es", None) or legal
             desc = getattr(rule, "description_es", None) or desc
         params: dict[str, Any] = {}
-        raw = (rules_params or {}).get(cid)
-        if isinstance(raw, dict):
-            params = {k: v for k, v in raw.items() if isinstance(v, int | float | bool | str) and len(str(v)) < 60}
+        raw = effective.get(cid)
+        if isinstance(raw, dict):  # thresholds only: numbers and switches (vocabularies are in docs/reglas.md)
+            params = {k: v for k, v in raw.items() if isinstance(v, int | float | bool)}
         infos.append(CharacteristicInfo(cid, title, SHORT_TITLES[cid], legal, desc, params))
     return infos
 

@@ -91,6 +91,14 @@ def outcome_label(outcome: str) -> str:
     return OUTCOME_LABELS.get(outcome, outcome)
 
 
+def param_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "sí" if value else "no"
+    if isinstance(value, float):
+        return fmt_num(value, 2).rstrip("0").rstrip(".")
+    return str(value)
+
+
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     """The one Jinja2 environment of the reports (autoescape on; the dashboard may reuse the partials)."""
@@ -104,6 +112,7 @@ def environment() -> Environment:
     install_filters(env)
     env.filters["org_file"] = org_file
     env.filters["outcome_label"] = outcome_label
+    env.filters["param_value"] = param_value
     return env
 
 
