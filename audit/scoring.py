@@ -108,12 +108,12 @@ def _history(store: Store, run: AuditRun, lookback_days: int) -> tuple[dict[str,
             resources: dict[int, list[HistoricResource]] = defaultdict(list)
             rows = s.execute(
                 select(ResourceSnapshot.dataset_snapshot_id, ResourceSnapshot.ckan_id, ResourceSnapshot.name,
-                       ResourceSnapshot.url, Probe.sha256, Probe.outcome)
+                       ResourceSnapshot.url, Probe.sha256, Probe.outcome, Probe.final_url)
                 .outerjoin(Probe, (Probe.resource_snapshot_id == ResourceSnapshot.id) & (Probe.run_id == rid))
                 .where(ResourceSnapshot.run_id == rid)
             )
-            for ds_id, ckan_id, name, url, sha, outcome in rows:
-                resources[ds_id].append(HistoricResource(ckan_id, name, url, sha, outcome))
+            for ds_id, ckan_id, name, url, sha, outcome, final_url in rows:
+                resources[ds_id].append(HistoricResource(ckan_id, name, url, sha, outcome, final_url=final_url))
             for snap in s.scalars(select(DatasetSnapshot).where(DatasetSnapshot.run_id == rid,
                                                                 DatasetSnapshot.presence == "listed")):
                 history[snap.ckan_id].append(HistoryEntry(rid, started, _aware(snap.metadata_modified),
