@@ -219,6 +219,14 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
 
     if hard_fail:
         return make_result(ID, Status.FAIL, findings=findings, evidence=evidence)
+    if not any(ev.probe is not None and ev.probe.reachable for ev in data):
+        # Nothing could be examined: disaggregation cannot be verified, so no verdict either way (the missing
+        # files are already counted against *accesibles*).
+        findings.append(Finding(
+            "nada_descargable", "No se pudo verificar el nivel de desagregación: ningún recurso de datos se pudo "
+            "descargar.", "Corrija el acceso a los archivos para que pueda evaluarse esta característica.",
+            manual_review=True))
+        return make_result(ID, Status.NOT_APPLICABLE, findings=findings, evidence=evidence)
     if tabular and record_level < len(tabular):
         return make_result(ID, Status.PARTIAL, score=record_level / len(tabular), findings=findings, evidence=evidence)
     if unsure:
@@ -240,7 +248,7 @@ RULE = Rule(
         "identificadores); (3) no solo productos derivados (informes PDF, imágenes, enlaces a tableros). No cumple "
         "si la fuente es otra institución, si solo hay productos derivados o si todos los archivos tabulares son "
         "resúmenes; cumple parcialmente si algunos archivos mezclan totales o si hay dudas («requiere revisión "
-        "manual»)."
+        "manual»); no aplica si ningún recurso de datos se pudo descargar (no hay qué examinar)."
     ),
     evaluate=evaluate,
     params_model=Params,

@@ -77,9 +77,16 @@ def test_primarios_source_matching_organization_acronym_is_the_publisher():
     assert run(ctx(ds)).status is Status.PASS
 
 
-def test_primarios_unreachable_csv_is_judged_by_declared_format_not_as_derived():
+def test_primarios_unreachable_csv_is_not_derived_but_cannot_be_verified():
     resources = [ev(resource("Datos", "CSV"), failed("not_found", "http_404", 404))]
-    assert run(ctx(resources=resources)).status is Status.PASS
+    result = run(ctx(resources=resources))
+    assert result.status is Status.NOT_APPLICABLE
+    assert "nada_descargable" in codes(result)
+
+
+def test_primarios_unreachable_data_with_external_source_still_fails():
+    resources = [ev(resource("Datos", "CSV"), failed("auth_required", "http_401", 401))]
+    assert run(ctx(fuente("INEGI"), resources)).status is Status.FAIL
 
 
 def test_primarios_total_row_in_a_numeric_column_is_seen_in_failed_expectations():
