@@ -122,10 +122,12 @@ def annual_evaluation(
     run_id = annual_snapshot_run(store, portal_id, year) if portal_id is not None else None
     audited_now = False
     if run_id is None:
+        from audit.locking import default_holder
         from audit.pipeline import run_audit
 
         log.warning("annual year=%d portal=%s event=no_complete_run action=audit_now", year, portal_url)
-        outcome = run_audit(cfg, store, portal_url=portal_url, year=year, kind="annual", stop=stop, out_dir=out_dir)
+        outcome = run_audit(cfg, store, portal_url=portal_url, year=year, kind="annual", stop=stop, out_dir=out_dir,
+                            holder=f"evaluación anual {year} — {default_holder()}")
         if outcome.status != "complete":
             raise AuditError(
                 f"La evaluación anual {year} de {portal_url} no se completó (corrida {outcome.run_id}: {outcome.status}).",

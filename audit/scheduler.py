@@ -297,6 +297,12 @@ def _resumable(store: Any, portal_url: str) -> tuple[int, str, int | None] | Non
     return run_id, row.kind, row.year
 
 
+def _holder(what: str) -> str:
+    from audit.locking import default_holder
+
+    return f"servicio programado, {what} — {default_holder()}"
+
+
 def _portal(cfg: Any, job: str) -> str | None:
     if not cfg.portal_url:
         log.error("job=%s event=skipped reason=no_portal (defina portal_url en config.yaml o use --portal)", job)
@@ -316,7 +322,8 @@ def periodic_audit_job(config_path: str | None, overrides: dict[str, Any]) -> No
 
         pending = _resumable(store, portal_url)
         log.info("job=periodic event=start portal=%s resume=%s", portal_url, pending is not None)
-        outcome = run_audit(cfg, store, portal_url=portal_url, kind="periodic", resume=pending is not None, stop=STOP)
+        outcome = run_audit(cfg, store, portal_url=portal_url, kind="periodic", resume=pending is not None, stop=STOP,
+                            holder=_holder("auditoría periódica"))
         log.info("job=periodic event=end run=%s status=%s counts=%s", outcome.run_id, outcome.status, outcome.counts)
 
 
@@ -357,7 +364,7 @@ def resume_interrupted_job(config_path: str | None, overrides: dict[str, Any]) -
         log.info("job=resume event=start portal=%s run=%d kind=%s", portal_url, run_id, kind)
         out_dir = Path(cfg.output_dir) if kind == "annual" else None
         outcome = run_audit(cfg, store, portal_url=portal_url, year=year, kind=kind, resume=True, stop=STOP,
-                            out_dir=out_dir)
+                            out_dir=out_dir, holder=_holder(f"reanudación de la corrida {run_id}"))
         log.info("job=resume event=end run=%s status=%s", outcome.run_id, outcome.status)
         if kind == "annual" and outcome.status == "complete":
             from audit.annual import write_outputs

@@ -150,3 +150,40 @@ def test_accesibles_uses_availability_when_the_rule_supports_it(store, year_of_r
     # down tonight but up 9 of 10 nights: not condemned; up tonight but down most of the year: fails
     assert status_for("una-noche", "server_error") == "pass"
     assert status_for("casi-nunca", "ok") != "pass"
+
+
+@pytest.mark.slow
+def test_annual_evaluation_on_the_sample_portal_writes_the_year_outputs(tmp_path):
+    """End to end: two audits of the year, then the annual evaluation picks the last one and writes OUT/<year>/;
+    a year without runs is audited on the spot."""
+    try:
+        from audit.pipeline import run_audit
+        from audit.sample_portal import SamplePortal
+    except ImportError as exc:
+        pytest.skip(f"necesita audit.pipeline y audit.sample_portal: {exc}")
+    from audit.annual import annual_evaluation
+    from audit.config import AuditConfig
+
+    out = tmp_path / "salida"
+    with SamplePortal(synthetic=15) as portal:
+        cfg = AuditConfig.model_validate({
+            "portal_url": portal.url, "database_url": f"sqlite:///{tmp_path / 'a.db'}", "output_dir": str(out),
+            "content": {"enabled": False}, "reports": {"enabled": False}, "http": {"retries": 0},
+        })
+        st = open_store(cfg.database_url)
+        try:
+            runs = [run_audit(cfg, st, portal_url=portal.url, year=YEAR, kind="periodic", out_dir=tmp_path / "x")
+                    for _ in range(2)]
+            assert [r.status for r in runs] == ["complete", "complete"]
+            result = annual_evaluation(st, cfg, portal_url=portal.url, year=YEAR, out_dir=out)
+            assert result.run_id == runs[-1].run_id and result.runs_in_year == 2 and not result.audited_now
+            assert (out / str(YEAR) / "scores.csv").read_text(encoding="utf-8").startswith("organization,dataset,")
+            assert (out / str(YEAR) / "organizations.csv").is_file()
+
+            fresh = annual_evaluation(st, cfg, portal_url=portal.url, year=YEAR - 1, out_dir=out)
+            assert fresh.audited_now and fresh.run_id > runs[-1].run_id
+            assert (out / str(YEAR - 1) / "scores.json").is_file()
+            with st.session() as s:
+                assert s.get(AuditRun, fresh.run_id).kind == "annual"
+        finally:
+            st.close()

@@ -373,3 +373,54 @@ def test_sigterm_mid_run_then_resume_gives_the_same_final_result(tmp_path):
         reference, _ = _results(ref_db)
         assert len(runs) == 1  # the same run was continued, not a new one
         assert resumed == reference
+
+
+# --- status -------------------------------------------------------------------------------------------------------
+
+
+def test_status_shows_last_runs_lock_holder_and_next_jobs(tmp_path):
+    from io import StringIO
+
+    from rich.console import Console
+
+    from audit.locking import audit_lock
+    from audit.status import print_status, status_data, status_json
+    from audit.store.db import open_store, utcnow
+    from audit.store.models import AuditRun, Portal, RunError
+
+    cfg = _cfg(tmp_path)
+    store = open_store(cfg.database_url)
+    now = utcnow()
+    with store.session() as s:
+        portal = Portal(url="http://127.0.0.1:5000", created_at=now)
+        s.add(portal)
+        s.flush()
+        done = AuditRun(portal_id=portal.id, started_at=now - timedelta(hours=2), status="complete", year=2026,
+                        finished_at=now - timedelta(hours=1, minutes=30), kind="periodic", stage="report",
+                        counts={"datasets": 69, "resources": 180}, stages_done=[], crawl_state={})
+        failed = AuditRun(portal_id=portal.id, started_at=now - timedelta(minutes=10), status="failed", year=2026,
+                          finished_at=now - timedelta(minutes=9), kind="manual", stage="crawl", counts={},
+                          stages_done=[], crawl_state={}, error="No se pudo conectar")
+        s.add_all([done, failed])
+        s.flush()
+        s.add_all([RunError(run_id=failed.id, stage="crawl", code=c, message="m", created_at=now) for c in "xy"])
+    sched = build_scheduler(cfg, blocking=False)
+    sched.start(paused=True)
+    sched.shutdown()
+
+    with audit_lock(store, "http://127.0.0.1:5000", holder="programador@servidor"):
+        data = status_data(store, cfg)
+        json.loads(status_json(data))  # --json output is valid JSON
+        console = Console(file=StringIO(), width=160, record=True)
+        print_status(data, console)
+        text = console.export_text()
+    store.close()
+
+    assert [r["status"] for r in data["runs"]] == ["failed", "complete"]
+    assert data["runs"][1]["duration_s"] == 1800.0 and data["runs"][1]["datasets"] == 69
+    assert data["runs"][0]["errors"] == 2
+    assert data["locks"][0]["holder"] == "programador@servidor" and not data["locks"][0]["stale"]
+    assert {j["id"] for j in data["jobs"]} == {PERIODIC_JOB_ID, ANNUAL_JOB_ID}
+    assert "Últimas corridas" in text and "fallida" in text and "30 min 00 s" in text
+    assert "programador@servidor" in text
+    assert "Auditoría periódica" in text
