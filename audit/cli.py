@@ -276,7 +276,9 @@ def schedule(config: ConfigOpt = None, db: DbOpt = None, portal: PortalOpt = Non
 
     cfg = _setup(config, db, portal=portal, verbose=verbose)
     _portal(cfg)
-    run_scheduler(cfg, str(config) if config else None)
+    # Jobs reload the config file at each run (edits apply without restart); flags given here still win.
+    overrides = {k: v for k, v in {"database_url": db, "portal_url": portal}.items() if v}
+    run_scheduler(cfg, str(config) if config else None, overrides=overrides)
 
 
 @app.command()
