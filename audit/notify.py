@@ -79,6 +79,15 @@ class NotifyResult:
     def ok(self) -> bool:
         return not self.failed
 
+    def summary_es(self) -> str:
+        """Spanish summary for the CLI: counts, then one line per failure/skip."""
+        head = (f"Notificación {self.year}: {len(self.written)} mensajes escritos (simulación)" if self.dry_run
+                else f"Notificación {self.year}: {len(self.sent)} enviados")
+        lines = [f"{head}, {len(self.failed)} fallidos, {len(self.skipped)} omitidos."]
+        lines += [f"  ✗ {d.organization} <{d.email}>: {d.error}" for d in self.failed]
+        lines += [f"  – {d.organization}{f' <{d.email}>' if d.email else ''}: {d.error}" for d in self.skipped]
+        return "\n".join(lines)
+
 
 # --- inputs -----------------------------------------------------------------------------------------------------
 

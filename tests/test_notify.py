@@ -263,3 +263,11 @@ def test_notify_without_evaluation_or_contacts_is_a_clear_error(tmp_path, evalua
         notify_year(None, _cfg(contacts, 25), year=2031, out_dir=tmp_path / "vacio")
     with pytest.raises(ConfigError, match="notify.contacts_file"):
         notify_year(None, AuditConfig(), year=YEAR, out_dir=tmp_path)
+
+
+def test_result_summary_in_spanish_lists_failures_and_skips(smtp, evaluated):
+    _, port = smtp
+    out, contacts = evaluated
+    text = notify_year(None, _cfg(contacts, port), year=YEAR, out_dir=out).summary_es()
+    assert text.startswith(f"Notificación {YEAR}: 3 enviados, 0 fallidos, 2 omitidos.")
+    assert "secretaria-sin-enlace: sin enlace en el archivo de contactos" in text
