@@ -16,8 +16,18 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 PY=${PYTHON:-python3}
-if ! command -v uv >/dev/null 2>&1 && ! "$PY" -m uv --version >/dev/null 2>&1; then
-  "$PY" -m pip install -q --disable-pip-version-check uv
+# uv installs exactly the versions in uv.lock. If it is not on PATH, it is installed into .venv itself with pip
+# (works on Debian's externally-managed Python too).
+if command -v uv >/dev/null 2>&1; then
+  UV=uv
+else
+  if [ ! -x .venv/bin/python ]; then
+    "$PY" -m venv .venv 2>/dev/null || {
+      SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+      $SUDO apt-get install -y -qq python3-venv >/dev/null && "$PY" -m venv .venv; }
+  fi
+  [ -x .venv/bin/uv ] || .venv/bin/python -m pip install -q --disable-pip-version-check uv
+  UV=.venv/bin/uv
 fi
-UV="uv"; command -v uv >/dev/null 2>&1 || UV="$PY -m uv"
+# --inexact: never remove what is already there (e.g. the test extras while the demo runs).
 $UV sync --frozen --inexact ${UV_EXTRAS:-} --python "$PY" -q
