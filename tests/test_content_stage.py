@@ -7,6 +7,7 @@ import json
 import threading
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pandas as pd
@@ -141,7 +142,8 @@ def _serve_all(srv: FileServer) -> None:
     })
 
 
-def _make_run(store, srv: FileServer, *, probe_sha: bool = True, truncated: bool = False) -> int:  # type: ignore[no-untyped-def]
+def _make_run(store, srv: FileServer, *, probe_sha: bool = True, truncated: bool = False,  # type: ignore[no-untyped-def]
+              validators: bool = False) -> int:  # type: ignore[no-untyped-def]
     """A crawled + probed run over RESOURCES (probe sha256 = hash of the served bytes, as the prober does)."""
     import hashlib
 
@@ -167,6 +169,8 @@ def _make_run(store, srv: FileServer, *, probe_sha: bool = True, truncated: bool
             body = srv.files.get(path, b"")
             s.add(Probe(run_id=run.id, resource_snapshot_id=res.id, outcome=outcome, sniffed_type=sniffed,
                         final_url=srv.url + path, sha256=hashlib.sha256(body).hexdigest() if probe_sha else None, truncated=truncated,
+                        content_length=len(body) if validators else None,
+                        last_modified=datetime(2024, 5, 1, tzinfo=UTC) if validators else None,
                         checked_at=utcnow()))
         return run.id
 
@@ -244,6 +248,15 @@ def test_truncated_probe_hash_is_not_trusted_for_reuse(files, cfg, sqlite_url):
     counts = run_content_stage(store, _make_run(store, files, truncated=True), cfg)
     assert sum(files.hits.values()) - before == 7  # downloaded again …
     assert counts["reused"] == 7 and counts["checked"] == 0  # … but same bytes, so not revalidated
+
+
+def test_truncated_probe_hash_with_same_last_modified_and_length_is_reused(files, cfg, sqlite_url):
+    _serve_all(files)
+    store = open_store(sqlite_url)
+    run_content_stage(store, _make_run(store, files, truncated=True, validators=True), cfg)
+    before = sum(files.hits.values())
+    counts = run_content_stage(store, _make_run(store, files, truncated=True, validators=True), cfg)
+    assert sum(files.hits.values()) == before and counts["reused"] == 7
 
 
 def test_changed_agency_suite_forces_revalidation(files, cfg, sqlite_url, tmp_path):

@@ -190,6 +190,7 @@ class Job:
     dictionary_fields: list[dict[str, str]] | None = None
     previous_sha256: str | None = None  # content hash of the reusable earlier check (if the probe hash differed)
     previous_check_id: int | None = None
+    probe_validators: dict[str, Any] = field(default_factory=dict)
     dataset_snapshot_id: int | None = None
 
 
@@ -310,17 +311,48 @@ def _plan(store: Store, run_id: int, cfg: AuditConfig, resume: bool) -> tuple[li
         if r.id in done:
             continue
         # the probe hashes only what it read (capped): its hash stands for the file only when not truncated
-        same_probe = bool(p.sha256) and not p.truncated and (prev.details or {}).get("probe_sha256") == p.sha256 if prev else False
+        validators = _validators(p)
+        same_probe = prev is not None and _unchanged(validators, (prev.details or {}).get("probe_validators") or {},
+                                                     (prev.details or {}).get("probe_sha256"))
         if prev_ok and prev is not None and (p.not_modified or same_probe):
             reuse[r.id] = {"check": prev, "probe_sha256": p.sha256}
             continue
         jobs.append(Job(
             resource_snapshot_id=r.id, url=p.final_url or r.url or "", sniffed_type=(p.sniffed_type or "").lower(),
             dataset_name=d.name, resource_name=r.name, probe_sha256=p.sha256, suite_digest=sdigest, suites=suites,
+            probe_validators=validators,
             is_dictionary=is_dict, previous_sha256=prev.sha256 if prev_ok and prev is not None else None,
             previous_check_id=prev.id if prev_ok and prev is not None else None, dataset_snapshot_id=d.id,
         ))
     return jobs, reuse, len(done), suite_errors
+
+
+def _validators(p: Probe) -> dict[str, Any]:
+    """What the probe saw of the file: hash of what it read, whether that was all, and HTTP validators."""
+    return {
+        "sha256": p.sha256, "truncated": bool(p.truncated), "etag": p.etag,
+        "last_modified": p.last_modified.isoformat() if p.last_modified else None,
+        "content_length": p.content_length,
+    }
+
+
+def _unchanged(now: dict[str, Any], before: dict[str, Any], before_sha: str | None) -> bool:
+    """Is the file the same as when it was last checked, judging only from the probes (no download)?
+
+    The probe hashes at most ``probe.sniff_bytes``: a whole-file hash decides alone; a truncated one counts only
+    together with an equal strong ETag, or an equal Last-Modified and Content-Length.
+    """
+    sha = now.get("sha256")
+    if not sha or sha != (before.get("sha256") or before_sha):
+        return False
+    if not now.get("truncated"):
+        return True
+    etag = now.get("etag")
+    if etag and not str(etag).startswith("W/") and etag == before.get("etag"):
+        return True
+    return bool(now.get("last_modified") and now.get("content_length")
+                and now.get("last_modified") == before.get("last_modified")
+                and now.get("content_length") == before.get("content_length"))
 
 
 # --------------------------------------------------------------------------- the stage
@@ -350,7 +382,8 @@ def _record(run_id: int, job: Job, out: dict[str, Any]) -> ContentCheck:
         details = dict(ev)
         expectations = out.get("expectations") or {}
     details.update(
-        probe_sha256=job.probe_sha256, suite_digest=job.suite_digest, bytes=out.get("bytes"),
+        probe_sha256=job.probe_sha256, probe_validators=job.probe_validators, suite_digest=job.suite_digest,
+        bytes=out.get("bytes"),
         truncated=out.get("truncated"), elapsed_ms=out.get("total_ms"), download_ms=out.get("download_ms"),
         cpu_ms=out.get("cpu_ms"),
         is_dictionary=job.is_dictionary,
