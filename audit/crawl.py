@@ -249,7 +249,11 @@ class Crawler:
 
     def _search(self, start: int, rows: int) -> dict[str, Any]:
         return self.client.call("package_search", q="*:*", rows=rows, start=start, sort=self.cfg.crawl.sort,
-                                include_private=self.cfg.crawl.include_private)
+                                **self._private_param())
+
+    def _private_param(self) -> dict[str, Any]:
+        # Sent only when wanted: CKAN before 2.6 rejects the unknown parameter.
+        return {"include_private": True} if self.cfg.crawl.include_private else {}
 
     def _crawl_datasets(self, state: dict[str, Any]) -> None:
         seen = self._stored_ids()
@@ -322,7 +326,7 @@ class Crawler:
         try:
             while True:
                 page = self.client.call("package_search", q="*:*", rows=1000, start=start, fl="id,name",
-                                        sort=self.cfg.crawl.sort, include_private=self.cfg.crawl.include_private)
+                                        sort=self.cfg.crawl.sort, **self._private_param())
                 results = page.get("results") or []
                 for r in results:
                     if r.get("private") and not self.cfg.crawl.include_private:
