@@ -126,7 +126,8 @@ def publish_year(store: Any, cfg: Any, *, year: int, out_dir: Path, portal_url: 
     }
     if pub.organization:
         package["owner_org"] = pub.organization
-    with _Client(portal_url, http, token=token) as client:
+    client = _Client(portal_url, http, token=token)
+    with client:
         existing = _find_package(client, name)
         try:
             if existing is None:
