@@ -327,8 +327,11 @@ def render_reports(
     organizations: list[str] | None = None,
     pdf: bool = True,
     workers: int = 2,
+    include_portal: bool | None = None,
 ) -> ReportOutput:
     """Write the portal report (when ``organizations`` is None) and one report per organization.
+
+    ``include_portal`` overrides that default (e.g. ``organizations=[], include_portal=True``: only the portal).
 
     A failing report is logged and recorded in ``ReportOutput.errors``; the others are still written.
     Unknown organization names raise :class:`ConfigError` before anything is rendered."""
@@ -357,7 +360,8 @@ def render_reports(
 
     context = build_portal_context(store, run_id, weights=dict(cfg.scoring.weights))
     st = _settings_from(cfg, run_id, out_dir, pdf, context)
-    jobs: list[str | None] = ([None] if organizations is None else []) + list(names)
+    with_portal = organizations is None if include_portal is None else include_portal
+    jobs: list[str | None] = ([None] if with_portal else []) + list(names)
     output = ReportOutput(out_dir=out_dir)
     db_url = _db_url(store)
     n_workers = max(1, min(workers, len(jobs)))
