@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from audit.config import AuditConfig
 from audit.errors import AuditError
 from audit.store.db import Store
-from audit.web.data import PageCache, SummaryCache, characteristic_titles
+from audit.web.data import PageCache, SummaryCache, TTLMemo, characteristic_titles
 from audit.web.format import install_web_filters
 from audit.web.jobs import JobRunner
 from audit.web.security import (
@@ -50,10 +50,12 @@ class WebState:
     jobs: JobRunner = field(default_factory=JobRunner)
     titles: dict[str, str] = field(default_factory=characteristic_titles)
     pages: PageCache = field(default_factory=lambda: PageCache(0))
+    memo: TTLMemo = field(default_factory=TTLMemo)
 
     def clear_caches(self) -> None:
         self.cache.clear()
         self.pages.clear()
+        self.memo.clear()
 
     def render(self, request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
         ctx = {"request": request, "titles": self.titles, "admin_enabled": self.admin is not None, **context}

@@ -3,6 +3,7 @@ else a minimal equivalent with the same filter names so the templates work eithe
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 try:  # the reports helper's module: one formatting for reports and dashboard
@@ -55,8 +56,27 @@ OUTCOME_ES = {
 }
 
 
+#: pure formatting filters whose results are memoised (Babel formatting costs ~50 µs a call; a page makes hundreds)
+MEMO_FILTERS = ("num", "dec", "pct", "ratio_pct", "score", "date_es", "datetime_es", "status_label", "status_symbol")
+
+
+def _memoised(fn: Any) -> Any:
+    cached = functools.lru_cache(maxsize=4096)(fn)
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return cached(*args, **kwargs)
+        except TypeError:  # unhashable argument
+            return fn(*args, **kwargs)
+
+    return call
+
+
 def install_web_filters(env: Any) -> Any:
     install_filters(env)
+    for name in MEMO_FILTERS:
+        if name in env.filters:
+            env.filters[name] = _memoised(env.filters[name])
     env.filters["outcome_es"] = lambda o: OUTCOME_ES.get(o or "", o or "—")
     return env
 

@@ -59,8 +59,12 @@ def paginate(rows: list[Any], page: int, size: int) -> tuple[list[Any], dict[str
 
 
 def _context(request: Request, s: Any, run: Any, **extra: Any) -> dict[str, Any]:
-    info = data.get_run(s, run.id) if run is not None else None
-    return {"run": info, "years": data.years(s), "year": run.year if run is not None else None,
+    memo = _st(request).memo
+    info = None
+    if run is not None:
+        info = memo.get(("run", run.id, data.run_version(run)), lambda: data.get_run(s, run.id))
+    years = memo.get(("years",), lambda: data.years(s))
+    return {"run": info, "years": years, "year": run.year if run is not None else None,
             "url_with": lambda **kw: url_with(request, **kw), **extra}
 
 
@@ -91,8 +95,12 @@ def _remember(st: Any, key: tuple[tuple[str, str], tuple[Any, ...]] | None, resp
     return resp
 
 
-def _resolve(s: Any, run: int | None, year: int | None) -> Any:
-    r = data.resolve_run(s, run_id=run, year=year)
+def _resolve(s: Any, run: int | None, year: int | None, st: Any = None) -> Any:
+    if run is None and st is not None:  # "the newest run (of the year)": re-read at most every 2 s
+        run_id = st.memo.get(("resolve", year), lambda: getattr(data.resolve_run(s, year=year), "id", None))
+        r = s.get(data.AuditRun, run_id) if run_id is not None else None
+    else:
+        r = data.resolve_run(s, run_id=run, year=year)
     if r is None and (run is not None or year is not None):
         raise HTTPException(404, "No hay una corrida de auditoría para ese año o número.")
     return r
@@ -112,7 +120,7 @@ def overview(request: Request, run: RunQ = None, year: YearQ = None, q: TextQ = 
              formato: FmtQ = None) -> Response:
     st = _st(request)
     with st.store.session() as s:
-        r = _resolve(s, run, year)
+        r = _resolve(s, run, year, st)
         if r is None:
             return st.render(request, "empty.html", _context(request, s, None))
         key = None if formato else _page_key(request, st, s, r)
@@ -147,7 +155,7 @@ def organization(request: Request, name: NamePath, run: RunQ = None, year: YearQ
                  page: PageQ = 1, formato: FmtQ = None) -> Response:
     st = _st(request)
     with st.store.session() as s:
-        r = _resolve(s, run, year)
+        r = _resolve(s, run, year, st)
         if r is None:
             raise HTTPException(404, "Todavía no hay auditorías en la base de datos.")
         key = None if formato else _page_key(request, st, s, r)
@@ -212,7 +220,7 @@ def dataset(request: Request, name: NamePath, run: RunQ = None, year: YearQ = No
             formato: FmtQ = None) -> Response:
     st = _st(request)
     with st.store.session() as s:
-        r = _resolve(s, run, year)
+        r = _resolve(s, run, year, st)
         if r is None:
             raise HTTPException(404, "Todavía no hay auditorías en la base de datos.")
         key = None if formato else _page_key(request, st, s, r)
@@ -242,7 +250,7 @@ def characteristic(request: Request, characteristic: NamePath, run: RunQ = None,
         raise HTTPException(404, f"No existe la característica «{characteristic}».")
     wanted = ("fail", "partial") if status == "fail_partial" else (status,)
     with st.store.session() as s:
-        r = _resolve(s, run, year)
+        r = _resolve(s, run, year, st)
         if r is None:
             raise HTTPException(404, "Todavía no hay auditorías en la base de datos.")
         key = None if formato else _page_key(request, st, s, r)
