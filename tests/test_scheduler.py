@@ -424,3 +424,49 @@ def test_status_shows_last_runs_lock_holder_and_next_jobs(tmp_path):
     assert "Últimas corridas" in text and "fallida" in text and "30 min 00 s" in text
     assert "programador@servidor" in text
     assert "Auditoría periódica" in text
+
+
+def _sample_config(tmp_path: Path, portal_url: str) -> Path:
+    return _write_config(tmp_path, {
+        "portal_url": portal_url, "database_url": f"sqlite:///{tmp_path / 'audit.db'}",
+        "output_dir": str(tmp_path / "salida"), "content": {"enabled": False}, "reports": {"enabled": False},
+        "http": {"retries": 0}, "probe": {"sniff_bytes": 4096},
+    })
+
+
+def test_scheduled_audit_skips_politely_while_another_process_holds_the_lock(tmp_path, caplog):
+    try:
+        from audit.sample_portal import SamplePortal
+    except ImportError as exc:
+        pytest.skip(f"necesita audit.sample_portal: {exc}")
+    from audit.locking import audit_lock
+    from audit.store.db import open_store
+    from audit.store.models import AuditRun
+
+    with SamplePortal(synthetic=5) as portal:
+        config = _sample_config(tmp_path, portal.url)
+        store = open_store(f"sqlite:///{tmp_path / 'audit.db'}")
+        try:
+            with audit_lock(store, portal.url, holder="auditoría manual de Ana"):
+                with caplog.at_level(logging.WARNING, logger="audit.scheduler"):
+                    periodic_audit_job(str(config), {})
+            with store.session() as s:
+                assert s.query(AuditRun).count() == 0  # nothing was audited
+        finally:
+            store.close()
+    assert "reason=lock_held" in caplog.text and "auditoría manual de Ana" in caplog.text
+
+
+@pytest.mark.slow
+def test_annual_job_produces_the_previous_year_evaluation(tmp_path):
+    try:
+        from audit.sample_portal import SamplePortal
+    except ImportError as exc:
+        pytest.skip(f"necesita audit.sample_portal: {exc}")
+    from audit.scheduler import annual_evaluation_job
+
+    previous_year = datetime.now(MX).year - 1
+    with SamplePortal(synthetic=10) as portal:
+        annual_evaluation_job(str(_sample_config(tmp_path, portal.url)), {})
+    year_dir = tmp_path / "salida" / str(previous_year)
+    assert (year_dir / "scores.csv").is_file() and (year_dir / "organizations.csv").is_file()
