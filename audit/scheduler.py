@@ -98,6 +98,15 @@ def parse_cron(expr: str, timezone: str, *, key: str = "schedule") -> CronTrigge
         ) from exc
 
 
+def cron_text(trigger: Any) -> str:
+    """A CronTrigger back as a short cron line (seconds first only when not 0), for humans."""
+    fields = {f.name: str(f) for f in getattr(trigger, "fields", [])}
+    if not fields:
+        return str(trigger)
+    parts = [fields.get(k, "*") for k in ("minute", "hour", "day", "month", "day_of_week")]
+    return " ".join(parts if fields.get("second", "0") == "0" else [fields["second"], *parts])
+
+
 # --- building the scheduler ------------------------------------------------------------------------------------
 
 
@@ -215,7 +224,7 @@ def next_jobs(cfg: Any) -> list[dict[str, Any]]:
             out.append({
                 "id": job.id,
                 "name": job.name,
-                "trigger": str(job.trigger),
+                "trigger": cron_text(job.trigger),
                 "next_run_time": job.next_run_time.isoformat() if job.next_run_time else None,
             })
         return out

@@ -95,7 +95,7 @@ def _local(iso: str | None, tz: str) -> str:
         return "—"
     from zoneinfo import ZoneInfo
 
-    return datetime.fromisoformat(iso).astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
+    return datetime.fromisoformat(iso).astimezone(ZoneInfo(tz)).strftime("%d/%m/%y %H:%M")
 
 
 def print_status(data: dict[str, Any], console: Any = None) -> None:
@@ -107,8 +107,8 @@ def print_status(data: dict[str, Any], console: Any = None) -> None:
     tz = data.get("timezone") or "UTC"
 
     runs = Table(title="Últimas corridas", title_justify="left")
-    for col in ("Corrida", "Tipo", "Año", "Estado", "Etapa", "Inicio", "Duración", "Conjuntos", "Recursos", "Errores"):
-        runs.add_column(col, justify="right" if col in ("Corrida", "Conjuntos", "Recursos", "Errores") else "left")
+    for col in ("Id", "Tipo", "Año", "Estado", "Etapa", "Inicio", "Duración", "Conj.", "Rec.", "Err."):
+        runs.add_column(col, justify="right" if col in ("Id", "Conj.", "Rec.", "Err.") else "left", no_wrap=True)
     for r in data["runs"]:
         style = {"failed": "red", "interrupted": "yellow", "running": "cyan"}.get(r["status"], "")
         runs.add_row(str(r["id"]), r["kind"], str(r["year"] or "—"), STATUS_ES.get(r["status"], r["status"]),

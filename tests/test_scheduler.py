@@ -117,6 +117,8 @@ def test_configured_jobs_are_stored_in_the_audit_database_with_defaults(tmp_path
     listed = {j["id"]: j for j in next_jobs(cfg)}  # what `status` shows, read back from the database
     assert set(listed) == {PERIODIC_JOB_ID, ANNUAL_JOB_ID}
     assert listed[PERIODIC_JOB_ID]["next_run_time"]
+    assert listed[PERIODIC_JOB_ID]["trigger"] == "30 2 * * mon"
+    assert listed[ANNUAL_JOB_ID]["trigger"] == "0 6 15 1 *"
 
 
 def test_changing_the_config_and_restarting_replaces_the_jobs(tmp_path):
@@ -421,7 +423,7 @@ def test_status_shows_last_runs_lock_holder_and_next_jobs(tmp_path):
     assert data["runs"][0]["errors"] == 2
     assert data["locks"][0]["holder"] == "programador@servidor" and not data["locks"][0]["stale"]
     assert {j["id"] for j in data["jobs"]} == {PERIODIC_JOB_ID, ANNUAL_JOB_ID}
-    assert "Últimas corridas" in text and "fallida" in text and "30 min 00 s" in text
+    assert "Últimas corridas" in text and "fallida" in text and "30 min 00 s" in text and "30 2 * * mon" in text
     assert "programador@servidor" in text
     assert "Auditoría periódica" in text
 
