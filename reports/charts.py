@@ -97,6 +97,7 @@ def hbar_chart(
     reference_label: str = "",
     series_label: str = "",
     label_width: int = 42,
+    none_label: str = "sin dato",
 ) -> Chart:
     """Horizontal bars (0–xmax) with the value printed at the end of each bar; optional reference markers."""
     short = [truncate(label, label_width) for label in labels]
@@ -109,7 +110,7 @@ def hbar_chart(
         colors = [_bar_color(v / xmax * 100) if color_by_value else PRIMARY for v in vals] or [PRIMARY]
         ax.barh(ys[: len(vals)], vals, color=colors, height=0.62, label=series_label or None)
         for y, v, raw in zip(ys, vals, values, strict=False):
-            text = value_fmt(raw) if raw is not None else "sin dato"
+            text = value_fmt(raw) if raw is not None else none_label
             ax.text(min(v, xmax) + xmax * 0.01, y, text, va="center", fontsize=8, color=INK)
         if reference is not None:
             ref_y = [y for y, r in zip(ys, reference, strict=False) if r is not None]
@@ -123,7 +124,7 @@ def hbar_chart(
         ax.tick_params(axis="y", length=0)
         fig.tight_layout()
         svg = _to_svg(fig)
-    rows = tuple((str(label), value_fmt(v) if v is not None else "sin dato") for label, v in zip(labels, values, strict=False))
+    rows = tuple((str(label), value_fmt(v) if v is not None else none_label) for label, v in zip(labels, values, strict=False))
     return Chart(svg=svg, alt=alt, title=title, rows=rows)
 
 
@@ -142,7 +143,7 @@ def characteristic_chart(
     )
     return hbar_chart(
         titles, pcts, title=title, alt=alt, reference=reference, reference_label="Promedio del portal" if reference else "",
-        label_width=28,
+        label_width=28, none_label="no aplica",
     )
 
 

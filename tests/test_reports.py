@@ -1,7 +1,8 @@
 """Annual reports (issue 6): HTML + PDF for the portal and every organization, rendered from a real SQLite store.
 
 HTML checks use a strict ``html.parser``-based checker (balanced tags, unique ids, no scripts, no external
-resources); PDF checks use poppler-utils (``pdfinfo``, ``pdftotext``, ``pdftoppm``).
+resources) and, when installed, HTML Tidy 5 as validator (no errors, no warnings); PDF checks use poppler-utils
+(``pdfinfo``, ``pdftotext``, ``pdftoppm``).
 """
 
 from __future__ import annotations
@@ -185,6 +186,15 @@ def test_html_reports_are_self_contained_and_well_formed(rendered):
         assert '<html lang="es-MX">' in html
         assert "https://" not in checker.style and "http://" not in checker.style
         assert re.search(r'<img src="data:image/svg\+xml;base64,[^"]+" alt="[^"]{20,}"', html) or "sin-conjuntos" in path.name
+
+
+@pytest.mark.skipif(not shutil.which("tidy"), reason="HTML Tidy no instalado (apt-get install -y tidy)")
+def test_html_reports_pass_html_tidy_without_errors_or_warnings(rendered):
+    _built, out_dir, _output = rendered
+    for path in sorted(out_dir.glob("*.html")):
+        proc = subprocess.run(["tidy", "-errors", "-quiet", "-utf8", str(path)], capture_output=True, text=True,
+                              timeout=60)
+        assert proc.returncode == 0 and not proc.stderr.strip(), f"{path.name}: {proc.stderr[:500]}"
 
 
 def test_hostile_metadata_stays_escaped_in_html(rendered):
