@@ -90,12 +90,12 @@ def _duration(seconds: float | None) -> str:
     return f"{h} h {m:02d} min" if h else f"{m} min {s:02d} s" if m else f"{s} s"
 
 
-def _local(iso: str | None, tz: str) -> str:
+def _local(iso: str | None, tz: str, fmt: str = "%d/%m/%Y %H:%M") -> str:
     if not iso:
         return "—"
     from zoneinfo import ZoneInfo
 
-    return datetime.fromisoformat(iso).astimezone(ZoneInfo(tz)).strftime("%d/%m/%y %H:%M")
+    return datetime.fromisoformat(iso).astimezone(ZoneInfo(tz)).strftime(fmt)
 
 
 def print_status(data: dict[str, Any], console: Any = None) -> None:
@@ -106,13 +106,16 @@ def print_status(data: dict[str, Any], console: Any = None) -> None:
     console = console or Console()
     tz = data.get("timezone") or "UTC"
 
-    runs = Table(title="Últimas corridas", title_justify="left")
+    from rich import box
+
+    runs = Table(title="Últimas corridas", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
+                 collapse_padding=True, show_edge=False)
     for col in ("Id", "Tipo", "Año", "Estado", "Etapa", "Inicio", "Duración", "Conj.", "Rec.", "Err."):
         runs.add_column(col, justify="right" if col in ("Id", "Conj.", "Rec.", "Err.") else "left", no_wrap=True)
     for r in data["runs"]:
         style = {"failed": "red", "interrupted": "yellow", "running": "cyan"}.get(r["status"], "")
         runs.add_row(str(r["id"]), r["kind"], str(r["year"] or "—"), STATUS_ES.get(r["status"], r["status"]),
-                     r["stage"] or "—", _local(r["started_at"], tz), _duration(r["duration_s"]),
+                     r["stage"] or "—", _local(r["started_at"], tz, "%d/%m %H:%M"), _duration(r["duration_s"]),
                      str(r["datasets"] if r["datasets"] is not None else "—"),
                      str(r["resources"] if r["resources"] is not None else "—"), str(r["errors"]), style=style)
     if not data["runs"]:
@@ -120,7 +123,8 @@ def print_status(data: dict[str, Any], console: Any = None) -> None:
     console.print(runs)
 
     if data["locks"]:
-        locks = Table(title="Auditoría en curso (candado)", title_justify="left")
+        locks = Table(title="Auditoría en curso (candado)", title_justify="left", box=box.SIMPLE_HEAD,
+                      show_edge=False)
         for col in ("Portal", "Quién", "Desde", "Vigente"):
             locks.add_column(col)
         for lk in data["locks"]:
@@ -130,7 +134,7 @@ def print_status(data: dict[str, Any], console: Any = None) -> None:
     else:
         console.print("Candado de auditoría: libre (ninguna auditoría en curso).")
 
-    jobs = Table(title="Próximas tareas programadas", title_justify="left")
+    jobs = Table(title="Próximas tareas programadas", title_justify="left", box=box.SIMPLE_HEAD, show_edge=False)
     for col in ("Tarea", "Programación", "Próxima ejecución"):
         jobs.add_column(col)
     for j in data["jobs"]:
