@@ -312,8 +312,8 @@ def _load_json(data: bytes, kind: str, *, max_rows: int) -> LoadedTable:
         for feat in doc["features"][:max_rows]:
             if not isinstance(feat, dict):
                 continue
-            props = feat.get("properties") if isinstance(feat.get("properties"), dict) else {}
-            geom = feat.get("geometry") if isinstance(feat.get("geometry"), dict) else {}
+            props: dict[str, Any] = feat["properties"] if isinstance(feat.get("properties"), dict) else {}
+            geom: dict[str, Any] = feat["geometry"] if isinstance(feat.get("geometry"), dict) else {}
             records.append({**props, "geometry_type": geom.get("type")})
     elif isinstance(doc, list):
         records = doc

@@ -64,7 +64,7 @@ def check_bytes(
         max_line_bytes=settings.max_line_bytes, max_unzipped_bytes=settings.max_unzipped_bytes,
     )
     problems = list(table.problems)
-    base = {
+    base: dict[str, Any] = {
         "encoding": table.encoding, "delimiter": table.delimiter, "quotechar": table.quotechar,
         "header_row": table.header_row, "sheet_names": tuple(table.sheet_names), "kind": table.kind or sniffed_type,
     }
@@ -94,7 +94,7 @@ def check_bytes(
     summary_rows = _count_summary_rows(df, kinds)
     keys = tuple(gxsuite.disaggregation_keys(df, kinds))
 
-    builtin = next((s for s in results.get("suites", []) if s.get("name") == "builtin"), {"results": []})
+    builtin: dict[str, Any] = next((s for s in results.get("suites", []) if s.get("name") == "builtin"), {"results": []})
     failed_checks = {(r.get("meta") or {}).get("check"): r for r in builtin.get("results", []) if not r.get("success")}
     type_checks = [r for r in builtin.get("results", []) if (r.get("meta") or {}).get("check") == "type_consistency"]
     type_consistent = not any(not r["success"] for r in type_checks)
@@ -276,7 +276,7 @@ def _plan(store: Store, run_id: int, cfg: AuditConfig, resume: bool) -> tuple[li
         ckan_ids = [r.ckan_id for r, _, _ in candidates if r.ckan_id]
         urls = [r.url for r, _, _ in candidates if not r.ckan_id and r.url]
         previous: dict[str, ContentCheck] = {}
-        conds = [ResourceSnapshot.ckan_id.in_(ckan_ids[i : i + 500]) for i in range(0, len(ckan_ids), 500)]
+        conds: list[Any] = [ResourceSnapshot.ckan_id.in_(ckan_ids[i : i + 500]) for i in range(0, len(ckan_ids), 500)]
         conds += [ResourceSnapshot.url.in_(urls[i : i + 500]) & ResourceSnapshot.ckan_id.is_(None)
                   for i in range(0, len(urls), 500)]
         for cond in conds:
