@@ -211,6 +211,13 @@ class WebSettings(Section):
         description="Páginas HTML de corridas terminadas que el tablero guarda en memoria (0 = sin caché); "
         "una corrida terminada no cambia, así que la página se sirve sin volver a consultar la base.",
     )
+    threads: int = Field(
+        4,
+        ge=1,
+        le=64,
+        description="Hilos que atienden en paralelo las páginas que consultan la base; pocos hilos reparten "
+        "mejor el procesador y bajan la latencia cuando hay muchos usuarios a la vez.",
+    )
 
 
 class AuditConfig(Section):

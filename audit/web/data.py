@@ -735,6 +735,34 @@ def portals(s: Session) -> list[dict[str, Any]]:
     return [{"id": p.id, "url": p.url, "title": p.title} for p in s.scalars(select(Portal).order_by(Portal.id))]
 
 
+class TTLMemo:
+    """Tiny time-bounded memo for values that may change but need not be re-read on every request (which run
+    is the newest, the run header, the list of years): at most ``ttl_s`` seconds stale."""
+
+    def __init__(self, ttl_s: float = 2.0, size: int = 256) -> None:
+        self.ttl_s, self.size = ttl_s, size
+        self._items: OrderedDict[Any, tuple[float, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any, compute: Any) -> Any:
+        now = time.monotonic()
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None and now - hit[0] < self.ttl_s:
+                return hit[1]
+        value = compute()
+        with self._lock:
+            self._items[key] = (now, value)
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
 class PageCache:
     """Rendered HTML of views over finished runs (bounded LRU by URL, thread-safe).
 
@@ -752,11 +780,14 @@ class PageCache:
         self.hits = self.fresh_hits = self.misses = 0
 
     @staticmethod
-    def run_key(s: Session, run: AuditRun) -> tuple[Any, ...] | None:
+    def run_key(s: Session, run: AuditRun, memo: TTLMemo | None = None) -> tuple[Any, ...] | None:
         if run.status not in FINISHED:
             return None
-        newest = s.scalar(select(func.max(AuditRun.id)))
-        return (run.id, *run_version(run), newest)
+
+        def newest() -> int | None:
+            return s.scalar(select(func.max(AuditRun.id)))
+
+        return (run.id, *run_version(run), memo.get(("newest",), newest) if memo is not None else newest())
 
     def fresh(self, url: tuple[str, str]) -> bytes | None:
         """The body if it was validated less than ``fresh_s`` seconds ago (no database access)."""
@@ -791,34 +822,6 @@ class PageCache:
             self._items.move_to_end(url)
             while len(self._items) > self.entries:
                 self._items.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-
-class TTLMemo:
-    """Tiny time-bounded memo for values that may change but need not be re-read on every request (which run
-    is the newest, the run header, the list of years): at most ``ttl_s`` seconds stale."""
-
-    def __init__(self, ttl_s: float = 2.0, size: int = 256) -> None:
-        self.ttl_s, self.size = ttl_s, size
-        self._items: OrderedDict[Any, tuple[float, Any]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Any, compute: Any) -> Any:
-        now = time.monotonic()
-        with self._lock:
-            hit = self._items.get(key)
-            if hit is not None and now - hit[0] < self.ttl_s:
-                return hit[1]
-        value = compute()
-        with self._lock:
-            self._items[key] = (now, value)
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-        return value
 
     def clear(self) -> None:
         with self._lock:

@@ -80,7 +80,7 @@ def cache_url(path: str, query: str) -> tuple[str, str] | None:
 
 def _page_key(request: Request, st: Any, s: Any, r: Any) -> tuple[tuple[str, str], tuple[Any, ...]] | None:
     url = cache_url(request.url.path, request.scope.get("query_string", b"").decode("latin-1"))
-    version = st.pages.run_key(s, r) if url is not None else None
+    version = st.pages.run_key(s, r, st.memo) if url is not None else None
     return None if url is None or version is None else (url, version)
 
 
