@@ -211,9 +211,9 @@ def test_stage_validates_every_reachable_tabular_resource(files, cfg, sqlite_url
     assert ev.expectations["suites"][0]["name"] == "builtin"
 
 
-def test_unchanged_files_are_not_revalidated_on_second_run(files, cfg, sqlite_url):
+def test_unchanged_files_are_not_revalidated_on_second_run(files, cfg, db_url):
     _serve_all(files)
-    store = open_store(sqlite_url)
+    store = open_store(db_url)
     first = _make_run(store, files)
     run_content_stage(store, first, cfg)
     hits_after_first = sum(files.hits.values())
@@ -351,3 +351,12 @@ def test_fetch_unknown_host(cfg):
     dl = fetch_bytes_sync("http://no-existe.invalid/datos.csv", http=cfg.http.model_copy(update={"retries": 0}),
                           cap=100, allow_hosts=[])
     assert dl.error in ("dns_error", "connection_error")
+
+
+def test_json_safe_replaces_nan_and_numpy_scalars():
+    import numpy as np
+
+    from audit.content.stage import _json_safe
+
+    assert _json_safe({"a": float("nan"), "b": [np.int64(3), np.float64("inf")], "c": (1, "x")}) == {
+        "a": None, "b": [3, None], "c": [1, "x"]}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import multiprocessing
 import time
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
@@ -370,6 +371,21 @@ def _copy_check(prev: ContentCheck, run_id: int, resource_snapshot_id: int, prob
     )
 
 
+def _json_safe(obj: Any) -> Any:
+    """NaN/Infinity are not JSON (PostgreSQL rejects them) and numpy scalars are not serialisable."""
+    if isinstance(obj, dict):
+        return {str(k): _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if obj is None or isinstance(obj, (str, int, bool)):
+        return obj
+    if hasattr(obj, "item"):  # numpy scalar
+        return _json_safe(obj.item())
+    return str(obj)
+
+
 def _record(run_id: int, job: Job, out: dict[str, Any]) -> ContentCheck:
     ev = out.get("evidence")
     details: dict[str, Any]
@@ -394,7 +410,7 @@ def _record(run_id: int, job: Job, out: dict[str, Any]) -> ContentCheck:
         run_id=run_id, resource_snapshot_id=job.resource_snapshot_id, sha256=out.get("sha256"),
         parsed_ok=bool(details.get("parsed_ok")), reused=False, rows=details.get("rows"), columns=details.get("columns"),
         encoding=(details.get("encoding") or None), delimiter=(details.get("delimiter") or None),
-        details=details, expectations=expectations, checked_at=utcnow(),
+        details=_json_safe(details), expectations=_json_safe(expectations), checked_at=utcnow(),
     )
 
 
