@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import struct
 import zipfile
 
 import pandas as pd
@@ -112,19 +113,85 @@ def test_load_xlsx_first_sheet_lists_sheets_and_skips_title():
     assert t.df["monto"].dtype.kind == "f"
 
 
-def _legacy_xls() -> bytes:
-    # no xls writer is installed (xlwt is dead); the sample portal ships a real BIFF8 file
-    from importlib import resources
+# --------------------------------------------------------------------------- legacy XLS, written from scratch
+# No xls writer is installed (xlwt is unmaintained), so the test builds a real Excel 97-2003 file: BIFF8
+# records (BOF, CODEPAGE, XF, BOUNDSHEET, LABEL, NUMBER, EOF) inside an OLE2 compound file.
 
-    return resources.files("audit.sample_portal").joinpath("static/unidades_economicas.xls").read_bytes()
+
+def _rec(rtype: int, data: bytes) -> bytes:
+    return struct.pack("<HH", rtype, len(data)) + data
+
+
+def _ustr(text: str, lenlen: int) -> bytes:
+    try:
+        raw, flags = text.encode("latin-1"), 0
+    except UnicodeEncodeError:
+        raw, flags = text.encode("utf-16-le"), 1
+    return struct.pack("<H" if lenlen == 2 else "<B", len(text)) + bytes([flags]) + raw
+
+
+def make_xls(rows: list[list[object]], sheet: str = "Hoja1") -> bytes:
+    """A legacy Excel 97-2003 workbook (BIFF8 in an OLE2 compound file), written from scratch."""
+    bof = lambda kind: _rec(0x0809, struct.pack("<HHHHII", 0x0600, kind, 0x0DBB, 0x07CC, 0, 6))  # noqa: E731
+    cells = b""
+    for r, row in enumerate(rows):
+        for c, v in enumerate(row):
+            if isinstance(v, (int, float)):
+                cells += _rec(0x0203, struct.pack("<HHHd", r, c, 0, float(v)))
+            else:
+                cells += _rec(0x0204, struct.pack("<HHH", r, c, 0) + _ustr(str(v), 2))
+    ncols = max(len(r) for r in rows)
+    sheet_stream = bof(0x10) + _rec(0x0200, struct.pack("<IIHHH", 0, len(rows), 0, ncols, 0)) + cells + _rec(0x000A, b"")
+    xf = _rec(0x00E0, bytes(20))
+    head = bof(0x05) + _rec(0x0042, struct.pack("<H", 1200)) + xf * 16
+    bs_len = 4 + 6 + len(_ustr(sheet, 1))
+    offset = len(head) + bs_len + 4
+    globals_ = head + _rec(0x0085, struct.pack("<IBB", offset, 0, 0) + _ustr(sheet, 1)) + _rec(0x000A, b"")
+    stream = globals_ + sheet_stream
+    stream += bytes(max(0, 4096 - len(stream)))  # at least the mini-stream cutoff: a regular stream
+    stream += bytes(-len(stream) % 512)
+    n = len(stream) // 512
+    # sectors: 0 = FAT, 1..n = Workbook, n+1 = directory
+    fat = [0xFFFFFFFD] + [i + 2 for i in range(n - 1)] + [0xFFFFFFFE, 0xFFFFFFFE]
+    fat += [0xFFFFFFFF] * (128 - len(fat))
+    difat = struct.pack("<I", 0) + struct.pack("<I", 0xFFFFFFFF) * 108
+    header = (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(16) + struct.pack("<HHHHH", 0x3E, 3, 0xFFFE, 9, 6)
+              + bytes(6) + struct.pack("<IIIIIIIII", 0, 1, n + 1, 0, 4096, 0xFFFFFFFE, 0, 0xFFFFFFFE, 0)) + difat
+    assert len(header) == 512, len(header)
+
+    def entry(name: str, etype: int, child: int, start: int, size: int) -> bytes:
+        raw = (name + "\0").encode("utf-16-le")
+        return (raw.ljust(64, b"\0") + struct.pack("<HBB", len(raw), etype, 1)
+                + struct.pack("<III", 0xFFFFFFFF, 0xFFFFFFFF, child) + bytes(16) + bytes(4) + bytes(16)
+                + struct.pack("<IIHH", start, size, 0, 0)[:8] + bytes(4))
+
+    directory = entry("Root Entry", 5, 1, 0xFFFFFFFE, 0) + entry("Workbook", 2, 0xFFFFFFFF, 1, len(stream))
+    directory += bytes(512 - len(directory))
+    return header + struct.pack("<128I", *fat) + stream + directory
+
+
+def _legacy_xls() -> bytes:
+    return make_xls([["clave", "municipio", "población"], ["001", "Acambay", 60918], ["002", "Acolman", 171507],
+                     ["003", "Acolman", 1.5]], sheet="Municipios")
 
 
 def test_load_legacy_xls():
-    t = load_table(_legacy_xls(), "xls", max_rows=100)
+    data = _legacy_xls()
+    assert data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # OLE2, as Excel writes it
+    t = load_table(data, "xls", max_rows=100)
     assert t.parsed_ok, t.problems
-    assert t.sheet_names == ("unidades",)
-    assert list(t.df.columns)[:3] == ["folio", "fecha_registro", "cve_mun"]
-    assert t.df["empleados"].dtype.kind == "i"
+    assert t.sheet_names == ("Municipios",)
+    assert list(t.df.columns) == ["clave", "municipio", "población"]
+    assert t.df["clave"].tolist() == ["001", "002", "003"]  # text cells keep their zeros
+    assert t.df["población"].tolist() == [60918, 171507, 1.5]
+
+
+def test_load_sample_portal_xls():
+    from importlib import resources
+
+    data = resources.files("audit.sample_portal").joinpath("static/unidades_economicas.xls").read_bytes()
+    t = load_table(data, "xls", max_rows=100)
+    assert t.parsed_ok and t.sheet_names == ("unidades",)
     assert str(t.df["cve_mun"].dtype) == "str" and t.df["cve_mun"].str.len().eq(5).all()  # codes stay text
 
 
