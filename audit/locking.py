@@ -19,6 +19,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -177,13 +178,12 @@ def _pg_lock(store: Store, portal_url: str, holder: str, ttl_s: int) -> Iterator
     except SQLAlchemyError as exc:
         raise StoreError(f"No se pudo abrir la conexión para el candado de auditoría: {exc}") from exc
     try:
+        # the holder's name is also visible in pg_stat_activity, for a loser that looks before our row exists
+        conn.execute(text("SELECT set_config('application_name', :v, false)"), {"v": f"auditor: {holder}"[:63]})
         got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
         conn.commit()  # the advisory lock is session-level: it survives the commit
         if not got:
-            row = _read_row(store, portal_url)
-            if row is not None:
-                raise _held_error(portal_url, row.holder, row.acquired_at)
-            raise _held_error(portal_url, "otro proceso", None)
+            raise _pg_held_error(store, portal_url, key)
         token = uuid.uuid4().hex
         _write_row(store, portal_url, token, holder, ttl_s, replace=True)
         log.info("audit lock acquired portal=%s holder=%r backend=postgresql key=%d", portal_url, holder, key)
@@ -199,6 +199,34 @@ def _pg_lock(store: Store, portal_url: str, holder: str, ttl_s: int) -> Iterator
             log.info("audit lock released portal=%s", portal_url)
     finally:
         conn.close()
+
+
+def _pg_held_error(store: Store, portal_url: str, key: int) -> LockHeldError:
+    """Who holds the advisory lock: the winner's row (it may take a moment to appear), else its session info."""
+    deadline = time.monotonic() + 2.0
+    while True:
+        row = _read_row(store, portal_url)
+        if row is not None:
+            return _held_error(portal_url, row.holder, row.acquired_at)
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(0.1)
+    try:
+        with store.engine.connect() as conn:
+            info = conn.execute(
+                text(
+                    "SELECT a.application_name, a.backend_start, a.pid FROM pg_locks l "
+                    "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted "
+                    "AND l.objsubid = 1 AND l.classid::bigint = :hi AND l.objid::bigint = :lo"
+                ),
+                {"hi": (key >> 32) & 0xFFFFFFFF, "lo": key & 0xFFFFFFFF},
+            ).first()
+    except SQLAlchemyError:
+        info = None
+    if info is None:
+        return _held_error(portal_url, "otro proceso", None)
+    name = (info.application_name or "").removeprefix("auditor: ") or f"sesión PostgreSQL {info.pid}"
+    return _held_error(portal_url, name, info.backend_start)
 
 
 # --- lock row (SQLite and others) --------------------------------------------------------------------------

@@ -31,7 +31,8 @@ from audit.store.db import open_store
 from audit.locking import audit_lock
 from audit.errors import LockHeldError
 db, portal, name, ledger, go, hold = sys.argv[1:7]
-store = open_store(db)
+store = open_store(db, migrate_schema=False)  # migrated by the test already
+print("READY", flush=True)
 while not pathlib.Path(go).exists():
     time.sleep(0.01)
 try:
@@ -93,7 +94,8 @@ def _contend(db_url: str, tmp_path: Path, n: int = 2) -> tuple[list[str], list[s
     open_store(db_url).close()  # migrate once, up front, so the contenders race on the lock and not on DDL
     ledger, go = tmp_path / "ledger.txt", tmp_path / "go"
     procs = [_spawn(CONTENDER, db_url, PORTAL, f"contendiente-{i}", str(ledger), str(go), "1.0") for i in range(n)]
-    time.sleep(1.5)  # let the interpreters import and connect
+    for p in procs:  # both interpreters imported and connected: now they race
+        assert p.stdout is not None and p.stdout.readline().strip() == "READY"
     go.touch()
     outputs = []
     for p in procs:
@@ -221,3 +223,23 @@ def test_lock_key_is_stable_and_ignores_trailing_slash():
     assert lock_key("https://datos.edomex.gob.mx/") == lock_key("https://datos.edomex.gob.mx")
     assert lock_key("https://datos.edomex.gob.mx") == 593670747825397477  # sha256-based: same on every host
     assert -(2**63) <= lock_key("x") < 2**63
+
+
+def test_postgresql_loser_names_the_holder_even_before_its_row_exists(pg_url):
+    """The advisory lock taken by a session that wrote no audit_lock row (yet): the name comes from
+    pg_stat_activity.application_name."""
+    import psycopg
+
+    store = open_store(pg_url)
+    raw = psycopg.connect(pg_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True,
+                          application_name="auditor: servidor-b (pid 77)")
+    try:
+        raw.execute("SELECT pg_advisory_lock(%s)", (lock_key(PORTAL),))
+        with pytest.raises(LockHeldError) as info:
+            with audit_lock(store, PORTAL, holder="nuevo"):
+                pass
+        assert "ya está en curso: servidor-b (pid 77) desde " in info.value.message
+        assert "hora desconocida" not in info.value.message
+    finally:
+        raw.close()
+        store.close()
