@@ -128,14 +128,17 @@ def insert_datasets(session: Any, run_id: int, pkgs: list[dict[str, Any]]) -> in
     if not pkgs:
         return 0
     pairs = [dataset_row(run_id, p) for p in pkgs]
-    ids = session.scalars(
-        insert(DatasetSnapshot).returning(DatasetSnapshot.id, sort_by_parameter_order=True),
-        [d for d, _ in pairs],
-    ).all()
-    resources = [dict(r, dataset_snapshot_id=ds_id) for ds_id, (_, rs) in zip(ids, pairs, strict=True) for r in rs]
+    # Core executemany, then one query for the new ids: RETURNING with guaranteed order makes SQLite insert
+    # row by row, and ORM objects cost ~10x more than plain rows.
+    table = DatasetSnapshot.__table__
+    session.execute(insert(table), [d for d, _ in pairs])
+    ckan_ids = [d["ckan_id"] for d, _ in pairs]
+    id_of = dict(session.execute(select(table.c.ckan_id, table.c.id).where(
+        table.c.run_id == run_id, table.c.ckan_id.in_(ckan_ids))).all())
+    resources = [dict(r, dataset_snapshot_id=id_of[d["ckan_id"]]) for d, rs in pairs for r in rs]
     if resources:
-        session.execute(insert(ResourceSnapshot), resources)
-    return len(ids)
+        session.execute(insert(ResourceSnapshot.__table__), resources)
+    return len(pairs)
 
 
 class Crawler:

@@ -204,8 +204,14 @@ class SyntheticCatalog(Catalog):
             counts = {grp["name"]: self.n // g + (1 if k < self.n % g else 0) for k, grp in enumerate(self._group_list)}
             for i in self._deleted:
                 counts[self._group_list[i % g]["name"]] -= 1
-        for name, extra in super().package_count_by(kind).items():
-            counts[name] = counts.get(name, 0) + extra
+        # Datasets added at run time only: the base implementation would regenerate all N synthetic ones.
+        for pkg in list(self._datasets.values()):
+            if pkg.get("state") != "active" or pkg.get("private"):
+                continue
+            refs = [pkg.get("organization") or {}] if kind == "organization" else (pkg.get("groups") or [])
+            for ref in refs:
+                if ref.get("name"):
+                    counts[ref["name"]] = counts.get(ref["name"], 0) + 1
         return counts
 
     def tag_names(self) -> list[str]:
