@@ -360,3 +360,28 @@ def test_json_safe_replaces_nan_and_numpy_scalars():
 
     assert _json_safe({"a": float("nan"), "b": [np.int64(3), np.float64("inf")], "c": (1, "x")}) == {
         "a": None, "b": [3, None], "c": [1, "x"]}
+
+
+def test_worker_crash_on_one_file_is_recorded_and_others_complete(files, cfg, sqlite_url, monkeypatch):
+    import os
+
+    import audit.content.stage as stage_mod
+
+    real = stage_mod.check_bytes
+
+    def crashing(data, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if b"BOOM" in data:
+            os._exit(1)  # what a segfault or the OOM killer does to a worker
+        return real(data, *args, **kwargs)
+
+    monkeypatch.setattr(stage_mod, "check_bytes", crashing)  # inherited by the forked workers
+    _serve_all(files)
+    files.files["/files/totales.csv"] = b"a,b\nBOOM,1\n"
+    store = open_store(sqlite_url)
+    run_id = _make_run(store, files)
+    pooled = cfg.model_copy(update={"content": cfg.content.model_copy(update={"workers": 2})})
+    counts = run_content_stage(store, run_id, pooled)
+    assert counts["checked"] == 7
+    checks = _by_name(store, run_id)
+    assert checks["Padrón con totales"].details["problems"] == ["worker_crashed"]
+    assert checks["Padrón 2024"].parsed_ok and checks["Obras"].parsed_ok and checks["Puntos"].parsed_ok

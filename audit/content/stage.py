@@ -196,8 +196,8 @@ class Job:
 
 
 def _worker_init() -> None:
-    # GX is imported lazily by the first job that validates something (once per worker process): a second
-    # run where every file is unchanged never pays for it
+    # with the fork start method GX arrives already imported from the parent; elsewhere it is imported lazily
+    # by the worker's first validation (once per process)
     logging.getLogger("great_expectations").setLevel(logging.CRITICAL)
 
 
@@ -428,51 +428,61 @@ class _Pool:
         if self.executor is not None:
             self.executor.shutdown(wait=True, cancel_futures=True)
 
-    def _new(self) -> ProcessPoolExecutor:
+    def _new(self, workers: int) -> ProcessPoolExecutor:
         methods = multiprocessing.get_all_start_methods()
         ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
-        return ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=_worker_init)
+        return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init)
 
     def map(self, jobs: list[Job], cfg_dump: dict[str, Any]):  # type: ignore[no-untyped-def]
-        """Yield (job, result) as they finish; a crashed worker yields an error result, once retried."""
+        """Yield (job, result) as they finish.
+
+        A worker that dies (segfault, OOM kill) breaks the whole pool and every job in flight with it; those
+        jobs are then re-run one at a time in a fresh single-worker pool, so a second crash names its culprit,
+        which is recorded as ``worker_crashed`` while the others complete normally.
+        """
         if self.workers <= 1:
             for job in jobs:
                 yield job, _safe(job, cfg_dump)
             return
-        pending = list(jobs)
-        attempts: dict[int, int] = {}
-        while pending:
+        self.executor = self._new(self.workers)
+        futures: dict[Future[dict[str, Any]], Job] = {self.executor.submit(_run_job, j, cfg_dump): j for j in jobs}
+        leftovers: list[Job] = []
+        for fut in as_completed(futures):
+            job = futures[fut]
+            try:
+                yield job, fut.result()
+            except BrokenProcessPool:
+                leftovers.append(job)
+            except Exception as exc:  # pickling or unexpected errors: record, go on
+                yield job, _error_result(job, type(exc).__name__, "check_error")
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        self.executor = None
+        if leftovers:
+            log.warning("content worker crashed; re-running %d files one at a time", len(leftovers))
+        for job in sorted(leftovers, key=lambda j: j.resource_snapshot_id):
             if self.executor is None:
-                self.executor = self._new()
-            futures: dict[Future[dict[str, Any]], Job] = {self.executor.submit(_run_job, j, cfg_dump): j for j in pending}
-            pending = []
-            broken = False
-            for fut in as_completed(futures):
-                job = futures[fut]
-                try:
-                    yield job, fut.result()
-                except BrokenProcessPool:
-                    broken = True
-                    attempts[job.resource_snapshot_id] = attempts.get(job.resource_snapshot_id, 0) + 1
-                    if attempts[job.resource_snapshot_id] >= 2:
-                        yield job, {"id": job.resource_snapshot_id, "error": "worker_crashed",
-                                    "evidence": evidence_to_dict(ContentEvidence(parsed_ok=False, problems=("worker_crashed",)))}
-                    else:
-                        pending.append(job)
-                except Exception as exc:  # pickling or unexpected errors: record, go on
-                    yield job, {"id": job.resource_snapshot_id, "error": f"{type(exc).__name__}",
-                                "evidence": evidence_to_dict(ContentEvidence(parsed_ok=False, problems=("check_error",)))}
-            if broken:
+                self.executor = self._new(1)
+            try:
+                yield job, self.executor.submit(_run_job, job, cfg_dump).result()
+            except BrokenProcessPool:
+                log.warning("content worker crashed on %s", job.url)
+                yield job, _error_result(job, "worker_crashed", "worker_crashed")
                 self.executor.shutdown(wait=False, cancel_futures=True)
                 self.executor = None
+            except Exception as exc:
+                yield job, _error_result(job, type(exc).__name__, "check_error")
+
+
+def _error_result(job: Job, error: str, problem: str) -> dict[str, Any]:
+    return {"id": job.resource_snapshot_id, "error": error,
+            "evidence": evidence_to_dict(ContentEvidence(parsed_ok=False, problems=(problem,)))}
 
 
 def _safe(job: Job, cfg_dump: dict[str, Any]) -> dict[str, Any]:
     try:
         return _run_job(job, cfg_dump)
     except Exception as exc:
-        return {"id": job.resource_snapshot_id, "error": type(exc).__name__,
-                "evidence": evidence_to_dict(ContentEvidence(parsed_ok=False, problems=("check_error",)))}
+        return _error_result(job, type(exc).__name__, "check_error")
 
 
 def run_content_stage(store: Store, run_id: int, cfg: AuditConfig, *, resume: bool = True) -> dict[str, int]:
@@ -495,6 +505,10 @@ def run_content_stage(store: Store, run_id: int, cfg: AuditConfig, *, resume: bo
             counts["reused"] += 1
             counts["parsed_ok" if item["check"].parsed_ok else "failed"] += 1
 
+    if jobs and cfg.content.workers > 1:
+        # import GX once here: forked workers (and replacements after a crash) inherit it instead of paying
+        # seconds each
+        gxsuite.warm_up()
     dict_jobs = [j for j in jobs if j.is_dictionary]
     data_jobs = [j for j in jobs if not j.is_dictionary]
     cfg_dump = cfg.model_dump(mode="json")
