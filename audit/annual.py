@@ -4,7 +4,7 @@
   files are the year's evaluation.
 * Each resource's **availability** across the year's complete runs (:func:`availability_for_year`) is added as
   evidence ("disponible en 50 de 52 revisiones"); the scoring stage passes it to the *accesibles* rule, which uses it
-  once the year has at least ``schedule.availability_min_runs`` runs, so a resource down one night is not
+  once the year has at least ``rules.accesibles.availability_min_runs`` runs, so a resource down one night is not
   condemned and one that is mostly down is.
 
 A run belongs to the year stored in ``AuditRun.year`` (set when the run is created: the local calendar year, or the

@@ -304,7 +304,9 @@ def notify(year: Annotated[int, typer.Option("--year", help="Año evaluado.")], 
     cfg = _setup(config, db, out=out)
     store = _store(cfg)
     result = notify_year(store, cfg, year=year, out_dir=Path(cfg.output_dir), dry_run_dir=dry_run)
-    console.print(result)
+    console.print(result.summary_es())
+    if not result.ok:
+        raise typer.Exit(1)
 
 
 @app.command()

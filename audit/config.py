@@ -160,8 +160,6 @@ class ScheduleSettings(Section):
     annual_cron: str = Field("0 6 15 1 *", description="Cron de la evaluación anual (año anterior).")
     misfire_grace_s: int = Field(6 * 3600, ge=1, description="Gracia para ejecutar una corrida perdida.")
     lock_ttl_s: int = Field(6 * 3600, ge=60, description="Vigencia del candado de auditoría en SQLite.")
-    availability_pass_ratio: float = Field(0.9, ge=0, le=1, description="Disponibilidad anual mínima para 'accesibles'.")
-    availability_min_runs: int = Field(3, ge=1, description="Corridas mínimas en el año para usar la disponibilidad.")
     periodic_enabled: bool = Field(True, description="Programar la auditoría periódica.")
     annual_enabled: bool = Field(True, description="Programar la evaluación anual.")
     resume_on_start: bool = Field(True, description="Al arrancar el servicio, reanudar una corrida interrumpida.")
@@ -217,6 +215,13 @@ class WebSettings(Section):
         le=64,
         description="Hilos que atienden en paralelo las páginas que consultan la base; pocos hilos reparten "
         "mejor el procesador y bajan la latencia cuando hay muchos usuarios a la vez.",
+    )
+    workers: int = Field(
+        1,
+        ge=1,
+        le=32,
+        description="Procesos del tablero (uno por núcleo disponible aprovecha más el equipo; cada proceso "
+        "tiene su propia caché).",
     )
 
 
