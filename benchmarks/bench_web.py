@@ -35,13 +35,12 @@ PG_DB = "audit_web_bench"
 OUT = ROOT / "benchmarks" / "out"
 
 SERVER_CODE = """
-import sys, uvicorn
+import sys
 from audit.config import AuditConfig
 from audit.store import open_store
-from audit.web import create_app
-cfg = AuditConfig.model_validate({"web": {"threads": int(sys.argv[3])}} if len(sys.argv) > 3 else {})
-app = create_app(cfg, open_store(sys.argv[1], migrate_schema=False))
-uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning", access_log=False)
+from audit.web import serve
+cfg = AuditConfig.model_validate({"web": {"threads": int(sys.argv[3]), "workers": int(sys.argv[4])}})
+serve(cfg, open_store(sys.argv[1], migrate_schema=False), "127.0.0.1", int(sys.argv[2]))
 """
 
 
@@ -95,11 +94,11 @@ def names(url: str) -> tuple[list[str], list[str]]:
     return orgs, ds
 
 
-def start_server(url: str, threads: int) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(url: str, threads: int, workers: int) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("AUDIT_ADMIN_PASSWORD", None)
-    proc = subprocess.Popen([sys.executable, "-c", SERVER_CODE, url, str(port), str(threads)], cwd=str(ROOT), env=env)
+    proc = subprocess.Popen([sys.executable, "-c", SERVER_CODE, url, str(port), str(threads), str(workers)], cwd=str(ROOT), env=env)
     base = f"http://127.0.0.1:{port}"
     import httpx
 
@@ -151,9 +150,10 @@ async def load(base: str, make_path: Any, duration: float, clients: int) -> dict
             "errors": sum(errors.values()), "error_kinds": errors}
 
 
-def bench_backend(label: str, url: str, duration: float, clients: int, threads: int) -> dict[str, Any]:
+def bench_backend(label: str, url: str, duration: float, clients: int, threads: int,
+                  workers: int) -> dict[str, Any]:
     orgs, datasets = names(url)
-    proc, base = start_server(url, threads)
+    proc, base = start_server(url, threads, workers)
     try:
         import httpx
 
@@ -194,6 +194,7 @@ def main() -> int:
     ap.add_argument("--duration", type=float, default=30.0, help="seconds of load per page")
     ap.add_argument("--clients", type=int, default=32)
     ap.add_argument("--threads", type=int, default=4, help="web.threads of the dashboard under test")
+    ap.add_argument("--workers", type=int, default=2, help="web.workers (uvicorn processes) of the dashboard")
     ap.add_argument("--sqlite-db", help="use this existing SQLite store instead of building one")
     ap.add_argument("--postgres-db", help="use this existing PostgreSQL store instead of building one")
     ap.add_argument("--keep", action="store_true", help="keep the benchmark PostgreSQL database afterwards")
@@ -221,13 +222,13 @@ def main() -> int:
             raise SystemExit(f"unknown backend {backend!r}")
         if build_s is not None:
             print(f"{backend}: store with {args.datasets} datasets x 2 runs built in {build_s:.1f} s", flush=True)
-        res = bench_backend(backend, url, args.duration, args.clients, args.threads)
+        res = bench_backend(backend, url, args.duration, args.clients, args.threads, args.workers)
         res["store_build_s"] = round(build_s, 1) if build_s is not None else None
         results.append(res)
         if backend == "postgres" and not args.postgres_db and not args.keep:
             drop_postgres()
     summary = {"datasets": args.datasets, "runs": 2, "clients": args.clients, "duration_s": args.duration,
-               "threads": args.threads,
+               "threads": args.threads, "workers": args.workers,
                "cpus": os.cpu_count(), "load_average_at_end": os.getloadavg(), "results": results}
     (OUT / "bench_web.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     ok = all(p["p95_ms"] < 250 and p["errors"] == 0 for r in results for p in r["pages"].values())

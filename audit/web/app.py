@@ -138,10 +138,47 @@ def create_app(cfg: AuditConfig, store: Store) -> FastAPI:
     return app
 
 
+ENV_CONFIG = "AUDIT_WEB_CONFIG_JSON"
+ENV_DB = "AUDIT_WEB_DATABASE_URL"
+
+
+def app_from_env() -> FastAPI:
+    """uvicorn factory for multi-process serving: each worker opens its own store from the environment."""
+    import os
+
+    from audit.store import open_store
+
+    cfg = AuditConfig.model_validate_json(os.environ[ENV_CONFIG])
+    return create_app(cfg, open_store(os.environ[ENV_DB], migrate_schema=False))
+
+
 def serve(cfg: AuditConfig, store: Store, host: str | None = None, port: int | None = None) -> None:
-    """Run the dashboard with uvicorn (blocking) — for ``run_audit.py serve``."""
+    """Run the dashboard with uvicorn (blocking) — for ``run_audit.py serve``.
+
+    With ``web.workers`` > 1, uvicorn starts that many processes (each with its own caches); they share the
+    session/CSRF signing key through ``AUDIT_SECRET_KEY`` (generated here when unset)."""
+    import os
+    import secrets
+
     import uvicorn
 
-    app = create_app(cfg, store)
-    uvicorn.run(app, host=host or cfg.web.host, port=port or cfg.web.port, log_level="info",
-                proxy_headers=False, server_header=False)
+    host, port = host or cfg.web.host, port or cfg.web.port
+    if cfg.web.workers <= 1:
+        uvicorn.run(create_app(cfg, store), host=host, port=port, log_level="info", proxy_headers=False,
+                    server_header=False)
+        return
+    os.environ.setdefault("AUDIT_SECRET_KEY", secrets.token_urlsafe(32))
+    os.environ[ENV_CONFIG] = cfg.model_dump_json()
+    os.environ[ENV_DB] = store.engine.url.render_as_string(hide_password=False)
+    store.close()
+    import socket
+
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config("audit.web.app:app_from_env", factory=True, host=host, port=port,
+                            workers=cfg.web.workers, log_level="info", proxy_headers=False, server_header=False)
+    sock = config.bind_socket()
+    # uvicorn creates this socket with proto 0, so asyncio never sets TCP_NODELAY on accepted connections and
+    # small responses stall ~40 ms (Nagle + delayed ACK); set on the listener, Linux copies it to each accept().
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    Multiprocess(config, sockets=[sock]).run()
