@@ -279,6 +279,26 @@ def test_resume_skips_resources_already_checked(files, cfg, sqlite_url):
         assert s.scalar(select(func.count()).select_from(ContentCheck).where(ContentCheck.run_id == run_id)) == 7
 
 
+def test_resume_false_revalidates_the_run(files, cfg, sqlite_url):
+    _serve_all(files)
+    store = open_store(sqlite_url)
+    run_id = _make_run(store, files)
+    run_content_stage(store, run_id, cfg)
+    counts = run_content_stage(store, run_id, cfg, resume=False)
+    assert counts["checked"] == 7 and counts["already_done"] == 0
+
+
+def test_failed_download_is_retried_next_run_not_reused(files, cfg, sqlite_url):
+    _serve_all(files)
+    store = open_store(sqlite_url)
+    first = _make_run(store, files)
+    body = files.files.pop("/files/padron.csv")
+    run_content_stage(store, first, cfg)
+    files.files["/files/padron.csv"] = body
+    counts = run_content_stage(store, _make_run(store, files), cfg)
+    assert counts["checked"] == 1 and counts["reused"] == 6
+
+
 def test_stage_with_process_pool(files, cfg, sqlite_url):
     _serve_all(files)
     store = open_store(sqlite_url)

@@ -9,7 +9,6 @@ copied with ``reused=True``. A hostile or broken file ends as ``parsed_ok=False`
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import multiprocessing
@@ -21,7 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from audit.config import AuditConfig, ContentSettings
 from audit.content import expectations as gxsuite
@@ -250,8 +249,8 @@ def _run_job(job: Job, cfg_dump: dict[str, Any]) -> dict[str, Any]:
 # --------------------------------------------------------------------------- planning
 
 
-def _is_dictionary(name: str | None, description: str | None, words: list[str]) -> bool:
-    text = gxsuite.norm(f"{name or ''}")
+def _is_dictionary(name: str | None, words: list[str]) -> bool:
+    text = gxsuite.norm(name or "")
     return any(gxsuite.norm(w) in text for w in words)
 
 
@@ -294,7 +293,7 @@ def _plan(store: Store, run_id: int, cfg: AuditConfig, resume: bool) -> tuple[li
     builtin_digest = digest({k: v for k, v in settings.model_dump().items() if k not in ("workers", "enabled")})
     dictionaries: dict[int, list[int]] = {}
     for r, _p, d in candidates:
-        if _is_dictionary(r.name, r.description, settings.dictionary_words):
+        if _is_dictionary(r.name, settings.dictionary_words):
             dictionaries.setdefault(d.id, []).append(r.id)
     dict_hash = {r.id: p.sha256 for r, p, _ in candidates}
 
@@ -308,7 +307,8 @@ def _plan(store: Store, run_id: int, cfg: AuditConfig, resume: bool) -> tuple[li
         dict_key = [] if is_dict else sorted(str(dict_hash.get(i)) for i in dictionaries.get(d.id, []))
         sdigest = digest([builtin_digest, suites, dict_key])
         prev = previous.get(r.ckan_id or f"url:{r.url}")
-        prev_ok = prev is not None and (prev.details or {}).get("suite_digest") == sdigest
+        prev_ok = (prev is not None and (prev.details or {}).get("suite_digest") == sdigest
+                   and "download_failed" not in ((prev.details or {}).get("problems") or []))
         if r.id in done:
             continue
         # the probe hashes only what it read (capped): its hash stands for the file only when not truncated
@@ -316,7 +316,7 @@ def _plan(store: Store, run_id: int, cfg: AuditConfig, resume: bool) -> tuple[li
         same_probe = prev is not None and _unchanged(validators, (prev.details or {}).get("probe_validators") or {},
                                                      (prev.details or {}).get("probe_sha256"))
         if prev_ok and prev is not None and (p.not_modified or same_probe):
-            reuse[r.id] = {"check": prev, "probe_sha256": p.sha256}
+            reuse[r.id] = {"check": prev, "probe_sha256": p.sha256, "probe_validators": validators}
             continue
         jobs.append(Job(
             resource_snapshot_id=r.id, url=p.final_url or r.url or "", sniffed_type=(p.sniffed_type or "").lower(),
@@ -359,11 +359,14 @@ def _unchanged(now: dict[str, Any], before: dict[str, Any], before_sha: str | No
 # --------------------------------------------------------------------------- the stage
 
 
-def _copy_check(prev: ContentCheck, run_id: int, resource_snapshot_id: int, probe_sha256: str | None) -> ContentCheck:
+def _copy_check(prev: ContentCheck, run_id: int, resource_snapshot_id: int, probe_sha256: str | None,
+                validators: dict[str, Any] | None = None) -> ContentCheck:
     details = dict(prev.details or {})
     details["reused_from_run"] = prev.run_id
     if probe_sha256:
         details["probe_sha256"] = probe_sha256
+    if validators:
+        details["probe_validators"] = validators
     return ContentCheck(
         run_id=run_id, resource_snapshot_id=resource_snapshot_id, sha256=prev.sha256, parsed_ok=prev.parsed_ok,
         reused=True, rows=prev.rows, columns=prev.columns, encoding=prev.encoding, delimiter=prev.delimiter,
@@ -492,6 +495,9 @@ def run_content_stage(store: Store, run_id: int, cfg: AuditConfig, *, resume: bo
     if not cfg.content.enabled:
         return counts
     cfg = _with_portal_host(store, run_id, cfg)
+    if not resume:
+        with store.session() as s:
+            s.execute(delete(ContentCheck).where(ContentCheck.run_id == run_id))
     jobs, reuse, already, suite_errors = _plan(store, run_id, cfg, resume)
     counts["already_done"] = already
     counts["candidates"] = len(jobs) + len(reuse) + already
@@ -501,7 +507,7 @@ def run_content_stage(store: Store, run_id: int, cfg: AuditConfig, *, resume: bo
             s.add(RunError(run_id=run_id, stage="content", subject=cfg.content.suites_dir, code="suite_invalid",
                            message=msg, created_at=utcnow()))
         for rid, item in reuse.items():
-            s.add(_copy_check(item["check"], run_id, rid, item["probe_sha256"]))
+            s.add(_copy_check(item["check"], run_id, rid, item["probe_sha256"], item["probe_validators"]))
             counts["reused"] += 1
             counts["parsed_ok" if item["check"].parsed_ok else "failed"] += 1
 
@@ -540,7 +546,7 @@ def _flush(store: Store, run_id: int, batch: list[tuple[Job, dict[str, Any]]], c
             if out.get("reuse"):
                 prev = s.get(ContentCheck, job.previous_check_id) if job.previous_check_id else None
                 if prev is not None:
-                    s.add(_copy_check(prev, run_id, job.resource_snapshot_id, job.probe_sha256))
+                    s.add(_copy_check(prev, run_id, job.resource_snapshot_id, job.probe_sha256, job.probe_validators))
                     counts["reused"] += 1
                     counts["parsed_ok" if prev.parsed_ok else "failed"] += 1
                     continue
@@ -591,7 +597,3 @@ def content_evidence_for_run(store: Store, run_id: int) -> dict[int, ContentEvid
                 .where(ContentCheck.run_id == run_id)
             )
         }
-
-
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
