@@ -15,6 +15,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from matplotlib import rc_context
 from matplotlib.figure import Figure
@@ -31,7 +32,7 @@ GOOD = "#2e7d4f"
 WARN = "#b7791f"
 BAD = "#b42318"
 
-_RC = {
+_RC: dict[Any, Any] = {
     "svg.fonttype": "none",  # keep text as <text>: small, searchable, rendered with the page's fonts
     "svg.hashsalt": "auditor-datos-abiertos",  # deterministic ids
     "text.parse_math": False,

@@ -322,7 +322,7 @@ def _effective_params(rules_params: dict[str, Any] | None) -> dict[str, Any]:
 
 def characteristic_infos(rules_params: dict[str, Any] | None = None) -> list[CharacteristicInfo]:
     """Titles, legal text and measurement description per characteristic (rules.RULES when available)."""
-    registry: dict[str, Any] = {}
+    registry: dict[Any, Any] = {}
     try:
         from rules import RULES  # type: ignore[attr-defined]
 
@@ -367,8 +367,10 @@ def dataset_score(cells: dict[str, tuple[str, float | None]], weights: dict[str,
     return acc / total_w, all_pass
 
 
-def _mean(values: list[float]) -> float | None:
-    return sum(values) / len(values) if values else None
+def _mean(values: list[float] | list[float | None]) -> float | None:
+    """Mean of the known values (None = no applicable characteristic)."""
+    known = [v for v in values if v is not None]
+    return sum(known) / len(known) if known else None
 
 
 def _portal_title(portal: Portal, override: str | None) -> str:
@@ -422,12 +424,12 @@ def _load_run_data(s: Session, run_id: int, weights: dict[str, float] | None, or
         rq = rq.join(DatasetSnapshot, DatasetSnapshot.id == RuleResultRecord.dataset_snapshot_id).where(
             DatasetSnapshot.organization_name == org
         )
-    datasets = [tuple(r) for r in s.execute(q.order_by(DatasetSnapshot.organization_name, DatasetSnapshot.name))]
+    datasets: list[Any] = [tuple(r) for r in s.execute(q.order_by(DatasetSnapshot.organization_name, DatasetSnapshot.name))]
     cells: dict[int, dict[str, tuple[str, float | None]]] = defaultdict(dict)
     for ds_id, cid, status, score in s.execute(rq):
         cells[ds_id][cid] = (status, score)
     scores = {d[0]: dataset_score(cells.get(d[0], {}), weights) for d in datasets}
-    return _RunData(datasets=datasets, cells=cells, scores=scores)  # type: ignore[arg-type]
+    return _RunData(datasets=datasets, cells=cells, scores=scores)
 
 
 def _characteristic_pct(ds_ids: list[int], cells: dict[int, dict[str, tuple[str, float | None]]]) -> dict[str, float | None]:
@@ -470,7 +472,7 @@ def _org_rows(s: Session, run_id: int, data: _RunData) -> list[OrgRow]:
             row = OrgRow(
                 name=name, title=title,
                 datasets=sum(1 for d in data.datasets if d[3] == name and d[4] == "listed"),
-                score=_mean(scores),  # type: ignore[arg-type]
+                score=_mean(scores),
                 conformes=sum(1 for d in ds_ids if data.scores[d][1]),
                 characteristic_pct=_characteristic_pct(ds_ids, data.cells),
                 committed=0, published=0, progress_pct=None, quality_progress_pct=None,
@@ -509,7 +511,7 @@ def _summary(s: Session, run: AuditRun, data: _RunData, orgs: list[OrgRow]) -> R
         organizations=len(orgs),
         groups=groups,
         conformes=sum(1 for d in ds_ids if data.scores[d][1]),
-        score=_mean(scores),  # type: ignore[arg-type]
+        score=_mean(scores),
         committed=committed,
         published=published,
         progress_pct=round(100.0 * published / committed, 1) if committed else None,
@@ -637,7 +639,7 @@ def build_portal_context(store: Store, run_id: int, *, weights: dict[str, float]
         return PortalContext(
             orgs=orgs,
             portal_pct=_characteristic_pct(ids, data.cells),
-            portal_score=_mean([data.scores[d][0] for d in ids if data.scores[d][0] is not None]),  # type: ignore[arg-type]
+            portal_score=_mean([data.scores[d][0] for d in ids]),
             previous_orgs=previous_orgs,
             previous_year=year - 1 if prev_id is not None else None,
         )
@@ -719,10 +721,11 @@ def build_organization_report(
             recs = {r.characteristic: r for r in records.get(ds.id, [])}
             cells, findings, notes = [], [], []
             for info in infos:
-                rec = recs.get(info.id)
-                if rec is None:
+                found = recs.get(info.id)
+                if found is None:
                     cells.append(StatusCell(info.id, info.title, info.short, "not_applicable", None))
                     continue
+                rec = found
                 cells.append(StatusCell(info.id, info.title, info.short, rec.status, rec.score,
                                         manual=rec.manual_review_id is not None,
                                         automatic_status=rec.automatic_status, error=rec.error))
