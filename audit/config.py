@@ -153,6 +153,12 @@ class ReportsSettings(Section):
         description="Unidad evaluadora que aparece en la portada.",
     )
     workers: int = Field(2, ge=1, description="Procesos para generar informes en paralelo.")
+    pdf_annex_max_datasets: int | None = Field(
+        None,
+        ge=0,
+        description="Si el portal tiene más conjuntos, el PDF del portal omite el anexo por conjunto (queda completo "
+        "en el HTML y en datasets.csv); limita la memoria de portales muy grandes. Vacío = sin límite.",
+    )
 
 
 class ScheduleSettings(Section):

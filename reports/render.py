@@ -253,6 +253,7 @@ class _JobSettings:
     portal_title: str | None
     rules_params: dict[str, Any]
     context: PortalContext | None
+    pdf_annex_max: int | None = None
 
 
 def _settings_from(cfg: AuditConfig, run_id: int, out_dir: Path, pdf: bool, context: PortalContext | None) -> _JobSettings:
@@ -260,18 +261,25 @@ def _settings_from(cfg: AuditConfig, run_id: int, out_dir: Path, pdf: bool, cont
         run_id=run_id, out_dir=out_dir, pdf=pdf, weights=dict(cfg.scoring.weights),
         evaluating_unit=cfg.reports.evaluating_unit, portal_title=cfg.portal_title,
         rules_params=cfg.rules.model_dump(), context=context,
+        pdf_annex_max=cfg.reports.pdf_annex_max_datasets,
     )
 
 
 def _render_portal(store: Store, st: _JobSettings) -> tuple[Path, Path | None, int]:
     report = build_portal_report(store, st.run_id, weights=st.weights, evaluating_unit=st.evaluating_unit,
                                  portal_title=st.portal_title, rules_params=st.rules_params)
-    html = render_html("portal.html", report=report, charts=portal_charts(report))
+    charts = portal_charts(report)
+    html = render_html("portal.html", report=report, charts=charts, annex_in_document=True)
     html_path = st.out_dir / PORTAL_HTML
     _write_text(html_path, html)
     pdf_path, refused = None, []
     if st.pdf:
         pdf_path = st.out_dir / PORTAL_PDF
+        if st.pdf_annex_max is not None and len(report.annex) > st.pdf_annex_max:
+            # WeasyPrint keeps every page's layout in memory: a 10,000-row annex needs gigabytes
+            log.info("PDF del portal sin anexo: %d conjuntos > reports.pdf_annex_max_datasets=%d",
+                     len(report.annex), st.pdf_annex_max)
+            html = render_html("portal.html", report=report, charts=charts, annex_in_document=False)
         refused = html_to_pdf(html, pdf_path)
     return html_path, pdf_path, len(refused)
 

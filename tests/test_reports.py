@@ -284,6 +284,20 @@ def test_previous_year_comparison_appears_when_two_years_exist(rendered, tmp_pat
 
 
 @needs_poppler
+def test_pdf_annex_is_left_out_above_the_configured_size_but_html_stays_complete(tmp_path):
+    built = open_populated(f"sqlite:///{tmp_path / 'a.db'}", orgs=3, datasets_per_org=2, years=(2026,))
+    cfg = AuditConfig.model_validate({"reports": {"pdf_annex_max_datasets": 1}})
+    out = render_reports(built.store, built.runs[2026], tmp_path / "r", cfg=cfg, organizations=[],
+                         include_portal=True, workers=1)
+    assert out.organizations == {} and out.portal_pdf is not None
+    text = " ".join(pdftext(out.portal_pdf).split())
+    assert "el anexo con los diez estados de cada conjunto no se incluye en este PDF" in text
+    assert "Todos los conjuntos evaluados" not in text
+    html = out.portal_html.read_text(encoding="utf-8")  # type: ignore[union-attr]
+    assert "Todos los conjuntos evaluados (4)" in html
+
+
+@needs_poppler
 def test_portal_pdf_first_page_screenshot_is_not_blank(rendered):
     from PIL import Image
 
