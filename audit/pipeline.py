@@ -172,7 +172,13 @@ def run_stage(stage: str, store: Store, run_id: int, cfg: AuditConfig, *, client
             return {}
         result = render_reports(store, run_id, out / "reports", cfg=cfg, pdf=cfg.reports.pdf,
                                 workers=cfg.reports.workers)
-        return {"reports": len(getattr(result, "files", []) or [])}
+        if result.errors:  # one broken report never loses the others; the run's summary counts it
+            from audit.runs import record_error
+
+            with store.session() as s:
+                for subject, message in result.errors.items():
+                    record_error(s, run_id, "report", "report_failed", message, subject=subject)
+        return {"reports": len(result.files), "report_errors": len(result.errors)}
     raise ValueError(f"unknown stage {stage!r}")
 
 
