@@ -405,3 +405,33 @@ def test_worker_crash_on_one_file_is_recorded_and_others_complete(files, cfg, sq
     checks = _by_name(store, run_id)
     assert checks["Padrón con totales"].details["problems"] == ["worker_crashed"]
     assert checks["Padrón 2024"].parsed_ok and checks["Obras"].parsed_ok and checks["Puntos"].parsed_ok
+
+
+def test_failed_download_is_not_reported_to_the_rules_as_unparsable(tmp_path):
+    """A download that failed says nothing about the file: the rules must not read it as 'no se puede leer'."""
+    from audit.content.stage import content_evidence_for_run
+    from audit.store import AuditRun, ContentCheck, DatasetSnapshot, ResourceSnapshot, open_store
+    from audit.store.db import utcnow
+
+    store = open_store(f"sqlite:///{tmp_path / 'a.db'}")
+    pid = store.get_or_create_portal("http://127.0.0.1:1")
+    with store.session() as s:
+        run = AuditRun(portal_id=pid, started_at=utcnow(), status="running", counts={}, crawl_state={}, stages_done=[])
+        s.add(run)
+        s.flush()
+        ds = DatasetSnapshot(run_id=run.id, ckan_id="d", name="d", raw={})
+        s.add(ds)
+        s.flush()
+        ok = ResourceSnapshot(run_id=run.id, dataset_snapshot_id=ds.id, position=0, raw={})
+        lost = ResourceSnapshot(run_id=run.id, dataset_snapshot_id=ds.id, position=1, raw={})
+        s.add_all([ok, lost])
+        s.flush()
+        s.add(ContentCheck(run_id=run.id, resource_snapshot_id=ok.id, parsed_ok=False, details={"parsed_ok": False,
+                           "problems": ["bad_encoding"]}, expectations={}, checked_at=utcnow()))
+        s.add(ContentCheck(run_id=run.id, resource_snapshot_id=lost.id, parsed_ok=False, details={
+            "parsed_ok": False, "problems": ["download_failed", "download_timeout"]}, expectations={},
+            checked_at=utcnow()))
+        run_id, ok_id, lost_id = run.id, ok.id, lost.id
+    evidence = content_evidence_for_run(store, run_id)
+    assert ok_id in evidence and not evidence[ok_id].parsed_ok
+    assert lost_id not in evidence

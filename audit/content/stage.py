@@ -588,12 +588,17 @@ def _with_portal_host(store: Store, run_id: int, cfg: AuditConfig) -> AuditConfi
 
 
 def content_evidence_for_run(store: Store, run_id: int) -> dict[int, ContentEvidence]:
-    """resource_snapshot_id → ContentEvidence for every content check of ``run_id`` (what scoring uses)."""
+    """resource_snapshot_id → ContentEvidence for every content check of ``run_id`` (what scoring uses).
+
+    A check whose download failed says nothing about the file itself (the probe evidence already tells whether
+    it is reachable), so it is left out rather than reported to the rules as "could not be parsed".
+    """
     with store.session() as s:
-        return {
+        out = {
             rid: evidence_from_row(details, expectations)
             for rid, details, expectations in s.execute(
                 select(ContentCheck.resource_snapshot_id, ContentCheck.details, ContentCheck.expectations)
                 .where(ContentCheck.run_id == run_id)
             )
         }
+    return {rid: ev for rid, ev in out.items() if "download_failed" not in ev.problems}
