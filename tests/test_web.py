@@ -365,3 +365,43 @@ def test_page_cache_serves_finished_runs_and_notices_a_rescored_run(tmp_path: An
             run.finished_at = run.finished_at.replace(minute=59)
         assert "Nuevo título" in c.get("/organizaciones/secretaria-000").text
     store.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_answers_on_localhost_with_one_or_more_workers(tmp_path: Any, workers: int) -> None:
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    db = tmp_path / "serve.db"
+    store = open_store(f"sqlite:///{db}")
+    build_sample_store(store, organizations=3, datasets=6, runs=1)
+    store.close()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    code = ("import sys; from audit.config import AuditConfig; from audit.store import open_store; "
+            "from audit.web import serve; "
+            "serve(AuditConfig.model_validate({'web': {'workers': int(sys.argv[3])}}), open_store(sys.argv[1]), "
+            "'127.0.0.1', int(sys.argv[2]))")
+    proc = subprocess.Popen([sys.executable, "-c", code, f"sqlite:///{db}", str(port), str(workers)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/", timeout=5)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "serve() did not start"
+                time.sleep(0.2)
+        assert r.status_code == 200 and "Cumplimiento de datos abiertos" in r.text
+        assert r.headers["x-content-type-options"] == "nosniff"
+        assert "server" not in r.headers  # no version banner
+    finally:
+        proc.terminate()
+        proc.wait(15)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from audit.store.models import (
@@ -541,50 +541,41 @@ def dataset_detail(s: Session, run: AuditRun, name: str, weights: dict[str, floa
     """Everything the dataset page shows: snapshot, ten results with findings and manual reviews, resources
     with their probe outcome in every run of the portal, content checks, and the history timeline.
 
-    Column selects (no ORM instances) and one query per table keep this at a few milliseconds."""
-    # One query for the dataset in every run of the portal. The only filter on dataset_snapshot is the name (its
-    # own index); the run is picked in Python: with "run_id = ? AND name = ?" SQLite without ANALYZE statistics
-    # scans the whole run through ix_dataset_snapshot_run_id (30 ms on 10,000 datasets).
+    Three queries with column selects (no ORM instances): every round trip counts on PostgreSQL."""
+    # 1. The dataset in every run of the portal. The only filter on dataset_snapshot is the name (its own index);
+    # the run is picked in Python: with "run_id = ? AND name = ?" SQLite without ANALYZE statistics scans the
+    # whole run through ix_dataset_snapshot_run_id (30 ms on 10,000 datasets).
     rows = s.execute(
         select(DatasetSnapshot.id, DatasetSnapshot.run_id, DatasetSnapshot.presence,
                DatasetSnapshot.metadata_modified, DatasetSnapshot.title, DatasetSnapshot.organization_name,
-               DatasetSnapshot.license_id, AuditRun.started_at, AuditRun.year, AuditRun.status, AuditRun.portal_id)
+               DatasetSnapshot.license_id, DatasetSnapshot.raw, AuditRun.started_at, AuditRun.year, AuditRun.status,
+               AuditRun.portal_id)
         .join(AuditRun, AuditRun.id == DatasetSnapshot.run_id)
         .where(DatasetSnapshot.name == name)
     ).all()
     snaps = {r.id: r for r in rows if r.portal_id == run.portal_id and r.run_id <= run.id}
-    runs_info = {r.run_id: r for r in snaps.values()}
     snap_id = next((i for i, r in snaps.items() if r.run_id == run.id), None)
     if snap_id is None:
         return None
     snap_ids = list(snaps)
     snap = snaps[snap_id]
-    raw = s.scalar(select(DatasetSnapshot.raw).where(DatasetSnapshot.id == snap_id)) or {}
+    raw = snap.raw if isinstance(snap.raw, dict) else {}
 
-    # rule results of every snapshot (history) in one query; findings are shown for the current one only
+    # 2. Rule results of every snapshot (history) with the manual review that overrode one, if any.
     per_snap: dict[int, dict[str, tuple[str, float]]] = {i: {} for i in snap_ids}
-    current_rows = []
-    for row in s.execute(
+    results = []
+    for r in s.execute(
         select(RuleResultRecord.dataset_snapshot_id, RuleResultRecord.characteristic, RuleResultRecord.status,
                RuleResultRecord.score, RuleResultRecord.findings, RuleResultRecord.automatic_status,
-               RuleResultRecord.error, RuleResultRecord.manual_review_id)
+               RuleResultRecord.error, RuleResultRecord.manual_review_id, ManualReview.status.label("review_status"),
+               ManualReview.justification, ManualReview.reviewer, ManualReview.review_date)
+        .outerjoin(ManualReview, ManualReview.id == RuleResultRecord.manual_review_id)
         .where(RuleResultRecord.dataset_snapshot_id.in_(snap_ids))
     ):
-        per_snap[row.dataset_snapshot_id][row.characteristic] = (row.status, row.score)
-        if row.dataset_snapshot_id == snap_id:
-            current_rows.append(row)
-    review_ids = [r.manual_review_id for r in current_rows if r.manual_review_id is not None]
-    reviews = {
-        m.id: {"status": m.status, "justification": m.justification, "reviewer": m.reviewer,
-               "review_date": m.review_date}
-        for m in s.execute(
-            select(ManualReview.id, ManualReview.status, ManualReview.justification, ManualReview.reviewer,
-                   ManualReview.review_date).where(ManualReview.id.in_(review_ids))
-        )
-    } if review_ids else {}
-    order = {c: i for i, c in enumerate(CHARACTERISTICS)}
-    results = sorted(
-        (
+        per_snap[r.dataset_snapshot_id][r.characteristic] = (r.status, r.score)
+        if r.dataset_snapshot_id != snap_id:
+            continue
+        results.append(
             {
                 "characteristic": r.characteristic,
                 "status": r.status,
@@ -592,24 +583,26 @@ def dataset_detail(s: Session, run: AuditRun, name: str, weights: dict[str, floa
                 "findings": [f for f in (r.findings or []) if isinstance(f, dict)],
                 "automatic_status": r.automatic_status,
                 "error": r.error,
-                "manual_review": reviews.get(r.manual_review_id) if r.manual_review_id is not None else None,
+                "manual_review": None
+                if r.manual_review_id is None
+                else {"status": r.review_status, "justification": r.justification, "reviewer": r.reviewer,
+                      "review_date": r.review_date},
             }
-            for r in current_rows
-        ),
-        key=lambda x: order.get(x["characteristic"], 99),
-    )
+        )
+    order = {c: i for i, c in enumerate(CHARACTERISTICS)}
+    results.sort(key=lambda x: order.get(x["characteristic"], 99))
 
     history = []
     for sid in sorted(snap_ids, key=lambda i: snaps[i].run_id):
-        h, run_row = snaps[sid], runs_info[snaps[sid].run_id]
+        h = snaps[sid]
         st = per_snap.get(sid, {})
         score, conforme = dataset_score(st, weights) if st else (None, False)
         history.append(
             {
                 "run": h.run_id,
-                "year": run_row.year,
-                "started_at": aware(run_row.started_at),
-                "run_status": run_row.status,
+                "year": h.year,
+                "started_at": aware(h.started_at),
+                "run_status": h.status,
                 "presence": h.presence,
                 "metadata_modified": aware(h.metadata_modified),
                 "score": score,
@@ -618,54 +611,40 @@ def dataset_detail(s: Session, run: AuditRun, name: str, weights: dict[str, floa
             }
         )
 
+    # 3. Resources of every snapshot with their probe and content check of the same run.
     resources = s.execute(
         select(ResourceSnapshot.id, ResourceSnapshot.run_id, ResourceSnapshot.dataset_snapshot_id,
-               ResourceSnapshot.ckan_id, ResourceSnapshot.position, ResourceSnapshot.name,
-               ResourceSnapshot.description, ResourceSnapshot.url, ResourceSnapshot.format,
-               ResourceSnapshot.last_modified)
+               ResourceSnapshot.ckan_id, ResourceSnapshot.name, ResourceSnapshot.description, ResourceSnapshot.url,
+               ResourceSnapshot.format, ResourceSnapshot.last_modified,
+               Probe.id.label("probe_id"), Probe.outcome, Probe.reason, Probe.status_code, Probe.final_url,
+               Probe.content_type, Probe.sniffed_type, Probe.bytes_read, Probe.elapsed_ms,
+               Probe.last_modified.label("probe_last_modified"), Probe.error, Probe.checked_at,
+               ContentCheck.id.label("check_id"), ContentCheck.parsed_ok, ContentCheck.rows, ContentCheck.columns,
+               ContentCheck.encoding, ContentCheck.delimiter, ContentCheck.details, ContentCheck.expectations)
+        .outerjoin(Probe, and_(Probe.run_id == ResourceSnapshot.run_id,
+                               Probe.resource_snapshot_id == ResourceSnapshot.id))
+        .outerjoin(ContentCheck, and_(ContentCheck.run_id == ResourceSnapshot.run_id,
+                                      ContentCheck.resource_snapshot_id == ResourceSnapshot.id))
         .where(ResourceSnapshot.dataset_snapshot_id.in_(snap_ids))
         .order_by(ResourceSnapshot.run_id, ResourceSnapshot.position)
     ).all()
-    res_ids = [r.id for r in resources]
-    current_ids = [r.id for r in resources if r.dataset_snapshot_id == snap_id]
-    probes = {
-        p.resource_snapshot_id: p
-        for p in s.execute(
-            select(Probe.resource_snapshot_id, Probe.outcome, Probe.reason, Probe.status_code, Probe.final_url,
-                   Probe.content_type, Probe.sniffed_type, Probe.bytes_read, Probe.elapsed_ms, Probe.last_modified,
-                   Probe.error, Probe.checked_at)
-            .where(Probe.run_id.in_(list(runs_info)), Probe.resource_snapshot_id.in_(res_ids))
-        )
-    } if res_ids else {}
-    checks = {
-        c.resource_snapshot_id: c
-        for c in s.execute(
-            select(ContentCheck.resource_snapshot_id, ContentCheck.parsed_ok, ContentCheck.rows, ContentCheck.columns,
-                   ContentCheck.encoding, ContentCheck.delimiter, ContentCheck.details, ContentCheck.expectations)
-            .where(ContentCheck.run_id == run.id, ContentCheck.resource_snapshot_id.in_(current_ids))
-        )
-    } if current_ids else {}
     resource_rows = []
     for r in resources:
         if r.dataset_snapshot_id != snap_id:
             continue
         key = r.ckan_id or r.url
-        per_run = []
-        for other in resources:
-            if (other.ckan_id or other.url) == key:
-                p = probes.get(other.id)
-                per_run.append(
-                    {
-                        "run": other.run_id,
-                        "outcome": p.outcome if p else None,
-                        "reason": p.reason if p else None,
-                        "status_code": p.status_code if p else None,
-                        "sniffed_type": p.sniffed_type if p else None,
-                        "checked_at": aware(p.checked_at) if p else None,
-                    }
-                )
-        p = probes.get(r.id)
-        c = checks.get(r.id)
+        per_run = [
+            {
+                "run": o.run_id,
+                "outcome": o.outcome,
+                "reason": o.reason,
+                "status_code": o.status_code,
+                "sniffed_type": o.sniffed_type,
+                "checked_at": aware(o.checked_at),
+            }
+            for o in resources
+            if (o.ckan_id or o.url) == key
+        ]
         resource_rows.append(
             {
                 "name": r.name,
@@ -674,29 +653,29 @@ def dataset_detail(s: Session, run: AuditRun, name: str, weights: dict[str, floa
                 "description": r.description,
                 "last_modified": aware(r.last_modified),
                 "probe": None
-                if p is None
+                if r.probe_id is None
                 else {
-                    "outcome": p.outcome,
-                    "reason": p.reason,
-                    "status_code": p.status_code,
-                    "final_url": p.final_url,
-                    "content_type": p.content_type,
-                    "sniffed_type": p.sniffed_type,
-                    "bytes_read": p.bytes_read,
-                    "elapsed_ms": p.elapsed_ms,
-                    "last_modified": aware(p.last_modified),
-                    "error": p.error,
+                    "outcome": r.outcome,
+                    "reason": r.reason,
+                    "status_code": r.status_code,
+                    "final_url": r.final_url,
+                    "content_type": r.content_type,
+                    "sniffed_type": r.sniffed_type,
+                    "bytes_read": r.bytes_read,
+                    "elapsed_ms": r.elapsed_ms,
+                    "last_modified": aware(r.probe_last_modified),
+                    "error": r.error,
                 },
                 "content": None
-                if c is None
+                if r.check_id is None
                 else {
-                    "parsed_ok": c.parsed_ok,
-                    "rows": c.rows,
-                    "columns": c.columns,
-                    "encoding": c.encoding,
-                    "delimiter": c.delimiter,
-                    "problems": list((c.details or {}).get("problems", []) or []),
-                    "expectations_success": (c.expectations or {}).get("success"),
+                    "parsed_ok": r.parsed_ok,
+                    "rows": r.rows,
+                    "columns": r.columns,
+                    "encoding": r.encoding,
+                    "delimiter": r.delimiter,
+                    "problems": list((r.details or {}).get("problems", []) or []),
+                    "expectations_success": (r.expectations or {}).get("success"),
                 },
                 "runs": per_run,
             }
@@ -708,7 +687,7 @@ def dataset_detail(s: Session, run: AuditRun, name: str, weights: dict[str, floa
         "presence": snap.presence,
         "license_id": snap.license_id,
         "metadata_modified": aware(snap.metadata_modified),
-        "notes": raw.get("notes") if isinstance(raw, dict) and isinstance(raw.get("notes"), str) else None,
+        "notes": raw.get("notes") if isinstance(raw.get("notes"), str) else None,
         "results": results,
         "resources": resource_rows,
         "history": history,
