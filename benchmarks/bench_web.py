@@ -71,6 +71,15 @@ def prepare_postgres() -> str:
     return PG_ADMIN.rsplit("/", 1)[0] + "/" + PG_DB
 
 
+def analyze_postgres(url: str) -> None:
+    """What autovacuum does within a minute or so of a bulk load: without statistics the planner picks hash joins
+    with sequential scans for the dataset page (9 ms instead of 0.1 ms)."""
+    import psycopg
+
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+        conn.execute("ANALYZE")
+
+
 def drop_postgres() -> None:
     import psycopg
 
@@ -218,6 +227,7 @@ def main() -> int:
             if not url:
                 url = prepare_postgres()
                 build_s = build(url, args.datasets, args.organizations)
+            analyze_postgres(url)
         else:
             raise SystemExit(f"unknown backend {backend!r}")
         if build_s is not None:
