@@ -21,8 +21,9 @@ REPO = Path(__file__).resolve().parents[1]
 PY = sys.executable
 
 
-def start_portal(n: int) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen([PY, "-m", "audit.sample_portal", "--synthetic", str(n), "--port", "0"],
+def start_portal(n: int, latency_ms: float = 0.0) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen([PY, "-m", "audit.sample_portal", "--synthetic", str(n), "--port", "0",
+                             "--latency-ms", str(latency_ms)],
                             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert proc.stdout is not None
     deadline = time.monotonic() + 120
@@ -57,8 +58,11 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--datasets", type=int, default=10_000)
     ap.add_argument("--baseline", action="store_true", help="also time `ckanapi dump datasets --all`")
+    ap.add_argument("--latency-ms", type=float, default=0.0,
+                    help="server-side delay per API call for both tools (a real CKAN answers in tens of ms)")
     args = ap.parse_args()
-    portal, url = start_portal(args.datasets)
+    portal, url = start_portal(args.datasets, args.latency_ms)
+    print(f"synthetic portal: {args.datasets:,} datasets, {args.latency_ms:g} ms per API call")
     try:
         with tempfile.TemporaryDirectory() as tmp:
             cfg = Path(tmp) / "bench.yaml"
