@@ -185,7 +185,8 @@ def get_run(request: Request, run_id: Annotated[int, Path(ge=1, le=MAX_INT)]) ->
     return item
 
 
-@router.get("/organizations", response_model=Page[OrganizationOut], summary="Organizaciones (organizations.csv)")
+@router.get("/organizations", response_model=Page[OrganizationOut],  # type: ignore[valid-type]
+            summary="Organizaciones (organizations.csv)")
 def list_organizations(request: Request, run: RunQ = None, year: YearQ = None, q: TextQ = None,
                        sort: Annotated[Literal[data.ORG_SORT_KEYS], Query()] = "score",  # type: ignore[valid-type]
                        order: Annotated[Literal["asc", "desc"], Query()] = "desc",
@@ -211,7 +212,8 @@ def get_organization(request: Request, name: NamePath, run: RunQ = None, year: Y
     raise HTTPException(404, f"No existe la organización {name!r} en la corrida {r.id}.")
 
 
-@router.get("/datasets", response_model=Page[DatasetOut], summary="Conjuntos (datasets.csv)")
+@router.get("/datasets", response_model=Page[DatasetOut],  # type: ignore[valid-type]
+            summary="Conjuntos (datasets.csv)")
 def list_datasets(request: Request, run: RunQ = None, year: YearQ = None, organization: NameQ = None,
                   conforme: Annotated[bool | None, Query()] = None, q: TextQ = None,
                   characteristic: Annotated[CharLit | None, Query()] = None,

@@ -276,7 +276,7 @@ def build_summary(s: Session, run_id: int, weights: dict[str, float]) -> RunSumm
         ).where(DatasetSnapshot.run_id == run_id)
     ).all()
     statuses: dict[int, dict[str, tuple[str, float]]] = {row.id: {} for row in snaps}
-    for ds_id, char, status, score in s.execute(
+    for ds_id, char, rule_status, rule_score in s.execute(
         select(
             RuleResultRecord.dataset_snapshot_id,
             RuleResultRecord.characteristic,
@@ -285,11 +285,12 @@ def build_summary(s: Session, run_id: int, weights: dict[str, float]) -> RunSumm
         ).where(RuleResultRecord.run_id == run_id)
     ):
         if ds_id in statuses:
-            statuses[ds_id][char] = (status, score)
+            statuses[ds_id][char] = (rule_status, rule_score)
     datasets: list[dict[str, Any]] = []
     counts = {c: {"pass": 0, "partial": 0, "fail": 0, "not_applicable": 0} for c in CHARACTERISTICS}
     for row in snaps:
         st = statuses[row.id]
+        score: float | None
         score, conforme = dataset_score(st, weights) if st else (None, False)
         item: dict[str, Any] = {
             "organization": row.organization_name,
@@ -301,7 +302,7 @@ def build_summary(s: Session, run_id: int, weights: dict[str, float]) -> RunSumm
             "snapshot_id": row.id,
         }
         for c in CHARACTERISTICS:
-            status = st.get(c, (None, 0.0))[0]
+            status: str | None = st[c][0] if c in st else None
             item[c] = status
             if status in counts[c]:
                 counts[c][status] += 1

@@ -20,18 +20,18 @@ except ImportError:  # pragma: no cover - only before reports/format.py exists
             return "—"
         return format_decimal(v, format="#,##0" + ("." + "0" * digits if digits else ""), locale="es_MX")
 
-    def install_filters(env: Any) -> Any:
+    def install_filters(env: Any) -> Any:  # type: ignore[misc]
         env.filters.update(
             {
                 "num": lambda v: _num(v, 0),
                 "dec": _num,
-                "pct": lambda v, d=1: "—" if v is None else f"{_num(v, d)} %",
+                "pct": lambda v, d=1: "—" if v is None else f"{_num(v, d)} %",  # type: ignore[misc]
                 "score": lambda v: "—" if v is None else _num(v * 100.0, 1),
                 "date_es": lambda v, *a: "—" if v is None else format_date(v, format="long", locale="es_MX"),
                 "datetime_es": lambda v, *a: "—" if v is None else f"{format_date(v, format='long', locale='es_MX')}, {v:%H:%M} h",
                 "status_label": lambda s: STATUS_LABEL.get(s or "", s or "—"),
                 "status_symbol": lambda s: STATUS_SYMBOL.get(s or "", "?"),
-                "truncate_text": lambda t, n=120: (str(t or "")[: n - 1] + "…") if len(str(t or "")) > n else str(t or ""),
+                "truncate_text": lambda t, n=120: (str(t or "")[: n - 1] + "…") if len(str(t or "")) > n else str(t or ""),  # type: ignore[misc]
             }
         )
         env.globals["plural"] = lambda n, s, p=None: f"{_num(n or 0, 0)} {s if n == 1 else (p or s + 's')}"

@@ -218,18 +218,20 @@ def _insert_run_datasets(store: Store, run_id: int, items: list[dict[str, Any]],
                 s.execute(insert(ResourceSnapshot), res_rows)
                 res_ids = s.execute(select(ResourceSnapshot.id, ResourceSnapshot.format, ResourceSnapshot.ckan_id).where(
                     ResourceSnapshot.run_id == run_id, ResourceSnapshot.dataset_snapshot_id.in_(list(ids.values())))).all()
-                probe_rows, check_rows = [], []
-                for rid, fmt, ckan_id in res_ids:
+                probe_rows: list[dict[str, Any]] = []
+                check_rows: list[dict[str, Any]] = []
+                for rid, res_format, ckan_id in res_ids:
                     # deterministic defects: the CSV of every 7th dataset (from the 5th) answers 404
-                    ok = not (ckan_id.endswith("-r0") and int(ckan_id[3:8]) % 7 == 4)
+                    res_key = str(ckan_id)
+                    ok = not (res_key.endswith("-r0") and int(res_key[3:8]) % 7 == 4)
                     probe_rows.append({"run_id": run_id, "resource_snapshot_id": rid,
                                        "outcome": "ok" if ok else "not_found", "reason": None if ok else "http_404",
                                        "status_code": 200 if ok else 404, "final_url": None, "redirects": [],
-                                       "content_type": "text/csv" if fmt == "CSV" else "application/pdf",
-                                       "sniffed_type": fmt.lower() if ok else None, "bytes_read": 2048 if ok else 0,
+                                       "content_type": "text/csv" if res_format == "CSV" else "application/pdf",
+                                       "sniffed_type": str(res_format).lower() if ok else None, "bytes_read": 2048 if ok else 0,
                                        "truncated": False, "elapsed_ms": 35.0, "not_modified": False,
                                        "checked_at": when})
-                    if fmt == "CSV" and ok:
+                    if res_format == "CSV" and ok:
                         check_rows.append({"run_id": run_id, "resource_snapshot_id": rid, "sha256": None,
                                            "parsed_ok": True, "reused": False, "rows": 1200, "columns": 8,
                                            "encoding": "utf-8", "delimiter": ",", "details": {"problems": []},
