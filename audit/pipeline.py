@@ -152,6 +152,7 @@ def run_stage(stage: str, store: Store, run_id: int, cfg: AuditConfig, *, client
         from audit.scoring import run_score_stage
 
         summary = run_score_stage(store, run_id, cfg, commitments=commitments)
+        _refresh_statistics(store)
         return {"scored_datasets": summary.datasets, "retired_datasets": summary.retired,
                 "rule_errors": summary.rule_errors, "conformes": summary.conformes,
                 "manual_overrides": summary.manual_overrides}
@@ -180,6 +181,16 @@ def run_stage(stage: str, store: Store, run_id: int, cfg: AuditConfig, *, client
                     record_error(s, run_id, "report", "report_failed", message, subject=subject)
         return {"reports": len(result.files), "report_errors": len(result.errors)}
     raise ValueError(f"unknown stage {stage!r}")
+
+
+def _refresh_statistics(store: Store) -> None:
+    """PostgreSQL plans the dashboard's queries badly until it has statistics for the rows just written."""
+    if store.dialect != "postgresql":
+        return
+    from sqlalchemy import text
+
+    with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("ANALYZE"))
 
 
 def _run_year(store: Store, run_id: int) -> int:
