@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -36,49 +36,16 @@ from audit.store.models import (
     RuleResultRecord,
     RunError,
 )
+from rules import CHARACTERISTICS, RULES
 
-CHARACTERISTICS: tuple[str, ...] = (
-    "accesibles",
-    "integrales",
-    "gratuitos",
-    "no_discriminatorios",
-    "oportunos",
-    "permanentes",
-    "primarios",
-    "legibles_por_maquinas",
-    "formatos_abiertos",
-    "libre_uso",
-)
-_FALLBACK_TITLES = {
-    "accesibles": "Accesibles",
-    "integrales": "Integrales",
-    "gratuitos": "Gratuitos",
-    "no_discriminatorios": "No discriminatorios",
-    "oportunos": "Oportunos",
-    "permanentes": "Permanentes",
-    "primarios": "Primarios",
-    "legibles_por_maquinas": "Legibles por máquinas",
-    "formatos_abiertos": "En formatos abiertos",
-    "libre_uso": "De libre uso",
-}
 FINISHED = ("complete", "partial", "failed", "interrupted")
 RUNNING_TTL_S = 5.0
 MAX_INT = 2**31 - 1
 
 
 def characteristic_titles() -> dict[str, str]:
-    """Spanish titles from the rules registry when it is installed, else built-in ones."""
-    titles = dict(_FALLBACK_TITLES)
-    try:
-        from rules import RULES  # type: ignore[attr-defined]
-    except ImportError:
-        return titles
-    items: Iterable[Any] = RULES.values() if isinstance(RULES, dict) else RULES
-    for rule in items:
-        rid, title = getattr(rule, "id", None), getattr(rule, "title_es", None)
-        if rid in titles and title:
-            titles[rid] = title
-    return titles
+    """Spanish titles, from the rules registry (the one source of truth)."""
+    return {rule.id: rule.title_es for rule in RULES}
 
 
 def aware(value: datetime | None) -> datetime | None:
