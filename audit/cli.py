@@ -167,10 +167,10 @@ def score(run: RunOpt = None, config: ConfigOpt = None, db: DbOpt = None, out: O
     from audit.store import AuditRun
 
     cfg = _setup(config, db, out=out, verbose=verbose)
-    rows = load_commitments(commitments or cfg.indicator.commitments_file) \
-        if (commitments or cfg.indicator.commitments_file) else None
-    review_rows = load_reviews(reviews or cfg.indicator.reviews_file) \
-        if (reviews or cfg.indicator.reviews_file) else None
+    commitments_file = commitments or cfg.indicator.commitments_file
+    reviews_file = reviews or cfg.indicator.reviews_file
+    rows = load_commitments(commitments_file) if commitments_file else None
+    review_rows = load_reviews(reviews_file) if reviews_file else None
     store = _store(cfg)
     run_id = _resolve_run(store, run)
     if review_rows:

@@ -15,10 +15,10 @@ from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from dateutil import parser as dateparser
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Table, delete, insert, select, update
 
 from audit.ckan import CKANClient
 from audit.config import AuditConfig
@@ -130,14 +130,14 @@ def insert_datasets(session: Any, run_id: int, pkgs: list[dict[str, Any]]) -> in
     pairs = [dataset_row(run_id, p) for p in pkgs]
     # Core executemany, then one query for the new ids: RETURNING with guaranteed order makes SQLite insert
     # row by row, and ORM objects cost ~10x more than plain rows.
-    table = DatasetSnapshot.__table__
+    table = cast(Table, DatasetSnapshot.__table__)
     session.execute(insert(table), [d for d, _ in pairs])
     ckan_ids = [d["ckan_id"] for d, _ in pairs]
     id_of = dict(session.execute(select(table.c.ckan_id, table.c.id).where(
         table.c.run_id == run_id, table.c.ckan_id.in_(ckan_ids))).all())
     resources = [dict(r, dataset_snapshot_id=id_of[d["ckan_id"]]) for d, rs in pairs for r in rs]
     if resources:
-        session.execute(insert(ResourceSnapshot.__table__), resources)
+        session.execute(insert(cast(Table, ResourceSnapshot.__table__)), resources)
     return len(pairs)
 
 

@@ -57,10 +57,13 @@ class ScoreSummary:
     manual_overrides: int = 0
 
 
-def _aware(dt: datetime | None) -> datetime | None:
-    if dt is None:
-        return None
+def _utc(dt: datetime) -> datetime:
+    """SQLite returns naive datetimes; the store always writes UTC."""
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def _aware(dt: datetime | None) -> datetime | None:
+    return None if dt is None else _utc(dt)
 
 
 def _probe_evidence(store: Store, run_id: int) -> dict[int, ProbeEvidence]:
@@ -94,14 +97,14 @@ def _history(store: Store, run: AuditRun, lookback_days: int) -> tuple[dict[str,
 
     Returns (history by dataset CKAN id, last 'listed' snapshot by CKAN id, whether any earlier run exists).
     """
-    since = _aware(run.started_at) - timedelta(days=lookback_days)
+    since = _utc(run.started_at) - timedelta(days=lookback_days)
     with store.session() as s:
-        runs = s.execute(
+        earlier = s.execute(
             select(AuditRun.id, AuditRun.started_at).where(
                 AuditRun.portal_id == run.portal_id, AuditRun.id < run.id, AuditRun.status == "complete")
             .order_by(AuditRun.id)
         ).all()
-        runs = [(rid, _aware(started)) for rid, started in runs if _aware(started) >= since]
+        runs = [(rid, _utc(started)) for rid, started in earlier if _utc(started) >= since]
         history: dict[str, list[HistoryEntry]] = defaultdict(list)
         last_seen: dict[str, DatasetSnapshot] = {}
         for rid, started in runs:
@@ -174,7 +177,7 @@ def run_score_stage(store: Store, run_id: int, cfg: AuditConfig, *, commitments:
         s.expunge(run)
         licenses = {lic.license_id: dict(lic.raw or {}) for lic in s.scalars(
             select(LicenseSnapshot).where(LicenseSnapshot.run_id == run_id))}
-    audit_date = _aware(run.started_at)
+    audit_date = _utc(run.started_at)
     probes = _probe_evidence(store, run_id)
     contents = _content_evidence(store, run_id)
     availability = _availability(store, run, cfg)
@@ -310,10 +313,9 @@ def aggregate_organizations(store: Store, run_id: int, cfg: AuditConfig,
             scored = [x for x in scores if x is not None]
             char_pct: dict[str, float | None] = {}
             for char in CHARACTERISTICS:
-                applicable = [per_dataset.get(d.id, {}).get(char) for d in ds]
-                applicable = [a for a in applicable if a is not None and a[0] != "not_applicable"]
-                char_pct[char] = round(100.0 * sum(1 for a in applicable if a[0] == "pass") / len(applicable), 1) \
-                    if applicable else None
+                statuses = [per_dataset.get(d.id, {}).get(char, ("not_applicable", 0.0))[0] for d in ds]
+                applicable = [st for st in statuses if st != "not_applicable"]
+                char_pct[char] = round(100.0 * applicable.count("pass") / len(applicable), 1) if applicable else None
             if outcomes is not None:
                 mine = [o for o in outcomes if o.organization_name == name and o.committed]
                 committed = len(mine)
@@ -337,7 +339,7 @@ def aggregate_organizations(store: Store, run_id: int, cfg: AuditConfig,
 def audit_year(run: AuditRun, cfg: AuditConfig) -> int:
     from zoneinfo import ZoneInfo
 
-    return _aware(run.started_at).astimezone(ZoneInfo(cfg.timezone)).year
+    return _utc(run.started_at).astimezone(ZoneInfo(cfg.timezone)).year
 
 
 def load_results(store: Store, run_id: int) -> dict[int, dict[str, tuple[str, float]]]:

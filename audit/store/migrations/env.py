@@ -11,7 +11,7 @@ connection = context.config.attributes.get("connection")
 if connection is None:  # `alembic` CLI used directly: honour sqlalchemy.url
     from sqlalchemy import create_engine
 
-    connection = create_engine(context.config.get_main_option("sqlalchemy.url")).connect()
+    connection = create_engine(context.config.get_main_option("sqlalchemy.url") or "sqlite:///audit.db").connect()
 
 context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
 with context.begin_transaction():
