@@ -242,6 +242,8 @@ class Crawler:
                 continue
             if pkg.get("private") and not self.cfg.crawl.include_private:
                 continue
+            if str(pkg.get("type") or "dataset") in self.cfg.crawl.exclude_types:
+                continue  # a harvest source or showcase is not published data
             seen.add(pid)
             fresh.append(pkg)
         with self.store.session() as s:
@@ -328,11 +330,13 @@ class Crawler:
         start = 0
         try:
             while True:
-                page = self.client.call("package_search", q="*:*", rows=1000, start=start, fl="id,name",
+                page = self.client.call("package_search", q="*:*", rows=1000, start=start, fl="id,name,type",
                                         sort=self.cfg.crawl.sort, **self._private_param())
                 results = page.get("results") or []
                 for r in results:
                     if r.get("private") and not self.cfg.crawl.include_private:
+                        continue
+                    if str(r.get("type") or "dataset") in self.cfg.crawl.exclude_types:
                         continue
                     listing[str(r.get("id") or r.get("name"))] = str(r.get("name") or r.get("id"))
                 start += len(results)

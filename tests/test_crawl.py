@@ -265,3 +265,12 @@ def test_crawl_command_through_pipeline_marks_run_partial(sample_portal, fast_cf
 
 def test_config_load_roundtrip_for_tests():
     assert load_config(None, {"http": {"retries": 0}}).http.retries == 0
+
+
+def test_harvest_sources_and_showcases_are_not_evaluated_as_datasets(sample_portal, fast_cfg, sqlite_url):
+    sample_portal.catalog.add_dataset({"name": "cosecha-inegi", "title": "Fuente de cosecha", "type": "harvest",
+                                       "resources": []})
+    store, run_id, result = _crawl(fast_cfg, sqlite_url, sample_portal.url)
+    names = _names(store, run_id)
+    assert "cosecha-inegi" not in names
+    assert result.datasets == 69
