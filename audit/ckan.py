@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 #: actions that only read; sent as GET (cacheable, and some portals' firewalls block anonymous POST)
 READ_ONLY_PREFIXES = ("status_show", "package_search", "package_show", "package_list", "organization_",
-                      "group_", "license_list", "tag_list", "resource_show")
+                      "group_", "license_list", "tag_list", "resource_show", "datastore_search")
 
 
 class CappedRetry(Retry):

@@ -65,6 +65,9 @@ class CrawlSettings(Section):
     sort: str = Field("metadata_created asc, id asc", description="Orden estable para paginar package_search.")
     include_private: bool = Field(False, description="Incluir conjuntos privados (requiere token).")
     batch_size: int = Field(200, ge=1, description="Conjuntos por transacción al guardar.")
+    datastore_fields: bool = Field(
+        True, description="Leer de la DataStore la definición de campos (diccionario) de los recursos que la usan.",
+    )
     exclude_types: list[str] = Field(
         ["harvest", "showcase"],
         description="Tipos de paquete CKAN que no son conjuntos de datos (fuentes de cosecha, vitrinas) y no se evalúan.",

@@ -246,11 +246,29 @@ class Crawler:
                 continue  # a harvest source or showcase is not published data
             seen.add(pid)
             fresh.append(pkg)
+        if self.cfg.crawl.datastore_fields:
+            for pkg in fresh:
+                self._add_datastore_fields(pkg)
         with self.store.session() as s:
             insert_datasets(s, self.run_id, fresh)
             if state:
                 self._set_state(s, **state)
         return len(fresh)
+
+    def _add_datastore_fields(self, pkg: dict[str, Any]) -> None:
+        """A DataStore field list with descriptions is a data dictionary (*integrales*); CKAN only gives it
+        through ``datastore_search``. Stored in the resource's raw JSON as ``datastore_fields``."""
+        for res in pkg.get("resources") or []:
+            if not (isinstance(res, dict) and res.get("datastore_active") is True and res.get("id")):
+                continue
+            try:
+                result = self.client.call("datastore_search", resource_id=res["id"], limit=0)
+            except PortalResponseError as exc:  # DataStore disabled or the table is gone: no dictionary, no error
+                log.debug("datastore_search resource=%s failed: %s", res["id"], exc.message)
+                continue
+            fields = result.get("fields") if isinstance(result, dict) else None
+            if isinstance(fields, list):
+                res["datastore_fields"] = [f for f in fields if isinstance(f, dict) and f.get("id") != "_id"]
 
     def _search(self, start: int, rows: int) -> dict[str, Any]:
         return self.client.call("package_search", q="*:*", rows=rows, start=start, sort=self.cfg.crawl.sort,

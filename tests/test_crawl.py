@@ -274,3 +274,26 @@ def test_harvest_sources_and_showcases_are_not_evaluated_as_datasets(sample_port
     names = _names(store, run_id)
     assert "cosecha-inegi" not in names
     assert result.datasets == 69
+
+
+def test_datastore_field_descriptions_are_kept_as_the_data_dictionary(sample_portal, fast_cfg, sqlite_url):
+    """CKAN exposes DataStore field descriptions only via datastore_search: the crawl stores them with the
+    resource so *integrales* can count them as a data dictionary."""
+    from rules.integrales import _datastore_described
+
+    pkg = sample_portal.catalog.add_dataset({
+        "name": "padron-con-datastore", "title": "Padrón con DataStore", "owner_org": "secretaria-de-finanzas",
+        "resources": [{"id": "res-ds-1", "name": "Padrón", "format": "CSV", "datastore_active": True,
+                       "url": f"{sample_portal.url}/files/x.csv"}],
+    })
+    sample_portal.catalog.datastore["res-ds-1"] = [
+        {"id": "clave_municipio", "type": "text", "info": {"label": "Clave", "notes": "Clave INEGI del municipio"}},
+    ]
+    store, run_id, _ = _crawl(fast_cfg, sqlite_url, sample_portal.url)
+    with store.session() as s:
+        raw = s.scalar(select(ResourceSnapshot.raw).join(DatasetSnapshot).where(
+            DatasetSnapshot.run_id == run_id, DatasetSnapshot.name == pkg["name"]))
+    assert [f["id"] for f in raw["datastore_fields"]] == ["clave_municipio"]
+    assert _datastore_described(raw)
+    calls = [p for a, p in sample_portal.calls if a == "datastore_search"]
+    assert len(calls) == 1  # only datastore-active resources cost a call

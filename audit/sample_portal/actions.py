@@ -107,6 +107,17 @@ def package_show(portal: SamplePortal, params: dict[str, Any], auth: bool) -> An
     return _visible(portal.catalog.get_dataset(ref), auth)
 
 
+@action("datastore_search")
+def datastore_search(portal: SamplePortal, params: dict[str, Any], auth: bool) -> Any:
+    """Enough of the DataStore for clients reading field definitions (``limit=0``)."""
+    rid = _require(params, "resource_id")
+    fields = portal.catalog.datastore.get(rid)
+    if fields is None:
+        raise not_found(f"Resource \"{rid}\" was not found.")
+    return {"resource_id": rid, "fields": [{"id": "_id", "type": "int"}, *copy.deepcopy(fields)],
+            "records": [], "total": 0, "limit": int(params.get("limit") or 0)}
+
+
 @action("package_list")
 def package_list(portal: SamplePortal, params: dict[str, Any], auth: bool) -> Any:
     limit = params.get("limit")

@@ -305,6 +305,8 @@ class Catalog:
         self.site_title = site_title
         self.now = now or datetime.now(UTC)
         self.lock = threading.RLock()
+        #: resource id → DataStore field list ({"id", "type", "info": {"label", "notes"}}), for datastore_search
+        self.datastore: dict[str, list[dict[str, Any]]] = {}
         self.organizations: dict[str, dict[str, Any]] = {o["name"]: o for o in organizations}
         self.groups: dict[str, dict[str, Any]] = {g["name"]: g for g in groups}
         self.licenses: list[dict[str, Any]] = list(licenses)
