@@ -349,22 +349,13 @@ def characteristic_infos(rules_params: dict[str, Any] | None = None) -> list[Cha
 
 
 def dataset_score(cells: dict[str, tuple[str, float | None]], weights: dict[str, float] | None) -> tuple[float | None, bool]:
-    """Weighted mean over applicable characteristics, and whether the dataset is *conforme*."""
-    total_w = 0.0
-    acc = 0.0
-    applicable = 0
-    all_pass = True
-    for cid, (status, score) in cells.items():
-        if status == "not_applicable":
-            continue
-        applicable += 1
-        w = (weights or {}).get(cid, 1.0)
-        total_w += w
-        acc += w * (score if score is not None else (1.0 if status == "pass" else 0.0))
-        all_pass = all_pass and status == "pass"
-    if applicable == 0 or total_w == 0:
-        return None, False
-    return acc / total_w, all_pass
+    """The dataset score and *conforme* flag exactly as the scoring stage computes them (one definition)."""
+    from audit.scoring import dataset_score as score_of
+    from audit.scoring import is_conforme
+
+    statuses = {cid: (status, score if score is not None else (1.0 if status == "pass" else 0.0))
+                for cid, (status, score) in cells.items()}
+    return score_of(statuses, weights or {}), is_conforme(statuses)
 
 
 def _mean(values: list[float] | list[float | None]) -> float | None:
