@@ -29,6 +29,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from audit.config import AuditConfig
 from audit.errors import ConfigError
+from audit.progress import stage_progress
 from audit.store.db import Store, open_store
 from reports import charts as ch
 from reports.format import fmt_num, install_filters
@@ -388,25 +389,28 @@ def render_reports(
         else:
             output.organizations[job] = (html_path, pdf_path)
 
-    if n_workers == 1 or db_url is None:
-        for job in jobs:
-            try:
-                record(job, _run_job(store, st, job), None)
-            except Exception as exc:  # noqa: BLE001 - collect, don't crash: one bad report must not stop the rest
-                log.debug("report failure", exc_info=True)
-                record(job, None, f"{exc.__class__.__name__}: {exc}")
-    else:
-        # spawn: children must not inherit the parent's database connections
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=_init_worker,
-                                 initargs=(db_url, st)) as pool:
-            futures = {pool.submit(_worker_job, job): job for job in jobs}  # portal (largest) first
-            for fut in as_completed(futures):
-                job = futures[fut]
+    with stage_progress("Generando informes", total=len(jobs)) as advance:
+        if n_workers == 1 or db_url is None:
+            for job in jobs:
                 try:
-                    record(job, fut.result(), None)
-                except Exception as exc:  # noqa: BLE001
+                    record(job, _run_job(store, st, job), None)
+                except Exception as exc:  # noqa: BLE001 - collect, don't crash: one bad report must not stop the rest
+                    log.debug("report failure", exc_info=True)
                     record(job, None, f"{exc.__class__.__name__}: {exc}")
+                advance(1)
+        else:
+            # spawn: children must not inherit the parent's database connections
+            ctx = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=_init_worker,
+                                     initargs=(db_url, st)) as pool:
+                futures = {pool.submit(_worker_job, job): job for job in jobs}  # portal (largest) first
+                for fut in as_completed(futures):
+                    job = futures[fut]
+                    try:
+                        record(job, fut.result(), None)
+                    except Exception as exc:  # noqa: BLE001
+                        record(job, None, f"{exc.__class__.__name__}: {exc}")
+                    advance(1)
     output.elapsed_s = time.perf_counter() - started
     log.info("Informes: %d organizaciones%s en %.1f s (%d errores)", len(output.organizations),
              " y el del portal" if output.portal_html else "", output.elapsed_s, len(output.errors))
