@@ -35,8 +35,8 @@ def _good_dataset(portal):
                 if all(s == "pass" for c, s in v.items() if c != "permanentes") and len(v) >= 9)
 
 
-def test_three_runs_retired_dataset_and_removed_resource(sample_portal, cfg, sqlite_url):
-    store = open_store(sqlite_url)
+def test_three_runs_retired_dataset_and_removed_resource(sample_portal, cfg, db_url):
+    store = open_store(db_url)  # SQLite and PostgreSQL (production)
     first = run_audit(cfg, store, portal_url=sample_portal.url)
     r1 = _results(store, first.run_id)
     assert {v["permanentes"][0] for k, v in r1.items()} == {"not_applicable"}
