@@ -121,6 +121,9 @@ class ContentSettings(Section):
     max_unzipped_bytes: int = Field(
         500 * 1024 * 1024, gt=0, description="Tamaño máximo descomprimido de un libro XLSX/ODS (defensa contra bombas zip)."
     )
+    file_timeout_s: float = Field(
+        120.0, gt=0, description="Tiempo máximo para analizar un archivo (un archivo hostil no detiene la etapa).",
+    )
     dictionary_words: list[str] = Field(
         ["diccionario", "data dictionary", "catalogo de campos", "catálogo de campos"],
         description="Palabras en el nombre de un recurso que lo identifican como diccionario de datos.",

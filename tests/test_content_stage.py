@@ -435,3 +435,18 @@ def test_failed_download_is_not_reported_to_the_rules_as_unparsable(tmp_path):
     evidence = content_evidence_for_run(store, run_id)
     assert ok_id in evidence and not evidence[ok_id].parsed_ok
     assert lost_id not in evidence
+
+
+def test_a_runaway_check_is_interrupted_by_the_per_file_time_limit():
+    import time as _time
+
+    from audit.content.stage import _CheckTimeout, _time_limit
+
+    started = _time.monotonic()
+    with pytest.raises(_CheckTimeout), _time_limit(0.3):
+        while True:  # a file that makes the parser loop forever
+            pass
+    assert 0.25 <= _time.monotonic() - started < 5
+    with _time_limit(5):  # a normal check: the alarm is cleared afterwards and never fires later
+        pass
+    _time.sleep(0.1)

@@ -12,9 +12,13 @@ from __future__ import annotations
 import logging
 import math
 import multiprocessing
+import signal
+import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 from urllib.parse import urlsplit
@@ -200,6 +204,33 @@ def _worker_init() -> None:
     logging.getLogger("great_expectations").setLevel(logging.CRITICAL)
 
 
+class _CheckTimeout(Exception):
+    pass
+
+
+@contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Interrupt a check that runs too long (a hostile file must not stall a worker forever).
+
+    SIGALRM is delivered between Python bytecodes, which covers pandas/GX loops driven from Python; it is only
+    available in a process's main thread (pool workers; the CLI when ``content.workers`` is 1).
+    """
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def _expired(_signum: int, _frame: Any) -> None:
+        raise _CheckTimeout()
+
+    previous = signal.signal(signal.SIGALRM, _expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def _run_job(job: Job, cfg_dump: dict[str, Any]) -> dict[str, Any]:
     cfg = AuditConfig.model_validate(cfg_dump)
     t0 = time.perf_counter()
@@ -225,14 +256,18 @@ def _run_job(job: Job, cfg_dump: dict[str, Any]) -> dict[str, Any]:
         return out
     filename = urlsplit(dl.final_url or job.url).path.rsplit("/", 1)[-1] or None
     try:
-        ev = check_bytes(dl.data, job.sniffed_type, settings=cfg.content, suites=job.suites, filename=filename,
-                         dictionary_fields=job.dictionary_fields)
+        with _time_limit(cfg.content.file_timeout_s):
+            ev = check_bytes(dl.data, job.sniffed_type, settings=cfg.content, suites=job.suites, filename=filename,
+                             dictionary_fields=job.dictionary_fields)
         if job.is_dictionary:  # documentation, not records: record-level (primarios) codes do not apply
             ev = ContentEvidence(**{**{f: getattr(ev, f) for f in _EVIDENCE_FIELDS},
                                     "problems": tuple(p for p in ev.problems if p != "no_disaggregation_keys")})
         if dl.truncated:
             ev = ContentEvidence(**{**{f: getattr(ev, f) for f in _EVIDENCE_FIELDS},
                                     "problems": tuple(dict.fromkeys((*ev.problems, "download_truncated")))})
+    except _CheckTimeout:
+        log.warning("content check of %s exceeded %.0f s", job.url, cfg.content.file_timeout_s)
+        ev = ContentEvidence(parsed_ok=False, problems=("check_timeout",))
     except Exception as exc:  # last line of defence: the stage goes on
         log.warning("content check crashed for %s: %r", job.url, exc)
         ev = ContentEvidence(parsed_ok=False, problems=("check_error", f"exception:{type(exc).__name__}"))
