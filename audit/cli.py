@@ -38,13 +38,9 @@ VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Mensajes deta
 
 def _setup(config: Path | None, db: str | None, *, portal: str | None = None, out: Path | None = None,
            verbose: bool = False) -> AuditConfig:
-    try:
-        from audit.logsetup import configure_logging
+    from audit.logsetup import configure_logging
 
-        configure_logging(logging.DEBUG if verbose else logging.INFO)
-    except ImportError:
-        logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                            format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(logging.DEBUG if verbose else logging.INFO)
     overrides: dict[str, Any] = {"database_url": db, "portal_url": portal,
                                  "output_dir": str(out) if out else None}
     return load_config(config, overrides)
@@ -242,10 +238,8 @@ def demo(out: Annotated[Path, typer.Option("--out", help="Carpeta del demo.")] =
 
 
 def _write_demo_commitments(path: Path) -> None:
-    try:
-        from audit.sample_portal import DEMO_COMMITMENTS_CSV
-    except ImportError:
-        return
+    from audit.sample_portal import DEMO_COMMITMENTS_CSV
+
     path.write_text(DEMO_COMMITMENTS_CSV, encoding="utf-8")
 
 
@@ -255,18 +249,13 @@ def status(config: ConfigOpt = None, db: DbOpt = None,
     """Últimas corridas, candado de auditoría y próximos trabajos programados."""
     cfg = _setup(config, db)
     store = _store(cfg)
-    try:
-        from audit.status import print_status, status_data
-    except ImportError:
-        print_status = None  # type: ignore[assignment]
-        from audit.status import status_data  # noqa: F811
+    from audit.status import print_status, status_data
+
     data = status_data(store, cfg)
     if as_json:
         console.print_json(json.dumps(data, default=str, ensure_ascii=False))
-    elif print_status is not None:
-        print_status(data, console)
     else:
-        console.print(data)
+        print_status(data, console)
 
 
 @app.command()
@@ -331,10 +320,8 @@ def _print_crawl_summary(counts: dict[str, Any], run_id: int) -> None:
 
 
 def print_probe_summary(store: Store, run_id: int) -> None:
-    try:
-        from audit.probe import probe_summary, probe_summary_table
-    except ImportError:
-        return
+    from audit.probe import probe_summary, probe_summary_table
+
     rows = probe_summary(store, run_id)
     if rows:
         console.print(probe_summary_table(rows))

@@ -334,8 +334,6 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
 
 def _validate_rules_section(cfg: AuditConfig, source: str) -> None:
     """Each rule validates its own parameters at load time (not when it runs)."""
-    try:
-        from rules import validate_params
-    except ImportError:  # rules package not importable yet (bootstrap)
-        return
+    from rules import validate_params  # imported here: rules imports this module
+
     validate_params(cfg.rules.model_dump(), source)

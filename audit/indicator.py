@@ -118,9 +118,3 @@ def progress_pct(published: int, committed: int) -> float | None:
     if committed <= 0:
         return None
     return round(100.0 * published / committed, 1)
-
-
-def ensure_year(year: int) -> int:
-    if not 2000 <= year <= 2100:
-        raise InputFileError(f"Año inválido: {year}", hint="Use un año de cuatro cifras, p. ej. 2026.")
-    return year

@@ -133,20 +133,14 @@ def run_stage(stage: str, store: Store, run_id: int, cfg: AuditConfig, *, client
         assert client is not None
         return crawl_portal(store, run_id, cfg, client=client, stop=stop).as_counts()
     if stage == "probe":
-        try:
-            from audit.probe import run_probe_stage
-        except ImportError:
-            log.warning("probe stage not available; skipped")
-            return {}
+        from audit.probe import run_probe_stage
+
         return {"probe_" + k: v for k, v in run_probe_stage(store, run_id, cfg, resume=True).items()}
     if stage == "content":
         if not cfg.content.enabled:
             return {}
-        try:
-            from audit.content.stage import run_content_stage
-        except ImportError:
-            log.warning("content stage not available; skipped")
-            return {}
+        from audit.content.stage import run_content_stage
+
         return {"content_" + k: v for k, v in run_content_stage(store, run_id, cfg, resume=True).items()}
     if stage == "score":
         from audit.scoring import run_score_stage
@@ -166,11 +160,8 @@ def run_stage(stage: str, store: Store, run_id: int, cfg: AuditConfig, *, client
     if stage == "report":
         if not cfg.reports.enabled:
             return {}
-        try:
-            from reports.render import render_reports
-        except ImportError:
-            log.warning("report stage not available; skipped")
-            return {}
+        from reports.render import render_reports
+
         result = render_reports(store, run_id, out / "reports", cfg=cfg, pdf=cfg.reports.pdf,
                                 workers=cfg.reports.workers)
         if result.errors:  # one broken report never loses the others; the run's summary counts it
@@ -198,12 +189,3 @@ def _run_year(store: Store, run_id: int) -> int:
         run = s.get(AuditRun, run_id)
         assert run is not None
         return int(run.year or 0)
-
-
-def write_exports(store: Store, run_id: int, out_dir: Path, cfg: AuditConfig | None = None) -> Path:
-    """Write the contract files of ``run_id`` into ``out_dir/<year>/``; returns that folder."""
-    from audit.exports import write_exports as _write
-
-    year_dir = Path(out_dir) / str(_run_year(store, run_id))
-    _write(store, run_id, year_dir, (cfg.scoring.weights if cfg else {}))
-    return year_dir

@@ -87,8 +87,4 @@ def latest_reviews(store: Store, portal_id: int) -> dict[tuple[str, str], Manual
     return {(r.dataset_name, r.characteristic): r for r in rows}
 
 
-def check_unknown(reviews: list[Review], dataset_names: set[str]) -> list[str]:
-    return [r.dataset for r in reviews if r.dataset not in dataset_names]
-
-
-__all__ = ["Review", "load_reviews", "store_reviews", "latest_reviews", "InputFileError"]
+__all__ = ["Review", "load_reviews", "store_reviews", "latest_reviews"]

@@ -12,7 +12,6 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import delete, select
 
@@ -67,28 +66,22 @@ def _aware(dt: datetime | None) -> datetime | None:
 
 
 def _probe_evidence(store: Store, run_id: int) -> dict[int, ProbeEvidence]:
-    try:
-        from audit.probe import probe_evidence_for_run
-    except ImportError:
-        return {}
+    from audit.probe import probe_evidence_for_run
+
     return probe_evidence_for_run(store, run_id)
 
 
 def _content_evidence(store: Store, run_id: int) -> dict[int, ContentEvidence]:
-    try:
-        from audit.content.stage import content_evidence_for_run
-    except ImportError:
-        return {}
+    from audit.content.stage import content_evidence_for_run
+
     return content_evidence_for_run(store, run_id)
 
 
 def _availability(store: Store, run: AuditRun, cfg: AuditConfig) -> dict[str, Availability]:
     if run.kind != "annual" or run.year is None:
         return {}
-    try:
-        from audit.annual import availability_for_year
-    except ImportError:
-        return {}
+    from audit.annual import availability_for_year
+
     return availability_for_year(store, run.portal_id, run.year, until_run_id=run.id)
 
 
@@ -342,16 +335,4 @@ def audit_year(run: AuditRun, cfg: AuditConfig) -> int:
     return _utc(run.started_at).astimezone(ZoneInfo(cfg.timezone)).year
 
 
-def load_results(store: Store, run_id: int) -> dict[int, dict[str, tuple[str, float]]]:
-    """dataset_snapshot_id → {characteristic: (status, score)} for a scored run."""
-    out: dict[int, dict[str, tuple[str, float]]] = defaultdict(dict)
-    with store.session() as s:
-        for ds_id, char, status, score in s.execute(
-            select(RuleResultRecord.dataset_snapshot_id, RuleResultRecord.characteristic,
-                   RuleResultRecord.status, RuleResultRecord.score).where(RuleResultRecord.run_id == run_id)
-        ):
-            out[ds_id][char] = (status, score)
-    return out
-
-
-__all__ = ["run_score_stage", "dataset_score", "is_conforme", "load_results", "ScoreSummary", "Any"]
+__all__ = ["run_score_stage", "dataset_score", "is_conforme", "ScoreSummary"]
