@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import time
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -17,31 +18,9 @@ from email.utils import parsedate_to_datetime
 import httpx
 
 from audit.config import HttpSettings
+from audit.netguard import check_url_sync
 
 log = logging.getLogger(__name__)
-
-try:  # the prober's guard (shared policy); a local fallback keeps this module usable alone
-    from audit.netguard import check_url_sync
-except ImportError:  # pragma: no cover - only while the prober is being built
-    import ipaddress
-    import socket
-    from urllib.parse import urlsplit
-
-    def check_url_sync(url: str, *, allow_hosts: Collection[str]) -> str | None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            return "unsupported_scheme"
-        if parts.hostname.lower() in {h.lower() for h in allow_hosts}:
-            return None
-        try:
-            infos = socket.getaddrinfo(parts.hostname, parts.port or 80)
-        except OSError:
-            return None
-        for info in infos:
-            ip = ipaddress.ip_address(info[4][0])
-            if not ip.is_global:
-                return "private"
-        return None
 
 
 class _Refused(Exception):
@@ -90,40 +69,56 @@ def fetch_bytes_sync(
 ) -> Download:
     """GET ``url`` and return at most ``cap`` bytes. Never raises for network problems: see ``Download.error``."""
     started = time.monotonic()
-    timeout = httpx.Timeout(http.read_timeout_s, connect=http.connect_timeout_s)
-
-    def guard(request: httpx.Request) -> None:
-        reason = check_url_sync(str(request.url), allow_hosts=allow_hosts)
-        if reason:
-            raise _Refused(reason)
-
     attempt = 0
     result = Download()
-    with httpx.Client(
-        timeout=timeout,
-        follow_redirects=True,
-        max_redirects=max_redirects,
-        verify=verify_tls,
-        headers={"User-Agent": http.user_agent, "Accept-Encoding": "identity"},
-        event_hooks={"request": [guard]},
-    ) as client:
-        while True:
-            result = _fetch_once(client, url, cap=cap, deadline=started + http.total_timeout_s)
-            retryable = result.error in ("timeout", "connection_error") or (
-                result.status_code is not None and result.status_code in http.retry_statuses
-            )
-            if not retryable or attempt >= http.retries:
-                break
-            wait = _retry_after(getattr(result, "_retry_after", None), http.retry_after_cap_s)
-            if wait is None:
-                wait = http.backoff_base_s * (2**attempt)
-            if time.monotonic() + wait > started + http.total_timeout_s:
-                break
-            attempt += 1
-            log.debug("content fetch retry url=%s attempt=%d wait=%.2f", url, attempt, wait)
-            time.sleep(wait)
+    client = _client(http, allow_hosts=tuple(allow_hosts), max_redirects=max_redirects, verify_tls=verify_tls)
+    while True:
+        result = _fetch_once(client, url, cap=cap, deadline=started + http.total_timeout_s)
+        retryable = result.error in ("timeout", "connection_error") or (
+            result.status_code is not None and result.status_code in http.retry_statuses
+        )
+        if not retryable or attempt >= http.retries:
+            break
+        wait = _retry_after(getattr(result, "_retry_after", None), http.retry_after_cap_s)
+        if wait is None:
+            wait = http.backoff_base_s * (2**attempt)
+        if time.monotonic() + wait > started + http.total_timeout_s:
+            break
+        attempt += 1
+        log.debug("content fetch retry url=%s attempt=%d wait=%.2f", url, attempt, wait)
+        time.sleep(wait)
     result.elapsed_ms = (time.monotonic() - started) * 1000
     return result
+
+
+_Key = tuple[int, float, float, str, tuple[str, ...], int, bool]
+_clients: dict[_Key, httpx.Client] = {}
+
+
+def _client(http: HttpSettings, *, allow_hosts: tuple[str, ...], max_redirects: int, verify_tls: bool) -> httpx.Client:
+    """One client per process and settings: building one loads the CA bundle (≈ 16 ms, a quarter of a typical
+    file's whole check) and a kept-alive connection saves a handshake per file. The pid is part of the key so
+    a forked worker never shares its parent's sockets."""
+    key: _Key = (os.getpid(), http.read_timeout_s, http.connect_timeout_s, http.user_agent, allow_hosts,
+                 max_redirects, verify_tls)
+    client = _clients.get(key)
+    if client is None:
+        def guard(request: httpx.Request) -> None:
+            reason = check_url_sync(str(request.url), allow_hosts=allow_hosts)
+            if reason:
+                raise _Refused(reason)
+
+        for old in [k for k in _clients if k[0] != key[0]]:
+            del _clients[old]  # inherited from the parent process: never used here
+        client = _clients[key] = httpx.Client(
+            timeout=httpx.Timeout(http.read_timeout_s, connect=http.connect_timeout_s),
+            follow_redirects=True,
+            max_redirects=max_redirects,
+            verify=verify_tls,
+            headers={"User-Agent": http.user_agent, "Accept-Encoding": "identity"},
+            event_hooks={"request": [guard]},
+        )
+    return client
 
 
 def _fetch_once(client: httpx.Client, url: str, *, cap: int, deadline: float) -> Download:

@@ -390,8 +390,8 @@ def column_kinds(df: pd.DataFrame, *, share_min: float = 0.8, sample: int = 2000
     kinds: dict[str, str] = {}
     for col in df.columns:
         s = df[col]
-        non_null = s.dropna()
-        if non_null.empty:
+        first = s.first_valid_index()  # stops at the first value, where dropna() would copy the whole column
+        if first is None:
             kinds[col] = "empty"
         elif pd.api.types.is_bool_dtype(s):
             kinds[col] = "text"
@@ -400,7 +400,8 @@ def column_kinds(df: pd.DataFrame, *, share_min: float = 0.8, sample: int = 2000
         elif pd.api.types.is_datetime64_any_dtype(s):
             kinds[col] = "datetime"
         else:
-            vals = non_null.head(sample).astype(str)
+            start = s.index.get_indexer([first])[0] if s.index.is_unique else 0
+            vals = s.iloc[start : start + 4 * sample].dropna().head(sample).astype(str)
             if CODE_NAME_RE.search(str(col)):
                 kinds[col] = "code"
             elif (date_share := vals.str.match(DATE_RE).mean()) >= share_min or (
