@@ -407,6 +407,53 @@ def test_worker_crash_on_one_file_is_recorded_and_others_complete(files, cfg, sq
     assert checks["Padrón 2024"].parsed_ok and checks["Obras"].parsed_ok and checks["Puntos"].parsed_ok
 
 
+def test_a_worker_stuck_where_no_alarm_reaches_is_killed_and_the_stage_goes_on(files, cfg, sqlite_url, monkeypatch):
+    """A check stuck in a C call never runs the per-file alarm's handler; the parent's watchdog kills the worker."""
+    import os
+    import signal
+    import time
+
+    import audit.content.stage as stage_mod
+
+    real = stage_mod.check_bytes
+
+    def stuck(data, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if b"HANG" in data:
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})  # like C code: the handler never runs
+            time.sleep(600)
+        return real(data, *args, **kwargs)
+
+    monkeypatch.setattr(stage_mod, "check_bytes", stuck)  # inherited by the forked workers
+    _serve_all(files)
+    files.files["/files/totales.csv"] = b"a,b\nHANG,1\n"
+    store = open_store(sqlite_url)
+    run_id = _make_run(store, files)
+    quick = cfg.model_copy(update={
+        "http": cfg.http.model_copy(update={"total_timeout_s": 1.0, "read_timeout_s": 1.0}),
+        "content": cfg.content.model_copy(update={"workers": 2, "file_timeout_s": 1.0}),
+    })
+    limit = stage_mod.worker_time_limit(quick)
+    started = time.monotonic()
+    counts = run_content_stage(store, run_id, quick)
+    elapsed = time.monotonic() - started
+
+    assert limit <= elapsed < limit + 30
+    assert counts["checked"] == 7
+    checks = _by_name(store, run_id)
+    assert checks["Padrón con totales"].details["problems"] == ["worker_timeout"]
+    assert checks["Padrón 2024"].parsed_ok and checks["Obras"].parsed_ok and checks["Puntos"].parsed_ok
+    with store.session() as s:
+        codes = list(s.scalars(select(RunError.code).where(RunError.run_id == run_id)))
+    assert codes == ["worker_timeout"]
+    # the check did not finish: that says nothing about the file, so the rules do not see it as unreadable
+    evidence = content_evidence_for_run(store, run_id)
+    assert checks["Padrón con totales"].resource_snapshot_id not in evidence
+    assert checks["Padrón 2024"].resource_snapshot_id in evidence
+    # no worker is left behind
+    import multiprocessing
+    assert not [p for p in multiprocessing.active_children() if p.pid != os.getpid()]
+
+
 def test_failed_download_is_not_reported_to_the_rules_as_unparsable(tmp_path):
     """A download that failed says nothing about the file: the rules must not read it as 'no se puede leer'."""
     from audit.content.stage import content_evidence_for_run

@@ -9,15 +9,13 @@ copied with ``reused=True``. A hostile or broken file ends as ``parsed_ok=False`
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
-import multiprocessing
 import signal
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
@@ -30,6 +28,7 @@ from audit.config import AuditConfig, ContentSettings
 from audit.content import expectations as gxsuite
 from audit.content.fetch import fetch_bytes_sync
 from audit.content.load import TABULAR_TYPES, column_kinds, load_table
+from audit.content.pool import WatchedPool
 from audit.content.suites import digest, suites_for
 from audit.evidence import REACHABLE_OUTCOMES, ContentEvidence
 from audit.progress import stage_progress
@@ -46,6 +45,14 @@ from audit.store.models import (
 
 log = logging.getLogger(__name__)
 
+#: problems that say the check itself did not finish: they say nothing about the file (see content_evidence_for_run)
+TOOL_FAILURES = ("check_timeout", "worker_timeout", "worker_crashed", "check_error")
+_TOOL_FAILURE_ES = {
+    "check_timeout": "La validación del contenido excedió el tiempo por archivo (content.file_timeout_s); revise el archivo a mano.",
+    "worker_timeout": "La validación del contenido no respondió y se detuvo su proceso; revise el archivo a mano.",
+    "worker_crashed": "El proceso que validaba este archivo terminó de forma inesperada; revise el archivo a mano.",
+    "check_error": "Error interno al validar el contenido de este archivo; revise el archivo a mano.",
+}
 _EVIDENCE_FIELDS = {f.name for f in fields(ContentEvidence)}
 _TUPLE_FIELDS = {"empty_columns", "disaggregation_keys", "problems", "sheet_names", "invalid_codes"}
 
@@ -465,68 +472,20 @@ def _record(run_id: int, job: Job, out: dict[str, Any]) -> ContentCheck:
     )
 
 
-class _Pool:
-    """A process pool (or in-process execution for one worker) that survives a worker crash."""
-
-    def __init__(self, workers: int) -> None:
-        self.workers = workers
-        self.executor: ProcessPoolExecutor | None = None
-
-    def __enter__(self) -> _Pool:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.executor is not None:
-            self.executor.shutdown(wait=True, cancel_futures=True)
-
-    def _new(self, workers: int) -> ProcessPoolExecutor:
-        methods = multiprocessing.get_all_start_methods()
-        ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
-        return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init)
-
-    def map(self, jobs: list[Job], cfg_dump: dict[str, Any]):  # type: ignore[no-untyped-def]
-        """Yield (job, result) as they finish.
-
-        A worker that dies (segfault, OOM kill) breaks the whole pool and every job in flight with it; those
-        jobs are then re-run one at a time in a fresh single-worker pool, so a second crash names its culprit,
-        which is recorded as ``worker_crashed`` while the others complete normally.
-        """
-        if self.workers <= 1:
-            for job in jobs:
-                yield job, _safe(job, cfg_dump)
-            return
-        self.executor = self._new(self.workers)
-        futures: dict[Future[dict[str, Any]], Job] = {self.executor.submit(_run_job, j, cfg_dump): j for j in jobs}
-        leftovers: list[Job] = []
-        for fut in as_completed(futures):
-            job = futures[fut]
-            try:
-                yield job, fut.result()
-            except BrokenProcessPool:
-                leftovers.append(job)
-            except Exception as exc:  # pickling or unexpected errors: record, go on
-                yield job, _error_result(job, type(exc).__name__, "check_error")
-        self.executor.shutdown(wait=False, cancel_futures=True)
-        self.executor = None
-        if leftovers:
-            log.warning("content worker crashed; re-running %d files one at a time", len(leftovers))
-        for job in sorted(leftovers, key=lambda j: j.resource_snapshot_id):
-            if self.executor is None:
-                self.executor = self._new(1)
-            try:
-                yield job, self.executor.submit(_run_job, job, cfg_dump).result()
-            except BrokenProcessPool:
-                log.warning("content worker crashed on %s", job.url)
-                yield job, _error_result(job, "worker_crashed", "worker_crashed")
-                self.executor.shutdown(wait=False, cancel_futures=True)
-                self.executor = None
-            except Exception as exc:
-                yield job, _error_result(job, type(exc).__name__, "check_error")
-
-
 def _error_result(job: Job, error: str, problem: str) -> dict[str, Any]:
     return {"id": job.resource_snapshot_id, "error": error,
             "evidence": evidence_to_dict(ContentEvidence(parsed_ok=False, problems=(problem,)))}
+
+
+def _lost(job: Job, reason: str) -> dict[str, Any]:
+    return _error_result(job, reason, reason)
+
+
+def worker_time_limit(cfg: AuditConfig) -> float:
+    """How long one job may hold a worker before the parent kills it: the download's own deadline (plus one
+    read timeout: the deadline is checked between chunks), the per-file check limit, and a grace period for a
+    check that the alarm did stop to report it."""
+    return cfg.http.total_timeout_s + cfg.http.read_timeout_s + cfg.content.file_timeout_s + 5.0
 
 
 def _safe(job: Job, cfg_dump: dict[str, Any]) -> dict[str, Any]:
@@ -559,14 +518,18 @@ def run_content_stage(store: Store, run_id: int, cfg: AuditConfig, *, resume: bo
             counts["reused"] += 1
             counts["parsed_ok" if item["check"].parsed_ok else "failed"] += 1
 
-    if jobs and cfg.content.workers > 1:
+    if jobs:
         # import GX once here: forked workers (and replacements after a crash) inherit it instead of paying
         # seconds each
         gxsuite.warm_up()
     dict_jobs = [j for j in jobs if j.is_dictionary]
     data_jobs = [j for j in jobs if not j.is_dictionary]
     cfg_dump = cfg.model_dump(mode="json")
-    with stage_progress("Validando contenido", total=len(jobs)) as advance, _Pool(cfg.content.workers) as pool:
+    pool: WatchedPool[Job, dict[str, Any]] = WatchedPool(
+        functools.partial(_safe, cfg_dump=cfg_dump), workers=cfg.content.workers,
+        time_limit_s=worker_time_limit(cfg), on_lost=_lost, initializer=_worker_init,
+    )
+    with stage_progress("Validando contenido", total=len(jobs)) as advance, pool:
         for phase in (dict_jobs, data_jobs):
             if phase is data_jobs:
                 fields_by_dataset = _dictionary_fields(store, run_id)
@@ -575,7 +538,7 @@ def run_content_stage(store: Store, run_id: int, cfg: AuditConfig, *, resume: bo
             if not phase:
                 continue
             batch: list[tuple[Job, dict[str, Any]]] = []
-            for job, out in pool.map(phase, cfg_dump):
+            for job, out in pool.map(phase):
                 batch.append((job, out))
                 advance(1)
                 if len(batch) >= 25:
@@ -608,6 +571,10 @@ def _flush(store: Store, run_id: int, batch: list[tuple[Job, dict[str, Any]]], c
                                message=f"No se pudo descargar para validar el contenido: {out['download_error']}",
                                created_at=utcnow()))
             counts["parsed_ok" if check.parsed_ok else "failed"] += 1
+            failure = next((p for p in (check.details or {}).get("problems") or [] if p in TOOL_FAILURES), None)
+            if failure:
+                s.add(RunError(run_id=run_id, stage="content", subject=job.url[:500], code=failure,
+                               message=_TOOL_FAILURE_ES[failure], created_at=utcnow()))
 
 
 def _dictionary_fields(store: Store, run_id: int) -> dict[int, list[dict[str, str]]]:
@@ -639,7 +606,8 @@ def content_evidence_for_run(store: Store, run_id: int) -> dict[int, ContentEvid
     """resource_snapshot_id → ContentEvidence for every content check of ``run_id`` (what scoring uses).
 
     A check whose download failed says nothing about the file itself (the probe evidence already tells whether
-    it is reachable), so it is left out rather than reported to the rules as "could not be parsed".
+    it is reachable), and neither does a check that timed out or crashed (recorded as a run error for a manual
+    look): both are left out rather than reported to the rules as "could not be parsed".
     """
     with store.session() as s:
         out = {
@@ -649,4 +617,5 @@ def content_evidence_for_run(store: Store, run_id: int) -> dict[int, ContentEvid
                 .where(ContentCheck.run_id == run_id)
             )
         }
-    return {rid: ev for rid, ev in out.items() if "download_failed" not in ev.problems}
+    return {rid: ev for rid, ev in out.items()
+            if "download_failed" not in ev.problems and not set(ev.problems) & set(TOOL_FAILURES)}
