@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
-from audit.evidence import DatasetContext
+from audit.evidence import ContentEvidence, DatasetContext
 from rules import licenses
 from rules._common import (
     RuleParams,
@@ -69,7 +69,7 @@ class Params(RuleParams):
                                     description="Claves de metadatos donde buscar un correo de contacto.")
     dictionary_keys: list[str] = Field(default_factory=lambda: list(DICTIONARY_KEYS),
                                        description="Claves de metadatos que enlazan un diccionario de datos.")
-    check_content: bool = Field(True, description="Incluir encabezado y columnas vacías cuando hay validación de contenido.")
+    check_content: bool = Field(True, description="Incluir la validación del contenido (encabezado, columnas vacías o casi vacías, filas duplicadas, diccionario de datos, validaciones de la dependencia).")
 
     @model_validator(mode="after")
     def _thresholds_ordered(self) -> Params:
@@ -191,25 +191,14 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
     if params.check_content:
         tabular = [ev for ev in ctx.resources if ev.content is not None and ev.content.parsed_ok]
         if tabular:
-            good = 0
+            quality = 0.0
             for ev in tabular:
                 content = ev.content
                 assert content is not None
-                ok = True
-                if content.has_header is False:
-                    ok = False
-                    findings.append(Finding(
-                        "sin_encabezado", "El archivo no tiene una fila de encabezado con los nombres de las columnas.",
-                        "Agregue una primera fila con el nombre de cada columna.", resource=ev.label,
-                        observed=f"{content.columns or 0} columnas sin nombre"))
-                if content.empty_columns:
-                    ok = False
-                    findings.append(Finding(
-                        "columnas_vacias", f"El archivo tiene {len(content.empty_columns)} columna(s) totalmente vacía(s).",
-                        "Elimine las columnas vacías o complete sus datos.", resource=ev.label,
-                        observed=short(", ".join(content.empty_columns))))
-                good += ok
-            items["contenido_tabular"] = good / len(tabular)
+                file_findings, file_score = content_findings(content, ev.label)
+                findings.extend(file_findings)
+                quality += file_score
+            items["contenido_tabular"] = quality / len(tabular)
 
     completeness = sum(items.values()) / len(items)
     if completeness >= params.pass_threshold:
@@ -228,6 +217,91 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
     return make_result(ID, status, score=completeness, findings=findings, evidence=evidence)
 
 
+def content_findings(content: ContentEvidence, label: str) -> tuple[list[Finding], float]:
+    """What the content checks say about one file's completeness, and its share of the content item:
+    1 complete; 0 with no header, an entirely empty column, a mismatch with its own data dictionary or a failed
+    agency suite; ½ when columns are mostly empty or rows repeat (these can be legitimate: manual review)."""
+    out: list[Finding] = []
+    score = 1.0
+    if content.has_header is False:
+        score = 0.0
+        out.append(Finding(
+            "sin_encabezado", "El archivo no tiene una fila de encabezado con los nombres de las columnas.",
+            "Agregue una primera fila con el nombre de cada columna.", resource=label,
+            observed=f"{content.columns or 0} columnas sin nombre"))
+    if content.empty_columns:
+        score = 0.0
+        out.append(Finding(
+            "columnas_vacias", f"El archivo tiene {len(content.empty_columns)} columna(s) totalmente vacía(s).",
+            "Elimine las columnas vacías o complete sus datos.", resource=label,
+            observed=short(", ".join(content.empty_columns))))
+    if content.dictionary_conformance is False:
+        score = 0.0
+        out.append(Finding(
+            "no_coincide_con_diccionario",
+            "El archivo no coincide con el diccionario de datos del propio conjunto (columnas faltantes o de otro tipo).",
+            "Actualice el archivo o el diccionario para que describan las mismas columnas con el mismo tipo.",
+            resource=label, observed=short(_dictionary_mismatch(content.expectations)) or None))
+    if content.agency_success is False:
+        score = 0.0
+        out.append(Finding(
+            "validaciones_de_la_dependencia",
+            "El archivo no cumple las validaciones de calidad definidas para este conjunto.",
+            "Corrija los registros señalados (el detalle está en «Validaciones propias de la dependencia»).",
+            resource=label, observed=short(_agency_failures(content.expectations)) or None))
+    if content.null_share:
+        score = min(score, 0.5)
+        worst = sorted(content.null_share.items(), key=lambda kv: -kv[1])
+        out.append(Finding(
+            "columnas_casi_vacias",
+            f"{len(worst)} columna(s) tienen más de la mitad de sus valores vacíos.",
+            "Complete los valores faltantes o explique en el diccionario de datos por qué faltan.",
+            resource=label, observed=short(", ".join(f"{c} ({v:.0%})" for c, v in worst)), manual_review=True))
+    if "duplicate_rows" in content.problems:
+        score = min(score, 0.5)
+        share = content.duplicate_share or 0.0
+        out.append(Finding(
+            "filas_duplicadas", f"El {share:.0%} de las filas repite exactamente otra fila del archivo.",
+            "Elimine los registros repetidos o agregue la columna que los distingue (folio, fecha, clave).",
+            resource=label, observed=f"{share:.1%}", manual_review=True))
+    return out, score
+
+
+def _dictionary_mismatch(expectations: Mapping[str, Any]) -> str:
+    suite = next((s for s in expectations.get("suites") or [] if isinstance(s, Mapping) and s.get("source") == "dictionary"), None)
+    if not suite:
+        return ""
+    missing: list[str] = []
+    wrong_type: list[str] = []
+    for r in suite.get("failed") or []:
+        if not isinstance(r, Mapping):
+            continue
+        check = (r.get("meta") or {}).get("check")
+        if check == "dictionary_columns":
+            mismatched = ((r.get("result") or {}).get("details") or {}).get("mismatched") or {}
+            missing.extend(str(c) for c in mismatched.get("missing") or [])
+        elif check == "dictionary_type":
+            wrong_type.append(f"{(r.get('kwargs') or {}).get('column')} (se esperaba {(r.get('meta') or {}).get('kind')})")
+    parts = []
+    if missing:
+        parts.append("faltan: " + ", ".join(missing))
+    if wrong_type:
+        parts.append("tipo distinto: " + ", ".join(wrong_type))
+    return "; ".join(parts)
+
+
+def _agency_failures(expectations: Mapping[str, Any]) -> str:
+    parts = []
+    for suite in expectations.get("suites") or []:
+        if not isinstance(suite, Mapping) or suite.get("source") != "agency" or suite.get("success"):
+            continue
+        failed = [f"{r.get('type')}({(r.get('kwargs') or {}).get('column', '')})" for r in suite.get("failed") or []
+                  if isinstance(r, Mapping)]
+        invalid = [f"{i.get('type') or 'suite'}: {i.get('error')}" for i in suite.get("invalid") or [] if isinstance(i, Mapping)]
+        parts.append(f"{suite.get('name')}: " + ", ".join(failed + invalid))
+    return "; ".join(parts)
+
+
 RULE = Rule(
     id=ID,
     title_es="Integrales",
@@ -239,7 +313,10 @@ RULE = Rule(
         "Proporción de elementos presentes: título; descripción de al menos 100 caracteres; al menos una etiqueta; "
         "al menos un grupo o tema; licencia; contacto con correo válido; frecuencia de actualización; cobertura "
         "temporal; cobertura espacial; cada recurso con nombre, formato y descripción; diccionario de datos; y, "
-        "cuando hay validación de contenido, archivos tabulares con encabezado y sin columnas vacías. Cumple con "
+        "cuando hay validación de contenido, archivos tabulares completos: con encabezado, sin columnas vacías, "
+        "conformes con su propio diccionario de datos y con las validaciones que la dependencia haya definido "
+        "(columnas con más de la mitad de valores vacíos o filas repetidas cuentan la mitad y piden revisión "
+        "manual). Cumple con "
         "≥ 80 %, cumple parcialmente con ≥ 50 %. Los metadatos se buscan en los campos de CKAN, en campos de "
         "primer nivel (ckanext-scheming) y en «extras», con claves en español e inglés."
     ),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from audit.evidence import DatasetContext
+from audit.evidence import ContentEvidence, DatasetContext
 from rules._common import (
     RuleParams,
     data_resources,
@@ -18,6 +18,7 @@ from rules._common import (
     make_result,
     normalize_format,
     retired_result,
+    short,
     zip_member_types,
 )
 from rules.base import Finding, Rule, RuleResult, Status
@@ -70,7 +71,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
                 "Corrija el acceso al archivo (ver «Accesibles»).", resource=ev.label,
                 observed=f"{probe.outcome}; declarado {declared}"))
             continue
-        if ev.content is not None and not ev.content.parsed_ok:
+        if ev.content is not None and not ev.content.parsed_ok and not set(ev.content.problems) & _PARSES_BUT_NOT_A_TABLE:
             findings.append(Finding(
                 "no_se_puede_leer", f"El archivo parece {sniffed.upper()} pero no se pudo abrir de forma automática.",
                 "Revise que el archivo esté completo y bien formado (codificación, delimitador, encabezado).",
@@ -83,6 +84,8 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
                 continue
         if sniffed in machine:
             readable += 1
+            if ev.content is not None and ev.content.parsed_ok:
+                findings.extend(structure_findings(ev.content, ev.label))
             continue
         what = _TYPE_ES.get(sniffed, sniffed)
         mismatch = f" (declarado como {declared.upper()})" if declared not in ("—", sniffed) else ""
@@ -97,6 +100,63 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
                                  "detail": detail})
 
 
+#: the file parsed (valid JSON) but holds no list of records: still processable by a computer, just not a table
+_PARSES_BUT_NOT_A_TABLE = frozenset({"not_records"})
+
+#: problem code → (finding code, message, remediation). Observations on files that do parse: the law asks for
+#: data structured "total o parcialmente", so they do not lower the verdict, but each one makes automatic use
+#: harder and the agency can fix it.
+_STRUCTURE: dict[str, tuple[str, str, str]] = {
+    "title_rows_above_header": (
+        "filas_de_titulo", "El archivo tiene filas de título o encabezados decorativos antes de los nombres de las columnas.",
+        "Deje los nombres de las columnas en la primera fila; el título y la fuente van en los metadatos."),
+    "notes_below_data": (
+        "notas_al_pie", "El archivo tiene notas o fuentes debajo de los datos, que un programa lee como registros.",
+        "Quite las notas del archivo y póngalas en la descripción del conjunto o en el diccionario de datos."),
+    "blank_column_names": (
+        "columnas_sin_nombre", "Hay columnas sin nombre en el encabezado.",
+        "Dé un nombre único a cada columna."),
+    "duplicate_column_names": (
+        "columnas_repetidas", "Hay nombres de columna repetidos en el encabezado.",
+        "Dé un nombre único a cada columna."),
+    "replacement_characters": (
+        "caracteres_ilegibles", "El archivo tiene caracteres que no se pueden leer (codificación mezclada o dañada).",
+        "Guarde el archivo con codificación UTF-8."),
+    "type_inconsistent": (
+        "tipos_mezclados", "Hay columnas que mezclan números o fechas con texto (por ejemplo «N/D» o «-» entre cifras).",
+        "Use un solo tipo de dato por columna y deje vacías las celdas sin dato."),
+    "invalid_inegi_codes": (
+        "claves_inegi_invalidas",
+        "Hay claves geográficas del INEGI con formato inválido (por ejemplo, sin los ceros a la izquierda).",
+        "Guarde las claves como texto con su longitud oficial: entidad 2, municipio 3 y localidad 4 dígitos."),
+    "multiple_sheets": (
+        "varias_hojas", "El libro tiene varias hojas; la validación automática revisó solo la primera.",
+        "Publique una tabla por archivo (o por recurso) para que cada una pueda procesarse y validarse."),
+}
+
+
+def structure_findings(content: ContentEvidence, label: str) -> list[Finding]:
+    """Observations on a file that parses but needs cleaning before a program can use it."""
+    out = []
+    for problem, (code, message, remediation) in _STRUCTURE.items():
+        if problem not in content.problems:
+            continue
+        observed = None
+        if problem == "invalid_inegi_codes" and content.invalid_codes:
+            observed = short(", ".join(content.invalid_codes))
+        elif problem == "type_inconsistent":
+            columns = [str((f.get("kwargs") or {}).get("column")) for f in (content.expectations or {}).get("failed") or []
+                       if isinstance(f, dict) and (f.get("meta") or {}).get("check") == "type_consistency"]
+            observed = short(", ".join(dict.fromkeys(columns))) or None
+        elif problem == "title_rows_above_header" and content.header_row:
+            observed = f"encabezado en la fila {content.header_row + 1}"
+        elif problem == "multiple_sheets":
+            observed = short(", ".join(content.sheet_names)) or None
+        out.append(Finding(code, message, remediation, resource=label, observed=observed,
+                           manual_review=problem == "multiple_sheets"))
+    return out
+
+
 RULE = Rule(
     id=ID,
     title_es="Legibles por máquinas",
@@ -109,7 +169,11 @@ RULE = Rule(
         "JSON, GeoJSON, XML/RDF/KML, XLSX/XLS/ODS, shapefiles comprimidos, Parquet y GeoPackage si se pueden abrir; "
         "PDF, Word, imágenes, páginas HTML y texto libre no cuentan. Un recurso de datos que no se pudo descargar no "
         "cuenta como legible. Cumple si todos los recursos de datos son legibles; parcial si algunos; no cumple si "
-        "ninguno o si no hay recursos de datos. Los documentos (diccionarios, metodologías, manuales) se excluyen."
+        "ninguno o si no hay recursos de datos. Los documentos (diccionarios, metodologías, manuales) se excluyen. "
+        "Como la ley admite datos estructurados «total o parcialmente», un archivo tabular que se abre pero requiere "
+        "limpieza (filas de título sobre el encabezado, notas al pie, columnas sin nombre o repetidas, caracteres "
+        "ilegibles, tipos mezclados, claves INEGI sin ceros a la izquierda, varias hojas) sigue contando como "
+        "legible y recibe una observación con la corrección."
     ),
     evaluate=evaluate,
     params_model=Params,

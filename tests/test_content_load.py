@@ -273,3 +273,39 @@ def test_column_kinds_on_pandas3_dtypes():
     k = column_kinds(df, share_min=0.8)
     assert k == {"n": "numeric", "t": "text", "f": "date", "mixed": "text", "nums_as_text": "numeric_text",
                  "vacia": "empty", "cve_ent": "code"}
+
+
+def test_notes_below_the_data_are_dropped_and_recorded():
+    body = "".join(f"{i},2024-01-{i % 28 + 1:02d},Municipio {i},{i * 3}\n" for i in range(1, 21))
+    data = ("id,fecha,municipio,valor\n" + body + ",,,\nFuente: INEGI, Censo 2020,,\n"
+            "* Cifras preliminares al cierre del ejercicio fiscal 2024,,,\n").encode()
+    table = load_table(data, "csv", max_rows=1000)
+    assert "notes_below_data" in table.problems and len(table.df) == 20
+    assert str(table.df["id"].dtype) == "int64" and table.df["valor"].tolist()[-1] == 60
+
+
+def test_a_short_last_record_is_not_mistaken_for_a_note():
+    data = b"municipio,poblacion,superficie\nToluca,910608,420.1\nMetepec,,\n"
+    table = load_table(data, "csv", max_rows=1000)
+    assert "notes_below_data" not in table.problems and len(table.df) == 2
+    narrow = load_table(b"municipio,nota\nToluca,ok\nFuente: INEGI,\n", "csv", max_rows=1000)
+    assert "notes_below_data" not in narrow.problems and len(narrow.df) == 2  # too narrow to tell
+
+
+def test_notes_below_a_workbook_table_are_dropped():
+    bio = io.BytesIO()
+    with pd.ExcelWriter(bio, engine="openpyxl") as xw:
+        pd.DataFrame({"folio": ["A1", "A2", "A3"], "monto": [1, 2, 3], "mun": ["x", "y", "z"]}).to_excel(
+            xw, index=False, startrow=2)
+        sheet = xw.sheets["Sheet1"]
+        sheet["A1"] = "Secretaría de Finanzas"
+        sheet["A8"] = "Fuente: elaboración propia con datos del registro estatal"
+    table = load_table(bio.getvalue(), "xlsx", max_rows=1000)
+    assert {"title_rows_above_header", "notes_below_data"} <= set(table.problems)
+    assert len(table.df) == 3 and str(table.df["monto"].dtype) == "int64"
+
+
+def test_placeholders_do_not_turn_a_numeric_column_into_text():
+    df = pd.DataFrame({"monto": pd.Series(["10.5", "N/D", "20", "-", "S/D", "31.2"], dtype="str"),
+                       "nombre": pd.Series(["a", "b", "N/D", "c", "d", "e"], dtype="str")})
+    assert column_kinds(df, share_min=0.8) == {"monto": "numeric_text", "nombre": "text"}

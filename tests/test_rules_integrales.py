@@ -156,3 +156,32 @@ def test_integrales_thresholds_are_configurable():
 def test_integrales_rejects_partial_threshold_above_pass_threshold():
     with pytest.raises(ValueError):
         integrales.Params(pass_threshold=0.5, partial_threshold=0.8)
+
+
+def test_integrales_content_dictionary_agency_nulls_and_duplicates():
+    dictionary_result = {"suites": [{"name": "diccionario_de_datos", "source": "dictionary", "success": False, "failed": [
+        {"type": "expect_table_columns_to_match_set", "kwargs": {}, "meta": {"check": "dictionary_columns"},
+         "result": {"details": {"mismatched": {"missing": ["clave_programa"]}}}},
+        {"type": "expect_column_values_to_match_regex", "kwargs": {"column": "monto"},
+         "meta": {"check": "dictionary_type", "kind": "numeric"}, "result": {}},
+    ]}]}
+    agency_result = {"suites": [{"name": "padron-agencia", "source": "agency", "success": False, "failed": [
+        {"type": "expect_column_values_to_be_between", "kwargs": {"column": "monto"}, "result": {}}],
+        "invalid": [{"type": "expect_column_values_to_not_be_null", "error": "column_missing"}]}]}
+    resources = [
+        ev(resource("A"), c=content(dictionary_conformance=False, expectations=dictionary_result)),
+        ev(resource("B"), c=content(agency_success=False, expectations=agency_result)),
+        ev(resource("C"), c=content(null_share={"observaciones": 0.92, "telefono": 0.61})),
+        ev(resource("D"), c=content(problems=("duplicate_rows",), duplicate_share=0.25)),
+        ev(resource("E"), c=content(agency_success=True, dictionary_conformance=True)),
+    ]
+    result = run(ctx(resources=resources))
+    assert result.evidence["items"]["contenido_tabular"] == pytest.approx((0 + 0 + 0.5 + 0.5 + 1) / 5, abs=1e-3)
+    by_code = {f.code: f for f in result.findings}
+    assert by_code["no_coincide_con_diccionario"].observed == "faltan: clave_programa; tipo distinto: monto (se esperaba numeric)"
+    assert by_code["validaciones_de_la_dependencia"].resource == "B"
+    assert "expect_column_values_to_be_between(monto)" in by_code["validaciones_de_la_dependencia"].observed
+    assert "column_missing" in by_code["validaciones_de_la_dependencia"].observed
+    nulls = by_code["columnas_casi_vacias"]
+    assert nulls.observed == "observaciones (92%), telefono (61%)" and nulls.manual_review
+    assert by_code["filas_duplicadas"].observed == "25.0%" and by_code["filas_duplicadas"].manual_review

@@ -86,3 +86,27 @@ def test_legibles_unreachable_data_resource_does_not_count():
 
 def test_legibles_retired_is_not_applicable():
     assert run(ctx(retired=True)).status is Status.NOT_APPLICABLE
+
+
+def test_legibles_valid_json_that_is_not_a_table_still_counts():
+    result = run(ctx(resources=[ev(resource("API", "JSON"), probe(sniffed="json"),
+                                   c=content(parsed_ok=False, problems=("not_records",)))]))
+    assert result.status is Status.PASS and not result.findings
+
+
+def test_legibles_structure_problems_are_observations_that_keep_the_verdict():
+    c = content(problems=("title_rows_above_header", "notes_below_data", "type_inconsistent", "invalid_inegi_codes",
+                          "multiple_sheets", "replacement_characters"),
+                header_row=3, invalid_codes=("cve_mun",), sheet_names=("Datos", "Notas"),
+                expectations={"failed": [{"type": "expect_column_values_to_match_regex", "kwargs": {"column": "monto"},
+                                          "meta": {"check": "type_consistency"}}]})
+    result = run(ctx(resources=[ev(resource("Padrón", "XLSX"), probe(sniffed="xlsx"), c=c)]))
+    assert result.status is Status.PASS
+    by_code = {f.code: f for f in result.findings}
+    assert set(by_code) == {"filas_de_titulo", "notas_al_pie", "tipos_mezclados", "claves_inegi_invalidas",
+                            "varias_hojas", "caracteres_ilegibles"}
+    assert by_code["filas_de_titulo"].observed == "encabezado en la fila 4"
+    assert by_code["tipos_mezclados"].observed == "monto"
+    assert by_code["claves_inegi_invalidas"].observed == "cve_mun"
+    assert by_code["varias_hojas"].manual_review and by_code["varias_hojas"].observed == "Datos, Notas"
+    assert all(f.resource == "Padrón" and f.remediation_es for f in result.findings)

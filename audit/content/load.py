@@ -32,6 +32,13 @@ CODE_NAME_RE = re.compile(
 _NUMBER_RE = re.compile(r"^\s*[-+]?(?=[\d.,]*\d)(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?\s*$")
 
 _DATE_COLUMN_RE = re.compile(r"(?i)fecha|date")
+#: how Mexican government files say "no value" inside a column of numbers or dates (pandas already reads
+#: "NA", "N/A", "NULL" and "" as missing)
+PLACEHOLDERS = frozenset({
+    "n/d", "nd", "n.d.", "n. d.", "s/d", "sd", "s.d.", "n/e", "ne", "n.e.", "n/a", "na", "-", "--", "---", "—", "–",
+    "sin dato", "sin datos", "sin información", "sin informacion", "no disponible", "no aplica",
+    "no especificado", "no especificada", "pendiente", "nan", "null", "none",
+})
 DEFAULT_MAX_LINE_BYTES = 1024 * 1024
 DEFAULT_MAX_UNZIPPED_BYTES = 500 * 1024 * 1024
 
@@ -213,9 +220,10 @@ def _load_text(data: bytes, kind: str, *, max_rows: int, max_line_bytes: int) ->
             pd.DataFrame(), encoding=encoding, delimiter=delim, quotechar=quote, header_row=header_row,
             problems=problems + ["parse_error"], kind=kind,
         )
-    df = _finish_frame(df, has_header, problems, header=names if has_header else None)
     if text.count("\n") > max_rows + header_row + 1 and len(df) >= max_rows:
         problems.append("rows_truncated")
+    df = strip_note_rows(df, problems, keep_text=frozenset(dtype))
+    df = _finish_frame(df, has_header, problems, header=names if has_header else None)
     return LoadedTable(
         df, encoding=encoding, delimiter=delim, quotechar=quote, header_row=header_row, has_header=has_header,
         problems=problems, kind=kind,
@@ -267,7 +275,7 @@ def _load_workbook(data: bytes, kind: str, *, engine: str, max_rows: int) -> Loa
     else:
         body = raw.iloc[header_pos:].copy()
         body.columns = [f"columna_{i + 1}" for i in range(body.shape[1])]
-    body = body.head(max_rows).reset_index(drop=True)
+    body = strip_note_rows(body.head(max_rows).reset_index(drop=True), problems)
     # cells come as objects: let pandas infer numbers/text per column as it does for CSV
     body = _infer_object_columns(body)
     df = _finish_frame(body, has_header, problems, header=names if has_header else None)
@@ -362,6 +370,50 @@ def _dedupe_names(names: list[str]) -> list[str]:
     return out
 
 
+#: how a footnote below the data starts: "Fuente: INEGI", "Nota:", "* Cifras preliminares", "Elaborado por …"
+_NOTE_RE = re.compile(
+    r"(?i)^\s*(?:\*|\(\d+\)|\d\)\s|fuente|notas?\b|nota:|elabor|cifras|informaci[oó]n\s+(?:al|a\s+la|con\s+corte)"
+    r"|fecha\s+de\s+(?:corte|actualizaci)|actualizad|observaci|(?:n/?d|s/?d|n\.d\.)\s*[:=]|las\s+cifras|los\s+datos"
+    r"|datos\s+al|corte\s+al|periodo\s+que\s+se\s+informa|para\s+mayor\s+informaci)"
+)
+_NOTE_SCAN_ROWS = 15
+
+
+def strip_note_rows(df: pd.DataFrame, problems: list[str], *, keep_text: frozenset[str] = frozenset()) -> pd.DataFrame:
+    """Drop footnotes below the data ("Fuente: …", "Nota: …": one filled cell in a table of three or more
+    columns) and blank rows after them; record ``notes_below_data``. A note in a numeric column made pandas read
+    the whole column as text, so such columns are read as numbers again (except ``keep_text``: code columns)."""
+    if df.shape[1] < 3 or len(df) < 2:
+        return df
+    tail = df.tail(_NOTE_SCAN_ROWS)
+    filled = tail.notna().sum(axis=1).tolist()
+    drop, notes = 0, 0
+    for pos in range(len(tail) - 1, -1, -1):
+        if filled[pos] == 0:
+            drop += 1
+            continue
+        # a note is one cell, or a few when its text had unquoted delimiters ("Fuente: INEGI, Censo 2020")
+        if filled[pos] * 2 <= df.shape[1] or filled[pos] == 1:
+            value = tail.iloc[pos].dropna().iloc[0]
+            if isinstance(value, str) and (_NOTE_RE.match(value) or (filled[pos] == 1 and len(value.strip()) >= 40)):
+                drop += 1
+                notes += 1
+                continue
+        break
+    if not notes or drop >= len(df):
+        return df
+    problems.append("notes_below_data")
+    dropped = df.iloc[len(df) - drop :]
+    df = df.iloc[: len(df) - drop].copy()
+    for col in df.columns:
+        if col in keep_text or not dropped[col].notna().any() or pd.api.types.is_numeric_dtype(df[col]):
+            continue
+        numbers = pd.to_numeric(df[col], errors="coerce")
+        if numbers.notna().sum() == df[col].notna().sum() and numbers.notna().any():
+            df[col] = numbers
+    return df
+
+
 def _finish_frame(df: pd.DataFrame, has_header: bool, problems: list[str], header: list[str] | None = None) -> pd.DataFrame:
     if df.shape[1] == 0:
         problems.append("no_columns")
@@ -402,6 +454,10 @@ def column_kinds(df: pd.DataFrame, *, share_min: float = 0.8, sample: int = 2000
         else:
             start = s.index.get_indexer([first])[0] if s.index.is_unique else 0
             vals = s.iloc[start : start + 4 * sample].dropna().head(sample).astype(str)
+            # "N/D" or "-" among numbers do not make a column text: decide on the informative values (the
+            # placeholders then fail the column's type check, which is the finding)
+            informative = vals[~vals.str.strip().str.lower().isin(PLACEHOLDERS)]
+            vals = informative if len(informative) else vals
             if CODE_NAME_RE.search(str(col)):
                 kinds[col] = "code"
             elif (date_share := vals.str.match(DATE_RE).mean()) >= share_min or (
