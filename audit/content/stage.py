@@ -180,7 +180,7 @@ def duplicate_share(df: pd.DataFrame) -> float:
 
 def _count_summary_rows(df: pd.DataFrame, kinds: dict[str, str]) -> int:
     labels = gxsuite.label_columns(df, kinds)
-    return int(gxsuite.summary_mask(df, labels).sum()) if labels else 0
+    return int(gxsuite.summary_mask(df, labels, kinds).sum()) if labels else 0
 
 
 def evidence_to_dict(ev: ContentEvidence) -> dict[str, Any]:
