@@ -39,6 +39,10 @@ PLACEHOLDERS = frozenset({
     "sin dato", "sin datos", "sin información", "sin informacion", "no disponible", "no aplica",
     "no especificado", "no especificada", "pendiente", "nan", "null", "none",
 })
+#: exact spellings matched without normalising each value (str.strip().str.lower() costs ≈ 1 ms per column)
+_PLACEHOLDER_SPELLINGS = frozenset(
+    v for p in PLACEHOLDERS for base in (p, p.upper(), p.capitalize(), p.title()) for v in (base, f" {base}", f"{base} ")
+)
 DEFAULT_MAX_LINE_BYTES = 1024 * 1024
 DEFAULT_MAX_UNZIPPED_BYTES = 500 * 1024 * 1024
 
@@ -456,7 +460,7 @@ def column_kinds(df: pd.DataFrame, *, share_min: float = 0.8, sample: int = 2000
             vals = s.iloc[start : start + 4 * sample].dropna().head(sample).astype(str)
             # "N/D" or "-" among numbers do not make a column text: decide on the informative values (the
             # placeholders then fail the column's type check, which is the finding)
-            informative = vals[~vals.str.strip().str.lower().isin(PLACEHOLDERS)]
+            informative = vals[~vals.isin(_PLACEHOLDER_SPELLINGS)]
             vals = informative if len(informative) else vals
             if CODE_NAME_RE.search(str(col)):
                 kinds[col] = "code"
