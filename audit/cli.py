@@ -225,10 +225,15 @@ def demo(out: Annotated[Path, typer.Option("--out", help="Carpeta del demo.")] =
     db_url = f"sqlite:///{(out / 'audit.db').resolve()}"
     cfg = _setup(config, db_url, out=out, verbose=verbose)
     demo_commitments = out / "compromisos.csv"
+    demo_suites = (out / "suites").resolve()
     with SamplePortal() as portal:
         _write_demo_commitments(demo_commitments)
+        suite_file = _write_demo_suite(demo_suites)
         console.print(f"Portal de muestra en [bold]{portal.url}[/] (sólo local)")
-        cfg = cfg.model_copy(update={"portal_url": portal.url})
+        console.print(f"Suite de ejemplo de una dependencia: [bold]{suite_file}[/]")
+        # the demo's own suite folder: the example plus whatever the user adds there (content.suites_dir)
+        content = cfg.content.model_copy(update={"suites_dir": str(demo_suites)})
+        cfg = cfg.model_copy(update={"portal_url": portal.url, "content": content})
         store = _store(cfg)
         outcome = _run_with_signals(cfg, store, portal_url=portal.url, kind="demo",
                                     commitments=str(demo_commitments))
@@ -241,6 +246,16 @@ def _write_demo_commitments(path: Path) -> None:
     from audit.sample_portal import DEMO_COMMITMENTS_CSV
 
     path.write_text(DEMO_COMMITMENTS_CSV, encoding="utf-8")
+
+
+def _write_demo_suite(folder: Path) -> Path:
+    """Write the demo's example agency suite into ``folder`` (other suite files there are kept and run too)."""
+    from audit.sample_portal import DEMO_SUITE_FILE, DEMO_SUITE_JSON
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / DEMO_SUITE_FILE
+    path.write_text(DEMO_SUITE_JSON, encoding="utf-8")
+    return path
 
 
 @app.command()

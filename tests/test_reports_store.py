@@ -3,7 +3,8 @@
 ``populate(store, orgs=…, datasets_per_org=…, years=(2025, 2026))`` inserts a portal, one complete run per year,
 organizations (one of them always without datasets), datasets with hostile metadata (HTML/script, very long
 names, emoji, right-to-left text, ``file://`` and remote image links), resources, probes, rule results with
-findings, a manual review, organization results, commitments (matched and unmatched) and run errors.
+findings, a manual review, organization results, commitments (matched and unmatched), run errors and, in the
+latest run, content checks with agency-suite and data-dictionary results (see ``suite_checks``).
 Bulk inserts keep 200 × 50 datasets fast enough for the benchmark.
 """
 
@@ -23,6 +24,8 @@ from rules import CHARACTERISTICS
 PORTAL_URL = "http://127.0.0.1:5999"
 PORTAL_TITLE = "Portal de Datos Abiertos del Estado de México"
 
+HOSTILE_SUITE = '<script>alert("suite")</script> Suite «hostil»'
+HOSTILE_VALUE = '<img src=x onerror=alert(3)> valor'
 HOSTILE_TITLE = '<script>alert("xss")</script> Padrón <b>vehicular</b> 🚗📊 بيانات مفتوحة'
 HOSTILE_NOTES = (
     'Descripción con <img src="file:///etc/passwd"> y <img src="http://example.invalid/track.png"> '
@@ -104,6 +107,7 @@ def populate(
     years: tuple[int, ...] = (2025, 2026),
     hostile: bool = True,
     seed: int = 7,
+    suites: bool = True,
 ) -> Built:
     rnd = random.Random(seed)
     org_list = _org_list(orgs)
@@ -174,6 +178,15 @@ def populate(
                                      "url": url, "format": fmt, "raw": {}})
             s.execute(insert(m.ResourceSnapshot), res_rows)
             res_ids = list(s.scalars(select(m.ResourceSnapshot.id).where(m.ResourceSnapshot.run_id == rid)))
+            if suites and yi == len(years) - 1:
+                first_csv = list(s.execute(
+                    select(m.ResourceSnapshot.id, m.DatasetSnapshot.name, m.DatasetSnapshot.organization_name)
+                    .join(m.DatasetSnapshot, m.DatasetSnapshot.id == m.ResourceSnapshot.dataset_snapshot_id)
+                    .where(m.ResourceSnapshot.run_id == rid, m.ResourceSnapshot.position == 0)
+                    .order_by(m.DatasetSnapshot.name)))
+                checks = suite_checks(first_csv, org_list[0][0], hostile=hostile)
+                if checks:
+                    s.execute(insert(m.ContentCheck), [{"run_id": rid, "checked_at": started, **c} for c in checks])
             outcomes = ["ok"] * 8 + ["not_found", "auth_required", "landing_page", "timeout"]
             s.execute(insert(m.Probe), [
                 {"run_id": rid, "resource_snapshot_id": r, "outcome": rnd.choice(outcomes), "status_code": 200,
@@ -274,6 +287,70 @@ def populate(
             ])
     return Built(store=store, url=str(store.engine.url), portal_id=portal_id, runs=runs,
                  org_names=[o for o, _t in org_list], empty_org=empty)
+
+
+def _suite(name: str, source: str, results: list[dict], invalid: list[dict] | None = None) -> dict:
+    """A suite result in the shape the content stage stores (``audit.content.expectations.run_suite``)."""
+    failed = [r for r in results if not r["success"]]
+    success = not failed and not any(i.get("error") == "column_missing" for i in invalid or [])
+    return {"name": name, "source": source, "success": success,
+            "statistics": {"evaluated_expectations": len(results), "successful_expectations": len(results) - len(failed),
+                           "unsuccessful_expectations": len(failed)},
+            "results": results, "failed": failed, "invalid": invalid or []}
+
+
+def _expectation(etype: str, kwargs: dict, success: bool = True, result: dict | None = None, meta: dict | None = None) -> dict:
+    return {"type": etype, "kwargs": kwargs, "success": success, "result": result or {}, "meta": meta or {}}
+
+
+def suite_checks(resources: list[tuple[int, str, str | None]], suite_org: str, *, hostile: bool = True) -> list[dict]:
+    """ContentCheck rows (without run_id/checked_at) for the first CSV of each dataset.
+
+    Every dataset's first CSV passes the built-in suite and its data dictionary, except ``suite_org``'s first
+    dataset (by name), whose file lacks two dictionary fields and fails its agency suite (values outside the allowed
+    set, a column the file lacks); its second dataset passes its suite. The hostile organization's first dataset
+    fails a suite whose name, column, note and unexpected values are HTML.
+    """
+    rows = []
+    seen: dict[str | None, int] = {}
+    for rid, _name, org in resources:
+        nth = seen[org] = seen.get(org, -1) + 1
+        builtin = _suite("builtin", "builtin", [_expectation("expect_table_row_count_to_be_between", {"min_value": 1})])
+        dict_ok = not (org == suite_org and nth == 0)
+        dictionary = _suite("diccionario_de_datos", "dictionary", [_expectation(
+            "expect_table_columns_to_match_set", {"column_set": ["folio", "fecha", "monto", "cve_mun"], "exact_match": False},
+            dict_ok, {} if dict_ok else {"observed_value": ["folio", "fecha"],
+                                         "details": {"mismatched": {"unexpected": [], "missing": ["monto", "cve_mun"]}}},
+            {"check": "dictionary_columns"})])
+        agency: list[dict] = []
+        if org == suite_org and nth == 0:
+            agency.append(_suite("padron-beneficiarios", "agency", [
+                _expectation("expect_column_values_to_not_be_null", {"column": "folio"}),
+                _expectation("expect_column_values_to_be_in_set", {"column": "cve_ent", "value_set": ["15"]}, False,
+                             {"element_count": 300, "unexpected_count": 12, "unexpected_percent": 4.0,
+                              "partial_unexpected_list": ["09", "9", "09", "MEX", "Edomex"]},
+                             {"nota": "Sólo registros del Estado de México"}),
+                _expectation("expect_column_values_to_not_be_null", {"column": "curp"}, False),
+            ], [{"index": 3, "type": "expect_column_values_to_not_be_null", "column": "curp", "error": "column_missing"}]))
+        elif org == suite_org and nth == 1:
+            agency.append(_suite("montos-validos", "agency", [
+                _expectation("expect_column_values_to_be_between", {"column": "monto", "min_value": 0, "max_value": 50000}),
+            ]))
+        elif hostile and org == "organo-hostil" and nth == 0:
+            agency.append(_suite(HOSTILE_SUITE, "agency", [
+                _expectation("expect_column_values_to_be_in_set", {"column": "<b>col</b>", "value_set": ["<i>a</i>"]}, False,
+                             {"element_count": 10, "unexpected_count": 1, "unexpected_percent": 10.0,
+                              "partial_unexpected_list": [HOSTILE_VALUE]}, {"nota": "<script>alert(4)</script>"}),
+            ]))
+        suites_ = [builtin, dictionary, *agency]
+        rows.append({
+            "resource_snapshot_id": rid, "parsed_ok": True, "reused": False, "rows": 300, "columns": 5,
+            "details": {"parsed_ok": True, "dictionary_conformance": dict_ok,
+                        "agency_success": all(a["success"] for a in agency) if agency else None},
+            "expectations": {"success": all(x["success"] for x in suites_), "failed": [], "suites": suites_,
+                             "sample_rows": 300},
+        })
+    return rows
 
 
 def open_populated(db_url: str, **kwargs: object) -> Built:
