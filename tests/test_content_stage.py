@@ -211,6 +211,27 @@ def test_stage_validates_every_reachable_tabular_resource(files, cfg, sqlite_url
     assert ev.expectations["suites"][0]["name"] == "builtin"
 
 
+def test_a_dataset_suite_runs_on_its_data_files_not_on_its_dictionary(files, cfg, sqlite_url, tmp_path):
+    _serve_all(files)
+    suite = {"name": "padron-agencia", "expectations": [
+        {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "monto"}}]}
+    (tmp_path / "suites" / "padron.json").write_text(json.dumps(suite))
+    (tmp_path / "suites" / "padron__diccionario-de-datos.json").write_text(json.dumps(
+        {"name": "diccionario-agencia", "expectations": [
+            {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "Campo"}}]}))
+    store = open_store(sqlite_url)
+    run_id = _make_run(store, files)
+    run_content_stage(store, run_id, cfg)
+    checks = _by_name(store, run_id)
+
+    def agency(name: str) -> list[str]:
+        return [x["name"] for x in checks[name].expectations["suites"] if x["source"] == "agency"]
+
+    assert agency("Padrón 2024") == ["padron-agencia"] and checks["Padrón 2024"].details["agency_success"] is True
+    assert agency("Padrón con totales") == ["padron-agencia"]
+    assert agency("Diccionario de datos") == ["diccionario-agencia"]  # only the suite that names it
+
+
 def test_unchanged_files_are_not_revalidated_on_second_run(files, cfg, db_url):
     _serve_all(files)
     store = open_store(db_url)

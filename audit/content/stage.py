@@ -356,9 +356,9 @@ def _plan(store: Store, run_id: int, cfg: AuditConfig, resume: bool) -> tuple[li
     reuse: dict[int, dict[str, Any]] = {}
     suite_errors: list[str] = []
     for r, p, d in candidates:
-        suites, errors = suites_for(settings.suites_dir, d.name, r.name, r.ckan_id)
-        suite_errors.extend(errors)
         is_dict = r.id in dictionaries.get(d.id, [])
+        suites, errors = suites_for(settings.suites_dir, d.name, r.name, r.ckan_id, dataset_wide=not is_dict)
+        suite_errors.extend(errors)
         dict_key = [] if is_dict else sorted(str(dict_hash.get(i)) for i in dictionaries.get(d.id, []))
         sdigest = digest([builtin_digest, suites, dict_key])
         prev = previous.get(r.ckan_id or f"url:{r.url}")

@@ -66,11 +66,18 @@ def suite_files_for(suites_dir: str | Path, dataset_name: str, resource_name: st
 
 
 def suites_for(
-    suites_dir: str | Path, dataset_name: str, resource_name: str | None, resource_id: str | None
+    suites_dir: str | Path, dataset_name: str, resource_name: str | None, resource_id: str | None,
+    *, dataset_wide: bool = True,
 ) -> tuple[list[dict[str, Any]], list[str]]:
-    """(suites, errors) for a resource; a broken file becomes an error message plus an 'invalid' suite entry."""
+    """(suites, errors) for a resource; a broken file becomes an error message plus an 'invalid' suite entry.
+
+    ``dataset_wide=False`` keeps only the files that name the resource: a dataset's suite describes its data
+    files, not its data dictionary (every column it names would be missing there).
+    """
     suites, errors = [], []
     for path in suite_files_for(suites_dir, dataset_name, resource_name, resource_id):
+        if not dataset_wide and "__" not in path.stem[len(dataset_name):]:
+            continue
         try:
             suites.append(load_suite_file(path))
         except InputFileError as exc:
