@@ -27,7 +27,7 @@ _UNREACHABLE: dict[str, tuple[str, str, str]] = {
                   "Corrija la URL del recurso o vuelva a cargar el archivo."),
     "server_error": ("error_servidor", "El servidor respondió con un error (HTTP {status}).",
                      "Revise el servidor que aloja el archivo y confirme que responde sin errores."),
-    "timeout": ("tiempo_agotado", "El servidor no respondió a tiempo, incluso tras reintentar.",
+    "timeout": ("tiempo_agotado", "El servidor no respondió en el tiempo máximo de espera.",
                 "Verifique la disponibilidad y el rendimiento del servidor que aloja el archivo."),
     "dns_error": ("dominio_inexistente", "El dominio de la URL no existe (error de DNS).",
                   "Corrija la URL del recurso: el dominio no resuelve."),
@@ -63,15 +63,19 @@ def _public_problems(ctx: DatasetContext) -> list[Finding]:
     return out
 
 
-def _judge(ev: ResourceEvidence, params: Params) -> tuple[bool | None, Finding | None, dict[str, object]]:
-    """(reachable?, finding, facts); reachable is None when there is no evidence for this resource."""
+def _judge(ev: ResourceEvidence, params: Params) -> tuple[float | None, Finding | None, dict[str, object]]:
+    """(how accessible 0–1, finding, facts); None when there is no evidence for this resource.
+
+    A web page where a data file was declared counts ½: the link works for anyone, but what it gives is a page,
+    not the data; whether the page leads to them needs a person to look.
+    """
     av = ev.availability
     if av is not None and av.total_runs >= params.availability_min_runs:
         ok = av.ratio >= params.availability_pass_ratio
         facts: dict[str, object] = {"resource": ev.label, "availability": f"{av.reachable_runs}/{av.total_runs}"}
         if ok:
-            return True, None, facts
-        return False, Finding(
+            return 1.0, None, facts
+        return 0.0, Finding(
             "disponibilidad_insuficiente",
             f"Disponible en {av.reachable_runs} de {av.total_runs} revisiones del año "
             f"({av.ratio:.0%}; se requiere {params.availability_pass_ratio:.0%}).",
@@ -82,8 +86,16 @@ def _judge(ev: ResourceEvidence, params: Params) -> tuple[bool | None, Finding |
     if probe is None:
         return None, None, {"resource": ev.label, "outcome": None}
     facts = {"resource": ev.label, "outcome": str(probe.outcome)}
+    if probe.outcome == "landing_page":
+        return 0.5, Finding(
+            "pagina_en_lugar_de_datos",
+            "El enlace lleva a una página web, no al archivo de datos declarado; no se pudo verificar que la página "
+            "entregue los datos.",
+            "Enlace el recurso directamente al archivo de datos (CSV, JSON…) en lugar de una página.",
+            resource=ev.label, observed=f"{probe.reason or probe.outcome} ({probe.content_type or 'text/html'})",
+            manual_review=True), facts
     if probe.reachable:
-        return True, None, facts
+        return 1.0, None, facts
     code, msg, fix = _UNREACHABLE.get(
         probe.outcome,
         ("recurso_inaccesible", "El recurso no se pudo descargar de forma anónima.", "Revise la URL del recurso."),
@@ -91,7 +103,7 @@ def _judge(ev: ResourceEvidence, params: Params) -> tuple[bool | None, Finding |
     observed = probe.reason or probe.outcome
     if probe.status_code:
         observed = f"{observed} (HTTP {probe.status_code})" if str(probe.status_code) not in observed else observed
-    return False, Finding(code, msg.format(status=probe.status_code or "—"), fix, resource=ev.label,
+    return 0.0, Finding(code, msg.format(status=probe.status_code or "—"), fix, resource=ev.label,
                           observed=observed), facts
 
 
@@ -112,7 +124,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
         return make_result(ID, Status.NOT_APPLICABLE, findings=[Finding(
             "sin_evidencia", "Sin evidencia: no se sondearon los recursos de este conjunto.",
             "Ejecute la etapa de sondeo y vuelva a calificar.")], evidence=evidence)
-    reachable = sum(1 for j in known if j[0])
+    reachable = sum(j[0] or 0.0 for j in known)
     findings.extend(j[1] for j in known if j[1] is not None)
     status, score = graded(reachable, len(known))
     evidence["reachable"] = reachable
@@ -128,8 +140,9 @@ RULE = Rule(
     ),
     description_es=(
         "El conjunto es público y activo y tiene recursos. Cada recurso se solicita de forma anónima: es accesible "
-        "si responde 2xx con contenido (incluida una página HTML). Cumple si todos lo son, cumple parcialmente si "
-        "algunos, no cumple si ninguno o si no hay recursos. En la evaluación anual, con al menos 3 revisiones en el "
+        "si responde 2xx con contenido; una página web donde se declaró un archivo de datos cuenta la mitad y pide "
+        "revisión manual (el enlace funciona, pero entrega una página y no los datos). Cumple si todos lo son, "
+        "cumple parcialmente si algunos, no cumple si ninguno o si no hay recursos. En la evaluación anual, con al menos 3 revisiones en el "
         "año, un recurso es accesible si estuvo disponible en al menos el 90 % de ellas."
     ),
     evaluate=evaluate,

@@ -44,6 +44,11 @@ class Params(RuleParams):
     )
 
 
+#: where the type came from (rules._common.effective_type), as the finding says it
+_SOURCE_ES = {"sniffed": "detectado", "declared": "declarado", "url": "según la extensión de la URL",
+              "none": "desconocido"}
+
+
 def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
     if ctx.retired:
         return retired_result(ID)
@@ -81,7 +86,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
                else "Publique los datos en un formato abierto como CSV o JSON.")
         findings.append(Finding(
             "formato_no_abierto", f"El recurso está en {label}{mismatch}, que no es un formato abierto de datos.",
-            fix, resource=ev.label, observed=f"{kind} ({'detectado' if source == 'sniffed' else 'declarado'})",
+            fix, resource=ev.label, observed=f"{kind} ({_SOURCE_ES.get(source, source)})",
             manual_review=kind in ("zip", "unknown")))
     status, score = graded(good, len(data))
     return make_result(ID, status, score=score, findings=findings,
@@ -101,8 +106,8 @@ RULE = Rule(
     description_es=(
         "Abiertos por omisión: CSV, TSV, JSON, GeoJSON, XML, RDF, KML/KMZ, ODS, GeoPackage, Parquet y XLSX (ISO/IEC "
         "29500, configurable). No abiertos: XLS, DOC, MDB, DBF, SAV y otros propietarios; PDF e imágenes no son "
-        "formatos de datos. Se usa el tipo real detectado cuando el recurso se descargó y, si no, el formato "
-        "declarado normalizado. Cumple si todos los recursos de datos están en formato abierto; parcial si algunos; "
+        "formatos de datos. Se usa el tipo real detectado cuando el recurso se descargó; si no, el formato "
+        "declarado normalizado y, si no se declaró, la extensión de la URL (el hallazgo dice de dónde salió). Cumple si todos los recursos de datos están en formato abierto; parcial si algunos; "
         "no cumple si ninguno o si no hay recursos de datos."
     ),
     evaluate=evaluate,

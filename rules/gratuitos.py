@@ -198,10 +198,20 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
         return make_result(ID, Status.NOT_APPLICABLE, findings=[Finding(
             "sin_evidencia", "Sin evidencia: no se sondearon los recursos de este conjunto.",
             "Ejecute la etapa de sondeo y vuelva a calificar.")] + review, evidence=evidence)
-    reachable = [ev for ev in data if ev.probe is not None and ev.probe.reachable]
-    evidence["reachable_data_resources"] = len(reachable)
-    if reachable:
+    # only a downloaded file shows the data are obtained free; a web page where the file should be proves nothing
+    obtained = [ev for ev in data if ev.probe is not None and ev.probe.outcome == "ok"]
+    pages = [ev for ev in data if ev.probe is not None and ev.probe.outcome == "landing_page"]
+    evidence["reachable_data_resources"] = len(obtained)
+    if obtained:
         return make_result(ID, Status.PASS, findings=review, evidence=evidence)
+    if pages:
+        return make_result(ID, Status.NOT_APPLICABLE, findings=[Finding(
+            "solo_paginas_web",
+            "Los enlaces de datos llevan a páginas web, no a los archivos: no se pudo confirmar que los datos se "
+            "obtengan sin pago (no hay señales de cobro).",
+            "Enlace los recursos directamente a los archivos de datos (ver «Accesibles»).",
+            resource=pages[0].label, observed=f"{len(pages)} página(s) web", manual_review=True)] + review,
+            evidence=evidence)
     return make_result(ID, Status.NOT_APPLICABLE, findings=[Finding(
         "nada_descargable",
         "No se pudo descargar ningún recurso de datos, por lo que no se puede confirmar la gratuidad "
@@ -222,7 +232,8 @@ RULE = Rule(
         "o costo distinto de cero (claves precio, costo, price, cost, tarifa) o frases como «previo pago», «tiene un "
         "costo» o «pago de derechos» referidas a obtener los datos (los conjuntos que tratan sobre costos o tarifas "
         "no se marcan). Cumple si al menos un recurso de datos se descarga de forma anónima y no hay señales de "
-        "cobro. No aplica si nada pudo descargarse y no hay señales de cobro."
+        "cobro. No aplica si nada pudo descargarse y no hay señales de cobro, incluido el caso en que los enlaces "
+        "de datos solo llevan a páginas web (revisión manual)."
     ),
     evaluate=evaluate,
     params_model=Params,

@@ -44,6 +44,9 @@ TAG_KEYS = ["keywords", "keyword", "palabras_clave", "etiquetas"]
 CONTACT_KEYS = [
     "maintainer_email", "author_email", "contact_email", "contact_point_email", "contactPoint", "contact_point",
     "correo", "correo_contacto", "correo_electronico", "email", "email_contacto",
+    # DCAT harvesters (ckanext-dcat JSON / RDF profiles), DCAT-AP and Project Open Data field names
+    "publisher_email", "dcat_publisher_email", "contact_point_hasEmail", "contact_hasEmail", "hasEmail", "mbox",
+    "creator_email", "responsable_email", "correo_responsable", "email_responsable",
 ]
 DICTIONARY_KEYS = ["data_dictionary", "diccionario", "diccionario_datos", "diccionario_de_datos", "describedBy",
                    "conformsTo"]
@@ -154,7 +157,8 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
     spatial = find_metadata(ds, params.spatial_keys)
     check("cobertura_espacial", spatial is not None, Finding(
         "sin_cobertura_espacial", "No se declara la cobertura espacial (territorio que abarcan los datos).",
-        "Indique el territorio que cubren los datos, por ejemplo «Estado de México, 125 municipios».", observed=EMPTY))
+        "Indique el territorio que cubren los datos, por ejemplo «estatal, por municipio» o el nombre de la entidad "
+        "y sus municipios.", observed=EMPTY))
 
     # every resource described: name, format, description
     incomplete: list[tuple[str, list[str]]] = []

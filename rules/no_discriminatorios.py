@@ -43,7 +43,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
         {"payment_required"} if params.count_payment_as_answered else set()
     )
     answered = [ev for ev in probed if ev.probe is not None and ev.probe.outcome in answered_outcomes]
-    reachable = [ev for ev in probed if ev.probe is not None and ev.probe.reachable]
+    reachable = [ev for ev in probed if ev.probe is not None and ev.probe.outcome == "ok"]  # a data file obtained
     findings = []
     for ev in auth:
         assert ev.probe is not None
@@ -66,6 +66,14 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
     if auth:
         return make_result(ID, Status.PARTIAL, score=1 - len(auth) / len(answered), findings=findings,
                            evidence=evidence)
+    pages = [ev for ev in probed if ev.probe is not None and ev.probe.outcome == "landing_page"]
+    if not reachable and pages:  # a page answered, but whether the data behind it need an account is unknown
+        return make_result(ID, Status.NOT_APPLICABLE, findings=[Finding(
+            "solo_paginas_web",
+            "Los enlaces de datos llevan a páginas web, no a los archivos: no se pudo verificar que los datos se "
+            "obtengan sin registro.",
+            "Enlace los recursos directamente a los archivos de datos (ver «Accesibles»).",
+            resource=pages[0].label, observed=f"{len(pages)} página(s) web", manual_review=True)], evidence=evidence)
     if not reachable:  # only payment walls answered: nothing tells us about registration
         return make_result(ID, Status.NOT_APPLICABLE, findings=[Finding(
             "nada_descargable", "Ningún recurso de datos se pudo descargar; no se puede saber si exige registro.",
@@ -84,7 +92,8 @@ RULE = Rule(
         "Entre los recursos de datos que respondieron (descarga exitosa o muro de acceso), se cuentan los que exigen "
         "autenticación: 401, 403, redirección a una página de inicio de sesión o registro, o una página con "
         "formulario de contraseña. No cumple si todos la exigen; cumple parcialmente si algunos; cumple si ninguno "
-        "y al menos uno se descargó. No aplica si ningún recurso respondió."
+        "y al menos un archivo de datos se descargó. No aplica si ningún recurso respondió, o si solo respondieron "
+        "páginas web en lugar de los archivos (revisión manual)."
     ),
     evaluate=evaluate,
     params_model=Params,

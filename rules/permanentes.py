@@ -108,7 +108,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
             seen[k] = h
             outcomes.setdefault(k, []).append(h.outcome)
 
-    ok = moved = failed = 0
+    ok = moved = failed = never = 0
     findings: list[Finding] = []
     detail: list[dict[str, Any]] = []
     direct = {k: _find_direct(h, ctx.resources) for k, h in seen.items()}
@@ -129,6 +129,15 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
                 resource=label, observed=h.url))
             continue
         probe = ev.probe
+        if probe is not None and not probe.reachable and not _was_reachable(outcomes[k]):
+            never += 1  # listed in every revision but never downloadable: nothing has been kept available
+            detail.append({"resource": label, "state": "never_available", "outcome": probe.outcome})
+            findings.append(Finding(
+                "recurso_nunca_disponible",
+                "Un recurso listado en revisiones anteriores nunca se ha podido descargar: no se conserva disponible.",
+                "Publique el archivo en una URL pública y estable, y manténgalo disponible en las siguientes revisiones.",
+                resource=ev.label, observed=probe.reason or probe.outcome))
+            continue
         if probe is not None and not probe.reachable and _was_reachable(outcomes[k]):
             failed += 1
             detail.append({"resource": label, "state": "now_failing", "outcome": probe.outcome})
@@ -164,12 +173,12 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
         else:
             ok += 1
             detail.append({"resource": label, "state": "kept"})
-    total = ok + moved + failed
+    total = ok + moved + failed + never
     evidence = {"history_runs": len(history), "resources_before": total, "kept": ok, "moved": moved,
-                "lost": failed, "detail": detail}
-    if failed:
+                "lost": failed, "never_available": never, "detail": detail}
+    if failed or (never and not ok + moved):
         return make_result(ID, Status.FAIL, findings=findings, evidence=evidence)
-    if moved:
+    if moved or never:
         return make_result(ID, Status.PARTIAL, score=(ok + 0.5 * moved) / total, findings=findings, evidence=evidence)
     return make_result(ID, Status.PASS, findings=findings, evidence=evidence)
 
@@ -184,9 +193,10 @@ RULE = Rule(
     description_es=(
         "Requiere revisiones anteriores: en la primera auditoría del portal no aplica («sin historial»). Se compara "
         "con todas las revisiones de los últimos 365 días: cumple si todo recurso visto antes sigue listado y "
-        "accesible; parcial si alguno se movió (redirección, nueva URL, o renombrado con el mismo contenido); no "
-        "cumple si un recurso publicado antes desapareció o ahora falla (por ejemplo, se retiraron periodos "
-        "anteriores de una serie). Un conjunto que existía y ya no aparece queda como «retirado»: no cumple esta "
+        "accesible; parcial si alguno se movió (redirección, nueva URL, o renombrado con el mismo contenido) o si "
+        "alguno sigue listado pero nunca se ha podido descargar; no cumple si un recurso publicado antes desapareció "
+        "o ahora falla (por ejemplo, se retiraron periodos anteriores de una serie), o si ningún recurso se ha "
+        "podido descargar en ninguna revisión. Un conjunto que existía y ya no aparece queda como «retirado»: no cumple esta "
         "característica y las demás no aplican."
     ),
     evaluate=evaluate,

@@ -22,9 +22,9 @@ def run(c):
         ([ev(resource("A"), failed("not_found", "http_404", 404)), ev(resource("B"), failed("timeout"))],
          Status.FAIL, 0.0),
         ([], Status.FAIL, 0.0),
-        ([ev(p=probe("landing_page", sniffed="html"))], Status.PASS, 1.0),
+        ([ev(p=probe("landing_page", sniffed="html"))], Status.PARTIAL, 0.5),
     ],
-    ids=["all_reachable", "one_404_of_two", "none_reachable", "no_resources", "landing_page_is_reachable"],
+    ids=["all_reachable", "one_404_of_two", "none_reachable", "no_resources", "landing_page_counts_half"],
 )
 def test_accesibles_table(resources, status, score):
     result = run(ctx(resources=resources))

@@ -133,3 +133,17 @@ def test_gratuitos_reports_a_repeated_payment_sentence_once():
     text = LONG_NOTES + " Los datos se entregan previo pago de derechos."
     result = run(ctx(dataset(notes=text, description=text)))
     assert [f.code for f in result.findings].count("pago_en_metadatos") == 1
+
+
+def test_gratuitos_web_pages_instead_of_files_cannot_confirm_free_access():
+    from test_rules_builders import ctx, ev, probe, resource
+
+    from rules import gratuitos
+
+    result = gratuitos.evaluate(ctx(resources=[ev(resource("Datos", "XLS"), probe("landing_page", sniffed="html"))]),
+                                gratuitos.Params())
+    assert result.status.value == "not_applicable"
+    assert [f.code for f in result.findings] == ["solo_paginas_web"] and result.findings[0].manual_review
+    mixed = gratuitos.evaluate(ctx(resources=[ev(resource("A", "XLS"), probe("landing_page", sniffed="html")),
+                                              ev(resource("B", "CSV"), probe(sniffed="csv"))]), gratuitos.Params())
+    assert mixed.status.value == "pass"

@@ -185,3 +185,15 @@ def test_integrales_content_dictionary_agency_nulls_and_duplicates():
     nulls = by_code["columnas_casi_vacias"]
     assert nulls.observed == "observaciones (92%), telefono (61%)" and nulls.manual_review
     assert by_code["filas_duplicadas"].observed == "25.0%" and by_code["filas_duplicadas"].manual_review
+
+
+@pytest.mark.parametrize(("key", "value"), [
+    ("dcat_publisher_email", "dnpcvi@jus.gov.ar"),  # ckanext-dcat JSON harvester
+    ("publisher_email", "datos@hacienda.gob.ar"),  # ckanext-dcat RDF profile
+    ("mbox", "mailto:contacto@inegi.org.mx"),  # DCAT-AP contact point
+])
+def test_integrales_contact_of_harvested_datasets(key, value):
+    ds = dataset(maintainer_email="", author_email="")
+    ds["extras"] = [*ds["extras"], {"key": key, "value": value}]
+    result = run(ctx(ds))
+    assert "sin_contacto" not in codes(result) and result.evidence["items"]["contacto"] == 1

@@ -61,3 +61,17 @@ def test_no_discriminatorios_payment_wall_alone_is_not_applicable():
 
 def test_no_discriminatorios_retired_is_not_applicable():
     assert run(ctx(retired=True)).status is Status.NOT_APPLICABLE
+
+
+def test_no_discriminatorios_web_pages_instead_of_files_cannot_confirm_open_access():
+    from test_rules_builders import ctx, ev, probe, resource
+
+    from rules import no_discriminatorios
+
+    only_pages = ctx(resources=[ev(resource("Datos", "XLS"), probe("landing_page", sniffed="html"))])
+    result = no_discriminatorios.evaluate(only_pages, no_discriminatorios.Params())
+    assert result.status.value == "not_applicable"
+    assert [f.code for f in result.findings] == ["solo_paginas_web"] and result.findings[0].manual_review
+    page_and_wall = ctx(resources=[ev(resource("A", "XLS"), probe("landing_page", sniffed="html")),
+                                   ev(resource("B", "CSV"), probe("auth_required", sniffed="html"))])
+    assert no_discriminatorios.evaluate(page_and_wall, no_discriminatorios.Params()).status.value == "partial"

@@ -88,8 +88,22 @@ def test_permanentes_removed_link_that_never_worked_is_not_a_loss():
     assert result.status is Status.PASS
 
 
-def test_permanentes_resource_that_always_failed_is_not_a_loss():
+def test_permanentes_a_dataset_whose_only_resource_never_worked_keeps_nothing_available():
     result = run(later([ev(ENE, failed("not_found", "http_404", 404))], [hist(7, [hres(ENE, None, "not_found")])]))
+    assert result.status is Status.FAIL
+    assert codes(result) == ["recurso_nunca_disponible"] and result.findings[0].observed == "http_404"
+    assert result.evidence["never_available"] == 1 and result.evidence["kept"] == 0
+
+
+def test_permanentes_one_resource_never_worked_next_to_a_kept_one_is_partial():
+    result = run(later([ev(ENE, failed("login_required", "http_401", 401)), ev(FEB)],
+                       [hist(7, [hres(ENE, None, "login_required"), hres(FEB)])]))
+    assert result.status is Status.PARTIAL and result.score == 0.5
+    assert codes(result) == ["recurso_nunca_disponible"]
+
+
+def test_permanentes_a_resource_that_works_now_after_failing_before_is_kept():
+    result = run(later([ev(ENE)], [hist(7, [hres(ENE, None, "not_found")])]))
     assert result.status is Status.PASS
 
 

@@ -95,8 +95,10 @@ EXPECTED: dict[str, dict[str, str]] = {
     "becas-otorgadas": only(accesibles=PARTIAL, no_discriminatorios=FAIL, oportunos=PASS, libre_uso=PASS,
                             integrales=PASS),
     # ---------------------------------------------------------------- Secretaría de Movilidad (scores badly)
-    # HTML landing page declared as CSV: reachable (2xx with content) but not data (a link to a viewer)
-    "rutas-de-transporte-publico": conforming(legibles_por_maquinas=FAIL, formatos_abiertos=FAIL, primarios=FAIL),
+    # HTML landing page declared as CSV: the link works (accesibles counts it half, manual review) but gives a page,
+    # not the data, so neither free nor registration-free access can be confirmed
+    "rutas-de-transporte-publico": conforming(accesibles=PARTIAL, gratuitos=NA, no_discriminatorios=NA,
+                                              legibles_por_maquinas=FAIL, formatos_abiertos=FAIL, primarios=FAIL),
     # the only resource answers 401 (WWW-Authenticate)
     "licencias-de-conducir": only(accesibles=FAIL, no_discriminatorios=FAIL, oportunos=PASS, libre_uso=PASS,
                                   integrales=PASS),
