@@ -180,3 +180,20 @@ def test_probe_summary_table_has_spanish_headings(store: Store, srv: FaultServer
     text = console.export_text()
     assert "Organización" in text and "No encontrado" in text and "transparencia" in text
     assert "Sin sondear" not in text  # only outcomes that occur
+
+
+def test_site_relative_resource_urls_are_followed_on_the_portal(store: Store, srv: FaultServer) -> None:
+    """A link such as "/files/ok.csv" works for a citizen on the portal's page, so it is probed on the portal."""
+    run_id = seed_run(store, srv)
+    with store.session() as s:
+        s.execute(delete(Probe).where(Probe.run_id == run_id))
+        for res in s.scalars(select(ResourceSnapshot).where(ResourceSnapshot.run_id == run_id)):
+            if res.ckan_id == "r-ok":
+                res.url = "/files/ok.csv"
+            elif res.ckan_id == "r-404":
+                res.url = "www.example.invalid/datos.csv"  # no scheme: a browser would not find it either
+    run_probe_stage(store, run_id, CFG)
+    outcomes = outcomes_by_ckan_id(store, run_id)
+    assert outcomes["r-ok"] == "ok" and outcomes["r-404"] == "unsupported_scheme"
+    evidence = probe_evidence_for_run(store, run_id)
+    assert any(ev.final_url == srv.url("/files/ok.csv") for ev in evidence.values())

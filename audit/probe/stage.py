@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Awaitable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from sqlalchemy import and_, delete, func, insert, select
 
@@ -137,6 +137,16 @@ def _previous_evidence(s: Any, run: AuditRun) -> tuple[dict[str, ProbeEvidence],
     return by_id, by_url
 
 
+def resolve_on_portal(url: str | None, portal_url: str) -> str | None:
+    """A site-relative link ("/dataset/x/resource/y/download/f.csv", "//host/f.csv") as a browser on the portal's
+    dataset page would follow it. Anything else is left for the prober to judge (e.g. "www.host/f.csv" without a
+    scheme stays invalid: a browser would not find it either)."""
+    text = (url or "").strip()
+    if text.startswith("/") and portal_url:
+        return urljoin(portal_url.rstrip("/") + "/", text)
+    return url
+
+
 def run_probe_stage(store: Store, run_id: int, cfg: AuditConfig, *, resume: bool = True) -> dict[str, int]:
     """Probe every resource of run ``run_id`` that has no Probe row yet; return counts by outcome (whole run).
 
@@ -162,7 +172,7 @@ def run_probe_stage(store: Store, run_id: int, cfg: AuditConfig, *, resume: bool
 
     requests: list[ProbeRequest] = []
     for res_id, ckan_id, url, fmt in todo:
-        req = ProbeRequest(url=url, key=res_id, declared_format=fmt)
+        req = ProbeRequest(url=resolve_on_portal(url, portal_url), key=res_id, declared_format=fmt)
         prev = (by_id.get(ckan_id) if ckan_id else None) or (by_url.get(url.strip()) if url else None)
         requests.append(with_previous(req, prev))
 
