@@ -10,11 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from audit.errors import ConfigError
 
@@ -241,8 +243,26 @@ class WebSettings(Section):
     )
 
 
+#: what users paste after the portal's base: its API endpoint or a page of the catalogue
+_CKAN_PAGE_SUFFIX = re.compile(r"/(?:api(?:/\d+)?(?:/action(?:/.*)?)?|(?:dataset|organization|group)(?:/.*)?)$")
+
+
+def portal_base_url(url: str) -> str:
+    """The portal's base URL from what a user may paste: "https://datos.x.gob.mx/api/3/action",
+    ".../dataset/algo", with spaces or a trailing slash. Raises ValueError (a Spanish message) when it is not
+    an http(s) URL."""
+    text = url.strip()
+    parts = urlsplit(text)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"«{text}» no es una URL http(s); escriba la dirección completa, p. ej. https://datos.edomex.gob.mx")
+    path = _CKAN_PAGE_SUFFIX.sub("", parts.path.rstrip("/"))
+    return urlunsplit((parts.scheme.lower(), parts.netloc, path, "", ""))
+
+
 class AuditConfig(Section):
-    portal_url: str | None = Field(None, description="URL base del portal CKAN a auditar.")
+    portal_url: str | None = Field(
+        None, description="URL base del portal CKAN a auditar (se aceptan también la de su API o de una página "
+        "/dataset del portal: se recorta a la base).")
     portal_title: str | None = Field(None, description="Nombre del portal en los informes (si no, el de CKAN).")
     database_url: str = Field("sqlite:///audit.db", description="Base de datos (SQLite o postgresql+psycopg://…).")
     output_dir: str = Field("salida", description="Carpeta de resultados (OUT/<año>/…).")
@@ -260,6 +280,11 @@ class AuditConfig(Section):
     publish: PublishSettings = Field(default_factory=lambda: PublishSettings())
     notify: NotifySettings = Field(default_factory=lambda: NotifySettings())
     web: WebSettings = Field(default_factory=lambda: WebSettings())
+
+    @field_validator("portal_url")
+    @classmethod
+    def _portal_base(cls, value: str | None) -> str | None:
+        return portal_base_url(value) if value and value.strip() else None
 
     @property
     def ckan_api_token(self) -> str | None:

@@ -95,3 +95,20 @@ def test_bad_config_on_cli_is_one_message_not_a_traceback(tmp_path):
     assert proc.returncode == 2
     assert "http.retries" in proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout
+
+
+@pytest.mark.parametrize(("given", "base"), [
+    ("https://datos.edomex.gob.mx/api/3/action", "https://datos.edomex.gob.mx"),
+    (" https://datos.edomex.gob.mx/ ", "https://datos.edomex.gob.mx"),
+    ("http://127.0.0.1:5000/dataset/casos-de-dengue", "http://127.0.0.1:5000"),
+    ("https://gob.mx/catalogo/api/3", "https://gob.mx/catalogo"),
+    ("https://gob.mx/catalogo/organization/salud", "https://gob.mx/catalogo"),
+])
+def test_portal_url_is_cut_to_the_portal_base(given, base):
+    assert load_config(None, {"portal_url": given}).portal_url == base
+
+
+def test_portal_url_without_scheme_is_a_clear_error():
+    with pytest.raises(ConfigError) as err:
+        load_config(None, {"portal_url": "datos.edomex.gob.mx"})
+    assert "portal_url" in str(err.value) and "https://datos.edomex.gob.mx" in str(err.value)
