@@ -10,7 +10,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from dateutil import parser as dateparser
 from pydantic import BaseModel, ConfigDict, Field
@@ -366,19 +366,53 @@ def effective_type(ev: ResourceEvidence) -> tuple[str, str]:
 # Dates
 
 
+class _SpanishEnglishDates(dateparser.parserinfo):
+    """dateutil's English names plus Spanish months, weekdays and the connector «de» («22 de junio de 2017»)."""
+
+    # dateutil accepts any number of names per month/day; its type stubs only allow two or three, hence the casts
+    MONTHS = cast(Any, [
+        ("Jan", "January", "ene", "enero"), ("Feb", "February", "febrero"), ("Mar", "March", "marzo"),
+        ("Apr", "April", "abr", "abril"), ("May", "mayo"), ("Jun", "June", "junio"), ("Jul", "July", "julio"),
+        ("Aug", "August", "ago", "agosto"), ("Sep", "Sept", "September", "set", "septiembre", "setiembre"),
+        ("Oct", "October", "octubre"), ("Nov", "November", "noviembre"), ("Dec", "December", "dic", "diciembre"),
+    ])
+    WEEKDAYS = cast(Any, [
+        ("Mon", "Monday", "lunes"), ("Tue", "Tuesday", "martes"), ("Wed", "Wednesday", "miercoles", "miércoles"),
+        ("Thu", "Thursday", "jueves"), ("Fri", "Friday", "viernes"), ("Sat", "Saturday", "sabado", "sábado"),
+        ("Sun", "Sunday", "domingo"),
+    ])
+    JUMP = [*dateparser.parserinfo.JUMP, "de", "del"]  # noqa: RUF012
+
+
+_DATE_INFO = _SpanishEnglishDates(dayfirst=True)
+#: two defaults that differ in every field: what the text does not say is taken from them, so comparing the two
+#: parses tells whether the year was written; the first one fills a missing month/day with January/the 1st
+_DEFAULT_A = datetime(2000, 1, 1)
+_DEFAULT_B = datetime(2001, 2, 2)
+
+
 def parse_datetime(value: Any) -> datetime | None:
-    """ISO-ish timestamps from CKAN (naive = UTC) → aware UTC; anything unparsable → None."""
+    """ISO-ish timestamps from CKAN (naive = UTC) → aware UTC; anything unparsable → None.
+
+    Free-text dates in English or Spanish are accepted with day-first numbers (24/05/2021). A date written with
+    month precision counts from the first day of that month («May 2021», «mayo de 2021» → 2021-05-01; «2021» →
+    2021-01-01): nothing is ever filled in from today's date, and text without a year is not a date.
+    """
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
         dt = value
     else:
+        text = str(value).strip()
         try:
-            dt = dateparser.isoparse(str(value).strip())
+            dt = dateparser.isoparse(text)
         except (ValueError, OverflowError):
             try:
-                dt = dateparser.parse(str(value).strip(), dayfirst=True)
+                dt = dateparser.parse(text, parserinfo=_DATE_INFO, default=_DEFAULT_A)
+                other = dateparser.parse(text, parserinfo=_DATE_INFO, default=_DEFAULT_B)
             except (ValueError, OverflowError, TypeError):
+                return None
+            if dt.year != other.year:  # no year in the text («12:30», «24 de mayo»)
                 return None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
@@ -387,6 +421,94 @@ def parse_datetime(value: Any) -> datetime | None:
 
 def aware(dt: datetime) -> datetime:
     return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Frequencies written as a count and a unit («cada 2 semanas», «30 días», "every 2 weeks", «dos veces al año»)
+
+_NUMBER_WORDS: dict[str, float] = {
+    "un": 1, "uno": 1, "una": 1, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "seis": 6, "siete": 7, "ocho": 8,
+    "nueve": 9, "diez": 10, "once": 11, "doce": 12, "quince": 15, "veinte": 20, "treinta": 30,
+    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20, "thirty": 30,
+}
+#: folded unit word → (ISO 8601 designator, how many of it); plural forms are matched by the pattern
+_UNITS: dict[str, tuple[str, float]] = {
+    "hora": ("TH", 1), "hour": ("TH", 1), "dia": ("D", 1), "day": ("D", 1), "semana": ("W", 1), "week": ("W", 1),
+    "catorcena": ("W", 2), "quincena": ("D", 15), "fortnight": ("W", 2), "mes": ("M", 1), "month": ("M", 1),
+    "bimestre": ("M", 2), "trimestre": ("M", 3), "quarter": ("M", 3), "cuatrimestre": ("M", 4),
+    "semestre": ("M", 6), "ano": ("Y", 1), "anio": ("Y", 1), "year": ("Y", 1),
+}
+_DESIGNATOR_DAYS = {"TH": 1 / 24, "D": 1.0, "W": 7.0, "M": 30.4375, "Y": 365.25}
+_NUM = r"(?P<n>\d+(?:[.,]\d+)?|" + "|".join(sorted((w for w in _NUMBER_WORDS if len(w) > 1), key=len,
+                                                      reverse=True)) + r")"
+_UNIT = r"(?P<unit>" + "|".join(sorted(_UNITS, key=len, reverse=True)) + r")(?:e?s)?"
+_QUALIFIER = r"(?:\s+(?:habiles|naturales|calendario|working|business|calendar))?"
+#: «cada 2 semanas», "every 2 weeks", «cada trimestre» (anywhere in the text)
+_EVERY = re.compile(r"(?<![a-z0-9])(?:cada|every|each)\s+(?:" + _NUM + r"\s+)?" + _UNIT + _QUALIFIER
+                    + r"(?![a-z0-9])")
+#: the whole value is a count and a unit: «1 mes», «30 días», "2 weeks"
+_BARE = re.compile(r"^" + _NUM + r"\s+" + _UNIT + _QUALIFIER + r"$")
+#: «dos veces al año», «1 vez por semana», "3 times a year", "once a month", "twice per year"
+_TIMES = re.compile(
+    r"(?<![a-z0-9])(?:(?P<times>\d+|" + "|".join(w for w in _NUMBER_WORDS if len(w) > 1) + r")\s+(?:vez|veces|times)"
+    r"|(?P<once>once|twice|thrice))\s+(?:al|a la|por|por cada|cada|en el|en la|a|an|per|every|each)\s+"
+    + _UNIT + r"(?![a-z0-9])"
+)
+
+
+#: punctuation read as a space; a decimal point or comma between digits is kept («cada 1.5 meses»)
+_FREQUENCY_PUNCTUATION = re.compile(r"[-_/;:()]+|(?<!\d)[.,]|[.,](?!\d)")
+
+
+def _count(token: str | None) -> float | None:
+    if token is None:
+        return 1.0
+    token = token.replace(",", ".")
+    value = _NUMBER_WORDS.get(token)
+    if value is None:
+        try:
+            value = float(token)
+        except ValueError:
+            return None
+    return value if value > 0 else None
+
+
+def _iso(designator: str, amount: float) -> str:
+    number = f"{round(amount, 4):g}"
+    return f"PT{number}H" if designator == "TH" else f"P{number}{designator}"
+
+
+def frequency_duration(value: Any) -> str | None:
+    """A frequency written as a count and a unit → ISO 8601 duration, or None.
+
+    «cada 2 semanas» → P2W, «1 mes» → P1M, «30 días» → P30D, "every 2 weeks" → P2W, «cada trimestre» → P3M,
+    «dos veces al año» → P6M, "once a year" → P1Y, «cada once días» → P11D. Only these structures are read; words
+    such as «mensual» are the vocabulary's job (:func:`rules.frequency.parse_frequency`).
+    """
+    text = " ".join(_FREQUENCY_PUNCTUATION.sub(" ", fold(value)).split())
+    if not text:
+        return None
+    m = _BARE.match(text) or _EVERY.search(text)
+    if m:
+        n = _count(m.group("n"))
+        if n is None:
+            return None
+        designator, size = _UNITS[m.group("unit")]
+        return _iso(designator, n * size)
+    m = _TIMES.search(text)
+    if m:
+        once = m.group("once")
+        times = {"once": 1.0, "twice": 2.0, "thrice": 3.0}[once] if once else _count(m.group("times"))
+        if not times:
+            return None
+        designator, size = _UNITS[m.group("unit")]
+        if times == 1:
+            return _iso(designator, size)  # "once a year" → P1Y
+        if designator == "Y" and (12 * size / times).is_integer():
+            return _iso("M", 12 * size / times)  # «dos veces al año» → P6M
+        return _iso("D", size * _DESIGNATOR_DAYS[designator] / times)
+    return None
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -1,13 +1,19 @@
 """oportunos — the data are updated periodically, as they are generated.
 
-The declared frequency gives a period P; the last *real* update is the newest of the resources' ``last_modified``,
-the HTTP ``Last-Modified`` header and a content-hash change seen between runs (resource ``created`` when none of
-those exists, the dataset's ``metadata_modified`` only as a last resort: metadata edits are not data updates).
+The declared frequency gives a period P; the last *real* update is the most recent trustworthy date of the data:
+per data resource its modification dates (CKAN ``last_modified``, the source's ``modified``/``issued``), the HTTP
+``Last-Modified`` header and a content-hash change seen between runs, or its ``created`` date when it has none of
+those; across resources and the dataset's own source dates (``dcat_modified``, ``modified``, ``issued`` …) the
+newest wins. The dataset's ``metadata_modified`` is used only as a last resort (metadata edits are not data
+updates). A *harvested* dataset (ckanext-harvest / ckanext-dcat) carries CKAN timestamps that record when the
+harvester ran, so there ``created``, ``metadata_modified`` and ``metadata_created`` are never evidence.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import Field, field_validator, model_validator
@@ -17,7 +23,12 @@ from rules._common import (
     RuleParams,
     aware,
     data_resources,
+    find_all_metadata,
     find_metadata,
+    fold,
+    fold_key,
+    frequency_duration,
+    is_blank,
     make_result,
     parse_datetime,
     retired_result,
@@ -37,13 +48,73 @@ from rules.integrales import FREQUENCY_KEYS
 
 ID = "oportunos"
 
+#: phrases with which a publisher declares that the data are not (or no longer) updated: irregular, like
+#: «eventual» or «no planeada» (the vocabulary of rules.frequency already has «no se actualiza» and "never")
+NO_UPDATE_WORDS: dict[str, str] = {
+    "no se actualiza": IRREGULAR, "no se actualizan": IRREGULAR, "no se actualizara": IRREGULAR,
+    "no se actualizaran": IRREGULAR, "sin actualizaciones": IRREGULAR, "descontinuado": IRREGULAR,
+    "descontinuada": IRREGULAR, "not updated": IRREGULAR, "no longer updated": IRREGULAR,
+    "not being updated": IRREGULAR, "no longer maintained": IRREGULAR, "no further updates": IRREGULAR,
+    "no updates": IRREGULAR, "discontinued": IRREGULAR, "as and when": IRREGULAR, "static": IRREGULAR,
+}
+
+#: the source's own modification date of the whole dataset: ckanext-dcat's JSON harvester (``dcat_modified``),
+#: its RDF profiles and DCAT-AP schemas (``modified``), and the usual Spanish and English custom fields
+DATASET_MODIFIED_KEYS = [
+    "dcat_modified", "modified", "modified_date", "date_modified", "dateModified", "last_updated",
+    "fecha_modificacion", "fecha_de_modificacion", "fecha_ultima_modificacion", "fecha_actualizacion",
+    "fecha_de_actualizacion", "fecha_ultima_actualizacion", "fecha_de_ultima_actualizacion", "ultima_actualizacion",
+]
+#: the source's publication date of the dataset (dct:issued): the data are at least this recent
+DATASET_ISSUED_KEYS = [
+    "dcat_issued", "issued", "date_issued", "release_date", "fecha_publicacion", "fecha_de_publicacion",
+]
+#: a resource's modification date: CKAN's ``last_modified`` and the distribution's dct:modified
+RESOURCE_MODIFIED_KEYS = [
+    "last_modified", "modified", "dcat_modified", "fecha_modificacion", "fecha_actualizacion",
+]
+#: a resource's publication date (the distribution's dct:issued)
+RESOURCE_ISSUED_KEYS = ["issued", "dcat_issued", "fecha_publicacion"]
+#: extras that ckanext-harvest and ckanext-dcat add to every dataset they create
+HARVEST_KEYS = [
+    "harvest_object_id", "harvest_source_id", "harvest_source_title", "harvest_url", "guid", "source_hash",
+    "harvest",
+]
+
 
 class Params(RuleParams):
     frequency_keys: list[str] = Field(default_factory=lambda: list(FREQUENCY_KEYS),
                                       description="Claves de metadatos con la frecuencia de actualización.")
     frequency_words: dict[str, str] = Field(
-        default_factory=lambda: dict(DEFAULT_FREQUENCY_WORDS),
-        description="Palabra o frase de frecuencia → duración ISO 8601 (P1M), «irregular» o «continuous».",
+        default_factory=lambda: {**DEFAULT_FREQUENCY_WORDS, **NO_UPDATE_WORDS},
+        description="Palabra o frase de frecuencia → duración ISO 8601 (P1M), «irregular» o «continuous». Además "
+                    "se entienden un número y una unidad («cada 2 semanas», «30 días», «dos veces al año»).",
+    )
+    dataset_modified_keys: list[str] = Field(
+        default_factory=lambda: list(DATASET_MODIFIED_KEYS),
+        description="Claves de metadatos del conjunto con la fecha de modificación de los datos declarada por la "
+                    "fuente (dcat_modified, modified …).",
+    )
+    dataset_issued_keys: list[str] = Field(
+        default_factory=lambda: list(DATASET_ISSUED_KEYS),
+        description="Claves de metadatos del conjunto con la fecha de publicación declarada por la fuente.",
+    )
+    resource_modified_keys: list[str] = Field(
+        default_factory=lambda: list(RESOURCE_MODIFIED_KEYS),
+        description="Campos del recurso con su fecha de modificación (last_modified, modified …).",
+    )
+    resource_issued_keys: list[str] = Field(
+        default_factory=lambda: list(RESOURCE_ISSUED_KEYS),
+        description="Campos del recurso con su fecha de publicación (issued …).",
+    )
+    harvest_keys: list[str] = Field(
+        default_factory=lambda: list(HARVEST_KEYS),
+        description="Claves de metadatos que identifican un conjunto cosechado de otro catálogo; en él no se usan "
+                    "las fechas de CKAN (metadata_modified, metadata_created, created del recurso), que son las de "
+                    "la cosecha.",
+    )
+    future_tolerance_days: float = Field(
+        2, ge=0, description="Una fecha posterior a la auditoría en más de estos días no se cree (p. ej. 9999-12-31).",
     )
     pass_factor: float = Field(1.25, gt=0, description="Cumple si la antigüedad ≤ factor × periodo.")
     partial_factor: float = Field(2.0, gt=0, description="Cumple parcialmente si la antigüedad ≤ factor × periodo.")
@@ -101,39 +172,137 @@ def _hash_change(ev: ResourceEvidence, ctx: DatasetContext) -> datetime | None:
     return changed
 
 
-def last_update(ctx: DatasetContext, params: RuleParams) -> tuple[datetime | None, str, str | None]:
-    """(date, source, resource label) of the newest real data update; source explains which tier decided."""
-    resources = data_resources(ctx, params) or list(ctx.resources)
-    primary: list[tuple[datetime, str, str | None]] = []
-    created: list[tuple[datetime, str, str | None]] = []
-    for ev in resources:
-        lm = parse_datetime(ev.resource.get("last_modified"))
-        if lm:
-            primary.append((lm, "last_modified", ev.label))
+@dataclass(frozen=True, slots=True)
+class DatedEvidence:
+    """One date that says when the data last changed, and exactly where it was read."""
+
+    when: datetime
+    source: str  # evidence code: the field that gave it (dcat_modified, resource_last_modified, http_last_modified …)
+    kind: str  # "modified" | "issued" | "http" | "hash" | "created" | "metadata"
+    level: str  # "dataset" | "resource"
+    resource: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LastUpdate:
+    """The newest trustworthy date (None if there is none) and what the search saw on the way."""
+
+    best: DatedEvidence | None
+    harvested: str | None  # the metadata key that marks the dataset as harvested
+    ignored_future: tuple[str, ...] = ()  # "source=date" of dates after the audit date (not believed)
+
+
+def harvest_marker(dataset: dict[str, Any], params: Params) -> str | None:
+    """The key that shows the dataset was created by a harvester (ckanext-harvest / ckanext-dcat), or None."""
+    hit = find_metadata(dataset, params.harvest_keys)
+    return hit[0] if hit else None
+
+
+def _resource_dates(resource: dict[str, Any], keys: list[str], kind: str, label: str | None) -> list[DatedEvidence]:
+    wanted = {fold_key(k) for k in keys}
+    out = []
+    for key, value in resource.items():
+        if fold_key(key) in wanted and isinstance(value, (str, datetime)) and not is_blank(value):
+            when = parse_datetime(value)
+            if when:
+                out.append(DatedEvidence(when, f"resource_{key}", kind, "resource", label))
+    return out
+
+
+def _dataset_dates(dataset: dict[str, Any], keys: list[str], kind: str) -> list[DatedEvidence]:
+    out = []
+    for key, value in find_all_metadata(dataset, keys):
+        when = parse_datetime(value) if isinstance(value, (str, datetime)) else None
+        if when:
+            out.append(DatedEvidence(when, key, kind, "dataset"))
+    return out
+
+
+def last_update(ctx: DatasetContext, params: Params) -> LastUpdate:
+    """The most recent trustworthy date of the data.
+
+    Per data resource: the newest of its modification/publication fields, the HTTP Last-Modified header and a
+    content-hash change; its CKAN ``created`` only when it has none of those (registering a link to an old file is
+    not an update) and never on a harvested dataset. Across resources and the dataset's own source dates the
+    newest wins, so a new upload is not hidden by an old file. ``metadata_modified`` / ``metadata_created`` only
+    when nothing else exists, and never on a harvested dataset (they record when the harvester ran).
+    """
+    harvested = harvest_marker(ctx.dataset, params)
+    limit = aware(ctx.audit_date) + timedelta(days=params.future_tolerance_days)
+    ignored: list[str] = []
+
+    def believable(items: list[DatedEvidence]) -> list[DatedEvidence]:
+        kept = []
+        for item in items:
+            if item.when > limit:
+                ignored.append(f"{item.source}={item.when.date().isoformat()}")
+            else:
+                kept.append(item)
+        return kept
+
+    candidates: list[DatedEvidence] = []
+    for ev in data_resources(ctx, params) or list(ctx.resources):
+        res, label = ev.resource, ev.label
+        own = _resource_dates(res, params.resource_modified_keys, "modified", label)
+        own += _resource_dates(res, params.resource_issued_keys, "issued", label)
         if ev.probe is not None and ev.probe.last_modified is not None:
-            primary.append((aware(ev.probe.last_modified), "http_last_modified", ev.label))
+            own.append(DatedEvidence(aware(ev.probe.last_modified), "http_last_modified", "http", "resource", label))
         changed = _hash_change(ev, ctx)
         if changed:
-            primary.append((changed, "hash_change", ev.label))
-        cr = parse_datetime(ev.resource.get("created"))
-        if cr:
-            created.append((cr, "resource_created", ev.label))
-    for tier in (primary, created):
-        if tier:
-            return max(tier, key=lambda x: x[0])
-    mm = parse_datetime(ctx.dataset.get("metadata_modified")) or parse_datetime(ctx.dataset.get("metadata_created"))
-    if mm:
-        return mm, "metadata_modified", None
-    return None, "none", None
+            own.append(DatedEvidence(changed, "hash_change", "hash", "resource", label))
+        own = believable(own)
+        if not own and not harvested:
+            created = parse_datetime(res.get("created"))
+            if created:
+                own = believable([DatedEvidence(created, "resource_created", "created", "resource", label)])
+        if own:
+            candidates.append(max(own, key=lambda d: d.when))
+    candidates += believable(_dataset_dates(ctx.dataset, params.dataset_modified_keys, "modified"))
+    candidates += believable(_dataset_dates(ctx.dataset, params.dataset_issued_keys, "issued"))
+    if not candidates and not harvested:
+        for key in ("metadata_modified", "metadata_created"):
+            when = parse_datetime(ctx.dataset.get(key))
+            kept = believable([DatedEvidence(when, key, "metadata", "dataset")]) if when else []
+            if kept:
+                candidates = kept
+                break
+    best = max(candidates, key=lambda d: d.when) if candidates else None
+    return LastUpdate(best, harvested, tuple(ignored))
 
 
-_SOURCE_ES = {
-    "last_modified": "fecha de modificación del recurso",
-    "http_last_modified": "encabezado HTTP Last-Modified",
-    "hash_change": "cambio de contenido detectado entre revisiones",
-    "resource_created": "fecha de creación del recurso",
-    "metadata_modified": "fecha de modificación de los metadatos",
-}
+def describe_source(date: DatedEvidence, harvested: bool) -> str:
+    """Where the date came from, in Spanish, naming the field: «la fecha de modificación declarada por la fuente
+    (dcat_modified)»."""
+    field = date.source.removeprefix("resource_") if date.level == "resource" else date.source
+    if date.kind == "http":
+        return "el encabezado HTTP Last-Modified del servidor del archivo"
+    if date.kind == "hash":
+        return "un cambio de contenido del archivo detectado entre revisiones"
+    if date.kind == "created":
+        return "la fecha de creación del recurso en el portal (created)"
+    if date.kind == "metadata":
+        return f"la fecha de los metadatos en el portal ({field}), no de los datos"
+    what = "modificación" if date.kind == "modified" else "publicación"
+    if date.level == "resource":
+        by = " declarada por la fuente" if harvested else ""
+        return f"la fecha de {what} del recurso{by} ({field})"
+    by = "declarada por la fuente" if harvested else "declarada en los metadatos del conjunto"
+    return f"la fecha de {what} {by} ({field})"
+
+
+def _phrase(text: str) -> str:
+    return " ".join(re.sub(r"[-_/.,;:()]+", " ", fold(text)).split())
+
+
+def _frequency(value: Any, words: dict[str, str]) -> Frequency:
+    """The vocabulary (exact phrase first), then a count and a unit («cada 2 semanas»), then phrases in text."""
+    raw = str(value).strip() if value is not None else ""
+    if _phrase(raw) not in {_phrase(k) for k in words}:
+        code = frequency_duration(raw)
+        days = iso_duration_days(code) if code else None
+        if days:
+            return Frequency("periodic", days, raw)
+    return parse_frequency(raw, words)
 
 
 def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
@@ -141,8 +310,11 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
         return retired_result(ID)
     ds = ctx.dataset
     declared = find_metadata(ds, params.frequency_keys)
-    freq = parse_frequency(declared[1], params.frequency_words) if declared else Frequency("unknown")
-    when, source, label = last_update(ctx, params)
+    freq = _frequency(declared[1], params.frequency_words) if declared else Frequency("unknown")
+    found = last_update(ctx, params)
+    best, harvested = found.best, found.harvested is not None
+    when = best.when if best else None
+    label = best.resource if best else None
     audit_date = aware(ctx.audit_date)
     findings: list[Finding] = []
     evidence: dict[str, Any] = {
@@ -151,27 +323,46 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
         "frequency_kind": freq.kind,
         "period_days": round(freq.days, 3) if freq.days else None,
         "last_update": when.isoformat() if when else None,
-        "last_update_source": source,
+        "last_update_source": best.source if best else "none",
+        "harvested": harvested,
     }
+    if found.harvested:
+        evidence["harvest_key"] = found.harvested
+    if found.ignored_future:
+        evidence["ignored_future_dates"] = list(found.ignored_future[:5])
     if declared and freq.kind == "unknown":
         findings.append(Finding(
             "frecuencia_no_reconocida", f"La frecuencia declarada «{short(declared[1], 60)}» no se reconoce.",
             "Declare la frecuencia con un término estándar (diaria, semanal, mensual, trimestral, anual, irregular) "
             "o una duración ISO 8601 como R/P1M.", observed=short(declared[1], 60), manual_review=True))
-    if source == "metadata_modified":
+    if best is not None and best.kind == "metadata":
         findings.append(Finding(
             "fecha_solo_metadatos",
-            "Los recursos no informan su fecha de actualización; se usó la fecha de modificación de los metadatos.",
+            f"Los recursos no informan su fecha de actualización; se usó la fecha de los metadatos del conjunto "
+            f"({best.source}), que cambia también al editar la ficha sin tocar los datos.",
             "Registre la fecha de última modificación de cada recurso (last_modified) al actualizar los datos.",
-            observed=f"metadata_modified={when.date().isoformat()}" if when else None))
-    if when is None:
-        findings.append(Finding("sin_fecha_actualizacion", "No hay ninguna fecha de actualización de los datos.",
-                                "Registre la fecha de última modificación de cada recurso."))
+            observed=f"{best.source}={best.when.date().isoformat()}"))
+    if best is None or when is None:
+        if harvested:
+            findings.append(Finding(
+                "sin_fecha_actualizacion",
+                f"El conjunto fue cosechado de otro catálogo ({found.harvested}) y la fuente no declara la fecha de "
+                "modificación ni de publicación de los datos (dcat_modified, modified, issued), ni el servidor "
+                "envía Last-Modified; las fechas de CKAN (metadata_modified, created) son las de la cosecha y no "
+                "prueban que los datos se hayan actualizado.",
+                "Declare en el catálogo de origen la fecha de modificación del conjunto y de cada distribución "
+                "(dct:modified) y verifique que la cosecha la conserve (dcat_modified); mientras tanto, revise la "
+                "fecha de los datos en el catálogo de origen.",
+                observed=f"{found.harvested}; sin dcat_modified/modified/issued", manual_review=True))
+        else:
+            findings.append(Finding("sin_fecha_actualizacion", "No hay ninguna fecha de actualización de los datos.",
+                                    "Registre la fecha de última modificación de cada recurso."))
         return make_result(ID, Status.FAIL, findings=findings, evidence=evidence)
     age = max(0.0, (audit_date - when).total_seconds() / 86400)
     evidence["age_days"] = round(age, 1)
-    observed = f"última actualización {when.date().isoformat()} ({age:.0f} días)"
-    where = _SOURCE_ES.get(source, source)
+    observed = f"última actualización {when.date().isoformat()} ({age:.0f} días, {best.source})"
+    where = describe_source(best, harvested)
+    update_where = "en el catálogo de origen y vuelva a cosecharlos" if harvested else ""
 
     if freq.kind in ("periodic", "continuous"):
         period = freq.days or 1.0
@@ -181,8 +372,9 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
         finding = Finding(
             "desactualizado",
             f"Frecuencia declarada «{short(declared[1] if declared else '', 40)}» (cada {label_p}), pero la última "
-            f"actualización fue hace {age:.0f} días (según {where}).",
-            f"Actualice los datos (se esperan cada {label_p}) o corrija la frecuencia declarada.",
+            f"actualización fue el {when.date().isoformat()}, hace {age:.0f} días, según {where}.",
+            f"Actualice los datos{' ' + update_where if update_where else ''} (se esperan cada {label_p}) o corrija "
+            "la frecuencia declarada.",
             resource=label, observed=observed)
         findings.append(finding)
         if age <= params.partial_factor * period:
@@ -195,9 +387,10 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
         if age > params.irregular_max_age_days:
             findings.append(Finding(
                 "irregular_antiguo",
-                f"Frecuencia irregular/eventual y sin actualizar hace {age:.0f} días "
-                f"(más de {params.irregular_max_age_days}).",
-                "Actualice los datos o declare una frecuencia y respétela.", resource=label, observed=observed))
+                f"Frecuencia irregular/eventual y sin actualizar desde el {when.date().isoformat()}, hace {age:.0f} "
+                f"días (más de {params.irregular_max_age_days}), según {where}.",
+                f"Actualice los datos{' ' + update_where if update_where else ''} o declare una frecuencia y "
+                "respétela.", resource=label, observed=observed))
             return make_result(ID, Status.PARTIAL, score=0.5, findings=findings, evidence=evidence)
         return make_result(ID, Status.PASS, findings=findings, evidence=evidence)
 
@@ -209,8 +402,9 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
     if age <= params.no_frequency_max_age_days:
         return make_result(ID, Status.PARTIAL, score=0.5, findings=findings, evidence=evidence)
     findings.append(Finding(
-        "desactualizado", f"Sin frecuencia reconocible y la última actualización fue hace {age:.0f} días "
-        f"(según {where}).", "Actualice los datos y declare su frecuencia de actualización.",
+        "desactualizado", f"Sin frecuencia reconocible y la última actualización fue el {when.date().isoformat()}, "
+        f"hace {age:.0f} días, según {where}.",
+        f"Actualice los datos{' ' + update_where if update_where else ''} y declare su frecuencia de actualización.",
         resource=label, observed=observed))
     return make_result(ID, Status.FAIL, findings=findings, evidence=evidence)
 
@@ -222,13 +416,16 @@ RULE = Rule(
         "LGTAIP, art. 3, fr. VI, inciso e): «Oportunos: Son actualizados, periódicamente, conforme se generen»."
     ),
     description_es=(
-        "Se interpreta la frecuencia declarada (palabras en español o inglés, duraciones ISO 8601 como R/P1M o "
-        "R/P0.5M, URI de frecuencias de la UE) como un periodo P. La última actualización real es la más reciente "
-        "entre la fecha de modificación de los recursos, el encabezado HTTP Last-Modified y un cambio de contenido "
-        "(hash) detectado entre revisiones; la fecha de los metadatos solo como último recurso. Con antigüedad A a la "
-        "fecha de la auditoría: cumple si A ≤ 1.25 P, parcial si A ≤ 2 P, no cumple después. Irregular o eventual: "
-        "parcial si tiene más de dos años, si no cumple. Sin frecuencia declarada: parcial si se actualizó en el "
-        "último año, si no, no cumple."
+        "Se interpreta la frecuencia declarada (palabras en español o inglés, frases como «cada 2 semanas», "
+        "duraciones ISO 8601 como R/P1M o R/P0.5M, URI de frecuencias de la UE) como un periodo P. La última "
+        "actualización real es la fecha más reciente y confiable de los datos: la fecha de modificación o publicación "
+        "de cada recurso, el encabezado HTTP Last-Modified, un cambio de contenido (hash) detectado entre revisiones "
+        "y la fecha de modificación declarada por la fuente del conjunto (dcat_modified, modified); la fecha de "
+        "creación de un recurso solo si este no tiene otra, y la de los metadatos solo como último recurso. En un "
+        "conjunto cosechado de otro catálogo no se usan las fechas de CKAN, que son las de la cosecha. Con antigüedad "
+        "A a la fecha de la auditoría: cumple si A ≤ 1.25 P, parcial si A ≤ 2 P, no cumple después. Irregular o "
+        "eventual (incluye «no se actualiza»): parcial si tiene más de dos años; si no, cumple. Sin frecuencia "
+        "declarada: parcial si se actualizó en el último año; si no, no cumple. Sin ninguna fecha: no cumple."
     ),
     evaluate=evaluate,
     params_model=Params,

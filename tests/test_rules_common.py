@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from test_rules_builders import ctx, dataset, dictionary, ev, probe, resource
 
@@ -10,10 +12,12 @@ from rules._common import (
     data_resources,
     effective_type,
     find_metadata,
+    frequency_duration,
     is_blank,
     is_documentation,
     make_result,
     normalize_format,
+    parse_datetime,
 )
 from rules.base import Status
 from rules.frequency import parse_frequency
@@ -117,6 +121,49 @@ def test_parse_frequency(raw, kind, days):
         assert freq.days is None
     else:
         assert freq.days == pytest.approx(days, abs=0.01)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2017-06-22T20:44:14.308368", datetime(2017, 6, 22, 20, 44, 14, 308368, tzinfo=UTC)),
+        ("2021-05-24T14:35:41+01:00", datetime(2021, 5, 24, 13, 35, 41, tzinfo=UTC)),
+        ("Mon, 24 May 2021 14:35:41 GMT", datetime(2021, 5, 24, 14, 35, 41, tzinfo=UTC)),
+        ("24/05/2021", datetime(2021, 5, 24, tzinfo=UTC)),  # day first, as in Mexico
+        ("May 2021", datetime(2021, 5, 1, tzinfo=UTC)),  # month precision: the 1st, never today's day
+        ("mayo de 2021", datetime(2021, 5, 1, tzinfo=UTC)),
+        ("22 de junio de 2017", datetime(2017, 6, 22, tzinfo=UTC)),
+        ("miércoles 3 de marzo de 2021", datetime(2021, 3, 3, tzinfo=UTC)),
+        ("dic 2020", datetime(2020, 12, 1, tzinfo=UTC)),
+        ("2017-06", datetime(2017, 6, 1, tzinfo=UTC)),
+        ("2021", datetime(2021, 1, 1, tzinfo=UTC)),
+        ("24 de mayo", None),  # no year: not a date
+        ("12:30", None),
+        ("0000-00-00", None),
+        ("pronto", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_parse_datetime(raw, expected):
+    assert parse_datetime(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "iso"),
+    [
+        ("1 mes", "P1M"), ("30 días", "P30D"), ("30 días.", "P30D"), ("cada 2 semanas", "P2W"),
+        ("every 2 weeks", "P2W"), ("Every 3 months", "P3M"), ("cada 15 días hábiles", "P15D"),
+        ("Actualización cada 6 meses", "P6M"), ("cada 1.5 meses", "P1.5M"), ("cada 1,5 meses", "P1.5M"),
+        ("cada trimestre", "P3M"), ("cada quincena", "P15D"), ("cada dos años", "P2Y"), ("cada once días", "P11D"),
+        ("dos veces al año", "P6M"), ("una vez al mes", "P1M"), ("1 vez al año", "P1Y"), ("once a year", "P1Y"),
+        ("3 veces por semana", "P2.3333D"), ("twice a month", "P15.2188D"), ("2 weeks", "P2W"), ("cada 12 horas", "PT12H"),
+        ("Mensual", None), ("R/P1M", None), ("cada primer lunes", None), ("cada 0 días", None),
+        ("Mensual, con 2 meses de rezago", None), ("", None), (None, None),
+    ],
+)
+def test_frequency_duration_reads_a_count_and_a_unit(raw, iso):
+    assert frequency_duration(raw) == iso
 
 
 @pytest.mark.parametrize(

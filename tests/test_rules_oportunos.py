@@ -6,6 +6,7 @@ import pytest
 from test_rules_builders import AUDIT, ago, ctx, dataset, dictionary, ev, hist, hres, probe, resource
 
 from rules import oportunos
+from rules._common import parse_datetime
 from rules.base import Status
 
 P = oportunos.Params()
@@ -172,10 +173,18 @@ def test_oportunos_documentation_updates_do_not_count():
     assert result.status is Status.FAIL
 
 
-def test_oportunos_future_dates_count_as_age_zero():
-    result = run(ctx(with_freq("mensual"), updated(-30)))
+def test_oportunos_dates_slightly_in_the_future_count_as_age_zero():
+    result = run(ctx(with_freq("mensual"), updated(-1)))  # clock skew, time zones
     assert result.status is Status.PASS
     assert result.evidence["age_days"] == 0
+
+
+def test_oportunos_implausible_future_dates_are_not_believed():
+    res = resource(last_modified="9999-12-31T00:00:00", created=ago(400))
+    result = run(ctx(with_freq("mensual"), [ev(res)]))
+    assert result.status is Status.FAIL  # judged by the resource's creation, 400 days ago
+    assert result.evidence["last_update_source"] == "resource_created"
+    assert result.evidence["ignored_future_dates"] == ["resource_last_modified=9999-12-31"]
 
 
 def test_oportunos_factors_are_configurable():
@@ -195,3 +204,179 @@ def test_oportunos_custom_frequency_word():
 
 def test_oportunos_retired_is_not_applicable():
     assert run(ctx(retired=True)).status is Status.NOT_APPLICABLE
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Harvested datasets (ckanext-harvest / ckanext-dcat): CKAN's own dates are the harvest time, not the data's
+
+HARVEST_EXTRAS = [
+    {"key": "harvest_object_id", "value": "ho-1"},
+    {"key": "harvest_source_id", "value": "hs-datosgobar"},
+    {"key": "harvest_source_title", "value": "datos.gob.ar data.json"},
+    {"key": "guid", "value": "justicia_1.2"},
+]
+
+
+def harvested(*extras, frequency="R/P1Y", **kw):
+    """A dataset as ckanext-dcat's harvester leaves it: CKAN dates = harvest time (20 days before the audit)."""
+    kw.setdefault("metadata_created", ago(25))
+    kw.setdefault("metadata_modified", ago(20))
+    return dataset(extras=[*HARVEST_EXTRAS, {"key": "frequency", "value": frequency}, *extras], **kw)
+
+
+def harvested_resource(name="Normativa provincial", **kw):
+    """A distribution as harvested: ``created`` at harvest time, no ``last_modified``."""
+    kw.setdefault("last_modified", None)
+    kw.setdefault("created", ago(25))
+    return resource(name, **kw)
+
+
+def test_harvested_dataset_is_judged_by_the_source_modification_date_not_the_harvest_time():
+    ds = harvested({"key": "dcat_modified", "value": "2017-06-22T20:44:14.308368"},
+                   {"key": "dcat_issued", "value": "2016-03-01"})
+    result = run(ctx(ds, [ev(harvested_resource(), probe(last_modified=None))]))
+    assert result.status is Status.FAIL
+    assert result.evidence["last_update_source"] == "dcat_modified"
+    assert result.evidence["last_update"].startswith("2017-06-22")
+    assert result.evidence["harvested"] is True
+    finding = next(f for f in result.findings if f.code == "desactualizado")
+    assert "según la fecha de modificación declarada por la fuente (dcat_modified)" in finding.message_es
+    assert "2017-06-22" in finding.message_es and "dcat_modified" in finding.observed
+    assert "catálogo de origen" in finding.remediation_es
+
+
+def test_harvested_dataset_without_source_dates_takes_the_no_date_path_and_says_it_was_harvested():
+    result = run(ctx(harvested(), [ev(harvested_resource(), probe(last_modified=None))]))
+    assert result.status is Status.FAIL  # like any dataset with no date of its data (docs/reglas.md)
+    assert result.evidence["last_update_source"] == "none"
+    assert result.evidence["last_update"] is None
+    finding = next(f for f in result.findings if f.code == "sin_fecha_actualizacion")
+    assert "cosechado" in finding.message_es and "harvest_object_id" in finding.message_es
+    assert "fechas de CKAN" in finding.message_es
+    assert finding.manual_review
+    assert "fecha_solo_metadatos" not in [f.code for f in result.findings]
+
+
+def test_harvested_dataset_trusts_the_file_server_and_the_distribution_dates():
+    http = run(ctx(harvested(), [ev(harvested_resource(), probe(last_modified=AUDIT - timedelta(days=30)))]))
+    assert http.status is Status.PASS
+    assert http.evidence["last_update_source"] == "http_last_modified"
+    dist = harvested_resource(modified="2026-05-02", issued="2015-01-01")
+    result = run(ctx(harvested({"key": "dcat_modified", "value": "2017-06-22"}), [ev(dist, probe(last_modified=None))]))
+    assert result.status is Status.PASS
+    assert result.evidence["last_update_source"] == "resource_modified"
+
+
+def test_harvested_resource_created_and_metadata_dates_are_never_evidence():
+    res = harvested_resource(created=ago(1))
+    ds = harvested({"key": "dcat_issued", "value": "2017-01-15"}, metadata_modified=ago(1))
+    result = run(ctx(ds, [ev(res, probe(last_modified=None))]))
+    assert result.status is Status.FAIL
+    assert result.evidence["last_update_source"] == "dcat_issued"
+    finding = next(f for f in result.findings if f.code == "desactualizado")
+    assert "fecha de publicación declarada por la fuente (dcat_issued)" in finding.message_es
+
+
+@pytest.mark.parametrize("marker", ["harvest_source_id", "harvest_url", "source_hash", "guid"])
+def test_harvested_dataset_is_recognised_by_any_harvest_extra(marker):
+    ds = dataset(extras=[{"key": "frequency", "value": "R/P1Y"}, {"key": marker, "value": "x"}])
+    result = run(ctx(ds, [ev(harvested_resource(), probe(last_modified=None))]))
+    assert result.evidence["harvested"] is True and result.evidence["harvest_key"] == marker
+    assert result.status is Status.FAIL
+
+
+def test_harvest_keys_are_configurable():
+    params = oportunos.Params(harvest_keys=["origen_cosecha"])
+    ds = harvested()  # the standard extras no longer mark it
+    result = run(ctx(ds, [ev(harvested_resource(), probe(last_modified=None))]), params)
+    assert result.evidence["harvested"] is False
+    assert result.evidence["last_update_source"] == "resource_created"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The newest trustworthy date across resources (no tier hides a newer date)
+
+
+def test_recent_resource_last_modified_beats_an_old_file_with_http_last_modified():
+    old = ev(resource("Serie 2019", last_modified=None), probe(last_modified=AUDIT - timedelta(days=3 * 365)))
+    new = ev(resource("Serie 2026", last_modified=ago(12)), probe(last_modified=None))
+    result = run(ctx(with_freq("mensual"), [old, new]))
+    assert result.status is Status.PASS
+    assert result.evidence["last_update_source"] == "resource_last_modified"
+    assert result.evidence["age_days"] == pytest.approx(12, abs=0.1)
+
+
+def test_new_upload_with_only_a_creation_date_is_not_hidden_by_an_old_file():
+    old = ev(resource("Serie 2019", last_modified=None), probe(last_modified=AUDIT - timedelta(days=3 * 365)))
+    new = ev(resource("Serie 2026", last_modified=None, created=ago(9)), probe(last_modified=None))
+    result = run(ctx(with_freq("mensual"), [old, new]))
+    assert result.status is Status.PASS
+    assert result.evidence["last_update_source"] == "resource_created"
+
+
+def test_re_registering_an_old_file_is_not_an_update():
+    res = resource(last_modified=None, created=ago(3))  # link added 3 days ago to a file last changed in 2023
+    result = run(ctx(with_freq("mensual"), [ev(res, probe(last_modified=AUDIT - timedelta(days=3 * 365)))]))
+    assert result.status is Status.FAIL
+    assert result.evidence["last_update_source"] == "http_last_modified"
+
+
+def test_dataset_modification_date_declared_in_metadata_counts():
+    ds = dataset(extras=[{"key": "frecuencia", "value": "anual"}], fecha_actualizacion="2026-03-31")
+    result = run(ctx(ds, [ev(resource(last_modified=ago(900)), probe(last_modified=None))]))
+    assert result.status is Status.PASS
+    assert result.evidence["last_update_source"] == "fecha_actualizacion"
+    assert result.evidence["harvested"] is False
+
+
+def test_stale_finding_names_the_resource_field():
+    result = run(ctx(with_freq("mensual"), [ev(resource(last_modified=ago(400)), probe(last_modified=None))]))
+    finding = next(f for f in result.findings if f.code == "desactualizado")
+    assert "según la fecha de modificación del recurso (last_modified)" in finding.message_es
+
+
+def test_source_date_keys_are_configurable():
+    params = oportunos.Params(dataset_modified_keys=["fecha_corte"])
+    ds = dataset(extras=[{"key": "frecuencia", "value": "anual"}, {"key": "fecha_corte", "value": "31/03/2026"}])
+    result = run(ctx(ds, [ev(resource(last_modified=ago(900)), probe(last_modified=None))]), params)
+    assert result.status is Status.PASS
+    assert result.evidence["last_update_source"] == "fecha_corte"
+
+
+def test_month_precision_source_date_counts_from_the_first_of_the_month():
+    ds = harvested({"key": "dcat_modified", "value": "May 2021"})
+    result = run(ctx(ds, [ev(harvested_resource(), probe(last_modified=None))]))
+    assert result.evidence["last_update"] == parse_datetime("2021-05-01").isoformat()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Frequency phrases
+
+
+@pytest.mark.parametrize(
+    ("freq", "days"),
+    [("1 mes", 30.44), ("30 días", 30), ("cada 2 semanas", 14), ("every 2 weeks", 14), ("Cada 15 días hábiles", 15),
+     ("dos veces al año", 182.63), ("once a year", 365.25), ("cada once días", 11), ("cada trimestre", 91.31)],
+)
+def test_count_and_unit_frequency_phrases(freq, days):
+    result = run(ctx(with_freq(freq), updated(5)))
+    assert result.evidence["frequency_kind"] == "periodic"
+    assert result.evidence["period_days"] == pytest.approx(days, abs=0.01)
+    assert result.status is Status.PASS
+
+
+@pytest.mark.parametrize("freq", ["no se actualiza", "No se actualiza.", "Ya no se actualiza", "Not updated",
+                                  "no longer updated", "No longer updated (discontinued)", "sin actualizaciones"])
+def test_declared_no_updates_is_treated_like_eventual(freq):
+    recent = run(ctx(with_freq(freq), updated(100)))
+    assert recent.evidence["frequency_kind"] == "irregular"
+    assert recent.status is Status.PASS
+    old = run(ctx(with_freq(freq), updated(3 * 365)))
+    assert old.status is Status.PARTIAL
+    assert "irregular_antiguo" in [f.code for f in old.findings]
+
+
+def test_custom_frequency_word_beats_the_count_and_unit_reading():
+    params = oportunos.Params(frequency_words={**oportunos.Params().frequency_words, "cada 2 semanas": "P1M"})
+    result = run(ctx(with_freq("cada 2 semanas"), updated(5)), params)
+    assert result.evidence["period_days"] == pytest.approx(30.44, abs=0.01)
