@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from rules._common import fold
+from rules._common import fold, frequency_duration
 
 #: days per ISO 8601 designator (average calendar lengths)
 _UNIT_DAYS = {"Y": 365.25, "M": 30.4375, "W": 7.0, "D": 1.0}
@@ -149,6 +149,11 @@ def parse_frequency(value: Any, words: dict[str, str] | None = None) -> Frequenc
     text = " ".join(text.split())
     if text in vocabulary:
         return _from_code(vocabulary[text], raw)
+    # a count and a unit («cada 2 semanas», «1 mes», "once a year", «cada once días»), before loose phrases
+    counted = frequency_duration(raw)
+    counted_days = iso_duration_days(counted) if counted else None
+    if counted_days:
+        return Frequency("periodic", counted_days, raw)
     # the longest vocabulary phrase found as whole words ("Actualización mensual", "Se publica cada tres meses")
     best: tuple[int, str] | None = None
     for phrase, code in vocabulary.items():

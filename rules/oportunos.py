@@ -11,7 +11,6 @@ harvester ran, so there ``created``, ``metadata_modified`` and ``metadata_create
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,9 +24,7 @@ from rules._common import (
     data_resources,
     find_all_metadata,
     find_metadata,
-    fold,
     fold_key,
-    frequency_duration,
     is_blank,
     make_result,
     parse_datetime,
@@ -290,27 +287,12 @@ def describe_source(date: DatedEvidence, harvested: bool) -> str:
     return f"la fecha de {what} {by} ({field})"
 
 
-def _phrase(text: str) -> str:
-    return " ".join(re.sub(r"[-_/.,;:()]+", " ", fold(text)).split())
-
-
-def _frequency(value: Any, words: dict[str, str]) -> Frequency:
-    """The vocabulary (exact phrase first), then a count and a unit («cada 2 semanas»), then phrases in text."""
-    raw = str(value).strip() if value is not None else ""
-    if _phrase(raw) not in {_phrase(k) for k in words}:
-        code = frequency_duration(raw)
-        days = iso_duration_days(code) if code else None
-        if days:
-            return Frequency("periodic", days, raw)
-    return parse_frequency(raw, words)
-
-
 def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
     if ctx.retired:
         return retired_result(ID)
     ds = ctx.dataset
     declared = find_metadata(ds, params.frequency_keys)
-    freq = _frequency(declared[1], params.frequency_words) if declared else Frequency("unknown")
+    freq = parse_frequency(declared[1], params.frequency_words) if declared else Frequency("unknown")
     found = last_update(ctx, params)
     best, harvested = found.best, found.harvested is not None
     when = best.when if best else None

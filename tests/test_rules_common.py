@@ -173,3 +173,20 @@ def test_frequency_duration_reads_a_count_and_a_unit(raw, iso):
 )
 def test_status_maps_to_score_with_partial_graded_strictly_inside(status, given, score):
     assert make_result("accesibles", status, score=given).score == score
+
+
+@pytest.mark.parametrize(("text", "days"), [
+    ("1 mes", 30.4375), ("30 días", 30.0), ("every 2 weeks", 14.0), ("cada 2 semanas", 14.0),
+    ("once a year", 365.25), ("cada once días", 11.0),
+])
+def test_parse_frequency_reads_a_count_and_a_unit(text, days):
+    from rules.frequency import parse_frequency
+
+    freq = parse_frequency(text)
+    assert freq.kind == "periodic" and freq.days == pytest.approx(days)
+
+
+def test_parse_frequency_once_alone_is_irregular():
+    from rules.frequency import parse_frequency
+
+    assert parse_frequency("once").kind == "irregular"
