@@ -180,13 +180,9 @@ def test_status_maps_to_score_with_partial_graded_strictly_inside(status, given,
     ("once a year", 365.25), ("cada once días", 11.0),
 ])
 def test_parse_frequency_reads_a_count_and_a_unit(text, days):
-    from rules.frequency import parse_frequency
-
     freq = parse_frequency(text)
     assert freq.kind == "periodic" and freq.days == pytest.approx(days)
 
 
 def test_parse_frequency_once_alone_is_irregular():
-    from rules.frequency import parse_frequency
-
     assert parse_frequency("once").kind == "irregular"
