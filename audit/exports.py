@@ -2,6 +2,12 @@
 
 OUT/Y/scores.csv, datasets.csv, organizations.csv and scores.json. Text cells are neutralised against
 spreadsheet formula injection: every string from the portal is untrusted.
+
+Columns are only ever appended (readers may index them): ``scores.csv`` gained ``evidencia`` (the facts behind the
+verdict, ``key=value; …``, see :func:`evidence_text`) and ``organizations.csv`` the ``<characteristic>_pct_parcial``
+columns (share of the applicable datasets that pass partially; ``<characteristic>_pct`` counts only passes). The
+partial columns do not end in ``_pct`` on purpose: readers that take every ``*_pct`` column but ``progress_pct``
+and ``quality_progress_pct`` as a characteristic's compliance keep working.
 """
 
 from __future__ import annotations
@@ -27,6 +33,9 @@ from audit.store.db import utcnow
 from rules import CHARACTERISTICS
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+#: longest ``evidencia`` cell, and longest value inside it (the full evidence is in scores.json)
+EVIDENCE_MAX_CHARS = 400
+EVIDENCE_VALUE_MAX_CHARS = 80
 
 
 def safe_cell(value: Any) -> Any:
@@ -42,6 +51,56 @@ def _num(value: float | None, digits: int = 4) -> str:
 
 def _pct(value: float | None) -> str:
     return "" if value is None else f"{value:.1f}"
+
+
+def _short(text: str, limit: int) -> str:
+    text = " ".join(text.split())  # no newlines, tabs or carriage returns inside a cell
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _evidence_value(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return f"{round(value, 4):g}"
+    if isinstance(value, str):
+        return _short(value, EVIDENCE_VALUE_MAX_CHARS)
+    if isinstance(value, dict):  # e.g. integrales items: k:v,k:v (scalars only)
+        parts = [f"{k}:{t}" for k, v in value.items()
+                 if isinstance(v, str | int | float | bool) and (t := _evidence_value(v)) is not None]
+        return _short(",".join(parts), 3 * EVIDENCE_VALUE_MAX_CHARS) if parts else None
+    if isinstance(value, list | tuple):  # lists of scalars; per-resource detail objects stay in scores.json
+        items = [t for v in value if isinstance(v, str | int | float | bool) and (t := _evidence_value(v)) is not None]
+        return _short(",".join(items), EVIDENCE_VALUE_MAX_CHARS) if items else None
+    return None
+
+
+def evidence_text(evidence: Any) -> str:
+    """The ``evidencia`` cell of scores.csv: ``last_update=2018-02-08T10:37:01+00:00; last_update_source=…``.
+
+    Scalar facts as ``key=value`` in the rule's order, joined with "; "; objects of scalars as ``k:v,k:v``; lists
+    of objects (per-resource detail) are left out; values and the cell are shortened. The cell goes through
+    :func:`safe_cell` like every other."""
+    if not isinstance(evidence, dict):
+        return ""
+    parts = []
+    for key, value in evidence.items():
+        text = _evidence_value(value)
+        if text is not None:
+            parts.append(f"{_short(str(key), 40)}={text}")
+    return _short("; ".join(parts), EVIDENCE_MAX_CHARS)
+
+
+def _partial_pct(results: list[list[dict[str, Any]]]) -> dict[str, float | None]:
+    """Per characteristic: partial ÷ applicable × 100 over the datasets' results (as scoring computes ``_pct``)."""
+    out: dict[str, float | None] = {}
+    for c in CHARACTERISTICS:
+        statuses = [next((r["status"] for r in rs if r["characteristic"] == c), "not_applicable") for rs in results]
+        applicable = [st for st in statuses if st != "not_applicable"]
+        out[c] = round(100.0 * applicable.count("partial") / len(applicable), 1) if applicable else None
+    return out
 
 
 def _write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> None:
@@ -69,7 +128,7 @@ def collect(store: Store, run_id: int, weights: dict[str, float]) -> dict[str, A
         commitments = s.scalars(select(CommitmentRecord).where(CommitmentRecord.run_id == run_id)
                                 .order_by(CommitmentRecord.id)).all()
         portal = run.portal
-        datasets = []
+        datasets: list[dict[str, Any]] = []
         order = {c: i for i, c in enumerate(CHARACTERISTICS)}
         for snap in snaps:
             recs = sorted(results.get(snap.id, []), key=lambda r: order.get(r.characteristic, 99))
@@ -86,10 +145,14 @@ def collect(store: Store, run_id: int, weights: dict[str, float]) -> dict[str, A
                         "characteristic": r.characteristic, "status": r.status, "score": r.score,
                         "automatic_status": r.automatic_status, "manual_review": r.manual_review_id is not None,
                         "findings": r.findings or [], "error": r.error,
+                        "evidence": r.evidence if isinstance(r.evidence, dict) else {},
                     }
                     for r in recs
                 ],
             })
+        by_org: dict[str, list[list[dict[str, Any]]]] = defaultdict(list)
+        for d in datasets:
+            by_org[d["organization"]].append(d["results"])
         return {
             "portal": {"url": portal.url, "title": portal.title, "ckan_version": portal.ckan_version},
             "run": {"id": run.id, "year": run.year, "kind": run.kind, "status": run.status,
@@ -102,7 +165,8 @@ def collect(store: Store, run_id: int, weights: dict[str, float]) -> dict[str, A
                  "score": o.score, "conformes": o.conformes,
                  **{f"{c}_pct": (o.characteristic_pct or {}).get(c) for c in CHARACTERISTICS},
                  "committed": o.committed, "published": o.published, "progress_pct": o.progress_pct,
-                 "quality_progress_pct": o.quality_progress_pct}
+                 "quality_progress_pct": o.quality_progress_pct,
+                 **{f"{c}_pct_parcial": v for c, v in _partial_pct(by_org.get(o.organization_name, [])).items()}}
                 for o in orgs
             ],
             "datasets": datasets,
@@ -121,11 +185,12 @@ def write_exports(store: Store, run_id: int, out_year_dir: Path, weights: dict[s
     data = collect(store, run_id, weights)
     paths = {name: out_year_dir / name for name in ("scores.csv", "datasets.csv", "organizations.csv", "scores.json")}
 
-    _write_csv(paths["scores.csv"], ["organization", "dataset", "characteristic", "status", "score", "findings"], [
-        [d["organization"], d["dataset"], r["characteristic"], r["status"], _num(r["score"]),
-         ";".join(f.get("code", "") for f in r["findings"])]
-        for d in data["datasets"] for r in d["results"]
-    ])
+    _write_csv(paths["scores.csv"],
+               ["organization", "dataset", "characteristic", "status", "score", "findings", "evidencia"], [
+                   [d["organization"], d["dataset"], r["characteristic"], r["status"], _num(r["score"]),
+                    ";".join(f.get("code", "") for f in r["findings"]), evidence_text(r["evidence"])]
+                   for d in data["datasets"] for r in d["results"]
+               ])
     _write_csv(paths["datasets.csv"],
                ["organization", "dataset", "title", "score", "conforme", *CHARACTERISTICS], [
                    [d["organization"], d["dataset"], d["title"], _num(d["score"]), "si" if d["conforme"] else "no",
@@ -134,10 +199,12 @@ def write_exports(store: Store, run_id: int, out_year_dir: Path, weights: dict[s
                ])
     _write_csv(paths["organizations.csv"],
                ["organization", "title", "datasets", "score", "conformes", *[f"{c}_pct" for c in CHARACTERISTICS],
-                "committed", "published", "progress_pct", "quality_progress_pct"], [
+                "committed", "published", "progress_pct", "quality_progress_pct",
+                *[f"{c}_pct_parcial" for c in CHARACTERISTICS]], [
                    [o["organization"], o["title"], o["datasets"], _num(o["score"]), o["conformes"],
                     *[_pct(o[f"{c}_pct"]) for c in CHARACTERISTICS], o["committed"], o["published"],
-                    _pct(o["progress_pct"]), _pct(o["quality_progress_pct"])]
+                    _pct(o["progress_pct"]), _pct(o["quality_progress_pct"]),
+                    *[_pct(o[f"{c}_pct_parcial"]) for c in CHARACTERISTICS]]
                    for o in data["organizations"]
                ])
     tmp = paths["scores.json"].with_suffix(".json.tmp")

@@ -138,8 +138,9 @@ def characteristic_chart(
 ) -> Chart:
     """Share of datasets that comply with each characteristic (0–100 %)."""
     title = "Cumplimiento por característica"
+    of_subject = "del " + subject[3:] if subject.startswith("el ") else f"de {subject}"  # «de el» → «del»
     alt = (
-        f"Gráfica de barras: porcentaje de conjuntos de {subject} que cumplen cada una de las diez características"
+        f"Gráfica de barras: porcentaje de conjuntos {of_subject} que cumplen cada una de las diez características"
         + ("; la marca vertical indica el promedio del portal." if reference is not None else ".")
     )
     return hbar_chart(

@@ -89,11 +89,16 @@ def fmt_datetime(value: datetime | None, tz: str = DEFAULT_TZ, placeholder: str 
     return f"{fmt_date(local.date())}, {local:%H:%M} h"
 
 
-def plural(count: int | None, singular: str, plural_form: str | None = None) -> str:
-    """plural(69, "conjunto") → "69 conjuntos"; plural(1, "organización", "organizaciones") → "1 organización"."""
-    n = count or 0
-    word = singular if n == 1 else (plural_form or singular + "s")
-    return f"{fmt_int(n)} {word}"
+def plural_word(count: int | float | None, singular: str, plural_form: str | None = None) -> str:
+    """Only the word: plural_word(1, "organización", "organizaciones") → "organización" (0 and 2+ → plural)."""
+    return singular if (count or 0) == 1 else (plural_form or singular + "s")
+
+
+def plural(count: int | float | None, singular: str, plural_form: str | None = None) -> str:
+    """plural(69, "conjunto") → "69 conjuntos"; plural(1, "organización", "organizaciones") → "1 organización".
+
+    Also a filter: ``{{ n | plural("conjunto retirado", "conjuntos retirados") }}``."""
+    return f"{fmt_int(count or 0)} {plural_word(count, singular, plural_form)}"
 
 
 def fmt_delta(value: float | None, digits: int = 1, suffix: str = "") -> str:
@@ -133,12 +138,16 @@ FILTERS = {
     "status_label": status_label,
     "status_symbol": status_symbol,
     "truncate_text": truncate,
+    "plural": plural,
+    "plural_word": plural_word,
 }
 
 
 def install_filters(env: Any) -> Any:
-    """Register the es-MX filters (``num``, ``pct``, ``score``, ``date_es`` …) and ``plural`` on a Jinja2 env."""
+    """Register the es-MX filters (``num``, ``pct``, ``score``, ``date_es``, ``plural`` …) and the globals
+    ``plural`` / ``plural_word`` on a Jinja2 env."""
     env.filters.update(FILTERS)
     env.globals["plural"] = plural
+    env.globals["plural_word"] = plural_word
     env.globals["STATUS_SHORT"] = STATUS_SHORT
     return env

@@ -8,7 +8,12 @@ Definitions used (documented in docs/reports.md):
 - dataset score = weighted mean of the scores of its applicable characteristics (weights from ``scoring``);
   *conforme* = every applicable characteristic passes (and at least one applies);
 - portal score = mean of the dataset scores; portal progress = 100 × Σ published / Σ committed;
-- characteristic compliance = datasets that pass / datasets where it applies × 100;
+- characteristic compliance = datasets that pass / datasets where it applies × 100 (and, next to it, the share
+  that passes partially: an organization whose datasets are all partial is not shown like one where all fail);
+- evaluated datasets = listed + retired (a retired dataset is evaluated: permanentes fails, the rest do not apply);
+  every total in the reports counts them both, and the text says how many of them are retired;
+- prioritized actions: each (dataset, characteristic) state below "pass" is credited once, to the remediations of
+  the findings that cause it (see ``state_causes`` and ``_actions``);
 - previous evaluation = the last complete run of the same portal with year Y − 1;
 - suite results = the agency suites (``content.suites_dir``) and data-dictionary expectations the content stage
   ran on each tabular resource (``ContentCheck.expectations["suites"]``), one row per resource and suite.
@@ -20,6 +25,7 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import func, select
@@ -42,6 +48,7 @@ from audit.store.models import (
     RuleResultRecord,
     RunError,
 )
+from reports.evidence import evidence_line
 from rules import CHARACTERISTICS
 
 log = logging.getLogger(__name__)
@@ -156,10 +163,16 @@ class RunSummary:
     progress_pct: float | None
     quality_progress_pct: float | None
     characteristic_pct: dict[str, float | None]
+    characteristic_partial_pct: dict[str, float | None] = field(default_factory=dict)
+
+    @property
+    def evaluated(self) -> int:
+        """Every dataset the evaluation covers: listed + retired (the denominator of ``conformes_pct``)."""
+        return self.datasets + self.retired
 
     @property
     def conformes_pct(self) -> float | None:
-        total = self.datasets + self.retired
+        total = self.evaluated
         return 100.0 * self.conformes / total if total else None
 
 
@@ -167,7 +180,7 @@ class RunSummary:
 class OrgRow:
     name: str
     title: str
-    datasets: int
+    datasets: int  # evaluated: listed + retired
     score: float | None
     conformes: int
     characteristic_pct: dict[str, float | None]
@@ -176,6 +189,12 @@ class OrgRow:
     progress_pct: float | None
     quality_progress_pct: float | None
     position: int | None = None  # ranking among organizations with datasets (ties share the position)
+    retired: int = 0  # of ``datasets``, those retired from the portal
+    characteristic_partial_pct: dict[str, float | None] = field(default_factory=dict)
+
+    @property
+    def listed(self) -> int:
+        return self.datasets - self.retired
 
 
 @dataclass(slots=True)
@@ -234,18 +253,27 @@ class DatasetSection(DatasetRow):
     findings: list[FindingView] = field(default_factory=list)
     reviews: list[ReviewNote] = field(default_factory=list)
     anchor: str = ""
+    basis: list[tuple[str, str]] = field(default_factory=list)  # (characteristic title, «Base de la evaluación»)
 
 
 @dataclass(slots=True)
 class Action:
-    """One remediation and everything it would fix (the prioritised action list)."""
+    """One remediation and the states below "pass" it is credited with (the prioritised action list).
+
+    A state is one (dataset, characteristic) below "pass"; it is credited only to the remediations of the findings
+    that cause it (``state_causes``) and weighs 1 in total: ``weight`` adds 1/n for each state that needs this
+    remediation and n − 1 others, so the weights of all actions add up to the number of states."""
 
     remediation: str
     code: str
-    statuses: int  # (dataset, characteristic) statuses below "pass" it addresses
-    fails: int
+    statuses: int  # states credited to it (alone + shared)
+    fails: int  # of which "no cumple"
     characteristics: list[str]
     datasets: list[str]
+    alone: int = 0  # states this remediation lifts by itself
+    alone_fails: int = 0
+    shared: int = 0  # states that also need other remediations
+    weight: float = 0.0
 
 
 @dataclass(slots=True)
@@ -348,6 +376,8 @@ class OrganizationReport:
     previous_year: int | None
     agency_suites: list[SuiteResult] = field(default_factory=list)
     dictionary_checks: list[SuiteResult] = field(default_factory=list)
+    portal_characteristic_partial_pct: dict[str, float | None] = field(default_factory=dict)
+    unattributed: int = 0  # states below "pass" without any remediation (not in ``actions``)
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -466,17 +496,19 @@ def _load_run_data(s: Session, run_id: int, weights: dict[str, float] | None, or
     return _RunData(datasets=datasets, cells=cells, scores=scores)
 
 
-def _characteristic_pct(ds_ids: list[int], cells: dict[int, dict[str, tuple[str, float | None]]]) -> dict[str, float | None]:
+def _characteristic_pct(ds_ids: list[int], cells: dict[int, dict[str, tuple[str, float | None]]],
+                        status: str = "pass") -> dict[str, float | None]:
+    """Per characteristic: datasets with ``status`` ÷ datasets where it applies × 100 (None: applies to none)."""
     out: dict[str, float | None] = {}
     for cid in CHARACTERISTICS:
-        applicable = passed = 0
+        applicable = matched = 0
         for ds in ds_ids:
             st = cells.get(ds, {}).get(cid)
             if st is None or st[0] == "not_applicable":
                 continue
             applicable += 1
-            passed += st[0] == "pass"
-        out[cid] = 100.0 * passed / applicable if applicable else None
+            matched += st[0] == status
+        out[cid] = 100.0 * matched / applicable if applicable else None
     return out
 
 
@@ -486,17 +518,21 @@ def _org_rows(s: Session, run_id: int, data: _RunData) -> list[OrgRow]:
     results = {r.organization_name: r for r in s.scalars(
         select(OrganizationResult).where(OrganizationResult.run_id == run_id))}
     by_org: dict[str, list[int]] = defaultdict(list)
-    for ds_id, _name, _title, org, _presence in data.datasets:
+    retired: dict[str, int] = defaultdict(int)
+    for ds_id, _name, _title, org, presence in data.datasets:
         if org:
             by_org[org].append(ds_id)
+            retired[org] += presence != "listed"
     rows: list[OrgRow] = []
     for name in sorted(set(snaps) | set(results) | set(by_org)):
         snap, res = snaps.get(name), results.get(name)
         title = (res.title if res and res.title else None) or (snap.title if snap and snap.title else None) or name
         ds_ids = by_org.get(name, [])
+        # evaluated datasets counted from the snapshots, the same way everywhere (listed + retired)
+        evaluated = len(ds_ids) if ds_ids or res is None else res.datasets
         if res is not None:
             row = OrgRow(
-                name=name, title=title, datasets=res.datasets, score=res.score, conformes=res.conformes,
+                name=name, title=title, datasets=evaluated, score=res.score, conformes=res.conformes,
                 characteristic_pct={c: res.characteristic_pct.get(c) for c in CHARACTERISTICS},
                 committed=res.committed, published=res.published, progress_pct=res.progress_pct,
                 quality_progress_pct=res.quality_progress_pct,
@@ -505,12 +541,14 @@ def _org_rows(s: Session, run_id: int, data: _RunData) -> list[OrgRow]:
             scores = [data.scores[d][0] for d in ds_ids if data.scores[d][0] is not None]
             row = OrgRow(
                 name=name, title=title,
-                datasets=sum(1 for d in data.datasets if d[3] == name and d[4] == "listed"),
+                datasets=evaluated,
                 score=_mean(scores),
                 conformes=sum(1 for d in ds_ids if data.scores[d][1]),
                 characteristic_pct=_characteristic_pct(ds_ids, data.cells),
                 committed=0, published=0, progress_pct=None, quality_progress_pct=None,
             )
+        row.retired = retired.get(name, 0)
+        row.characteristic_partial_pct = _characteristic_pct(ds_ids, data.cells, "partial")
         rows.append(row)
     ranked = sorted((r for r in rows if r.datasets > 0 and r.score is not None), key=lambda r: -r.score)  # type: ignore[operator]
     position, last = 0, None
@@ -551,16 +589,17 @@ def _summary(s: Session, run: AuditRun, data: _RunData, orgs: list[OrgRow]) -> R
         progress_pct=round(100.0 * published / committed, 1) if committed else None,
         quality_progress_pct=quality,
         characteristic_pct=_characteristic_pct(ds_ids, data.cells),
+        characteristic_partial_pct=_characteristic_pct(ds_ids, data.cells, "partial"),
     )
 
 
 def _change_sentences(prev: RunSummary, cur: RunSummary) -> list[str]:
-    from reports.format import fmt_int, fmt_pct, fmt_score  # local: model stays format-free elsewhere
+    from reports.format import fmt_int, fmt_pct, fmt_score, plural  # local: model stays format-free elsewhere
 
     out = [
-        f"de {fmt_int(prev.datasets)} a {fmt_int(cur.datasets)} conjuntos",
-        f"de {fmt_int(prev.organizations)} a {fmt_int(cur.organizations)} organizaciones",
-        f"de {fmt_int(prev.conformes)} a {fmt_int(cur.conformes)} conjuntos conformes",
+        f"de {fmt_int(prev.evaluated)} a {plural(cur.evaluated, 'conjunto evaluado', 'conjuntos evaluados')}",
+        f"de {fmt_int(prev.organizations)} a {plural(cur.organizations, 'organización', 'organizaciones')}",
+        f"de {fmt_int(prev.conformes)} a {plural(cur.conformes, 'conjunto conforme', 'conjuntos conformes')}",
     ]
     if prev.score is not None and cur.score is not None:
         out.append(f"calificación de {fmt_score(prev.score)} a {fmt_score(cur.score)}")
@@ -652,7 +691,7 @@ def _range_text(kwargs: dict[str, Any]) -> str:
 
 def _expectation_issue(item: dict[str, Any]) -> ExpectationIssue:
     """A failed expectation as one Spanish sentence: what was expected, how many values failed, examples."""
-    from reports.format import fmt_int, fmt_pct
+    from reports.format import fmt_int, fmt_pct, plural
 
     etype = str(item.get("type") or "")
     kwargs = _as_dict(item.get("kwargs"))
@@ -674,7 +713,8 @@ def _expectation_issue(item: dict[str, Any]) -> ExpectationIssue:
     count = result.get("unexpected_count")
     if isinstance(count, int | float) and not isinstance(count, bool):
         total = result.get("element_count")
-        text = f"{fmt_int(count)} de {fmt_int(total)} valores" if isinstance(total, int | float) else f"{fmt_int(count)} valores"
+        text = (f"{fmt_int(count)} de {plural(total, 'valor', 'valores')}" if isinstance(total, int | float)
+                else plural(count, "valor", "valores"))
         pct = result.get("unexpected_percent")
         if isinstance(pct, int | float) and not isinstance(pct, bool):
             text += f" ({fmt_pct(pct)})"
@@ -875,6 +915,7 @@ class PortalContext:
     portal_score: float | None
     previous_orgs: dict[str, OrgRow]
     previous_year: int | None
+    portal_partial_pct: dict[str, float | None] = field(default_factory=dict)
 
 
 def build_portal_context(store: Store, run_id: int, *, weights: dict[str, float] | None = None) -> PortalContext:
@@ -895,33 +936,93 @@ def build_portal_context(store: Store, run_id: int, *, weights: dict[str, float]
             portal_score=_mean([data.scores[d][0] for d in ids]),
             previous_orgs=previous_orgs,
             previous_year=year - 1 if prev_id is not None else None,
+            portal_partial_pct=_characteristic_pct(ids, data.cells, "partial"),
         )
 
 
-def _actions(sections: list[DatasetSection], limit: int = 12) -> list[Action]:
-    """Group remediations across datasets; the fix that raises the most statuses (fails first) comes first."""
+#: Findings that decide a characteristic's verdict by themselves. When a state below "pass" has one of them, the
+#: state's other findings are advice that cannot lift it (declaring or fixing the frequency does not make data that
+#: are years old timely: the stale-data finding's own remediation covers both), so they do not claim it.
+DECISIVE_FINDINGS: dict[str, frozenset[str]] = {
+    "oportunos": frozenset({"desactualizado", "irregular_antiguo", "sin_fecha_actualizacion"}),
+}
+#: Findings that the rules also emit on passing results: advice that never decides a verdict (they claim a state
+#: only when nothing else explains it).
+ADVISORY_FINDINGS: dict[str, frozenset[str]] = {
+    "oportunos": frozenset({"fecha_solo_metadatos"}),
+    "gratuitos": frozenset({"precio_por_revisar"}),
+}
+
+
+def _remediation_key(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def state_causes(characteristic: str, findings: list[FindingView]) -> list[FindingView]:
+    """The findings of one (dataset, characteristic) state below "pass" whose remediations would lift it.
+
+    Only findings with a remediation count. A decisive finding (``DECISIVE_FINDINGS``) leaves out the others;
+    advisory findings (``ADVISORY_FINDINGS``) count only when nothing else explains the state."""
+    actionable = [f for f in findings if f.remediation.strip()]
+    decisive = DECISIVE_FINDINGS.get(characteristic, frozenset())
+    if any(f.code in decisive for f in actionable):
+        return [f for f in actionable if f.code in decisive]
+    advisory = ADVISORY_FINDINGS.get(characteristic, frozenset())
+    causes = [f for f in actionable if f.code not in advisory]
+    return causes or actionable
+
+
+def _actions(sections: list[DatasetSection], limit: int = 12) -> tuple[list[Action], int]:
+    """The prioritised actions and the number of states below "pass" without any remediation.
+
+    Each (dataset, characteristic) state below "pass" is attributed to the remediations of its own causes
+    (``state_causes``) and counted once: a state that needs n distinct remediations adds 1/n to each. Actions are
+    ranked by that weight (the states they would lift), then by the weight of the "no cumple" among them."""
     groups: dict[str, dict[str, Any]] = {}
+    unattributed = 0
     for ds in sections:
+        by_state: dict[str, list[FindingView]] = defaultdict(list)
+        status_of: dict[str, str] = {}
         for f in ds.findings:
-            if f.status not in ("fail", "partial") or not f.remediation.strip():
+            if f.status in ("fail", "partial"):
+                by_state[f.characteristic].append(f)
+                status_of[f.characteristic] = f.status
+        for cell in ds.statuses:
+            if cell.status in ("fail", "partial") and cell.characteristic not in by_state:
+                unattributed += 1  # below "pass" with no finding recorded
+        for cid, findings in by_state.items():
+            remediations: dict[str, FindingView] = {}
+            for f in state_causes(cid, findings):
+                remediations.setdefault(_remediation_key(f.remediation), f)
+            if not remediations:
+                unattributed += 1
                 continue
-            key = " ".join(f.remediation.split()).casefold()
-            g = groups.setdefault(key, {"remediation": f.remediation.strip(), "code": f.code, "pairs": set(),
-                                        "fails": set(), "chars": [], "datasets": []})
-            pair = (ds.name, f.characteristic)
-            g["pairs"].add(pair)
-            if f.status == "fail":
-                g["fails"].add(pair)
-            if f.characteristic_title not in g["chars"]:
-                g["chars"].append(f.characteristic_title)
-            if ds.title not in g["datasets"]:
-                g["datasets"].append(ds.title)
+            share = Fraction(1, len(remediations))
+            failed = status_of[cid] == "fail"
+            for key, f in remediations.items():
+                g = groups.setdefault(key, {"remediation": f.remediation.strip(), "code": f.code, "alone": 0,
+                                            "alone_fails": 0, "shared": 0, "fails": 0, "weight": Fraction(0),
+                                            "fail_weight": Fraction(0), "chars": [], "datasets": []})
+                g["weight"] += share
+                g["fails"] += failed
+                if len(remediations) == 1:
+                    g["alone"] += 1
+                    g["alone_fails"] += failed
+                else:
+                    g["shared"] += 1
+                if failed:
+                    g["fail_weight"] += share
+                if f.characteristic_title not in g["chars"]:
+                    g["chars"].append(f.characteristic_title)
+                if ds.title not in g["datasets"]:
+                    g["datasets"].append(ds.title)
+    ranked = sorted(groups.values(), key=lambda g: (-g["weight"], -g["fail_weight"], -g["alone"], g["remediation"]))
     actions = [
-        Action(g["remediation"], g["code"], len(g["pairs"]), len(g["fails"]), g["chars"], g["datasets"])
-        for g in groups.values()
+        Action(g["remediation"], g["code"], g["alone"] + g["shared"], g["fails"], g["chars"], g["datasets"],
+               alone=g["alone"], alone_fails=g["alone_fails"], shared=g["shared"], weight=float(g["weight"]))
+        for g in ranked
     ]
-    actions.sort(key=lambda a: (-a.statuses, -a.fails, a.remediation))
-    return actions[:limit]
+    return actions[:limit], unattributed
 
 
 def build_organization_report(
@@ -973,6 +1074,7 @@ def build_organization_report(
         for i, ds in enumerate(snaps):
             recs = {r.characteristic: r for r in records.get(ds.id, [])}
             cells, findings, notes = [], [], []
+            basis: list[tuple[str, str]] = []
             for info in infos:
                 found = recs.get(info.id)
                 if found is None:
@@ -982,6 +1084,9 @@ def build_organization_report(
                 cells.append(StatusCell(info.id, info.title, info.short, rec.status, rec.score,
                                         manual=rec.manual_review_id is not None,
                                         automatic_status=rec.automatic_status, error=rec.error))
+                line = evidence_line(rec.evidence if isinstance(rec.evidence, dict) else None)
+                if line:
+                    basis.append((info.title, line))
                 for f in rec.findings or []:
                     if not isinstance(f, dict):
                         continue
@@ -1006,6 +1111,7 @@ def build_organization_report(
                 organization=org_name, name=ds.name, title=ds.title or ds.name, presence=ds.presence,
                 score=score, conforme=conforme, statuses=cells, description=desc,
                 resources=n_resources.get(ds.id, 0), findings=findings, reviews=notes, anchor=f"ds-{i + 1}",
+                basis=basis,
             ))
         # worst first: the reader starts with what needs the most work
         sections.sort(key=lambda d: (d.conforme, d.score if d.score is not None else -1.0, d.title.casefold()))
@@ -1021,6 +1127,7 @@ def build_organization_report(
                 .order_by(CommitmentRecord.due_date, CommitmentRecord.dataset_key))
         ]
 
+        actions, unattributed = _actions(sections)
         return OrganizationReport(
             portal_title=_portal_title(portal, portal_title),
             portal_url=portal.url,
@@ -1036,13 +1143,15 @@ def build_organization_report(
             portal_score=ctx.portal_score,
             datasets=sections,
             retired=sum(1 for d in sections if d.presence != "listed"),
-            actions=_actions(sections),
+            actions=actions,
+            unattributed=unattributed,
             commitments=commitments,
             unmatched=[c for c in commitments if c.matched_dataset is None],
             previous=ctx.previous_orgs.get(org_name),
             previous_year=ctx.previous_year,
             agency_suites=[r for r in suite_results if r.source == "agency"],
             dictionary_checks=[r for r in suite_results if r.source == "dictionary"],
+            portal_characteristic_partial_pct=ctx.portal_partial_pct,
         )
 
 

@@ -32,7 +32,7 @@ from audit.errors import ConfigError
 from audit.progress import stage_progress
 from audit.store.db import Store, open_store
 from reports import charts as ch
-from reports.format import fmt_num, install_filters
+from reports.format import fmt_num, install_filters, plural
 from reports.model import (
     OrganizationReport,
     PortalContext,
@@ -176,8 +176,9 @@ def portal_charts(report: PortalReport) -> list[ch.Chart]:
             out.append(ch.hbar_chart(
                 [o.title for o in ranked], [o.score * 100 for o in ranked],  # type: ignore[operator]
                 title="Calificación de las organizaciones",
-                alt=f"Gráfica de barras: calificación de 0 a 100 de las {len(ranked)} organizaciones con conjuntos, "
-                    "de mayor a menor.",
+                alt=(f"Gráfica de barras: calificación de 0 a 100 de las {plural(len(ranked), 'organización', 'organizaciones')} "
+                     "con conjuntos, de mayor a menor." if len(ranked) > 1 else
+                     "Gráfica de barras: calificación de 0 a 100 de la única organización con conjuntos."),
                 value_fmt=lambda v: fmt_num(v),
             ))
         else:

@@ -80,8 +80,10 @@ def test_output_files_follow_the_contract(audited):
     store, outcome, out = audited
     with (out / "scores.csv").open(encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
-    assert list(rows[0]) == ["organization", "dataset", "characteristic", "status", "score", "findings"]
+    assert list(rows[0]) == ["organization", "dataset", "characteristic", "status", "score", "findings", "evidencia"]
     assert len(rows) == 69 * 10
+    oportunos = [r for r in rows if r["characteristic"] == "oportunos" and r["status"] == "pass"]
+    assert oportunos and all("last_update=" in r["evidencia"] for r in oportunos)  # a pass is explained too
     assert {r["status"] for r in rows} <= {"pass", "partial", "fail", "not_applicable"}
     assert all(0.0 <= float(r["score"]) <= 1.0 for r in rows)
     with (out / "datasets.csv").open(encoding="utf-8") as fh:
@@ -93,7 +95,8 @@ def test_output_files_follow_the_contract(audited):
         orgs = list(csv.DictReader(fh))
     assert list(orgs[0])[:5] == ["organization", "title", "datasets", "score", "conformes"]
     assert [f"{c}_pct" for c in CHARACTERISTICS] == list(orgs[0])[5:15]
-    assert list(orgs[0])[15:18] == ["committed", "published", "progress_pct"]
+    assert list(orgs[0])[15:19] == ["committed", "published", "progress_pct", "quality_progress_pct"]
+    assert list(orgs[0])[19:] == [f"{c}_pct_parcial" for c in CHARACTERISTICS]
     assert len(orgs) == 18
     assert any(o["datasets"] == "0" for o in orgs), "organizations without datasets are listed"
     data = json.loads((out / "scores.json").read_text(encoding="utf-8"))

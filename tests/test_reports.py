@@ -271,7 +271,7 @@ def test_previous_year_comparison_appears_when_two_years_exist(rendered, tmp_pat
     built, out_dir, _output = rendered
     text = " ".join(pdftext(out_dir / "portal.pdf").split())
     assert "Cambio frente a la evaluación 2025" in text
-    assert re.search(r"de \d+ a \d+ conjuntos, de \d+ a \d+ organizaciones", text)
+    assert re.search(r"de \d+ a \d+ conjuntos evaluados, de \d+ a \d+ organizaciones", text)
     org_html = (out_dir / "secretaria-de-finanzas.html").read_text(encoding="utf-8")
     assert "Frente a 2025" in org_html
     # a single year: no comparison, said plainly
