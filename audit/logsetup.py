@@ -52,6 +52,8 @@ def configure_logging(level: int | str = "INFO", *, json_lines: bool | None = No
     root.setLevel(level.upper() if isinstance(level, str) else level)
     # chatty libraries stay at WARNING unless we are debugging
     quiet = logging.DEBUG if root.level <= logging.DEBUG else logging.WARNING
-    for name in ("urllib3", "httpx", "httpcore", "aiosmtpd", "mail.log", "fontTools",
-                 "weasyprint", "great_expectations", "matplotlib", "alembic"):
+    for name in ("urllib3", "httpx", "httpcore", "aiosmtpd", "mail.log", "weasyprint", "alembic"):
         logging.getLogger(name).setLevel(quiet)
+    # their debug output is internals (GX dumps every asset's field specs), never useful to an auditor
+    for name in ("great_expectations", "fontTools", "matplotlib", "PIL"):
+        logging.getLogger(name).setLevel(logging.WARNING)
