@@ -11,9 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from dateutil import parser as dateparser
-
-from audit.csvfiles import read_csv_rows
+from audit.csvfiles import parse_day, read_csv_rows
 from audit.errors import InputFileError
 from audit.textnorm import match_key
 
@@ -27,10 +25,7 @@ class Commitment:
 
 
 def _parse_date(value: str) -> date:
-    value = value.strip()
-    if len(value) == 10 and value[4] == "-":
-        return date.fromisoformat(value)
-    return dateparser.parse(value, dayfirst=True).date()
+    return parse_day(value)
 
 
 def load_commitments(path: str | Path) -> list[Commitment]:
@@ -45,7 +40,8 @@ def load_commitments(path: str | Path) -> list[Commitment]:
         try:
             due = _parse_date(row.get("due_date", ""))
         except (ValueError, OverflowError):
-            problems.append(f"línea {line}: fecha inválida en due_date: {row.get('due_date')!r} (use AAAA-MM-DD)")
+            problems.append(f"línea {line}: fecha inválida en due_date: {row.get('due_date')!r} "
+                            "(use una fecha completa: AAAA-MM-DD o DD/MM/AAAA)")
             continue
         out.append(Commitment(row["organization"], row["dataset"], due, line))
     if problems:

@@ -13,6 +13,7 @@ from audit.errors import InputFileError
 from audit.indicator import _parse_date
 from audit.store import ManualReview, Store
 from audit.store.db import utcnow
+from audit.textnorm import match_key
 
 REVIEW_STATUSES = ("pass", "partial", "fail", "not_applicable")
 STATUS_ALIASES = {"cumple": "pass", "parcial": "partial", "cumple parcialmente": "partial", "no cumple": "fail",
@@ -29,6 +30,18 @@ class Review:
     review_date: date
 
 
+def _characteristic(text: str) -> str:
+    """The rule id from what an evaluator writes: "libre_uso", «De libre uso», «Legibles por máquinas»."""
+    from rules import CHARACTERISTICS, RULES_BY_ID
+
+    key = match_key(text)
+    for rule_id in CHARACTERISTICS:
+        title = match_key(RULES_BY_ID[rule_id].title_es)
+        if key in (match_key(rule_id), title) or (key and title.endswith(key) and len(key) >= 5):
+            return rule_id
+    return text.strip().lower()
+
+
 def load_reviews(path: str | Path) -> list[Review]:
     from rules import CHARACTERISTICS
 
@@ -38,7 +51,7 @@ def load_reviews(path: str | Path) -> list[Review]:
     problems: list[str] = []
     for line, row in rows:
         status = STATUS_ALIASES.get(row["status"].lower(), row["status"].lower())
-        char = row["characteristic"].strip().lower()
+        char = _characteristic(row["characteristic"])
         if char not in CHARACTERISTICS:
             problems.append(f"línea {line}: característica desconocida {row['characteristic']!r} "
                             f"(válidas: {', '.join(CHARACTERISTICS)})")
@@ -52,7 +65,7 @@ def load_reviews(path: str | Path) -> list[Review]:
         try:
             when = _parse_date(row["date"])
         except (ValueError, OverflowError):
-            problems.append(f"línea {line}: fecha inválida {row['date']!r} (use AAAA-MM-DD)")
+            problems.append(f"línea {line}: fecha inválida {row['date']!r} (use AAAA-MM-DD o DD/MM/AAAA)")
             continue
         out.append(Review(row["dataset"], char, status, row["justification"], row["reviewer"], when))
     if problems:
