@@ -371,8 +371,10 @@ def print_summary(store: Store, run_id: int, cfg: AuditConfig, *, out_dir: Path 
                 else f"{o.progress_pct:.1f} % ({o.published}/{o.committed})",
             )
         console.print(table)
-        committed = sum(o.committed for o in orgs)
-        published = sum(o.published for o in orgs)
+        from audit.indicator import portal_commitment_totals
+
+        with store.session() as s:
+            committed, published, _ = portal_commitment_totals(s, run_id)
         total = sum(o.datasets for o in orgs)
         conf = sum(o.conformes for o in orgs)
         pct = f"{100 * published / committed:.1f} %" if committed else "sin compromisos registrados"

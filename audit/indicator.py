@@ -2,7 +2,11 @@
 
 progress_pct = 100 × published / committed, where *committed* are inventory rows due on or before the cut-off of
 the audit year and *published* are committed rows matched (ignoring case, accents and spacing, by CKAN name or
-title) to a public dataset of that organization with at least one reachable resource.
+title) to a public dataset of that organization that was on the portal by the cut-off with at least one
+downloadable data resource (not only its documentation). Organizations are matched by their exact spelling first,
+then ignoring accents; a commitment that fits two organizations, repeats an earlier row or names an organization
+the portal does not have is reported (``CommitmentOutcome.issue``); the last still counts as committed and not
+published in the portal-wide figure.
 """
 
 from __future__ import annotations
@@ -10,6 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from audit.csvfiles import parse_day, read_csv_rows
 from audit.errors import InputFileError
@@ -67,8 +74,9 @@ class DatasetRef:
     organization: str
     name: str
     title: str | None
-    published: bool  # public, active and at least one reachable resource
+    published: bool  # public, active and at least one downloadable data resource
     conforme: bool
+    created: date | None = None  # when it appeared on the portal (CKAN metadata_created)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,16 +87,25 @@ class CommitmentOutcome:
     matched_dataset: str | None
     published: bool
     conforme: bool
+    issue: str | None = None  # Spanish note for the evaluators (ambiguous, duplicate, late, not on the portal)
+
+
+def _exact(text: str | None) -> str:
+    """Case- and spacing-insensitive but accent-sensitive: tells «PROMÉXICO» from «PROMEXICO»."""
+    return " ".join(str(text or "").casefold().split())
 
 
 def evaluate_commitments(commitments: list[Commitment], orgs: list[OrgRef], datasets: list[DatasetRef], *,
                          year: int, cutoff_month_day: str = "12-31") -> list[CommitmentOutcome]:
     cutoff = cutoff_date(year, cutoff_month_day)
-    org_by_key: dict[str, str] = {}
+    # organizations by exact spelling first, then loosely; a loose key shared by two organizations is ambiguous
+    org_exact: dict[str, str] = {}
+    org_loose: dict[str, set[str]] = {}
     for o in orgs:
-        org_by_key.setdefault(match_key(o.name), o.name)
-        if o.title:
-            org_by_key.setdefault(match_key(o.title), o.name)
+        for text in (o.name, o.title):
+            if text:
+                org_exact.setdefault(_exact(text), o.name)
+                org_loose.setdefault(match_key(text), set()).add(o.name)
     ds_by_org: dict[str, dict[str, DatasetRef]] = {}
     for d in datasets:
         keys = ds_by_org.setdefault(d.organization, {})
@@ -96,15 +113,37 @@ def evaluate_commitments(commitments: list[Commitment], orgs: list[OrgRef], data
             if k and (k not in keys or (d.published and not keys[k].published)):
                 keys[k] = d
     out = []
+    seen: dict[tuple[str, str], int] = {}
     for c in commitments:
-        org = org_by_key.get(match_key(c.organization))
+        issue = None
+        org = org_exact.get(_exact(c.organization))
+        if org is None:
+            candidates = sorted(org_loose.get(match_key(c.organization), set()))
+            if len(candidates) == 1:
+                org = candidates[0]
+            elif candidates:
+                issue = (f"la organización «{c.organization}» puede ser {' o '.join(candidates)}: escríbala como "
+                         "aparece en el portal")
+            else:
+                issue = f"no hay en el portal una organización «{c.organization}» (cuenta como no publicado)"
         ds = ds_by_org.get(org or "", {}).get(match_key(c.dataset))
         committed = c.due_date <= cutoff
+        key = (org or match_key(c.organization), ds.name if ds else match_key(c.dataset))
+        if key in seen:
+            committed = False  # the same commitment twice counts once
+            issue = f"compromiso repetido (ya registrado en la línea {seen[key]})"
+        else:
+            seen[key] = c.line
+        published = bool(committed and ds and ds.published)
+        if published and ds is not None and ds.created is not None and ds.created > cutoff:
+            published = False
+            issue = f"«{ds.name}» se publicó el {ds.created.isoformat()}, después del corte ({cutoff.isoformat()})"
         out.append(CommitmentOutcome(
             commitment=c, organization_name=org, committed=committed,
             matched_dataset=ds.name if ds else None,
-            published=bool(committed and ds and ds.published),
-            conforme=bool(committed and ds and ds.published and ds.conforme),
+            published=published,
+            conforme=bool(published and ds and ds.conforme),
+            issue=issue,
         ))
     return out
 
@@ -114,3 +153,13 @@ def progress_pct(published: int, committed: int) -> float | None:
     if committed <= 0:
         return None
     return round(100.0 * published / committed, 1)
+
+
+def portal_commitment_totals(session: Session, run_id: int) -> tuple[int, int, int]:
+    """(committed, published, conforme) for the whole portal, from the stored commitments: unlike a sum over the
+    organizations, it keeps commitments of organizations the portal does not have (committed, not published)."""
+    from audit.store import CommitmentRecord
+
+    rows = session.execute(select(CommitmentRecord.published, CommitmentRecord.conforme)
+                           .where(CommitmentRecord.run_id == run_id, CommitmentRecord.committed.is_(True))).all()
+    return len(rows), sum(1 for p, _ in rows if p), sum(1 for p, c in rows if p and c)

@@ -11,10 +11,11 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import delete, select
 
+import rules as rules_pkg
 from audit.config import AuditConfig
 from audit.evidence import (
     Availability,
@@ -38,9 +39,11 @@ from audit.store import (
     Probe,
     ResourceSnapshot,
     RuleResultRecord,
+    RunError,
     Store,
 )
 from rules import CHARACTERISTICS
+from rules._common import RuleParams, is_documentation, parse_datetime
 
 log = logging.getLogger(__name__)
 BATCH = 300
@@ -158,7 +161,6 @@ def is_conforme(results: dict[str, tuple[str, float]]) -> bool:
 
 
 def run_score_stage(store: Store, run_id: int, cfg: AuditConfig, *, commitments: list[Commitment] | None = None) -> ScoreSummary:
-    import rules as rules_pkg
     from audit.reviews import latest_reviews
 
     params = rules_pkg.params_for(cfg.rules.model_dump())
@@ -251,6 +253,12 @@ def run_score_stage(store: Store, run_id: int, cfg: AuditConfig, *, commitments:
     return summary
 
 
+def _created(snap: DatasetSnapshot) -> date | None:
+    raw = snap.raw if isinstance(snap.raw, dict) else {}
+    when = parse_datetime(raw.get("metadata_created"))
+    return when.date() if when else None
+
+
 def aggregate_organizations(store: Store, run_id: int, cfg: AuditConfig,
                             per_dataset: dict[int, dict[str, tuple[str, float]]],
                             probes: dict[int, ProbeEvidence], commitments: list[Commitment] | None) -> None:
@@ -263,12 +271,20 @@ def aggregate_organizations(store: Store, run_id: int, cfg: AuditConfig,
         orgs = s.scalars(select(OrganizationSnapshot).where(OrganizationSnapshot.run_id == run_id)
                          .order_by(OrganizationSnapshot.name)).all()
         snaps = s.scalars(select(DatasetSnapshot).where(DatasetSnapshot.run_id == run_id)).all()
+        # published = its *data* can be downloaded: a reachable data dictionary or methodology note next to a
+        # broken data file does not publish the data (the rules' own documentation test decides which is which)
+        doc_params = rules_pkg.params_for(cfg.rules.model_dump())["legibles_por_maquinas"]
+        assert isinstance(doc_params, RuleParams)
         reachable_ds: set[int] = set()
         any_probe = bool(probes)
-        for ds_id, r_id in s.execute(select(ResourceSnapshot.dataset_snapshot_id, ResourceSnapshot.id)
-                                     .where(ResourceSnapshot.run_id == run_id)):
+        for ds_id, r_id, r_name, r_raw in s.execute(
+                select(ResourceSnapshot.dataset_snapshot_id, ResourceSnapshot.id, ResourceSnapshot.name,
+                       ResourceSnapshot.raw).where(ResourceSnapshot.run_id == run_id)):
+            resource = {**(r_raw if isinstance(r_raw, dict) else {}), "name": r_name or (r_raw or {}).get("name")}
+            if is_documentation(resource, doc_params):
+                continue
             p = probes.get(r_id)
-            if (p is not None and p.reachable) or not any_probe:
+            if (p is not None and p.outcome == "ok") or not any_probe:
                 reachable_ds.add(ds_id)
 
         by_org: dict[str, list[DatasetSnapshot]] = defaultdict(list)
@@ -282,7 +298,8 @@ def aggregate_organizations(store: Store, run_id: int, cfg: AuditConfig,
             DatasetRef(organization=snap.organization_name or "", name=snap.name, title=snap.title,
                        published=(snap.presence == "listed" and not snap.private and snap.state in (None, "active")
                                   and snap.id in reachable_ds),
-                       conforme=is_conforme(per_dataset.get(snap.id, {})))
+                       conforme=is_conforme(per_dataset.get(snap.id, {})),
+                       created=_created(snap))
             for snap in snaps
         ]
         outcomes = evaluate_commitments(
@@ -291,7 +308,11 @@ def aggregate_organizations(store: Store, run_id: int, cfg: AuditConfig,
         ) if commitments is not None else None
         if outcomes is not None:
             s.execute(delete(CommitmentRecord).where(CommitmentRecord.run_id == run_id))
+            s.execute(delete(RunError).where(RunError.run_id == run_id, RunError.stage == "indicator"))
             for o in outcomes:
+                if o.issue:
+                    record_error(s, run_id, "indicator", "commitment", f"Compromiso en la línea {o.commitment.line}: "
+                                 f"{o.issue}.", subject=f"{o.commitment.organization} / {o.commitment.dataset}")
                 s.add(CommitmentRecord(
                     run_id=run_id, organization_key=o.commitment.organization, dataset_key=o.commitment.dataset,
                     due_date=o.commitment.due_date, organization_name=o.organization_name,

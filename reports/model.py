@@ -32,6 +32,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from audit.errors import ConfigError
+from audit.indicator import portal_commitment_totals
 from audit.store.db import Store, utcnow
 from audit.store.models import (
     AuditRun,
@@ -563,16 +564,10 @@ def _org_rows(s: Session, run_id: int, data: _RunData) -> list[OrgRow]:
 def _summary(s: Session, run: AuditRun, data: _RunData, orgs: list[OrgRow]) -> RunSummary:
     ds_ids = [d[0] for d in data.datasets]
     scores = [data.scores[d][0] for d in ds_ids if data.scores[d][0] is not None]
-    committed = sum(o.committed for o in orgs)
-    published = sum(o.published for o in orgs)
-    quality = None
-    if committed:
-        conforme_committed = s.scalar(
-            select(func.count()).select_from(CommitmentRecord).where(
-                CommitmentRecord.run_id == run.id, CommitmentRecord.committed.is_(True),
-                CommitmentRecord.conforme.is_(True))
-        ) or 0
-        quality = round(100.0 * conforme_committed / committed, 1)
+    # from the stored commitments, not a sum over organizations: commitments of organizations the portal does
+    # not have still count (committed, not published)
+    committed, published, conforme_committed = portal_commitment_totals(s, run.id)
+    quality = round(100.0 * conforme_committed / committed, 1) if committed else None
     groups = s.scalar(select(func.count()).select_from(GroupSnapshot).where(GroupSnapshot.run_id == run.id)) or 0
     return RunSummary(
         run_id=run.id,

@@ -97,3 +97,35 @@ def test_load_commitments_missing_columns(tmp_path):
     p.write_text("org,dataset\nA,B\n", encoding="utf-8")
     with pytest.raises(InputFileError, match="organization"):
         load_commitments(p)
+
+
+def test_two_organizations_differing_only_by_an_accent_are_told_apart():
+    orgs = [OrgRef("promexico", "PROMEXICO"), OrgRef("promexico-2", "PROMÉXICO")]
+    datasets = [DatasetRef("promexico-2", "exportaciones", "Exportaciones", published=True, conforme=True)]
+    exact = evaluate_commitments([Commitment("PROMÉXICO", "Exportaciones", date(2026, 1, 1))], orgs, datasets, year=2026)
+    assert exact[0].organization_name == "promexico-2" and exact[0].published and exact[0].issue is None
+    loose = evaluate_commitments([Commitment("Promexíco", "Exportaciones", date(2026, 1, 1))], orgs, datasets, year=2026)
+    assert loose[0].organization_name is None and not loose[0].published
+    assert "puede ser promexico o promexico-2" in (loose[0].issue or "")
+
+
+def test_a_repeated_commitment_counts_once():
+    rows = [Commitment("Secretaría de Salud", "Camas hospitalarias", date(2026, 1, 1), line=2),
+            Commitment("secretaria de salud", "camas-hospitalarias", date(2026, 3, 1), line=7)]
+    out = evaluate_commitments(rows, ORGS, DATASETS, year=2026)
+    assert [o.committed for o in out] == [True, False]
+    assert out[1].issue == "compromiso repetido (ya registrado en la línea 2)"
+
+
+def test_a_dataset_that_appeared_after_the_cut_off_was_not_published_that_year():
+    late = [DatasetRef("secretaria-de-salud", "camas-hospitalarias", "Camas hospitalarias", published=True,
+                       conforme=True, created=date(2027, 2, 10))]
+    out = evaluate_commitments([Commitment("Secretaría de Salud", "Camas hospitalarias", date(2026, 6, 30))],
+                               ORGS, late, year=2026)
+    assert out[0].committed and not out[0].published and "después del corte (2026-12-31)" in (out[0].issue or "")
+
+
+def test_a_commitment_of_an_organization_not_on_the_portal_is_reported():
+    out = evaluate_commitments([Commitment("Secretaría de Marina", "x", date(2026, 1, 1))], ORGS, DATASETS, year=2026)
+    assert out[0].committed and not out[0].published
+    assert out[0].issue == "no hay en el portal una organización «Secretaría de Marina» (cuenta como no publicado)"
