@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import csv
+import html as html_lib
 import io
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from audit.config import AuditConfig
 from audit.store import open_store
 from audit.store.db import Store
 from audit.web import create_app
-from audit.web.data import CHARACTERISTICS
+from audit.web.data import CHARACTERISTICS, build_summary
 from audit.web.sample import build_sample_store
+from reports.format import fmt_pct, fmt_score
+from reports.model import build_portal_report
 
 ORG_CSV = (["organization", "title", "datasets", "score", "conformes"] + [f"{c}_pct" for c in CHARACTERISTICS]
            + ["committed", "published", "progress_pct"])
@@ -188,6 +193,143 @@ def test_unknown_pages_answer_404_in_spanish(client: TestClient) -> None:
 def test_invalid_parameters_answer_422_not_500(client: TestClient) -> None:
     for url in ("/?page=0", "/?sort=drop", "/?run=abc", "/?run=99999999999999999999", "/corridas?year=99999"):
         assert client.get(url).status_code == 422, url
+
+
+# ------------------------------------------------------------------------------------------ same numbers as the report
+
+
+def _kpi(html: str, label: str) -> str:
+    section = html.split('class="kpis"', 1)[1].split("</section>", 1)[0]
+    for block in section.split('<div class="kpi">')[1:]:
+        if label in block:
+            return " ".join(re.sub(r"<[^>]+>", " ", block).split())
+    raise AssertionError(f"KPI {label!r} not found")
+
+
+def _char_summary(html: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", html.split('class="char-summary">', 1)[1].split("</p>", 1)[0]).split())
+
+
+@pytest.mark.parametrize("run_index", [0, 1])
+def test_overview_numbers_equal_the_annual_report_of_the_same_run(client: TestClient, sample: Any,
+                                                                  run_index: int) -> None:
+    """evaluated = published + retired and the portal score rounded once, exactly as reports.model computes them
+    (the last run of the sample has a retired dataset)."""
+    store, info = sample
+    run_id = info["runs"][run_index]
+    weights = AuditConfig().scoring.weights
+    report = build_portal_report(store, run_id, weights=weights).summary
+    with store.session() as s:
+        summary = build_summary(s, run_id, weights)
+    assert summary.evaluated == report.evaluated == report.datasets + report.retired
+    assert (summary.listed, summary.retired) == (report.datasets, report.retired)
+    assert summary.score == pytest.approx(report.score, abs=1e-12)  # unrounded: no 4-decimal rounding first
+    assert summary.conformes == report.conformes
+    html = client.get(f"/?run={run_id}").text
+    evaluated = _kpi(html, "evaluado")
+    assert evaluated.startswith(f"{report.evaluated} conjuntos evaluados")
+    if run_index == 1:
+        assert report.retired == 1
+        assert f"({report.datasets} publicados y 1 retirado del portal)" in evaluated
+    else:
+        assert report.retired == 0 and f"({report.datasets} publicados)" in evaluated
+    assert _kpi(html, "calificación general").startswith(fmt_score(report.score) + " ")
+    assert _kpi(html, "conjuntos conformes").startswith(f"{report.conformes} ")
+    assert _kpi(html, "organizaciones").startswith(f"{report.organizations} ")
+
+
+def test_portal_score_is_rounded_once_for_display(tmp_path: Any) -> None:
+    """Dataset scores 0.7994, 0.7995, 0.7995: the mean 0.799467 is 79.9 as in the report, not 80.0 (the mean
+    first rounded to 0.7995, then to one decimal)."""
+    from sqlalchemy import update
+
+    from audit.store.models import DatasetSnapshot, RuleResultRecord
+
+    store = open_store(f"sqlite:///{tmp_path / 'round.db'}")
+    try:
+        info = build_sample_store(store, organizations=2, datasets=3, runs=1)
+        run_id = info["runs"][0]
+        with store.session() as s:
+            snaps = s.scalars(select(DatasetSnapshot.id).where(DatasetSnapshot.run_id == run_id)
+                              .order_by(DatasetSnapshot.id)).all()
+            assert len(snaps) == 3
+            for snap_id, score in zip(snaps, (0.7994, 0.7995, 0.7995), strict=True):
+                s.execute(update(RuleResultRecord).where(RuleResultRecord.dataset_snapshot_id == snap_id)
+                          .values(status="partial", score=score))
+        weights = AuditConfig().scoring.weights
+        report = build_portal_report(store, run_id, weights=weights).summary
+        assert report.score == pytest.approx(0.7994667, abs=1e-7) and fmt_score(report.score) == "79.9"
+        with TestClient(create_app(AuditConfig(), store)) as c:
+            assert _kpi(c.get("/").text, "calificación general").startswith("79.9 ")
+    finally:
+        store.close()
+
+
+def test_characteristic_summary_follows_the_organization_filter(client: TestClient, sample: Any) -> None:
+    store, info = sample
+    run_id = info["runs"][-1]
+    portal = _char_summary(client.get(f"/caracteristicas/libre_uso?run={run_id}").text)
+    datasets = client.get("/api/v1/datasets", params={"run": run_id, "limit": 1000}).json()["items"]
+    assert portal.startswith(f"Todo el portal: {len(datasets)} conjuntos evaluados.")
+    org = next(o for o in client.get("/api/v1/organizations", params={"run": run_id}).json()["items"]
+               if o["organization"] == "secretaria-000")
+    mine = [d for d in datasets if d["organization"] == "secretaria-000"]
+    counts = {st: sum(1 for d in mine if d["libre_uso"] == st) for st in ("pass", "partial", "fail", "not_applicable")}
+    html = client.get(f"/caracteristicas/libre_uso?run={run_id}&organization=secretaria-000").text
+    text = _char_summary(html)
+    assert text.startswith(f"Secretaría de Finanzas (secretaria-000): {len(mine)} conjuntos evaluados.")
+    assert f"Cumplen {counts['pass']} ({fmt_pct(org['libre_uso_pct'])} de aquellos a los que aplica)" in text
+    assert (f"parcialmente {counts['partial']}; no cumplen {counts['fail']}; "
+            f"no aplica {counts['not_applicable']}.") in text
+    assert text != portal
+    # an organization without datasets: zero everywhere, no percentage
+    empty = _char_summary(client.get(f"/caracteristicas/libre_uso?organization={info['empty_organization']}").text)
+    assert "0 conjuntos evaluados" in empty and "no aplica a ninguno" in empty
+
+
+def test_characteristic_page_with_unknown_organization_answers_404_in_spanish(client: TestClient) -> None:
+    for url in ("/caracteristicas/libre_uso?organization=zzz", "/caracteristicas/accesibles?organization=zzz&status=pass"):
+        r = client.get(url)
+        assert r.status_code == 404, url
+        assert "No encontrado" in r.text and "No existe la organización «zzz»" in r.text
+    assert client.get("/caracteristicas/libre_uso?organization=zzz&formato=csv").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("/?year=abc", "Parámetro «year»: «abc» no es un número entero. Se acepta un número entero de 1900 a 2200."),
+        ("/?run=99999999999999999999", "Parámetro «run»: «99999999999999999999» es mayor que el máximo"),
+        ("/?page=0", "Parámetro «page»: «0» es menor que el mínimo (1). Se acepta un número entero de 1 a 1000000."),
+        ("/?sort=name&order=up", "Parámetro «order»: «up» no es un valor admitido. Se acepta uno de estos valores: "
+                                 "«asc» o «desc»."),
+        ("/caracteristicas/accesibles?status=foo", "Parámetro «status»: «foo» no es un valor admitido."),
+        ("/?q=" + "x" * 201, "Parámetro «q»: el texto tiene 201 caracteres y el máximo es 200."),
+        ("/corridas/abc", "Dirección «run_id»: «abc» no es un número entero."),
+    ],
+)
+def test_invalid_parameters_are_explained_in_spanish(client: TestClient, url: str, expected: str) -> None:
+    r = client.get(url)
+    assert r.status_code == 422
+    assert "Parámetros inválidos (422)" in r.text
+    assert html_lib.escape(expected, quote=False) in r.text
+    assert "Input should" not in r.text and "valid integer" not in r.text
+
+
+def test_api_validation_errors_stay_machine_readable_with_spanish_messages(client: TestClient) -> None:
+    r = client.get("/api/v1/datasets?limit=0&conforme=quizas")
+    assert r.status_code == 422
+    detail = {d["param"]: d for d in r.json()["detail"]}
+    assert detail["limit"]["loc"] == ["query", "limit"] and detail["limit"]["type"] == "greater_than_equal"
+    assert detail["limit"]["input"] == "0" and detail["limit"]["accepted"] == "un número entero de 1 a 1000"
+    assert detail["limit"]["msg"] == ("Parámetro «limit»: «0» es menor que el mínimo (1). "
+                                      "Se acepta un número entero de 1 a 1000.")
+    assert detail["conforme"]["type"] == "bool_parsing"
+    assert "«quizas» no es un valor sí/no" in detail["conforme"]["msg"]
+    r = client.get("/api/v1/results?status=bogus")
+    (only,) = r.json()["detail"]
+    assert only["accepted"] == "uno de estos valores: «pass», «partial», «fail» o «not_applicable»"
+    assert "Input should" not in r.text
 
 
 # ------------------------------------------------------------------------------------------ downloads

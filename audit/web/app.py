@@ -25,6 +25,7 @@ from audit.config import AuditConfig
 from audit.errors import AuditError
 from audit.store.db import Store
 from audit.web.data import PageCache, SummaryCache, TTLMemo, characteristic_titles
+from audit.web.errors import spanish_errors, spanish_message
 from audit.web.format import install_web_filters
 from audit.web.jobs import JobRunner
 from audit.web.security import (
@@ -119,14 +120,11 @@ def create_app(cfg: AuditConfig, store: Store) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
-        problems = [
-            {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
-            for e in exc.errors()
-        ]
+        problems = spanish_errors(request, exc.errors())  # Spanish: parameter, what was wrong, what is accepted
         if wants_json(request):
             return JSONResponse({"detail": problems}, status_code=422)
-        msg = "Parámetros inválidos: " + "; ".join(f"{'.'.join(p['loc'][1:])}: {p['msg']}" for p in problems)
-        return state.render(request, "error.html", {"status": 422, "message": msg}, status_code=422)
+        return state.render(request, "error.html", {"status": 422, "message": spanish_message(problems)},
+                            status_code=422)
 
     @app.exception_handler(AuditError)
     async def audit_error(request: Request, exc: AuditError) -> Response:

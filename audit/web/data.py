@@ -63,11 +63,11 @@ def clean(text: str | None) -> str | None:
 
 
 def dataset_score(statuses: dict[str, tuple[str, float]], weights: dict[str, float]) -> tuple[float | None, bool]:
-    """The dataset score and conforme flag, computed exactly as the scoring stage does (audit.scoring)."""
-    from audit.scoring import dataset_score as score_of
-    from audit.scoring import is_conforme
+    """The dataset score and conforme flag, computed exactly as the scoring stage and the reports do (one
+    definition: ``reports.model.dataset_score``, which calls ``audit.scoring``)."""
+    from reports.model import dataset_score as report_dataset_score
 
-    return score_of(statuses, weights), is_conforme(statuses)
+    return report_dataset_score(dict(statuses), weights)
 
 
 # --------------------------------------------------------------------------------------------------- runs
@@ -173,7 +173,11 @@ def resolve_run(s: Session, *, run_id: int | None = None, year: int | None = Non
 
 @dataclass
 class RunSummary:
-    """Per-dataset table of one run (what datasets.csv holds) plus portal-wide aggregates."""
+    """Per-dataset table of one run (what datasets.csv holds) plus portal-wide aggregates.
+
+    The definitions are the reports' (``reports.model.RunSummary``, docs/reports.md): evaluated datasets =
+    listed + retired (a retired dataset is scored: *permanentes* fails); ``score`` is the unrounded mean of the
+    dataset scores (0–1), rounded once for display."""
 
     run_id: int
     datasets: list[dict[str, Any]]
@@ -184,6 +188,31 @@ class RunSummary:
     conformes: int
     organizations: list[dict[str, Any]] = field(default_factory=list)  # organizations.csv rows
     built_at: float = field(default_factory=time.monotonic)
+
+    @property
+    def retired(self) -> int:
+        return sum(1 for d in self.datasets if d["presence"] != "listed")
+
+    @property
+    def listed(self) -> int:
+        """Datasets published (listed) on the portal in this run."""
+        return len(self.datasets) - self.retired
+
+    @property
+    def evaluated(self) -> int:
+        """Every dataset the evaluation covers: listed + retired (``reports.model.RunSummary.evaluated``)."""
+        return len(self.datasets)
+
+
+def characteristic_counts(datasets: Sequence[dict[str, Any]], characteristic: str) -> tuple[dict[str, int], float | None]:
+    """Datasets per status of one characteristic, and the share that passes among those where it applies
+    (percentage rounded once, to one decimal, as the reports show it)."""
+    counts = {"pass": 0, "partial": 0, "fail": 0, "not_applicable": 0}
+    for d in datasets:
+        if d.get(characteristic) in counts:
+            counts[d[characteristic]] += 1
+    applicable = counts["pass"] + counts["partial"] + counts["fail"]
+    return counts, (round(100.0 * counts["pass"] / applicable, 1) if applicable else None)
 
 
 def run_version(run: AuditRun) -> tuple[Any, ...]:
@@ -254,7 +283,6 @@ def build_summary(s: Session, run_id: int, weights: dict[str, float]) -> RunSumm
         if ds_id in statuses:
             statuses[ds_id][char] = (rule_status, rule_score)
     datasets: list[dict[str, Any]] = []
-    counts = {c: {"pass": 0, "partial": 0, "fail": 0, "not_applicable": 0} for c in CHARACTERISTICS}
     for row in snaps:
         st = statuses[row.id]
         score: float | None
@@ -263,30 +291,29 @@ def build_summary(s: Session, run_id: int, weights: dict[str, float]) -> RunSumm
             "organization": row.organization_name,
             "dataset": row.name,
             "title": row.title,
-            "score": round(score, 4) if score is not None else None,
+            "score": score,  # as audit.scoring stores it and datasets.csv writes it
             "conforme": conforme,
             "presence": row.presence,
             "snapshot_id": row.id,
         }
         for c in CHARACTERISTICS:
-            status: str | None = st[c][0] if c in st else None
-            item[c] = status
-            if status in counts[c]:
-                counts[c][status] += 1
+            item[c] = st[c][0] if c in st else None
         datasets.append(item)
     datasets.sort(key=lambda d: ((d["organization"] or ""), d["dataset"]))
+    # the portal score as the report computes it (reports.model._summary): the plain mean, in the report's order,
+    # not rounded here (the template rounds it once, for display)
+    scored = [d["score"] for d in datasets if d["score"] is not None]
+    counts: dict[str, dict[str, int]] = {}
     pct: dict[str, float | None] = {}
     for c in CHARACTERISTICS:
-        applicable = counts[c]["pass"] + counts[c]["partial"] + counts[c]["fail"]
-        pct[c] = round(100.0 * counts[c]["pass"] / applicable, 1) if applicable else None
-    scored = [d["score"] for d in datasets if d["score"] is not None]
+        counts[c], pct[c] = characteristic_counts(datasets, c)
     return RunSummary(
         run_id=run_id,
         datasets=datasets,
         by_name={d["dataset"]: d for d in datasets},
         characteristic_pct=pct,
         characteristic_counts=counts,
-        score=round(sum(scored) / len(scored), 4) if scored else None,
+        score=sum(scored) / len(scored) if scored else None,
         conformes=sum(1 for d in datasets if d["conforme"]),
         organizations=organization_rows(s, run_id),
     )

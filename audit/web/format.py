@@ -35,6 +35,7 @@ except ImportError:  # pragma: no cover - only before reports/format.py exists
             }
         )
         env.globals["plural"] = lambda n, s, p=None: f"{_num(n or 0, 0)} {s if n == 1 else (p or s + 's')}"
+        env.globals["plural_word"] = lambda n, s, p=None: s if n == 1 else (p or s + "s")
         return env
 
 #: probe outcomes (audit.evidence.Outcome) in plain Spanish

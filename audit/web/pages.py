@@ -136,7 +136,10 @@ def overview(request: Request, run: RunQ = None, year: YearQ = None, q: TextQ = 
         return download(rows, ORG_COLUMNS, formato, f"organizaciones-{r.year}-corrida-{r.id}")
     shown, pager = paginate(rows, page, st.cfg.web.page_size)
     kpis = {
-        "datasets": sum(1 for d in summary.datasets if d["presence"] != "retired"),
+        # the reports' definitions (reports.model.RunSummary): evaluated = published (listed) + retired
+        "datasets": summary.evaluated,
+        "listed": summary.listed,
+        "retired": summary.retired,
         "organizations": len(orgs),
         "conformes": summary.conformes,
         "score": summary.score,
@@ -257,8 +260,16 @@ def characteristic(request: Request, characteristic: NamePath, run: RunQ = None,
         if (hit := _cached(st, key)) is not None:
             return hit
         summary = st.cache.get(s, r, st.cfg.scoring.weights)
-        rows = [d for d in summary.datasets if d[characteristic] in wanted
-                and (not organization or d["organization"] == organization)]
+        scope = summary.datasets
+        org_title = None
+        if organization:
+            if not any(o["organization"] == organization for o in summary.organizations):
+                raise HTTPException(404, f"No existe la organización «{organization}» en la corrida {r.id}. "
+                                         "Quite el filtro o elija una organización de la lista.")
+            scope = [d for d in scope if d["organization"] == organization]
+            org_title = next((o["title"] for o in summary.organizations if o["organization"] == organization), None)
+        counts, pct = data.characteristic_counts(scope, characteristic)
+        rows = [d for d in scope if d[characteristic] in wanted]
         by_org: dict[str, int] = {}
         for d in rows:
             by_org[d["organization"] or "—"] = by_org.get(d["organization"] or "—", 0) + 1
@@ -275,7 +286,8 @@ def characteristic(request: Request, characteristic: NamePath, run: RunQ = None,
     return _remember(st, key, st.render(request, "characteristic.html", {
         **ctx, "char": characteristic, "items": items, "pager": pager, "status": status,
         "organization": organization or "", "by_org": sorted(by_org.items(), key=lambda kv: (-kv[1], kv[0])),
-        "counts": summary.characteristic_counts[characteristic], "pct": summary.characteristic_pct[characteristic]}))
+        "counts": counts, "pct": pct, "evaluated": len(scope),
+        "org_title": org_title or organization or ""}))
 
 
 @router.get("/corridas")
