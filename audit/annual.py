@@ -138,6 +138,12 @@ def annual_evaluation(
         portal_id = _portal_id(store, portal_url)
     assert portal_id is not None
     runs = len(year_runs(store, portal_id, year))
+    if not audited_now:
+        # the snapshot is a periodic run scored on one night's probes: the evaluation judges *accesibles* by the
+        # year's availability, so score it again as the annual evaluation (stored commitments and reviews kept)
+        from audit.scoring import run_score_stage
+
+        run_score_stage(store, run_id, cfg, annual=True)
     write_outputs(store, cfg, run_id, out_dir)
     log.info("annual year=%d portal=%s snapshot_run=%d runs_in_year=%d out=%s", year, portal_url, run_id, runs, out_dir)
     return AnnualResult(year, portal_url, run_id, runs, Path(out_dir) / str(year), audited_now)

@@ -80,12 +80,15 @@ def _content_evidence(store: Store, run_id: int) -> dict[int, ContentEvidence]:
     return content_evidence_for_run(store, run_id)
 
 
-def _availability(store: Store, run: AuditRun, cfg: AuditConfig) -> dict[str, Availability]:
-    if run.kind != "annual" or run.year is None:
+def _availability(store: Store, run: AuditRun, cfg: AuditConfig, *, annual: bool = False) -> dict[str, Availability]:
+    """The year's availability of each resource, for the annual evaluation only (a periodic audit judges what it
+    saw that night)."""
+    if not (annual or run.kind == "annual"):
         return {}
     from audit.annual import availability_for_year
 
-    return availability_for_year(store, run.portal_id, run.year, until_run_id=run.id)
+    year = run.year or audit_year(run, cfg)
+    return availability_for_year(store, run.portal_id, year, until_run_id=run.id)
 
 
 def _history(store: Store, run: AuditRun, lookback_days: int) -> tuple[dict[str, list[HistoryEntry]], dict[str, DatasetSnapshot], bool]:
@@ -160,7 +163,10 @@ def is_conforme(results: dict[str, tuple[str, float]]) -> bool:
     return bool(applicable) and all(st == "pass" for st in applicable)
 
 
-def run_score_stage(store: Store, run_id: int, cfg: AuditConfig, *, commitments: list[Commitment] | None = None) -> ScoreSummary:
+def run_score_stage(store: Store, run_id: int, cfg: AuditConfig, *, commitments: list[Commitment] | None = None,
+                    annual: bool = False) -> ScoreSummary:
+    """Score every dataset of ``run_id``. ``annual=True`` (the annual evaluation re-scoring its snapshot run) judges
+    *accesibles* by each resource's availability over the year's runs, as an ``annual`` run does."""
     from audit.reviews import latest_reviews
 
     params = rules_pkg.params_for(cfg.rules.model_dump())
@@ -175,7 +181,7 @@ def run_score_stage(store: Store, run_id: int, cfg: AuditConfig, *, commitments:
     audit_date = _utc(run.started_at)
     probes = _probe_evidence(store, run_id)
     contents = _content_evidence(store, run_id)
-    availability = _availability(store, run, cfg)
+    availability = _availability(store, run, cfg, annual=annual)
     history, last_seen, has_previous = _history(store, run, lookback)
     summary.retired = _add_retired(store, run_id, last_seen)
     reviews = latest_reviews(store, run.portal_id)

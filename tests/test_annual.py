@@ -187,3 +187,42 @@ def test_annual_evaluation_on_the_sample_portal_writes_the_year_outputs(tmp_path
                 assert s.get(AuditRun, fresh.run_id).kind == "annual"
         finally:
             st.close()
+
+
+def test_the_annual_evaluation_judges_accesibles_by_the_years_availability(tmp_path):
+    """A file down in one of three runs (67 % < 90 %) passes the night of the last run but not the year."""
+    from sqlalchemy import select
+
+    from audit.annual import annual_evaluation
+    from audit.config import AuditConfig
+    from audit.pipeline import run_audit
+    from audit.sample_portal import SamplePortal
+    from audit.store import DatasetSnapshot, RuleResultRecord
+
+    def accesibles(st, run_id: int) -> tuple[str, list[str]]:  # type: ignore[no-untyped-def]
+        with st.session() as s:
+            rec = s.scalar(select(RuleResultRecord).join(DatasetSnapshot, DatasetSnapshot.id == RuleResultRecord.dataset_snapshot_id)
+                           .where(RuleResultRecord.run_id == run_id, RuleResultRecord.characteristic == "accesibles",
+                                  DatasetSnapshot.name == "escuelas-de-educacion-basica"))
+            return rec.status, [f["code"] for f in rec.findings or []]
+
+    with SamplePortal() as portal:
+        cfg = AuditConfig.model_validate({
+            "portal_url": portal.url, "database_url": f"sqlite:///{tmp_path / 'a.db'}", "output_dir": str(tmp_path / "o"),
+            "content": {"enabled": False}, "reports": {"enabled": False}, "http": {"retries": 0},
+        })
+        path = next(p for p in portal.catalog.files if p.endswith(".csv") and "escuelas" in p)
+        st = open_store(cfg.database_url)
+        try:
+            runs = []
+            for night in range(3):
+                body = portal.catalog.files.pop(path) if night == 1 else None  # down on the second night
+                runs.append(run_audit(cfg, st, portal_url=portal.url, year=YEAR, kind="periodic", out_dir=tmp_path / "x"))
+                if body is not None:
+                    portal.catalog.files[path] = body
+            assert accesibles(st, runs[1].run_id)[0] != "pass" and accesibles(st, runs[2].run_id) == ("pass", [])
+            annual_evaluation(st, cfg, portal_url=portal.url, year=YEAR, out_dir=tmp_path / "o")
+            status, codes = accesibles(st, runs[2].run_id)
+            assert status == "partial" and "disponibilidad_insuficiente" in codes
+        finally:
+            st.close()
