@@ -129,3 +129,25 @@ def test_a_commitment_of_an_organization_not_on_the_portal_is_reported():
     out = evaluate_commitments([Commitment("Secretaría de Marina", "x", date(2026, 1, 1))], ORGS, DATASETS, year=2026)
     assert out[0].committed and not out[0].published
     assert out[0].issue == "no hay en el portal una organización «Secretaría de Marina» (cuenta como no publicado)"
+
+
+def test_portal_totals_keep_commitments_of_organizations_not_on_the_portal(tmp_path):
+    from audit.indicator import portal_commitment_totals
+    from audit.store import AuditRun, CommitmentRecord, open_store
+    from audit.store.db import utcnow
+
+    store = open_store(f"sqlite:///{tmp_path / 'a.db'}")
+    pid = store.get_or_create_portal("http://127.0.0.1:1")
+    with store.session() as s:
+        run = AuditRun(portal_id=pid, started_at=utcnow(), status="complete", counts={}, crawl_state={}, stages_done=[])
+        s.add(run)
+        s.flush()
+        for org, published, committed in (("salud", True, True), ("salud", False, True), (None, False, True),
+                                          ("salud", False, False)):
+            s.add(CommitmentRecord(run_id=run.id, organization_key=org or "Secretaría de Marina", dataset_key="x",
+                                   due_date=date(2026, 1, 1), organization_name=org, matched_dataset=None,
+                                   committed=committed, published=published, conforme=published))
+        run_id = run.id
+    with store.session() as s:
+        assert portal_commitment_totals(s, run_id) == (3, 1, 1)  # the unknown organization's row counts
+    store.close()

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from audit.indicator import portal_commitment_totals
 from audit.store.models import (
     AdminLogEntry,
     AuditRun,
@@ -431,10 +432,9 @@ def commitments(s: Session, run_id: int, organization: str | None = None) -> lis
 
 def indicator(s: Session, run_id: int) -> dict[str, Any]:
     orgs = organization_rows(s, run_id)
-    committed = sum(o["committed"] or 0 for o in orgs)
-    published = sum(o["published"] or 0 for o in orgs)
+    # all stored commitments, as the reports count them (organizations not on the portal included)
+    committed, published, conformes = portal_commitment_totals(s, run_id)
     comm = commitments(s, run_id)
-    conformes = sum(1 for c in comm if c["committed"] and c["conforme"])
     return {
         "run": run_id,
         "committed": committed,

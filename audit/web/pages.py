@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
+from audit.indicator import portal_commitment_totals
 from audit.web import data
 from audit.web.data import CHARACTERISTICS, MAX_INT
 from audit.web.exports import download
@@ -129,8 +130,8 @@ def overview(request: Request, run: RunQ = None, year: YearQ = None, q: TextQ = 
         summary = st.cache.get(s, r, st.cfg.scoring.weights)
         orgs = summary.organizations
         ctx = _context(request, s, r)
-    total_committed = sum(o["committed"] or 0 for o in orgs)
-    total_published = sum(o["published"] or 0 for o in orgs)
+        # all stored commitments, as the reports count them (organizations not on the portal included)
+        total_committed, total_published, _ = portal_commitment_totals(s, r.id)
     rows = data.sort_rows(data.text_filter(orgs, q, ("organization", "title")), sort, order == "desc")
     if formato:
         return download(rows, ORG_COLUMNS, formato, f"organizaciones-{r.year}-corrida-{r.id}")
