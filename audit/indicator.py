@@ -131,7 +131,7 @@ def evaluate_commitments(commitments: list[Commitment], orgs: list[OrgRef], data
         key = (org or match_key(c.organization), ds.name if ds else match_key(c.dataset))
         if key in seen:
             committed = False  # the same commitment twice counts once
-            issue = f"compromiso repetido (ya registrado en la línea {seen[key]})"
+            issue = "compromiso repetido" + (f" (ya registrado en la línea {seen[key]})" if seen[key] else "")
         else:
             seen[key] = c.line
         published = bool(committed and ds and ds.published)

@@ -12,8 +12,9 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 import rules as rules_pkg
 from audit.config import AuditConfig
@@ -259,6 +260,21 @@ def run_score_stage(store: Store, run_id: int, cfg: AuditConfig, *, commitments:
     return summary
 
 
+def _stored_inventory(s: Any, run: AuditRun) -> list[Commitment] | None:
+    """The commitments inventory kept in the database: this run's (re-scoring) or else the latest earlier run's of
+    the same portal, so an audit started without ``--commitments`` (a scheduled one, the annual evaluation) still
+    measures progress against the last inventory loaded. None when no inventory was ever loaded."""
+    for cond in (CommitmentRecord.run_id == run.id,
+                 CommitmentRecord.run_id == select(func.max(CommitmentRecord.run_id)).join(
+                     AuditRun, AuditRun.id == CommitmentRecord.run_id).where(
+                     AuditRun.portal_id == run.portal_id, AuditRun.id < run.id).scalar_subquery()):
+        rows = s.execute(select(CommitmentRecord.organization_key, CommitmentRecord.dataset_key,
+                                CommitmentRecord.due_date).where(cond).order_by(CommitmentRecord.id)).all()
+        if rows:
+            return [Commitment(org, ds, due) for org, ds, due in rows]
+    return None
+
+
 def _created(snap: DatasetSnapshot) -> date | None:
     raw = snap.raw if isinstance(snap.raw, dict) else {}
     when = parse_datetime(raw.get("metadata_created"))
@@ -308,6 +324,8 @@ def aggregate_organizations(store: Store, run_id: int, cfg: AuditConfig,
                        created=_created(snap))
             for snap in snaps
         ]
+        if commitments is None:
+            commitments = _stored_inventory(s, run)
         outcomes = evaluate_commitments(
             commitments or [], [OrgRef(n, t) for n, t in org_titles.items()], dataset_refs,
             year=year, cutoff_month_day=cfg.indicator.cutoff_month_day,
@@ -317,8 +335,9 @@ def aggregate_organizations(store: Store, run_id: int, cfg: AuditConfig,
             s.execute(delete(RunError).where(RunError.run_id == run_id, RunError.stage == "indicator"))
             for o in outcomes:
                 if o.issue:
-                    record_error(s, run_id, "indicator", "commitment", f"Compromiso en la línea {o.commitment.line}: "
-                                 f"{o.issue}.", subject=f"{o.commitment.organization} / {o.commitment.dataset}")
+                    where = f"en la línea {o.commitment.line}" if o.commitment.line else "del inventario guardado"
+                    record_error(s, run_id, "indicator", "commitment", f"Compromiso {where}: {o.issue}.",
+                                 subject=f"{o.commitment.organization} / {o.commitment.dataset}")
                 s.add(CommitmentRecord(
                     run_id=run_id, organization_key=o.commitment.organization, dataset_key=o.commitment.dataset,
                     due_date=o.commitment.due_date, organization_name=o.organization_name,

@@ -151,3 +151,37 @@ def test_portal_totals_keep_commitments_of_organizations_not_on_the_portal(tmp_p
     with store.session() as s:
         assert portal_commitment_totals(s, run_id) == (3, 1, 1)  # the unknown organization's row counts
     store.close()
+
+
+def test_an_audit_without_an_inventory_measures_progress_against_the_last_one_loaded(tmp_path):
+    """Scheduled audits and the annual evaluation run without --commitments: the inventory is kept in the database."""
+    from sqlalchemy import func, select
+
+    from audit.config import AuditConfig
+    from audit.pipeline import run_audit
+    from audit.sample_portal import DEMO_COMMITMENTS_CSV, SamplePortal
+    from audit.store import CommitmentRecord, OrganizationResult, open_store
+
+    inventory = tmp_path / "compromisos.csv"
+    inventory.write_text(DEMO_COMMITMENTS_CSV, encoding="utf-8")
+    with SamplePortal() as portal:
+        cfg = AuditConfig.model_validate({
+            "portal_url": portal.url, "database_url": f"sqlite:///{tmp_path / 'a.db'}", "output_dir": str(tmp_path),
+            "content": {"enabled": False}, "reports": {"enabled": False}, "http": {"retries": 0},
+        })
+        store = open_store(cfg.database_url)
+        first = run_audit(cfg, store, portal_url=portal.url, year=2026, kind="periodic", out_dir=tmp_path,
+                          commitments=str(inventory))
+        second = run_audit(cfg, store, portal_url=portal.url, year=2026, kind="periodic", out_dir=tmp_path)
+
+        def progress(run_id: int) -> tuple[int, list[tuple[str, int, int]]]:
+            with store.session() as s:
+                rows = s.scalar(select(func.count()).select_from(CommitmentRecord).where(CommitmentRecord.run_id == run_id))
+                orgs = s.execute(select(OrganizationResult.organization_name, OrganizationResult.committed,
+                                        OrganizationResult.published).where(OrganizationResult.run_id == run_id)
+                                 .order_by(OrganizationResult.organization_name)).all()
+            return rows, [tuple(o) for o in orgs]
+
+        assert progress(first.run_id)[0] == len(DEMO_COMMITMENTS_CSV.strip().splitlines()) - 1
+        assert progress(second.run_id) == progress(first.run_id)
+        store.close()
