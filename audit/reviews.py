@@ -93,11 +93,13 @@ def store_reviews(store: Store, portal_id: int, reviews: list[Review]) -> int:
 
 
 def latest_reviews(store: Store, portal_id: int) -> dict[tuple[str, str], ManualReview]:
-    """(dataset name, characteristic) → the most recent review."""
+    """(dataset key, characteristic) → the most recent review. The key is ``match_key`` of what the evaluator
+    wrote (the CKAN name or the title, ignoring case, accents and spacing): look it up with the dataset's name and
+    with its title."""
     with store.session() as s:
         rows = s.scalars(select(ManualReview).where(ManualReview.portal_id == portal_id)
                          .order_by(ManualReview.review_date, ManualReview.id)).all()
-    return {(r.dataset_name, r.characteristic): r for r in rows}
+    return {(match_key(r.dataset_name), r.characteristic): r for r in rows}
 
 
 __all__ = ["Review", "load_reviews", "store_reviews", "latest_reviews"]

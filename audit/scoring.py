@@ -43,6 +43,7 @@ from audit.store import (
     RunError,
     Store,
 )
+from audit.textnorm import match_key
 from rules import CHARACTERISTICS
 from rules._common import RuleParams, is_documentation, parse_datetime
 
@@ -236,7 +237,8 @@ def run_score_stage(store: Store, run_id: int, cfg: AuditConfig, *, commitments:
                             status=status, score=score, findings=findings, evidence=dict(res.evidence or {}),
                             error=str(error) if error else None,
                         )
-                        review = reviews.get((snap.name, res.characteristic))
+                        review = (reviews.get((match_key(snap.name), res.characteristic))
+                                  or reviews.get((match_key(snap.title), res.characteristic)))
                         if review is not None:
                             summary.manual_overrides += 1
                             record.automatic_status = status

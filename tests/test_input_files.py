@@ -75,3 +75,30 @@ def test_reviews_accept_spanish_headers_and_characteristic_titles(tmp_path):
     reviews = load_reviews(_write(tmp_path, data.encode("cp1252"), "revisiones.csv"))
     assert [(r.characteristic, r.status, r.review_date) for r in reviews] == [
         ("libre_uso", "fail", date(2025, 6, 2)), ("legibles_por_maquinas", "pass", date(2025, 6, 2))]
+
+
+def test_a_review_naming_the_dataset_by_its_title_is_applied(tmp_path):
+    from sqlalchemy import select
+
+    from audit.config import AuditConfig
+    from audit.pipeline import run_audit
+    from audit.sample_portal import SamplePortal
+    from audit.store import DatasetSnapshot, RuleResultRecord, open_store
+
+    reviews = _write(tmp_path, ("dataset,characteristic,status,justification,reviewer,date\n"
+                                "RUTAS DE TRANSPORTE PÚBLICO,accesibles,Cumple,El visor entrega el CSV,Lic. Ana Pérez,"
+                                "2026-06-02\n").encode(), "revisiones.csv")
+    with SamplePortal() as portal:
+        cfg = AuditConfig.model_validate({
+            "portal_url": portal.url, "database_url": f"sqlite:///{tmp_path / 'a.db'}", "output_dir": str(tmp_path),
+            "content": {"enabled": False}, "reports": {"enabled": False}, "http": {"retries": 0},
+        })
+        store = open_store(cfg.database_url)
+        run = run_audit(cfg, store, portal_url=portal.url, year=2026, kind="periodic", out_dir=tmp_path,
+                        reviews=str(reviews))
+        with store.session() as s:
+            rec = s.scalar(select(RuleResultRecord).join(DatasetSnapshot, DatasetSnapshot.id == RuleResultRecord.dataset_snapshot_id)
+                           .where(RuleResultRecord.run_id == run.run_id, RuleResultRecord.characteristic == "accesibles",
+                                  DatasetSnapshot.name == "rutas-de-transporte-publico"))
+            assert rec.status == "pass" and rec.automatic_status == "partial" and rec.manual_review_id is not None
+        store.close()
