@@ -145,8 +145,22 @@ def annual_evaluation(
 
         run_score_stage(store, run_id, cfg, annual=True)
     write_outputs(store, cfg, run_id, out_dir)
+    _mark_evaluation(store, run_id, year=year, runs=runs, out_dir=Path(out_dir) / str(year))
     log.info("annual year=%d portal=%s snapshot_run=%d runs_in_year=%d out=%s", year, portal_url, run_id, runs, out_dir)
     return AnnualResult(year, portal_url, run_id, runs, Path(out_dir) / str(year), audited_now)
+
+
+def _mark_evaluation(store: Store, run_id: int, *, year: int, runs: int, out_dir: Path) -> None:
+    """Record on the snapshot run that it is the year's evaluation (``status`` shows it): when, from how many
+    runs, written where."""
+    from audit.store import AuditRun
+    from audit.store.db import utcnow
+
+    with store.session() as s:
+        run = s.get(AuditRun, run_id)
+        if run is not None:
+            run.counts = {**(run.counts or {}), "annual_evaluation": {
+                "year": year, "at": utcnow().isoformat(), "runs_in_year": runs, "out": str(out_dir)}}
 
 
 def write_outputs(store: Store, cfg, run_id: int, out_dir: Path) -> None:

@@ -114,7 +114,9 @@ def print_status(data: dict[str, Any], console: Any = None) -> None:
         runs.add_column(col, justify="right" if col in ("Id", "Conj.", "Rec.", "Err.") else "left", no_wrap=True)
     for r in data["runs"]:
         style = {"failed": "red", "interrupted": "yellow", "running": "cyan"}.get(r["status"], "")
-        runs.add_row(str(r["id"]), r["kind"], str(r["year"] or "—"), STATUS_ES.get(r["status"], r["status"]),
+        annual = (r.get("counts") or {}).get("annual_evaluation")
+        kind = f"{r['kind']} · evaluación anual {annual['year']}" if isinstance(annual, dict) else r["kind"]
+        runs.add_row(str(r["id"]), kind, str(r["year"] or "—"), STATUS_ES.get(r["status"], r["status"]),
                      r["stage"] or "—", _local(r["started_at"], tz, "%d/%m %H:%M"), _duration(r["duration_s"]),
                      str(r["datasets"] if r["datasets"] is not None else "—"),
                      str(r["resources"] if r["resources"] is not None else "—"), str(r["errors"]), style=style)

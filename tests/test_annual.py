@@ -224,5 +224,17 @@ def test_the_annual_evaluation_judges_accesibles_by_the_years_availability(tmp_p
             annual_evaluation(st, cfg, portal_url=portal.url, year=YEAR, out_dir=tmp_path / "o")
             status, codes = accesibles(st, runs[2].run_id)
             assert status == "partial" and "disponibilidad_insuficiente" in codes
+            # the run records that it is the year's evaluation, and `status` says so
+            import io
+
+            from rich.console import Console
+
+            from audit.status import print_status, status_data
+            with st.session() as s:
+                mark = s.get(AuditRun, runs[2].run_id).counts["annual_evaluation"]
+            assert mark["year"] == YEAR and mark["runs_in_year"] == 3
+            buf = io.StringIO()
+            print_status(status_data(st, cfg), Console(file=buf, width=200))
+            assert f"evaluación anual {YEAR}" in buf.getvalue()
         finally:
             st.close()
