@@ -113,6 +113,12 @@ _STRUCTURE: dict[str, tuple[str, str, str]] = {
     "notes_below_data": (
         "notas_al_pie", "El archivo tiene notas o fuentes debajo de los datos, que un programa lee como registros.",
         "Quite las notas del archivo y póngalas en la descripción del conjunto o en el diccionario de datos."),
+    "repeated_header_rows": (
+        "encabezado_repetido", "La fila de encabezado se repite dentro de los datos (páginas pegadas una tras otra).",
+        "Deje una sola fila de encabezado al inicio del archivo."),
+    "trailing_delimiter": (
+        "delimitador_final", "Cada línea termina con un separador de más, que un programa lee como una columna vacía.",
+        "Guarde el archivo sin el separador al final de cada línea."),
     "blank_column_names": (
         "columnas_sin_nombre", "Hay columnas sin nombre en el encabezado.",
         "Dé un nombre único a cada columna."),

@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import Field
 
+from audit.content.expectations import SUMMARY_REGEX
 from audit.evidence import ContentEvidence, DatasetContext
 from rules._common import (
     RuleParams,
@@ -110,7 +111,7 @@ def _source_is_other(source: str, ctx: DatasetContext, params: Params) -> bool |
     return True
 
 
-_SUMMARY_VALUE = re.compile(r"(?i)^\s*(?:gran\s+)?(?:sub)?total(?:es)?\b|^\s*sumas?\b")
+_SUMMARY_VALUE = re.compile(SUMMARY_REGEX)  # the content stage's own definition of a summary label
 
 
 def summary_rows(content: ContentEvidence) -> int:

@@ -91,3 +91,43 @@ def test_summary_rows_in_a_workbook_make_primarios_partial():
     assert prim.status.value == "partial" and "filas_de_totales" in _codes(prim)
     legibles = legibles_por_maquinas.evaluate(ctx(resources=data), legibles_por_maquinas.Params())
     assert legibles.status.value == "pass" and "varias_hojas" in _codes(legibles)
+
+
+def test_names_that_start_with_total_or_suma_are_records_not_summaries():
+    rows = ["folio,fecha,cve_mun,proveedor,monto"]
+    for i in range(1, 121):
+        supplier = "TOTAL PLAY TELECOMUNICACIONES, S.A.P.I. DE C.V." if i % 2 else "Suma por la Educación A.C."
+        rows.append(f'{i},2024-{i % 12 + 1:02d}-01,{i % 125 + 1:03d},"{supplier}",{i * 100}')
+    rows.append(",,,Total,999999")
+    content = _check(("\n".join(rows) + "\n").encode())
+    assert content.summary_rows == 1  # only the real Total row
+    prim = primarios.evaluate(ctx(resources=[ev(resource("Contratos", "CSV"), probe(sniffed="csv"), c=content)]),
+                              primarios.Params())
+    assert "solo_resumen" not in _codes(prim)
+
+
+def test_a_pivot_table_header_of_years_is_a_header_and_layout_leftovers_are_dropped():
+    pivot = "Municipio,2021,2022,2023\n" + "".join(f"Municipio {i},{i},{i + 1},{i + 2}\n" for i in range(1, 40))
+    content = _check(pivot.encode())
+    assert content.has_header is True and list(content.dtypes)[:2] == ["Municipio", "2021"]
+    lines = ["folio,fecha,monto,"]
+    for i in range(1, 121):
+        lines.append(f"{i},2024-01-{i % 28 + 1:02d},{i * 10},")
+        if i % 50 == 0:
+            lines.append("folio,fecha,monto,")
+    messy = _check(("\n".join(lines) + "\n").encode())
+    assert messy.rows == 120 and not messy.empty_columns and messy.dtypes["monto"] == "int64"
+    assert {"trailing_delimiter", "repeated_header_rows"} <= set(messy.problems)
+    found = _codes(legibles_por_maquinas.evaluate(
+        ctx(resources=[ev(resource("Pagos", "CSV"), probe(sniffed="csv"), c=messy)]), legibles_por_maquinas.Params()))
+    assert {"delimitador_final", "encabezado_repetido"} <= set(found)
+
+
+def test_a_datastore_dump_with_fields_first_loads_the_records():
+    import json
+
+    doc = {"help": "", "success": True, "result": {
+        "fields": [{"id": "_id", "type": "int"}, {"id": "municipio", "type": "text"}, {"id": "casos", "type": "int"}],
+        "records": [{"_id": i, "municipio": f"Municipio {i}", "casos": i * 3} for i in range(1, 101)]}}
+    content = _check(json.dumps(doc).encode(), "json")
+    assert content.rows == 100 and content.columns == 3

@@ -33,9 +33,22 @@ DATE_RE = re.compile(
 DATE_REGEX = DATE_RE.pattern
 NUMBER_REGEX = r"^\s*[-+]?(?=[\d.,]*\d)(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.\d+)?\s*$"
 #: a record whose label says it is an aggregate, not a record ("Total", "Subtotal", "Gran total", "Suma")
-SUMMARY_REGEX = r"(?i)^\s*(?:gran\s+)?(?:sub)?total(?:es)?\b|^\s*sumas?\b"
+#: The label is the whole cell: «Total», «TOTAL ESTATAL», «Subtotal Toluca», «Total Valle de México», «Gran total»,
+#: «Total de la región I», «Suma», «Suma total». A name that merely starts with the word is a record: a company
+#: («TOTAL PLAY TELECOMUNICACIONES, S.A.P.I. DE C.V.»: a comma or a corporate suffix), a programme («Suma por la
+#: Educación»: nothing but «total/general» may follow «suma»), or a long text (at most four words after «total»
+#: unless it continues with «de/del/por»).
+SUMMARY_REGEX = (
+    r"(?i)^\s*(?!.*(?:\bde\s+c\.?\s*v\b|\bs\.?\s*a\.?\s*p\.?\s*i\b|\b[as]\.\s*c\.\s*$))"
+    r"(?:(?:gran\s+)?(?:sub)?total(?:es)?(?:\s+(?:de|del|por)\b.*|(?:\s+[^\s,;]+){0,4})"
+    r"|sumas?(?:\s+(?:total|general))?)\s*[:.]?\s*$"
+)
 SUMMARY_RE = re.compile(SUMMARY_REGEX)
-_DATE_NAME_RE = re.compile(r"(?i)(fecha|date|periodo|period|a[nñ]o|anio|year|mes|month|ejercicio|trimestre|dia\b)")
+#: whole words of a column name (split on spaces, "_" and "-"): «tamaño_de_empresa» has no «año», «media» no «dia»
+_DATE_NAME_RE = re.compile(
+    r"(?i)(?:^|[\s_\-])(?:fecha|date|periodo|period|a[nñ]o|anio|year|mes|month|ejercicio|trimestre|dia|d[ií]a|"
+    r"semana|week|fec)(?:$|[\s_\-])|^(?:fecha|date)"  # also camelCase «fechaRegistro»
+)
 _ID_NAME_RE = re.compile(r"(?i)^(id|folio|uuid|clave|cve)([_\s-]|$)|(_|\s)(id|cve|clave)$")
 
 #: INEGI geostatistical codes: column-name pattern → (label, regex of a valid value)

@@ -32,6 +32,7 @@ CODE_NAME_RE = re.compile(
 _NUMBER_RE = re.compile(r"^\s*[-+]?(?=[\d.,]*\d)(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?\s*$")
 
 _DATE_COLUMN_RE = re.compile(r"(?i)fecha|date")
+_YEAR_RE = re.compile(r"^(?:19|20)\d{2}(?:\.0)?$")
 #: how Mexican government files say "no value" inside a column of numbers or dates (pandas already reads
 #: "NA", "N/A", "NULL" and "" as missing)
 PLACEHOLDERS = frozenset({
@@ -174,8 +175,10 @@ def detect_header(rows: list[list[Any]]) -> tuple[int | None, bool]:
     for idx, row in enumerate(cleaned):
         if filled[idx] >= max(1, int(target * 0.6)) and (filled[idx] >= 2 or target == 1):
             cells = [c for c in row if c]
-            numeric = sum(1 for c in cells if _is_number(c))
-            return idx, numeric == 0 and len(cells) > 0
+            # years as column names («Municipio, 2015, 2016 …»: a pivot table's header) are names, not data
+            numeric = [c for c in cells if _is_number(c)]
+            year_names = bool(numeric) and len(numeric) < len(cells) and all(_YEAR_RE.match(c) for c in numeric)
+            return idx, len(cells) > 0 and (not numeric or year_names)
     return 0, False
 
 
@@ -227,6 +230,8 @@ def _load_text(data: bytes, kind: str, *, max_rows: int, max_line_bytes: int) ->
     if text.count("\n") > max_rows + header_row + 1 and len(df) >= max_rows:
         problems.append("rows_truncated")
     df = strip_note_rows(df, problems, keep_text=frozenset(dtype))
+    if has_header:
+        df, names = _drop_layout_artifacts(df, names, problems, keep_text=frozenset(dtype))
     df = _finish_frame(df, has_header, problems, header=names if has_header else None)
     return LoadedTable(
         df, encoding=encoding, delimiter=delim, quotechar=quote, header_row=header_row, has_header=has_header,
@@ -342,12 +347,20 @@ def _load_json(data: bytes, kind: str, *, max_rows: int) -> LoadedTable:
     return LoadedTable(df, encoding=encoding, header_row=None, has_header=True, problems=problems, kind=kind)
 
 
+_RECORD_KEYS = ("records", "data", "rows", "results", "items", "features", "registros", "datos", "resultados")
+
+
 def _find_records(doc: dict[str, Any], depth: int = 0) -> list[Any] | None:
     if depth > 3:
         return None
-    for value in doc.values():
+    # the conventional keys first: a CKAN datastore dump has "fields" (also a list of objects) before "records"
+    for key in _RECORD_KEYS:
+        value = doc.get(key)
         if isinstance(value, list) and value and isinstance(value[0], dict):
             return value
+    lists = [v for v in doc.values() if isinstance(v, list) and v and isinstance(v[0], dict)]
+    if lists:
+        return max(lists, key=len)
     for value in doc.values():
         if isinstance(value, dict):
             found = _find_records(value, depth + 1)
@@ -416,6 +429,35 @@ def strip_note_rows(df: pd.DataFrame, problems: list[str], *, keep_text: frozens
         if numbers.notna().sum() == df[col].notna().sum() and numbers.notna().any():
             df[col] = numbers
     return df
+
+
+def _drop_layout_artifacts(df: pd.DataFrame, names: list[str], problems: list[str], *,
+                           keep_text: frozenset[str] = frozenset()) -> tuple[pd.DataFrame, list[str]]:
+    """Spreadsheet leftovers that are not data: a nameless, empty last column (every line ends with the
+    delimiter: ``trailing_delimiter``) and the header repeated inside the data (pages pasted one after another:
+    ``repeated_header_rows``), after which number columns are numbers again."""
+    if df.shape[1] > 1 and (not names or len(names) != df.shape[1] or not names[-1]) \
+            and str(df.columns[-1]).startswith("Unnamed:") and df.iloc[:, -1].isna().all():
+        df = df.iloc[:, :-1]
+        names = names[: df.shape[1]]
+        problems.append("trailing_delimiter")
+    if len(df) and df.shape[1] > 1:
+        header = [str(c).strip() for c in df.columns]
+        text_cols = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]
+        if len(text_cols) == df.shape[1]:  # a header row inside the data makes every column text
+            repeated = pd.Series(True, index=df.index)
+            for col, name in zip(df.columns, header, strict=True):
+                repeated &= df[col].astype("str").str.strip() == name
+            if repeated.any():
+                df = df[~repeated].copy()
+                problems.append("repeated_header_rows")
+                for col in df.columns:
+                    if col in keep_text:
+                        continue
+                    numbers = pd.to_numeric(df[col], errors="coerce")
+                    if numbers.notna().sum() == df[col].notna().sum() and numbers.notna().any():
+                        df[col] = numbers
+    return df, names
 
 
 def _finish_frame(df: pd.DataFrame, has_header: bool, problems: list[str], header: list[str] | None = None) -> pd.DataFrame:
