@@ -84,6 +84,7 @@ class ContentEvidence:
     quotechar: str | None = None
     header_row: int | None = None  # 0-based; > 0 means title rows above the header
     sheet_names: tuple[str, ...] = ()
+    sheet_used: str | None = None  # the sheet validated: the one with the most data, not always the first
     dtypes: dict[str, str] = field(default_factory=dict)  # column → pandas dtype
     column_kinds: dict[str, str] = field(default_factory=dict)  # column → numeric/date/text/code/numeric_text/empty
     null_share: dict[str, float] = field(default_factory=dict)  # columns above content.null_share_max

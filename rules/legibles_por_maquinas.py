@@ -136,7 +136,7 @@ _STRUCTURE: dict[str, tuple[str, str, str]] = {
         "Hay claves geográficas del INEGI con formato inválido (por ejemplo, sin los ceros a la izquierda).",
         "Guarde las claves como texto con su longitud oficial: entidad 2, municipio 3 y localidad 4 dígitos."),
     "multiple_sheets": (
-        "varias_hojas", "El libro tiene varias hojas; la validación automática revisó solo la primera.",
+        "varias_hojas", "El libro tiene varias hojas; la validación automática revisó solo la que tiene más datos.",
         "Publique una tabla por archivo (o por recurso) para que cada una pueda procesarse y validarse."),
 }
 
@@ -157,7 +157,8 @@ def structure_findings(content: ContentEvidence, label: str) -> list[Finding]:
         elif problem == "title_rows_above_header" and content.header_row:
             observed = f"encabezado en la fila {content.header_row + 1}"
         elif problem == "multiple_sheets":
-            observed = short(", ".join(content.sheet_names)) or None
+            used = f"revisada: «{content.sheet_used}»; " if content.sheet_used else ""
+            observed = short(used + "hojas: " + ", ".join(content.sheet_names)) if content.sheet_names else None
         out.append(Finding(code, message, remediation, resource=label, observed=observed,
                            manual_review=problem == "multiple_sheets"))
     return out

@@ -131,3 +131,17 @@ def test_a_datastore_dump_with_fields_first_loads_the_records():
         "records": [{"_id": i, "municipio": f"Municipio {i}", "casos": i * 3} for i in range(1, 101)]}}
     content = _check(json.dumps(doc).encode(), "json")
     assert content.rows == 100 and content.columns == 3
+
+
+def test_a_workbook_with_a_notes_sheet_first_is_judged_by_its_data_sheet():
+    bio = io.BytesIO()
+    with pd.ExcelWriter(bio, engine="openpyxl") as xw:
+        pd.DataFrame({"Notas": ["Fuente: Secretaría de Salud", "Cifras preliminares", "Contacto: datos@edomex.gob.mx"]}
+                     ).to_excel(xw, sheet_name="Notas", index=False)
+        pd.DataFrame({"folio": range(1, 501), "fecha": ["2024-01-01"] * 500, "cve_mun": ["001"] * 500,
+                      "casos": range(500)}).to_excel(xw, sheet_name="Datos", index=False)
+    content = _check(bio.getvalue(), "xlsx")
+    assert content.sheet_used == "Datos" and content.rows == 500
+    found = _codes(legibles_por_maquinas.evaluate(
+        ctx(resources=[ev(resource("Casos", "XLSX"), probe(sniffed="xlsx"), c=content)]), legibles_por_maquinas.Params()))
+    assert found["varias_hojas"].observed == "revisada: «Datos»; hojas: Notas, Datos"  # type: ignore[attr-defined]

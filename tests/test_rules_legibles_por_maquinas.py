@@ -108,5 +108,5 @@ def test_legibles_structure_problems_are_observations_that_keep_the_verdict():
     assert by_code["filas_de_titulo"].observed == "encabezado en la fila 4"
     assert by_code["tipos_mezclados"].observed == "monto"
     assert by_code["claves_inegi_invalidas"].observed == "cve_mun"
-    assert by_code["varias_hojas"].manual_review and by_code["varias_hojas"].observed == "Datos, Notas"
+    assert by_code["varias_hojas"].manual_review and by_code["varias_hojas"].observed == "hojas: Datos, Notas"
     assert all(f.resource == "Padrón" and f.remediation_es for f in result.findings)

@@ -57,6 +57,7 @@ class LoadedTable:
     header_row: int | None = None  # 0-based row of the header in the file/sheet; None when no header found
     has_header: bool | None = None
     sheet_names: tuple[str, ...] = ()
+    sheet_used: str | None = None  # the sheet validated (the one with the most data)
     problems: list[str] = field(default_factory=list)
     kind: str = ""  # the sniffed type actually used
 
@@ -261,7 +262,8 @@ def _load_workbook(data: bytes, kind: str, *, engine: str, max_rows: int) -> Loa
         sheets = tuple(str(s) for s in book.sheet_names)
         if not sheets:
             return LoadedTable(pd.DataFrame(), problems=["broken_workbook"], kind=kind)
-        raw = book.parse(sheets[0], header=None, nrows=max_rows + _HEADER_SCAN_ROWS, dtype=object)
+        sheet = _data_sheet(book, sheets)
+        raw = book.parse(sheet, header=None, nrows=max_rows + _HEADER_SCAN_ROWS, dtype=object)
     except Exception as exc:  # openpyxl/xlrd/odf raise many different types for corrupt files
         log.debug("workbook failed kind=%s: %r", kind, exc)
         return LoadedTable(pd.DataFrame(), problems=["broken_workbook"], kind=kind)
@@ -288,7 +290,28 @@ def _load_workbook(data: bytes, kind: str, *, engine: str, max_rows: int) -> Loa
     # cells come as objects: let pandas infer numbers/text per column as it does for CSV
     body = _infer_object_columns(body)
     df = _finish_frame(body, has_header, problems, header=names if has_header else None)
-    return LoadedTable(df, header_row=header_row, has_header=has_header, sheet_names=sheets, problems=problems, kind=kind)
+    return LoadedTable(df, header_row=header_row, has_header=has_header, sheet_names=sheets, sheet_used=sheet,
+                       problems=problems, kind=kind)
+
+
+_SHEET_SCAN_ROWS = 200
+_SHEET_SCAN_MAX = 10
+
+
+def _data_sheet(book: pd.ExcelFile, sheets: tuple[str, ...]) -> str:
+    """The sheet that holds the data: the one with the most filled cells in its first rows (a cover, «Notas» or
+    «Metadatos» sheet often comes first). Ties keep the earlier sheet."""
+    if len(sheets) == 1:
+        return sheets[0]
+    best, best_cells = sheets[0], -1
+    for name in sheets[:_SHEET_SCAN_MAX]:
+        try:
+            cells = int(book.parse(name, header=None, nrows=_SHEET_SCAN_ROWS, dtype=object).notna().sum().sum())
+        except Exception:  # a broken sheet is simply not the data sheet
+            continue
+        if cells > best_cells:
+            best, best_cells = name, cells
+    return best
 
 
 def _infer_object_columns(df: pd.DataFrame) -> pd.DataFrame:

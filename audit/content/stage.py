@@ -77,7 +77,8 @@ def check_bytes(
     problems = list(table.problems)
     base: dict[str, Any] = {
         "encoding": table.encoding, "delimiter": table.delimiter, "quotechar": table.quotechar,
-        "header_row": table.header_row, "sheet_names": tuple(table.sheet_names), "kind": table.kind or sniffed_type,
+        "header_row": table.header_row, "sheet_names": tuple(table.sheet_names), "sheet_used": table.sheet_used,
+        "kind": table.kind or sniffed_type,
     }
     if not table.parsed_ok:
         return ContentEvidence(parsed_ok=False, problems=tuple(problems), has_header=table.has_header, **base)
