@@ -45,6 +45,10 @@ from audit.store.models import (
 
 log = logging.getLogger(__name__)
 
+#: bumped whenever loading or the built-in checks change what they conclude, so stored results of unchanged files
+#: are not reused across such an upgrade (it is part of every check's suite digest)
+CHECKER_VERSION = "2"
+
 #: problems that say the check itself did not finish: they say nothing about the file (see content_evidence_for_run)
 TOOL_FAILURES = ("check_timeout", "worker_timeout", "worker_crashed", "check_error")
 _TOOL_FAILURE_ES = {
@@ -346,7 +350,8 @@ def _plan(store: Store, run_id: int, cfg: AuditConfig, resume: bool) -> tuple[li
                 previous.setdefault(key, check)
         s.expunge_all()
 
-    builtin_digest = digest({k: v for k, v in settings.model_dump().items() if k not in ("workers", "enabled")})
+    builtin_digest = digest({"checker": CHECKER_VERSION,
+                             **{k: v for k, v in settings.model_dump().items() if k not in ("workers", "enabled")}})
     dictionaries: dict[int, list[int]] = {}
     for r, _p, d in candidates:
         if _is_dictionary(r.name, settings.dictionary_words):
