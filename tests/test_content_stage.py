@@ -518,3 +518,16 @@ def test_a_runaway_check_is_interrupted_by_the_per_file_time_limit():
     with _time_limit(5):  # a normal check: the alarm is cleared afterwards and never fires later
         pass
     _time.sleep(0.1)
+
+
+def test_an_error_page_served_instead_of_the_file_is_a_failed_download_not_an_unreadable_csv(files, cfg, sqlite_url):
+    _serve_all(files)
+    files.files["/files/padron.csv"] = (b"<!DOCTYPE html><html><head><title>Error</title></head>"
+                                        b"<body><h1>Servicio no disponible</h1></body></html>")
+    store = open_store(sqlite_url)
+    run_id = _make_run(store, files)
+    counts = run_content_stage(store, run_id, cfg)
+    check = _by_name(store, run_id)["Padrón 2024"]
+    assert counts["download_failed"] == 1
+    assert check.details["problems"] == ["download_failed", "download_html_instead_of_file"]
+    assert check.resource_snapshot_id not in content_evidence_for_run(store, run_id)

@@ -32,6 +32,7 @@ from audit.content.pool import WatchedPool
 from audit.content.suites import digest, suites_for
 from audit.evidence import REACHABLE_OUTCOMES, ContentEvidence
 from audit.progress import stage_progress
+from audit.sniff import sniff
 from audit.store.db import Store, utcnow
 from audit.store.models import (
     AuditRun,
@@ -273,6 +274,13 @@ def _run_job(job: Job, cfg_dump: dict[str, Any]) -> dict[str, Any]:
                            "download_ms": round(dl.elapsed_ms, 1), "truncated": dl.truncated}
     if not dl.ok:
         out["download_error"] = dl.error
+        out["total_ms"] = round((time.perf_counter() - t0) * 1000, 1)
+        return out
+    # the server may answer this second download with an error page where the probe got the file: that says
+    # nothing about the file, so it is a failed download, not an unreadable CSV
+    got = sniff(dl.data[: cfg.probe.sniff_bytes], truncated=len(dl.data) > cfg.probe.sniff_bytes).type
+    if got == "html" and job.sniffed_type != "html":
+        out["download_error"] = "html_instead_of_file"
         out["total_ms"] = round((time.perf_counter() - t0) * 1000, 1)
         return out
     if job.previous_sha256 and dl.sha256 == job.previous_sha256:
