@@ -113,6 +113,12 @@ _STRUCTURE: dict[str, tuple[str, str, str]] = {
     "notes_below_data": (
         "notas_al_pie", "El archivo tiene notas o fuentes debajo de los datos, que un programa lee como registros.",
         "Quite las notas del archivo y póngalas en la descripción del conjunto o en el diccionario de datos."),
+    "excel_serial_dates": (
+        "fechas_como_numero", "Hay fechas guardadas como número de serie de Excel (por ejemplo 45292 en lugar de 2024-01-01).",
+        "Guarde las fechas como texto en formato AAAA-MM-DD."),
+    "decimal_comma": (
+        "coma_decimal", "Hay cifras con coma decimal o punto de miles («1.234,56»), que un programa lee como texto.",
+        "Use punto decimal y sin separador de miles (1234.56)."),
     "repeated_header_rows": (
         "encabezado_repetido", "La fila de encabezado se repite dentro de los datos (páginas pegadas una tras otra).",
         "Deje una sola fila de encabezado al inicio del archivo."),

@@ -145,3 +145,14 @@ def test_a_workbook_with_a_notes_sheet_first_is_judged_by_its_data_sheet():
     found = _codes(legibles_por_maquinas.evaluate(
         ctx(resources=[ev(resource("Casos", "XLSX"), probe(sniffed="xlsx"), c=content)]), legibles_por_maquinas.Params()))
     assert found["varias_hojas"].observed == "revisada: «Datos»; hojas: Notas, Datos"  # type: ignore[attr-defined]
+
+
+def test_excel_serial_dates_and_decimal_commas_are_noted():
+    rows = ["folio;fecha_de_registro;monto"] + [f"{i};{45292 + i};{i},{i % 100:02d}" for i in range(1, 61)]
+    content = _check(("\n".join(rows) + "\n").encode())
+    assert {"excel_serial_dates", "decimal_comma"} <= set(content.problems)
+    found = _codes(legibles_por_maquinas.evaluate(
+        ctx(resources=[ev(resource("Registro", "CSV"), probe(sniffed="csv"), c=content)]), legibles_por_maquinas.Params()))
+    assert {"fechas_como_numero", "coma_decimal"} <= set(found)
+    clean = _check(("folio,fecha,monto\n" + "".join(f"{i},2024-01-{i % 28 + 1:02d},{i}.5\n" for i in range(1, 61))).encode())
+    assert not {"excel_serial_dates", "decimal_comma"} & set(clean.problems)

@@ -99,6 +99,11 @@ def inegi_code_kind(column: str) -> tuple[str, str] | None:
     return None
 
 
+def is_date_name(column: str) -> bool:
+    """A column named like a date or period («fecha_registro», «año», «mes»), on whole words."""
+    return bool(_DATE_NAME_RE.search(column))
+
+
 def disaggregation_keys(df: pd.DataFrame, kinds: dict[str, str]) -> list[str]:
     """Columns that let a user disaggregate records: dates/periods, INEGI codes, identifiers."""
     keys = []

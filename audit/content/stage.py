@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import re
 import signal
 import threading
 import time
@@ -48,7 +49,7 @@ log = logging.getLogger(__name__)
 
 #: bumped whenever loading or the built-in checks change what they conclude, so stored results of unchanged files
 #: are not reused across such an upgrade (it is part of every check's suite digest)
-CHECKER_VERSION = "2"
+CHECKER_VERSION = "3"
 
 #: problems that say the check itself did not finish: they say nothing about the file (see content_evidence_for_run)
 TOOL_FAILURES = ("check_timeout", "worker_timeout", "worker_crashed", "check_error")
@@ -110,6 +111,7 @@ def check_bytes(
     dup_share = duplicate_share(df)
     summary_rows = _count_summary_rows(df, kinds)
     keys = tuple(gxsuite.disaggregation_keys(df, kinds))
+    problems.extend(local_format_problems(df, kinds))
 
     builtin: dict[str, Any] = next((s for s in results.get("suites", []) if s.get("name") == "builtin"), {"results": []})
     failed_checks = {(r.get("meta") or {}).get("check"): r for r in builtin.get("results", []) if not r.get("success")}
@@ -169,6 +171,27 @@ def check_bytes(
         sample_rows=results.get("sample_rows"),
         **base,
     )
+
+
+_DECIMAL_COMMA = re.compile(r"^\s*-?(?:\d{1,3}(?:\.\d{3})+|\d+),\d+\s*$")
+
+
+def local_format_problems(df: pd.DataFrame, kinds: dict[str, str], *, sample: int = 2000) -> list[str]:
+    """Numbers and dates a program cannot use as such without knowing a convention: Excel serial numbers in a
+    date column (45292 = 2024-01-01) and decimal commas («1.234,56»)."""
+    out: list[str] = []
+    for col in df.columns:
+        values = df[col].head(4 * sample).dropna().head(sample)  # a sample: dropna on the whole column copies it
+        if not len(values):
+            continue
+        kind = kinds.get(str(col))
+        if kind == "numeric" and gxsuite.is_date_name(str(col)):
+            numbers = pd.to_numeric(values, errors="coerce")
+            if bool(((numbers >= 20_000) & (numbers <= 80_000) & (numbers % 1 == 0)).mean() >= 0.8):
+                out.append("excel_serial_dates")
+        elif kind == "text" and values.astype("str").str.match(_DECIMAL_COMMA).mean() >= 0.8:
+            out.append("decimal_comma")
+    return list(dict.fromkeys(out))
 
 
 def duplicate_share(df: pd.DataFrame) -> float:
