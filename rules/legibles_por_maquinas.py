@@ -119,6 +119,10 @@ _STRUCTURE: dict[str, tuple[str, str, str]] = {
     "decimal_comma": (
         "coma_decimal", "Hay cifras con coma decimal o punto de miles («1.234,56»), que un programa lee como texto.",
         "Use punto decimal y sin separador de miles (1234.56)."),
+    "two_row_header": (
+        "encabezado_en_dos_filas",
+        "El encabezado ocupa dos filas con celdas combinadas («Población» sobre «Hombres | Mujeres»).",
+        "Use una sola fila de encabezado, con un nombre por columna («poblacion_hombres», «poblacion_mujeres»)."),
     "repeated_header_rows": (
         "encabezado_repetido", "La fila de encabezado se repite dentro de los datos (páginas pegadas una tras otra).",
         "Deje una sola fila de encabezado al inicio del archivo."),

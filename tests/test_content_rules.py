@@ -156,3 +156,28 @@ def test_excel_serial_dates_and_decimal_commas_are_noted():
     assert {"fechas_como_numero", "coma_decimal"} <= set(found)
     clean = _check(("folio,fecha,monto\n" + "".join(f"{i},2024-01-{i % 28 + 1:02d},{i}.5\n" for i in range(1, 61))).encode())
     assert not {"excel_serial_dates", "decimal_comma"} & set(clean.problems)
+
+
+def test_a_two_row_header_with_merged_cells_is_read_as_one():
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["Población y viviendas por municipio, 2020"])
+    ws.append(["Municipio", "Población", None, "Viviendas", None])
+    ws.append([None, "Hombres", "Mujeres", "Particulares", "Colectivas"])
+    for i in range(1, 41):
+        ws.append([f"Municipio {i}", i * 100, i * 110, i * 30, i])
+    ws.merge_cells("B2:C2")
+    ws.merge_cells("D2:E2")
+    bio = io.BytesIO()
+    wb.save(bio)
+    content = _check(bio.getvalue(), "xlsx")
+    assert content.rows == 40 and "two_row_header" in content.problems
+    assert list(content.dtypes) == ["Municipio", "Población Hombres", "Población Mujeres", "Viviendas Particulares",
+                                    "Viviendas Colectivas"]
+    assert content.dtypes["Población Mujeres"] == "int64"
+    found = _codes(legibles_por_maquinas.evaluate(
+        ctx(resources=[ev(resource("Población", "XLSX"), probe(sniffed="xlsx"), c=content)]),
+        legibles_por_maquinas.Params()))
+    assert "encabezado_en_dos_filas" in found and "tipos_mezclados" not in found

@@ -292,6 +292,11 @@ def _load_workbook(data: bytes, kind: str, *, engine: str, max_rows: int) -> Loa
     header_row = int(raw.index[header_pos])
     if has_header:
         names = ["" if pd.isna(v) else str(v).strip() for v in raw.iloc[header_pos].tolist()]
+        two_rows = _second_header_row(raw, header_pos)
+        if two_rows is not None:
+            names = two_rows
+            header_pos += 1
+            problems.append("two_row_header")
         body = raw.iloc[header_pos + 1 :].copy()
         body.columns = _dedupe_names(names)
     else:
@@ -323,6 +328,41 @@ def _data_sheet(book: pd.ExcelFile, sheets: tuple[str, ...]) -> str:
         if cells > best_cells:
             best, best_cells = name, cells
     return best
+
+
+def _is_number_cell(value: Any) -> bool:
+    if isinstance(value, bool) or value is None:
+        return False
+    if isinstance(value, (int, float)):
+        return not pd.isna(value)
+    return _is_number(str(value).strip())
+
+
+def _second_header_row(raw: pd.DataFrame, header_pos: int) -> list[str] | None:
+    """Names from a header written on two rows with merged cells («Población» over «Hombres | Mujeres»), or None.
+
+    It is one when the header row has gaps (merged cells), the row under it is text where the rows below are
+    numbers; each name is then the upper label (carried across its merged span) and the lower one.
+    """
+    if header_pos + 3 > len(raw):
+        return None
+    top, sub = raw.iloc[header_pos], raw.iloc[header_pos + 1]
+    below = raw.iloc[header_pos + 2 : header_pos + 12]
+    sub_cols = [c for c in raw.columns if pd.notna(sub[c]) and str(sub[c]).strip()]
+    if len(sub_cols) < 2 or not top.isna().any() or any(_is_number_cell(sub[c]) for c in sub_cols):
+        return None
+    numeric = [below[c].map(_is_number_cell).mean() for c in sub_cols if below[c].notna().any()]
+    if not numeric or sum(numeric) / len(numeric) < 0.5:
+        return None
+    names, upper = [], ""
+    for c in raw.columns:
+        if pd.notna(top[c]) and str(top[c]).strip():
+            upper = str(top[c]).strip()
+        elif pd.isna(sub[c]) or not str(sub[c]).strip():
+            upper = ""  # neither row names this column: a merged span does not reach it
+        lower = str(sub[c]).strip() if pd.notna(sub[c]) else ""
+        names.append(" ".join(x for x in (upper, lower) if x))
+    return names
 
 
 def _infer_object_columns(df: pd.DataFrame) -> pd.DataFrame:

@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 
 #: bumped whenever loading or the built-in checks change what they conclude, so stored results of unchanged files
 #: are not reused across such an upgrade (it is part of every check's suite digest)
-CHECKER_VERSION = "3"
+CHECKER_VERSION = "4"
 
 #: problems that say the check itself did not finish: they say nothing about the file (see content_evidence_for_run)
 TOOL_FAILURES = ("check_timeout", "worker_timeout", "worker_crashed", "check_error")
