@@ -31,10 +31,6 @@ class Commitment:
     line: int = 0
 
 
-def _parse_date(value: str) -> date:
-    return parse_day(value)
-
-
 def load_commitments(path: str | Path) -> list[Commitment]:
     """Read the commitments inventory CSV (organization,dataset,due_date). All errors are reported at once."""
     rows = read_csv_rows(path, ("organization", "dataset", "due_date"), what="compromisos")
@@ -45,7 +41,7 @@ def load_commitments(path: str | Path) -> list[Commitment]:
             problems.append(f"línea {line}: faltan 'organization' o 'dataset'")
             continue
         try:
-            due = _parse_date(row.get("due_date", ""))
+            due = parse_day(row.get("due_date", ""))
         except (ValueError, OverflowError):
             problems.append(f"línea {line}: fecha inválida en due_date: {row.get('due_date')!r} "
                             "(use una fecha completa: AAAA-MM-DD o DD/MM/AAAA)")

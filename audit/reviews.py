@@ -8,9 +8,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from audit.csvfiles import read_csv_rows
+from audit.csvfiles import parse_day, read_csv_rows
 from audit.errors import InputFileError
-from audit.indicator import _parse_date
 from audit.store import ManualReview, Store
 from audit.store.db import utcnow
 from audit.textnorm import match_key
@@ -63,7 +62,7 @@ def load_reviews(path: str | Path) -> list[Review]:
             problems.append(f"línea {line}: dataset, justification y reviewer son obligatorios")
             continue
         try:
-            when = _parse_date(row["date"])
+            when = parse_day(row["date"])
         except (ValueError, OverflowError):
             problems.append(f"línea {line}: fecha inválida {row['date']!r} (use AAAA-MM-DD o DD/MM/AAAA)")
             continue

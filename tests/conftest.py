@@ -80,3 +80,18 @@ def sample_portal():  # type: ignore[no-untyped-def]
 
     with SamplePortal() as portal:
         yield portal
+
+
+@pytest.fixture
+def metadata_audit_cfg(tmp_path):  # type: ignore[no-untyped-def]
+    """Factory of a config that audits a local portal quickly: metadata and probes only (no content validation,
+    no reports, no retries), its SQLite database and output under ``tmp_path``."""
+    from audit.config import AuditConfig
+
+    def make(portal_url: str, **overrides: object) -> AuditConfig:
+        return AuditConfig.model_validate({
+            "portal_url": portal_url, "database_url": f"sqlite:///{tmp_path / 'a.db'}", "output_dir": str(tmp_path),
+            "content": {"enabled": False}, "reports": {"enabled": False}, "http": {"retries": 0}, **overrides,
+        })
+
+    return make

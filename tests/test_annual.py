@@ -153,7 +153,7 @@ def test_accesibles_uses_availability_when_the_rule_supports_it(store, year_of_r
 
 
 @pytest.mark.slow
-def test_annual_evaluation_on_the_sample_portal_writes_the_year_outputs(tmp_path):
+def test_annual_evaluation_on_the_sample_portal_writes_the_year_outputs(tmp_path, metadata_audit_cfg):
     """End to end: two audits of the year, then the annual evaluation picks the last one and writes OUT/<year>/;
     a year without runs is audited on the spot."""
     try:
@@ -162,14 +162,10 @@ def test_annual_evaluation_on_the_sample_portal_writes_the_year_outputs(tmp_path
     except ImportError as exc:
         pytest.skip(f"necesita audit.pipeline y audit.sample_portal: {exc}")
     from audit.annual import annual_evaluation
-    from audit.config import AuditConfig
 
     out = tmp_path / "salida"
     with SamplePortal(synthetic=15) as portal:
-        cfg = AuditConfig.model_validate({
-            "portal_url": portal.url, "database_url": f"sqlite:///{tmp_path / 'a.db'}", "output_dir": str(out),
-            "content": {"enabled": False}, "reports": {"enabled": False}, "http": {"retries": 0},
-        })
+        cfg = metadata_audit_cfg(portal.url, output_dir=str(out))
         st = open_store(cfg.database_url)
         try:
             runs = [run_audit(cfg, st, portal_url=portal.url, year=YEAR, kind="periodic", out_dir=tmp_path / "x")
@@ -189,12 +185,11 @@ def test_annual_evaluation_on_the_sample_portal_writes_the_year_outputs(tmp_path
             st.close()
 
 
-def test_the_annual_evaluation_judges_accesibles_by_the_years_availability(tmp_path):
+def test_the_annual_evaluation_judges_accesibles_by_the_years_availability(tmp_path, metadata_audit_cfg):
     """A file down in one of three runs (67 % < 90 %) passes the night of the last run but not the year."""
     from sqlalchemy import select
 
     from audit.annual import annual_evaluation
-    from audit.config import AuditConfig
     from audit.pipeline import run_audit
     from audit.sample_portal import SamplePortal
     from audit.store import DatasetSnapshot, RuleResultRecord
@@ -207,10 +202,7 @@ def test_the_annual_evaluation_judges_accesibles_by_the_years_availability(tmp_p
             return rec.status, [f["code"] for f in rec.findings or []]
 
     with SamplePortal() as portal:
-        cfg = AuditConfig.model_validate({
-            "portal_url": portal.url, "database_url": f"sqlite:///{tmp_path / 'a.db'}", "output_dir": str(tmp_path / "o"),
-            "content": {"enabled": False}, "reports": {"enabled": False}, "http": {"retries": 0},
-        })
+        cfg = metadata_audit_cfg(portal.url, output_dir=str(tmp_path / "o"))
         path = next(p for p in portal.catalog.files if p.endswith(".csv") and "escuelas" in p)
         st = open_store(cfg.database_url)
         try:

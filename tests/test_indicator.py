@@ -153,11 +153,10 @@ def test_portal_totals_keep_commitments_of_organizations_not_on_the_portal(tmp_p
     store.close()
 
 
-def test_an_audit_without_an_inventory_measures_progress_against_the_last_one_loaded(tmp_path):
+def test_an_audit_without_an_inventory_measures_progress_against_the_last_one_loaded(tmp_path, metadata_audit_cfg):
     """Scheduled audits and the annual evaluation run without --commitments: the inventory is kept in the database."""
     from sqlalchemy import func, select
 
-    from audit.config import AuditConfig
     from audit.pipeline import run_audit
     from audit.sample_portal import DEMO_COMMITMENTS_CSV, SamplePortal
     from audit.store import CommitmentRecord, OrganizationResult, open_store
@@ -165,10 +164,7 @@ def test_an_audit_without_an_inventory_measures_progress_against_the_last_one_lo
     inventory = tmp_path / "compromisos.csv"
     inventory.write_text(DEMO_COMMITMENTS_CSV, encoding="utf-8")
     with SamplePortal() as portal:
-        cfg = AuditConfig.model_validate({
-            "portal_url": portal.url, "database_url": f"sqlite:///{tmp_path / 'a.db'}", "output_dir": str(tmp_path),
-            "content": {"enabled": False}, "reports": {"enabled": False}, "http": {"retries": 0},
-        })
+        cfg = metadata_audit_cfg(portal.url)
         store = open_store(cfg.database_url)
         first = run_audit(cfg, store, portal_url=portal.url, year=2026, kind="periodic", out_dir=tmp_path,
                           commitments=str(inventory))

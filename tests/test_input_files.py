@@ -77,10 +77,9 @@ def test_reviews_accept_spanish_headers_and_characteristic_titles(tmp_path):
         ("libre_uso", "fail", date(2025, 6, 2)), ("legibles_por_maquinas", "pass", date(2025, 6, 2))]
 
 
-def test_a_review_naming_the_dataset_by_its_title_is_applied(tmp_path):
+def test_a_review_naming_the_dataset_by_its_title_is_applied(tmp_path, metadata_audit_cfg):
     from sqlalchemy import select
 
-    from audit.config import AuditConfig
     from audit.pipeline import run_audit
     from audit.sample_portal import SamplePortal
     from audit.store import DatasetSnapshot, RuleResultRecord, open_store
@@ -89,10 +88,7 @@ def test_a_review_naming_the_dataset_by_its_title_is_applied(tmp_path):
                                 "RUTAS DE TRANSPORTE PÚBLICO,accesibles,Cumple,El visor entrega el CSV,Lic. Ana Pérez,"
                                 "2026-06-02\n").encode(), "revisiones.csv")
     with SamplePortal() as portal:
-        cfg = AuditConfig.model_validate({
-            "portal_url": portal.url, "database_url": f"sqlite:///{tmp_path / 'a.db'}", "output_dir": str(tmp_path),
-            "content": {"enabled": False}, "reports": {"enabled": False}, "http": {"retries": 0},
-        })
+        cfg = metadata_audit_cfg(portal.url)
         store = open_store(cfg.database_url)
         run = run_audit(cfg, store, portal_url=portal.url, year=2026, kind="periodic", out_dir=tmp_path,
                         reviews=str(reviews))

@@ -372,8 +372,8 @@ def _infer_object_columns(df: pd.DataFrame) -> pd.DataFrame:
         if CODE_NAME_RE.search(str(col)):
             out[col] = s.map(lambda v: v if v is None or (isinstance(v, float) and pd.isna(v)) else _code_text(v)).astype("str")
             continue
-        converted = pd.to_numeric(s, errors="coerce")
-        if converted.notna().sum() == s.notna().sum() and s.notna().any():
+        converted = _as_numbers(s)
+        if converted is not None:
             out[col] = converted
         else:
             out[col] = s.astype("str").where(s.notna())
@@ -496,11 +496,19 @@ def strip_note_rows(df: pd.DataFrame, problems: list[str], *, keep_text: frozens
     problems.append("notes_below_data")
     dropped = df.iloc[len(df) - drop :]
     df = df.iloc[: len(df) - drop].copy()
-    for col in df.columns:
-        if col in keep_text or not dropped[col].notna().any() or pd.api.types.is_numeric_dtype(df[col]):
-            continue
-        numbers = pd.to_numeric(df[col], errors="coerce")
-        if numbers.notna().sum() == df[col].notna().sum() and numbers.notna().any():
+    return _numbers_again(df, [c for c in df.columns if c not in keep_text and dropped[c].notna().any()])
+
+
+def _as_numbers(values: pd.Series) -> pd.Series | None:
+    """``values`` as numbers when every filled cell is one (and at least one is filled), else None."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    return numbers if numbers.notna().any() and numbers.notna().sum() == values.notna().sum() else None
+
+
+def _numbers_again(df: pd.DataFrame, columns: list[Any]) -> pd.DataFrame:
+    """Text columns among ``columns`` that hold only numbers once a stray row is gone, read as numbers."""
+    for col in columns:
+        if not pd.api.types.is_numeric_dtype(df[col]) and (numbers := _as_numbers(df[col])) is not None:
             df[col] = numbers
     return df
 
@@ -523,14 +531,8 @@ def _drop_layout_artifacts(df: pd.DataFrame, names: list[str], problems: list[st
             for col, name in zip(df.columns, header, strict=True):
                 repeated &= df[col].astype("str").str.strip() == name
             if repeated.any():
-                df = df[~repeated].copy()
+                df = _numbers_again(df[~repeated].copy(), [c for c in df.columns if c not in keep_text])
                 problems.append("repeated_header_rows")
-                for col in df.columns:
-                    if col in keep_text:
-                        continue
-                    numbers = pd.to_numeric(df[col], errors="coerce")
-                    if numbers.notna().sum() == df[col].notna().sum() and numbers.notna().any():
-                        df[col] = numbers
     return df, names
 
 
