@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from audit.errors import ConfigError
+from audit.legal import LegalBasis
 
 DEFAULT_CONFIG_PATH = Path("config.yaml")
 
@@ -280,6 +281,11 @@ class AuditConfig(Section):
     publish: PublishSettings = Field(default_factory=lambda: PublishSettings())
     notify: NotifySettings = Field(default_factory=lambda: NotifySettings())
     web: WebSettings = Field(default_factory=lambda: WebSettings())
+    legal_basis: LegalBasis = Field(
+        default_factory=lambda: LegalBasis(),
+        description="Fundamento legal citado en reglas, informes, tablero y API (por omisión, LGTAIP 2025, art. 3, "
+        "fr. VIII); ver docs/reglas.md.",
+    )
 
     @field_validator("portal_url")
     @classmethod
@@ -359,6 +365,16 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
 
 def _validate_rules_section(cfg: AuditConfig, source: str) -> None:
     """Each rule validates its own parameters at load time (not when it runs)."""
-    from rules import validate_params  # imported here: rules imports this module
+    from rules import CHARACTERISTICS, validate_params  # imported here: rules imports this module
 
     validate_params(cfg.rules.model_dump(), source)
+    quoted = set(cfg.legal_basis.characteristics)
+    missing, unknown = [c for c in CHARACTERISTICS if c not in quoted], sorted(quoted - set(CHARACTERISTICS))
+    if missing or unknown:
+        problems = ([f"  - falta el inciso de: {', '.join(missing)}"] if missing else []) + (
+            [f"  - característica desconocida: {', '.join(unknown)}"] if unknown else [])
+        raise ConfigError(
+            f"Configuración inválida en {source} (sección legal_basis.characteristics):\n" + "\n".join(problems),
+            hint="Cada una de las diez características necesita su inciso y su texto: " + ", ".join(CHARACTERISTICS),
+            source=source,
+        )

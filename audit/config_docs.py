@@ -21,8 +21,11 @@ def _rows(model: type[BaseModel], prefix: str = "") -> list[tuple[str, str, str,
             rows.extend(_rows(ann, key + "."))
             continue
         default: Any = field.get_default(call_default_factory=True)
-        if isinstance(default, BaseModel):
+        if isinstance(default, BaseModel) or (
+                isinstance(default, dict) and any(isinstance(v, BaseModel) for v in default.values())):
             default = "{…}"
+        elif isinstance(default, str) and len(default) > 70:
+            default = default[:60] + "…"
         type_name = getattr(ann, "__name__", None) or str(ann).replace("typing.", "")
         rows.append((key, type_name, repr(default) if default != {} else "{}", field.description or ""))
     return rows

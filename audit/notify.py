@@ -186,8 +186,7 @@ def build_message(
         greeting,
         "",
         f"La {unit} concluyó la evaluación anual {year} de los datos abiertos publicados en {portal}, conforme a "
-        "las diez características de los datos abiertos (Ley General de Transparencia y Acceso a la Información "
-        "Pública, artículo 3, fracción VI).",
+        f"las diez características de los datos abiertos ({cfg.legal_basis.full_citation()}).",
         "",
         f"Resultados de {title}:",
         *_summary_lines(row),

@@ -18,6 +18,7 @@ from typing import Any
 
 from audit.ckan import CKANClient
 from audit.errors import ConfigError, InputFileError, PortalResponseError
+from audit.legal import LegalBasis
 
 log = logging.getLogger(__name__)
 
@@ -67,10 +68,10 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _notes(year: int, portal_url: str, snapshot: str) -> str:
+def _notes(year: int, portal_url: str, snapshot: str, legal_basis: LegalBasis) -> str:
     return (
         f"Resultados de la evaluación anual {year} del cumplimiento de las diez características de los datos "
-        f"abiertos (Ley General de Transparencia y Acceso a la Información Pública, art. 3, fr. VI) en el portal "
+        f"abiertos ({legal_basis.full_citation()}) en el portal "
         f"{portal_url}.{snapshot}\n\n"
         "Recursos: `scores.csv` (un renglón por conjunto y característica), `organizations.csv` (un renglón por "
         "dependencia), `scores.json` (todo en JSON) y `portal.pdf` (informe). Generado automáticamente por el "
@@ -119,7 +120,7 @@ def publish_year(store: Any, cfg: Any, *, year: int, out_dir: Path, portal_url: 
     package: dict[str, Any] = {
         "name": name,
         "title": pub.title_template.format(year=year),
-        "notes": _notes(year, portal_url, _snapshot_text(store, portal_url, year)),
+        "notes": _notes(year, portal_url, _snapshot_text(store, portal_url, year), cfg.legal_basis),
         "license_id": pub.license_id,
         "tags": [{"name": t} for t in ("datos abiertos", "evaluación", "transparencia", str(year))],
         "extras": [{"key": "periodicidad", "value": "anual"}, {"key": "año evaluado", "value": str(year)}],

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from audit.errors import ConfigError
 from audit.indicator import portal_commitment_totals
+from audit.legal import DEFAULT_LEGAL_BASIS, LegalBasis
 from audit.store.db import Store, utcnow
 from audit.store.models import (
     AuditRun,
@@ -50,76 +51,9 @@ from audit.store.models import (
     RunError,
 )
 from reports.evidence import evidence_line
-from rules import CHARACTERISTICS
+from rules import CHARACTERISTICS, RULES
 
 log = logging.getLogger(__name__)
-
-# Fallback when rules.RULES is not available: the legal text (LGTAIP art. 3 fr. VI) and how it is measured.
-_FALLBACK_RULES: dict[str, tuple[str, str, str]] = {
-    "accesibles": (
-        "Accesibles",
-        "Los datos están disponibles para la gama más amplia de usuarios, para cualquier propósito.",
-        "Se descarga cada recurso de forma anónima. Cumple si todos responden con contenido; parcial si algunos; "
-        "no cumple si ninguno responde o el conjunto no tiene recursos.",
-    ),
-    "integrales": (
-        "Integrales",
-        "Contienen el tema que describen a detalle y con los metadatos necesarios.",
-        "Proporción de metadatos presentes (título, descripción de 100 caracteres o más, etiquetas, grupo, "
-        "licencia, contacto, frecuencia, cobertura temporal y espacial, recursos descritos, diccionario de datos). "
-        "Cumple con 80 % o más; parcial con 50 % o más.",
-    ),
-    "gratuitos": (
-        "Gratuitos",
-        "Se obtienen sin entregar a cambio contraprestación alguna.",
-        "No cumple si algún recurso pide pago (HTTP 402 o página de pago) o los metadatos declaran un costo.",
-    ),
-    "no_discriminatorios": (
-        "No discriminatorios",
-        "Los datos están disponibles para cualquier persona, sin necesidad de registro.",
-        "No cumple si todos los recursos de datos piden iniciar sesión o registrarse; parcial si algunos.",
-    ),
-    "oportunos": (
-        "Oportunos",
-        "Son actualizados, periódicamente, conforme se generen.",
-        "Compara la antigüedad de la última actualización real con la frecuencia declarada: cumple hasta 1.25 "
-        "periodos, parcial hasta 2 periodos.",
-    ),
-    "permanentes": (
-        "Permanentes",
-        "Se conservan en el tiempo, para lo cual, las versiones históricas relevantes para uso público se "
-        "mantendrán disponibles con identificadores adecuados al efecto.",
-        "Compara con las corridas de los últimos 365 días: no cumple si desapareció un recurso publicado antes; "
-        "no aplica en la primera auditoría del portal.",
-    ),
-    "primarios": (
-        "Primarios",
-        "Provienen de la fuente de origen con el máximo nivel de desagregación posible.",
-        "Heurísticas: el publicador es la fuente, los datos tabulares están a nivel de registro (sin filas de "
-        "totales) y no solo hay productos derivados (PDF, imágenes, tableros).",
-    ),
-    "legibles_por_maquinas": (
-        "Legibles por máquinas",
-        "Deberán estar estructurados, total o parcialmente, para ser procesados e interpretados por equipos "
-        "electrónicos de manera automática.",
-        "Se decide por el tipo real detectado del archivo (CSV, JSON, XML, XLSX…), no por el declarado.",
-    ),
-    "formatos_abiertos": (
-        "En formatos abiertos",
-        "Los datos estarán disponibles con el conjunto de características técnicas y de presentación que "
-        "corresponden a la estructura lógica usada para almacenar datos en un archivo digital, cuyas "
-        "especificaciones técnicas están disponibles públicamente, que no suponen una dificultad de acceso y que "
-        "su aplicación y reproducción no estén condicionadas a contraprestación alguna.",
-        "Cumple si todos los recursos de datos están en formatos de especificación pública (CSV, JSON, XML, "
-        "XLSX, ODS, GeoJSON…); XLS, DOC, MDB o PDF no cuentan como formatos abiertos de datos.",
-    ),
-    "libre_uso": (
-        "De libre uso",
-        "Citan la fuente de origen como único requerimiento para ser utilizados libremente.",
-        "Cumple con licencias de atribución o dominio público (CC BY, CC0, Libre Uso MX); parcial con licencias "
-        "de compartir igual; no cumple con licencias no comerciales, cerradas o sin licencia.",
-    ),
-}
 
 SHORT_TITLES = {
     "accesibles": "Acc",
@@ -352,6 +286,7 @@ class PortalReport:
     change: Change | None
     trend: list[RunSummary]  # earlier years' summaries plus this one, oldest first
     agency_suites: list[SuiteOrgSummary] = field(default_factory=list)  # organizations with agency suites
+    legal_basis: LegalBasis = DEFAULT_LEGAL_BASIS
 
 
 @dataclass(slots=True)
@@ -379,6 +314,7 @@ class OrganizationReport:
     dictionary_checks: list[SuiteResult] = field(default_factory=list)
     portal_characteristic_partial_pct: dict[str, float | None] = field(default_factory=dict)
     unattributed: int = 0  # states below "pass" without any remediation (not in ``actions``)
+    legal_basis: LegalBasis = DEFAULT_LEGAL_BASIS
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -394,31 +330,18 @@ def _effective_params(rules_params: dict[str, Any] | None) -> dict[str, Any]:
         return dict(rules_params or {})
 
 
-def characteristic_infos(rules_params: dict[str, Any] | None = None) -> list[CharacteristicInfo]:
-    """Titles, legal text and measurement description per characteristic (rules.RULES when available)."""
-    registry: dict[Any, Any] = {}
-    try:
-        from rules import RULES  # type: ignore[attr-defined]
-
-        items = RULES.values() if isinstance(RULES, dict) else RULES
-        registry = {getattr(r, "id", None): r for r in items}
-    except Exception:  # noqa: BLE001 - the registry is optional; fall back to the local table
-        registry = {}
+def characteristic_infos(rules_params: dict[str, Any] | None = None,
+                         legal_basis: LegalBasis = DEFAULT_LEGAL_BASIS) -> list[CharacteristicInfo]:
+    """Title, legal text (from the ``legal_basis`` config) and measurement description per characteristic."""
     effective = _effective_params(rules_params)
     infos = []
-    for cid in CHARACTERISTICS:
-        title, legal, desc = _FALLBACK_RULES[cid]
-        legal = f"LGTAIP, art. 3, fr. VI: «{title}: {legal}»"
-        rule = registry.get(cid)
-        if rule is not None:
-            title = getattr(rule, "title_es", None) or title
-            legal = getattr(rule, "legal_text_es", None) or legal
-            desc = getattr(rule, "description_es", None) or desc
+    for rule in RULES:
         params: dict[str, Any] = {}
-        raw = effective.get(cid)
+        raw = effective.get(rule.id)
         if isinstance(raw, dict):  # thresholds only: numbers and switches (vocabularies are in docs/reglas.md)
             params = {k: v for k, v in raw.items() if isinstance(v, int | float | bool)}
-        infos.append(CharacteristicInfo(cid, title, SHORT_TITLES[cid], legal, desc, params))
+        infos.append(CharacteristicInfo(rule.id, rule.title_es, SHORT_TITLES[rule.id], legal_basis.quote(rule.id),
+                                        rule.description_es, params))
     return infos
 
 
@@ -841,9 +764,10 @@ def build_portal_report(
     evaluating_unit: str = "",
     portal_title: str | None = None,
     rules_params: dict[str, Any] | None = None,
+    legal_basis: LegalBasis = DEFAULT_LEGAL_BASIS,
     trend_years: int = 5,
 ) -> PortalReport:
-    infos = characteristic_infos(rules_params)
+    infos = characteristic_infos(rules_params, legal_basis)
     with store.session() as s:
         run = _get_run(s, run_id)
         year = _run_year(run)
@@ -897,6 +821,7 @@ def build_portal_report(
             change=change,
             trend=trend,
             agency_suites=_agency_summary(_suite_results(s, run_id, dictionary=False), orgs),
+            legal_basis=legal_basis,
         )
 
 
@@ -1029,12 +954,13 @@ def build_organization_report(
     evaluating_unit: str = "",
     portal_title: str | None = None,
     rules_params: dict[str, Any] | None = None,
+    legal_basis: LegalBasis = DEFAULT_LEGAL_BASIS,
     description_chars: int = 600,
     context: PortalContext | None = None,
 ) -> OrganizationReport:
     """One organization's report. ``context`` (portal-wide ranking and averages, see
     :func:`build_portal_context`) is computed once by the caller when rendering many organizations."""
-    infos = characteristic_infos(rules_params)
+    infos = characteristic_infos(rules_params, legal_basis)
     ctx = context if context is not None else build_portal_context(store, run_id, weights=weights)
     row = next((o for o in ctx.orgs if o.name == org_name), None)
     if row is None:
@@ -1147,6 +1073,7 @@ def build_organization_report(
             agency_suites=[r for r in suite_results if r.source == "agency"],
             dictionary_checks=[r for r in suite_results if r.source == "dictionary"],
             portal_characteristic_partial_pct=ctx.portal_partial_pct,
+            legal_basis=legal_basis,
         )
 
 

@@ -29,6 +29,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from audit.config import AuditConfig
 from audit.errors import ConfigError
+from audit.legal import LegalBasis
 from audit.progress import stage_progress
 from audit.store.db import Store, open_store
 from reports import charts as ch
@@ -254,6 +255,7 @@ class _JobSettings:
     evaluating_unit: str
     portal_title: str | None
     rules_params: dict[str, Any]
+    legal_basis: LegalBasis
     context: PortalContext | None
     pdf_annex_max: int | None = None
 
@@ -262,14 +264,15 @@ def _settings_from(cfg: AuditConfig, run_id: int, out_dir: Path, pdf: bool, cont
     return _JobSettings(
         run_id=run_id, out_dir=out_dir, pdf=pdf, weights=dict(cfg.scoring.weights),
         evaluating_unit=cfg.reports.evaluating_unit, portal_title=cfg.portal_title,
-        rules_params=cfg.rules.model_dump(), context=context,
+        rules_params=cfg.rules.model_dump(), legal_basis=cfg.legal_basis, context=context,
         pdf_annex_max=cfg.reports.pdf_annex_max_datasets,
     )
 
 
 def _render_portal(store: Store, st: _JobSettings) -> tuple[Path, Path | None, int]:
     report = build_portal_report(store, st.run_id, weights=st.weights, evaluating_unit=st.evaluating_unit,
-                                 portal_title=st.portal_title, rules_params=st.rules_params)
+                                 portal_title=st.portal_title, rules_params=st.rules_params,
+                                 legal_basis=st.legal_basis)
     charts = portal_charts(report)
     html = render_html("portal.html", report=report, charts=charts, annex_in_document=True)
     html_path = st.out_dir / PORTAL_HTML
@@ -288,7 +291,8 @@ def _render_portal(store: Store, st: _JobSettings) -> tuple[Path, Path | None, i
 
 def _render_org(store: Store, st: _JobSettings, name: str) -> tuple[Path, Path | None, int]:
     report = build_organization_report(store, st.run_id, name, weights=st.weights, evaluating_unit=st.evaluating_unit,
-                                       portal_title=st.portal_title, rules_params=st.rules_params, context=st.context)
+                                       portal_title=st.portal_title, rules_params=st.rules_params,
+                                       legal_basis=st.legal_basis, context=st.context)
     html = render_html("organization.html", report=report, charts=organization_charts(report))
     stem = org_file(name)
     html_path = st.out_dir / f"{stem}.html"

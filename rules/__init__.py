@@ -1,4 +1,5 @@
-"""The ten characteristics of open data (LGTAIP art. 3 fr. VI), one module each, registered here.
+"""The ten characteristics of open data (legal text from ``legal_basis``; by default LGTAIP 2025 art. 3 fr. VIII),
+one module each, registered here.
 
 Public API::
 

@@ -134,10 +134,6 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
 RULE = Rule(
     id=ID,
     title_es="Accesibles",
-    legal_text_es=(
-        "LGTAIP, art. 3, fr. VI, inciso a): «Accesibles: Los datos están disponibles para la gama más amplia de "
-        "usuarios, para cualquier propósito»."
-    ),
     description_es=(
         "El conjunto es público y activo y tiene recursos. Cada recurso se solicita de forma anónima: es accesible "
         "si responde 2xx con contenido; una página web donde se declaró un archivo de datos cuenta la mitad y pide "

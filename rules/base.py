@@ -1,7 +1,8 @@
 """The rule interface shared by the ten characteristics.
 
-Each module in ``rules/`` defines a module-level ``RULE`` (a :class:`Rule`): id, Spanish title, the legal
-definition it implements, and ``evaluate(ctx, params) -> RuleResult``. ``params`` is the rule's section of
+Each module in ``rules/`` defines a module-level ``RULE`` (a :class:`Rule`): id, Spanish title, how it is
+measured, and ``evaluate(ctx, params) -> RuleResult``. The legal text a rule implements is data, not code: it comes
+from ``config.yaml``'s ``legal_basis`` block (audit/legal.py), keyed by the rule id. ``params`` is the rule's section of
 ``config.yaml`` (``rules.<id>``), validated when the config is loaded, not when the rule runs.
 """
 
@@ -69,7 +70,6 @@ class RuleResult:
 class Rule:
     id: str
     title_es: str
-    legal_text_es: str  # the definition from LGTAIP art. 3 fr. VI this rule implements
     evaluate: Callable[[DatasetContext, Any], RuleResult]
     description_es: str = ""  # how it is measured, for docs/reglas.md and the report's methodology
     params_model: type[BaseModel] | None = None  # pydantic model of ``rules.<id>`` (defaults = built-in vocabulary)

@@ -96,13 +96,6 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
 RULE = Rule(
     id=ID,
     title_es="En formatos abiertos",
-    legal_text_es=(
-        "LGTAIP, art. 3, fr. VI, inciso i): «En formatos abiertos: Los datos estarán disponibles con el conjunto de "
-        "características técnicas y de presentación que corresponden a la estructura lógica usada para almacenar "
-        "datos en un archivo digital, cuyas especificaciones técnicas están disponibles públicamente, que no suponen "
-        "una dificultad de acceso y que su aplicación y reproducción no estén condicionadas a contraprestación "
-        "alguna»."
-    ),
     description_es=(
         "Abiertos por omisión: CSV, TSV, JSON, GeoJSON, XML, RDF, KML/KMZ, ODS, GeoPackage, Parquet y XLSX (ISO/IEC "
         "29500, configurable). No abiertos: XLS, DOC, MDB, DBF, SAV y otros propietarios; PDF e imágenes no son "

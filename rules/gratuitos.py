@@ -224,9 +224,6 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
 RULE = Rule(
     id=ID,
     title_es="Gratuitos",
-    legal_text_es=(
-        "LGTAIP, art. 3, fr. VI, inciso c): «Gratuitos: Se obtienen sin entregar a cambio contraprestación alguna»."
-    ),
     description_es=(
         "No cumple si algún recurso responde 402 o lleva a una página de pago, o si los metadatos declaran un precio "
         "o costo distinto de cero (claves precio, costo, price, cost, tarifa) o frases como «previo pago», «tiene un "

@@ -309,10 +309,6 @@ def _agency_failures(expectations: Mapping[str, Any]) -> str:
 RULE = Rule(
     id=ID,
     title_es="Integrales",
-    legal_text_es=(
-        "LGTAIP, art. 3, fr. VI, inciso b): «Integrales: Contienen el tema que describen a detalle y con los "
-        "metadatos necesarios»."
-    ),
     description_es=(
         "Proporción de elementos presentes: título; descripción de al menos 100 caracteres; al menos una etiqueta; "
         "al menos un grupo o tema; licencia; contacto con correo válido; frecuencia de actualización; cobertura "

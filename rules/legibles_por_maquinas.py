@@ -177,10 +177,6 @@ def structure_findings(content: ContentEvidence, label: str) -> list[Finding]:
 RULE = Rule(
     id=ID,
     title_es="Legibles por máquinas",
-    legal_text_es=(
-        "LGTAIP, art. 3, fr. VI, inciso h): «Legibles por máquinas: Deberán estar estructurados, total o "
-        "parcialmente, para ser procesados e interpretados por equipos electrónicos de manera automática»."
-    ),
     description_es=(
         "Se decide por el tipo real detectado en el archivo descargado, no por el formato declarado. Cuentan CSV/TSV, "
         "JSON, GeoJSON, XML/RDF/KML, XLSX/XLS/ODS, shapefiles comprimidos, Parquet y GeoPackage si se pueden abrir; "

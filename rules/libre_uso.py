@@ -70,10 +70,6 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
 RULE = Rule(
     id=ID,
     title_es="De libre uso",
-    legal_text_es=(
-        "LGTAIP, art. 3, fr. VI, inciso j): «De libre uso: Citan la fuente de origen como único requerimiento para "
-        "ser utilizados libremente»."
-    ),
     description_es=(
         "La licencia se resuelve por identificador, título o URL (sin distinguir mayúsculas), con la lista de "
         "licencias del portal y un vocabulario propio. Cumple: licencias de solo atribución o dominio público (CC BY "

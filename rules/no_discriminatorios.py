@@ -84,10 +84,6 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
 RULE = Rule(
     id=ID,
     title_es="No discriminatorios",
-    legal_text_es=(
-        "LGTAIP, art. 3, fr. VI, inciso d): «No discriminatorios: Los datos están disponibles para cualquier "
-        "persona, sin necesidad de registro»."
-    ),
     description_es=(
         "Entre los recursos de datos que respondieron (descarga exitosa o muro de acceso), se cuentan los que exigen "
         "autenticación: 401, 403, redirección a una página de inicio de sesión o registro, o una página con "

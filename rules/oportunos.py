@@ -394,9 +394,6 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
 RULE = Rule(
     id=ID,
     title_es="Oportunos",
-    legal_text_es=(
-        "LGTAIP, art. 3, fr. VI, inciso e): «Oportunos: Son actualizados, periódicamente, conforme se generen»."
-    ),
     description_es=(
         "Se interpreta la frecuencia declarada (palabras en español o inglés, frases como «cada 2 semanas», "
         "duraciones ISO 8601 como R/P1M o R/P0.5M, URI de frecuencias de la UE) como un periodo P. La última "

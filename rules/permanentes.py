@@ -186,10 +186,6 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
 RULE = Rule(
     id=ID,
     title_es="Permanentes",
-    legal_text_es=(
-        "LGTAIP, art. 3, fr. VI, inciso f): «Permanentes: Se conservan en el tiempo, para lo cual, las versiones "
-        "históricas relevantes para uso público se mantendrán disponibles con identificadores adecuados al efecto»."
-    ),
     description_es=(
         "Requiere revisiones anteriores: en la primera auditoría del portal no aplica («sin historial»). Se compara "
         "con todas las revisiones de los últimos 365 días: cumple si todo recurso visto antes sigue listado y "

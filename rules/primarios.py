@@ -238,10 +238,6 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
 RULE = Rule(
     id=ID,
     title_es="Primarios",
-    legal_text_es=(
-        "LGTAIP, art. 3, fr. VI, inciso g): «Primarios: Provienen de la fuente de origen con el máximo nivel de "
-        "desagregación posible»."
-    ),
     description_es=(
         "Heurísticas (documentadas como tales): (1) el publicador es la fuente: ningún metadato «fuente»/«source» "
         "nombra a otra institución; (2) los datos tabulares están a nivel de registro: suficientes filas, sin filas "

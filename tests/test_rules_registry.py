@@ -12,6 +12,7 @@ from test_rules_builders import ctx, dataset, ev, failed, resource
 
 import rules
 from audit.errors import ConfigError
+from audit.legal import DEFAULT_LEGAL_BASIS
 from rules.base import Finding, Rule, RuleResult, Status
 
 REPO = Path(__file__).resolve().parents[1]
@@ -29,7 +30,8 @@ def test_every_characteristic_has_module_title_legal_text_params_tests_and_docs(
     rule = module.RULE
     assert isinstance(rule, Rule) and rule.id == rule_id
     assert rule.title_es and rule.description_es
-    assert "LGTAIP, art. 3, fr. VI" in rule.legal_text_es
+    assert DEFAULT_LEGAL_BASIS.text(rule_id), "the default legal_basis quotes every characteristic"
+    assert f"**Texto legal** — {DEFAULT_LEGAL_BASIS.quote(rule_id)}." in DOCS
     assert rule.params_model is not None
     test_file = REPO / "tests" / f"test_rules_{rule_id}.py"
     assert test_file.exists() and "def test_" in test_file.read_text(encoding="utf-8")
@@ -148,7 +150,7 @@ def _boom(ctx, params):
 
 
 def test_evaluate_all_survives_a_crashing_rule():
-    crashing = Rule(id="integrales", title_es="X", legal_text_es="X", evaluate=_boom)
+    crashing = Rule(id="integrales", title_es="X", evaluate=_boom)
     results = rules.evaluate_all(ctx(), {}, rules=(rules.RULES[0], crashing, rules.RULES[2]))
     assert [r.characteristic for r in results] == ["accesibles", "integrales", "gratuitos"]
     crashed = results[1]
@@ -159,7 +161,7 @@ def test_evaluate_all_survives_a_crashing_rule():
 
 
 def test_evaluate_all_treats_a_wrong_return_value_as_a_crash():
-    wrong = Rule(id="libre_uso", title_es="X", legal_text_es="X",
+    wrong = Rule(id="libre_uso", title_es="X",
                  evaluate=lambda c, p: RuleResult("accesibles", Status.PASS, 1.0))
     (result,) = rules.evaluate_all(ctx(), {}, rules=(wrong,))
     assert result.status is Status.NOT_APPLICABLE and "error" in result.evidence

@@ -92,11 +92,13 @@ def create_app(cfg: AuditConfig, store: Store) -> FastAPI:
         title="Auditor de Datos Abiertos — API",
         version="1.0",
         description="Resultados de la evaluación de las diez características de los datos abiertos "
-        "(LGTAIP art. 3 fr. VI). Los nombres de campos coinciden con los archivos CSV publicados.",
+        f"({cfg.legal_basis.citation()}). Los nombres de campos coinciden con los archivos CSV publicados.",
         docs_url=None,
         redoc_url=None,
     )
-    state = WebState(cfg=cfg, store=store, env=make_env(), admin=AdminCredentials.from_env(),
+    env = make_env()
+    env.globals["legal_basis"] = cfg.legal_basis
+    state = WebState(cfg=cfg, store=store, env=env, admin=AdminCredentials.from_env(),
                      pages=PageCache(cfg.web.page_cache_entries))
     app.state.web = state
     if state.admin is None:
