@@ -103,6 +103,41 @@ class ProbeSettings(Section):
     batch_size: int = Field(200, ge=1, description="Resultados de sondeo por transacción al guardar.")
 
 
+class PersonalDataSettings(Section):
+    """Alerts of likely personal data in published files (LGPDPPSO); shown for a person to decide."""
+
+    enabled: bool = Field(True, description="Buscar posibles datos personales en los archivos tabulares.")
+    affects_status: bool = Field(
+        False, description="Si es verdadero, un hallazgo impide que el conjunto cumpla «primarios» (por omisión "
+        "solo se avisa: decide una persona).",
+    )
+    personal_email_domains: list[str] = Field(
+        ["gmail.com", "hotmail.com", "hotmail.com.mx", "outlook.com", "outlook.es", "live.com", "live.com.mx",
+         "yahoo.com", "yahoo.com.mx", "icloud.com", "me.com", "aol.com", "prodigy.net.mx", "protonmail.com",
+         "proton.me", "msn.com"],
+        description="Dominios de correo de uso personal: un correo de estos dominios, fuera de una columna de "
+        "contacto institucional, es un posible dato personal.",
+    )
+    column_words: list[str] = Field(
+        ["nombre completo", "nombre y apellidos", "apellido paterno", "apellido materno", "domicilio particular",
+         "direccion particular", "fecha de nacimiento", "lugar de nacimiento", "estado civil",
+         "numero de seguridad social", "nss", "telefono particular", "celular particular", "correo personal",
+         "clave de elector", "religion", "origen etnico", "preferencia sexual", "tipo de sangre"],
+        description="Nombres de columna (sin acentos ni mayúsculas, palabras completas) que denotan un dato personal "
+        "aunque sus valores no tengan un patrón verificable.",
+    )
+    phone_column_words: list[str] = Field(
+        ["telefono", "tel", "celular", "movil", "whatsapp", "numero telefonico"],
+        description="Palabras del nombre de una columna de teléfonos (se revisan sus valores de 10 dígitos).",
+    )
+    institutional_column_words: list[str] = Field(
+        ["institucional", "oficina", "dependencia", "unidad", "contacto", "enlace", "conmutador", "atencion",
+         "empresa", "establecimiento", "negocio"],
+        description="Palabras del nombre de una columna de contacto institucional o de negocios: sus correos y "
+        "teléfonos no se reportan (las CURP, RFC y claves de elector sí).",
+    )
+
+
 class ContentSettings(Section):
     enabled: bool = Field(True, description="Validar el contenido de los recursos tabulares.")
     max_rows: int = Field(200_000, gt=0, description="Filas máximas cargadas por recurso.")
@@ -131,6 +166,7 @@ class ContentSettings(Section):
         ["diccionario", "data dictionary", "catalogo de campos", "catálogo de campos"],
         description="Palabras en el nombre de un recurso que lo identifican como diccionario de datos.",
     )
+    personal_data: PersonalDataSettings = Field(default_factory=lambda: PersonalDataSettings())
 
 
 class RulesSettings(Section):

@@ -92,6 +92,7 @@ class ContentEvidence:
     invalid_codes: tuple[str, ...] = ()  # INEGI code columns with malformed values
     agency_success: bool | None = None  # None: no agency suite applies
     sample_rows: int | None = None  # rows GX validated (bounded sample)
+    personal_data: tuple[dict[str, Any], ...] = ()  # likely personal data (audit/content/personal.py), masked
 
 
 @dataclass(frozen=True, slots=True)

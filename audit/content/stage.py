@@ -27,6 +27,7 @@ from sqlalchemy import delete, select
 
 from audit.config import AuditConfig, ContentSettings
 from audit.content import expectations as gxsuite
+from audit.content import personal
 from audit.content.fetch import fetch_bytes_sync
 from audit.content.load import TABULAR_TYPES, column_kinds, load_table
 from audit.content.pool import WatchedPool
@@ -49,7 +50,7 @@ log = logging.getLogger(__name__)
 
 #: bumped whenever loading or the built-in checks change what they conclude, so stored results of unchanged files
 #: are not reused across such an upgrade (it is part of every check's suite digest)
-CHECKER_VERSION = "4"
+CHECKER_VERSION = "5"
 
 #: problems that say the check itself did not finish: they say nothing about the file (see content_evidence_for_run)
 TOOL_FAILURES = ("check_timeout", "worker_timeout", "worker_crashed", "check_error")
@@ -60,7 +61,7 @@ _TOOL_FAILURE_ES = {
     "check_error": "Error interno al validar el contenido de este archivo; revise el archivo a mano.",
 }
 _EVIDENCE_FIELDS = {f.name for f in fields(ContentEvidence)}
-_TUPLE_FIELDS = {"empty_columns", "disaggregation_keys", "problems", "sheet_names", "invalid_codes"}
+_TUPLE_FIELDS = {"empty_columns", "disaggregation_keys", "problems", "sheet_names", "invalid_codes", "personal_data"}
 
 
 # --------------------------------------------------------------------------- one file → evidence
@@ -112,6 +113,7 @@ def check_bytes(
     summary_rows = _count_summary_rows(df, kinds)
     keys = tuple(gxsuite.disaggregation_keys(df, kinds))
     problems.extend(local_format_problems(df, kinds))
+    personal_hits = tuple(h.as_dict() for h in personal.scan(df, settings.personal_data))
 
     builtin: dict[str, Any] = next((s for s in results.get("suites", []) if s.get("name") == "builtin"), {"results": []})
     failed_checks = {(r.get("meta") or {}).get("check"): r for r in builtin.get("results", []) if not r.get("success")}
@@ -169,6 +171,7 @@ def check_bytes(
         invalid_codes=invalid_codes,
         agency_success=agency_success,
         sample_rows=results.get("sample_rows"),
+        personal_data=personal_hits,
         **base,
     )
 
