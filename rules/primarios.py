@@ -16,8 +16,8 @@ from typing import Any
 
 from pydantic import Field
 
-from audit.content.expectations import SUMMARY_REGEX
 from audit.evidence import ContentEvidence, DatasetContext
+from audit.vocabulary import SUMMARY_REGEX
 from rules._common import (
     RuleParams,
     as_text,

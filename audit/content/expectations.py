@@ -23,27 +23,11 @@ from typing import Any
 import pandas as pd
 
 from audit.config import ContentSettings
+from audit.content.load import column_kinds
+from audit.vocabulary import DATE_REGEX, NUMBER_REGEX, SUMMARY_RE, SUMMARY_REGEX
 
 log = logging.getLogger(__name__)
 
-DATE_RE = re.compile(
-    r"^\s*(?:\d{4}[-/]\d{1,2}(?:[-/]\d{1,2})?(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
-    r"|\d{1,2}[-/]\d{1,2}[-/]\d{2,4}(?: \d{1,2}:\d{2}(?::\d{2})?)?)\s*$"
-)
-DATE_REGEX = DATE_RE.pattern
-NUMBER_REGEX = r"^\s*[-+]?(?=[\d.,]*\d)(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.\d+)?\s*$"
-#: a record whose label says it is an aggregate, not a record ("Total", "Subtotal", "Gran total", "Suma")
-#: The label is the whole cell: «Total», «TOTAL ESTATAL», «Subtotal Toluca», «Total Valle de México», «Gran total»,
-#: «Total de la región I», «Suma», «Suma total». A name that merely starts with the word is a record: a company
-#: («TOTAL PLAY TELECOMUNICACIONES, S.A.P.I. DE C.V.»: a comma or a corporate suffix), a programme («Suma por la
-#: Educación»: nothing but «total/general» may follow «suma»), or a long text (at most four words after «total»
-#: unless it continues with «de/del/por»).
-SUMMARY_REGEX = (
-    r"(?i)^\s*(?!.*(?:\bde\s+c\.?\s*v\b|\bs\.?\s*a\.?\s*p\.?\s*i\b|\b[as]\.\s*c\.\s*$))"
-    r"(?:(?:gran\s+)?(?:sub)?total(?:es)?(?:\s+(?:de|del|por)\b.*|(?:\s+[^\s,;]+){0,4})"
-    r"|sumas?(?:\s+(?:total|general))?)\s*[:.]?\s*$"
-)
-SUMMARY_RE = re.compile(SUMMARY_REGEX)
 #: whole words of a column name (split on spaces, "_" and "-"): «tamaño_de_empresa» has no «año», «media» no «dia»
 _DATE_NAME_RE = re.compile(
     r"(?i)(?:^|[\s_\-])(?:fecha|date|periodo|period|a[nñ]o|anio|year|mes|month|ejercicio|trimestre|dia|d[ií]a|"
@@ -363,8 +347,6 @@ def validate(df: pd.DataFrame, *, settings: ContentSettings, extra_suites: list[
     Returns ``{"success", "failed", "suites": [builtin, *extra], "sample_rows"}``; ``failed`` lists the failing
     built-in expectations (the agency ones are inside their own suite entry).
     """
-    from audit.content.load import column_kinds
-
     df = df.copy(deep=False)
     df.columns = [str(c) for c in df.columns]
     kinds = kinds if kinds is not None else column_kinds(df, share_min=settings.type_share_min)

@@ -19,6 +19,8 @@ from typing import Any
 
 import pandas as pd
 
+from audit.vocabulary import DATE_RE, NUMBER_RE, ColumnKind
+
 log = logging.getLogger(__name__)
 
 TABULAR_TYPES = frozenset({"csv", "tsv", "xlsx", "xls", "ods", "json", "geojson"})
@@ -29,7 +31,6 @@ _HEADER_SCAN_ROWS = 30
 CODE_NAME_RE = re.compile(
     r"(?i)^(cve|clave|cvegeo|cve_geo|codigo|código)([_\s-]|$)|(_|\s)(cve|clave)$|^(entidad|municipio|localidad)_?(cve|clave|id)$"
 )
-_NUMBER_RE = re.compile(r"^\s*[-+]?(?=[\d.,]*\d)(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?\s*$")
 
 _DATE_COLUMN_RE = re.compile(r"(?i)fecha|date")
 _YEAR_RE = re.compile(r"^(?:19|20)\d{2}(?:\.0)?$")
@@ -154,7 +155,7 @@ def _sniff_dialect(sample: str, kind: str) -> tuple[str, str]:
 
 
 def _is_number(value: str) -> bool:
-    return bool(value) and bool(_NUMBER_RE.match(value)) and any(ch.isdigit() for ch in value)
+    return bool(value) and bool(NUMBER_RE.match(value)) and any(ch.isdigit() for ch in value)
 
 
 def detect_header(rows: list[list[Any]]) -> tuple[int | None, bool]:
@@ -559,20 +560,18 @@ def _finish_frame(df: pd.DataFrame, has_header: bool, problems: list[str], heade
 
 def column_kinds(df: pd.DataFrame, *, share_min: float = 0.8, sample: int = 2000) -> dict[str, str]:
     """Classify each column as numeric, date, text, code or empty, from its dtype and a sample of values."""
-    from audit.content.expectations import DATE_RE  # single definition of what a date looks like
-
     kinds: dict[str, str] = {}
     for col in df.columns:
         s = df[col]
         first = s.first_valid_index()  # stops at the first value, where dropna() would copy the whole column
         if first is None:
-            kinds[col] = "empty"
+            kinds[col] = ColumnKind.EMPTY
         elif pd.api.types.is_bool_dtype(s):
-            kinds[col] = "text"
+            kinds[col] = ColumnKind.TEXT
         elif pd.api.types.is_numeric_dtype(s):
-            kinds[col] = "numeric"
+            kinds[col] = ColumnKind.NUMERIC
         elif pd.api.types.is_datetime64_any_dtype(s):
-            kinds[col] = "datetime"
+            kinds[col] = ColumnKind.DATETIME
         else:
             start = s.index.get_indexer([first])[0] if s.index.is_unique else 0
             vals = s.iloc[start : start + 4 * sample].dropna().head(sample).astype(str)
@@ -581,13 +580,13 @@ def column_kinds(df: pd.DataFrame, *, share_min: float = 0.8, sample: int = 2000
             informative = vals[~vals.isin(_PLACEHOLDER_SPELLINGS)]
             vals = informative if len(informative) else vals
             if CODE_NAME_RE.search(str(col)):
-                kinds[col] = "code"
+                kinds[col] = ColumnKind.CODE
             elif (date_share := vals.str.match(DATE_RE).mean()) >= share_min or (
                 date_share >= 0.5 and _DATE_COLUMN_RE.search(str(col))
             ):
-                kinds[col] = "date"
-            elif vals.str.match(_NUMBER_RE).mean() >= share_min:
-                kinds[col] = "numeric_text"  # mostly numbers stored as text: a type-consistency suspect
+                kinds[col] = ColumnKind.DATE
+            elif vals.str.match(NUMBER_RE).mean() >= share_min:
+                kinds[col] = ColumnKind.NUMERIC_TEXT  # mostly numbers stored as text: a type-consistency suspect
             else:
-                kinds[col] = "text"
+                kinds[col] = ColumnKind.TEXT
     return kinds
