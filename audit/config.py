@@ -12,7 +12,7 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 import yaml
@@ -300,7 +300,10 @@ class AuditConfig(Section):
     portal_url: str | None = Field(
         None, description="URL base del portal CKAN a auditar (se aceptan también la de su API o de una página "
         "/dataset del portal: se recorta a la base).")
-    portal_title: str | None = Field(None, description="Nombre del portal en los informes (si no, el de CKAN).")
+    portal_type: Literal["auto", "ckan", "dcat"] = Field(
+        "auto", description="Tipo de catálogo: auto (se detecta: API de CKAN, data.json o catálogo RDF DCAT), ckan "
+        "o dcat (DCAT-US data.json o DCAT/DCAT-AP en Turtle, RDF/XML o JSON-LD).")
+    portal_title: str | None = Field(None, description="Nombre del portal en los informes (si no, el del catálogo).")
     database_url: str = Field("sqlite:///audit.db", description="Base de datos (SQLite o postgresql+psycopg://…).")
     output_dir: str = Field("salida", description="Carpeta de resultados (OUT/<año>/…).")
     timezone: str = Field("America/Mexico_City", description="Zona horaria de fechas e informes.")

@@ -1,6 +1,8 @@
-"""Stage 1: crawl a whole CKAN portal into the store.
+"""Stage 1: crawl a whole catalogue into the store.
 
-Datasets are listed with ``package_search`` (paged, stable sort), streamed page by page into the database (one
+Any :class:`~audit.sources.base.CatalogSource` (CKAN, DCAT) is stored by :class:`SourceCrawler`: metadata first,
+then pages of normalized datasets, one transaction per page with the position to resume from. For CKAN
+(:class:`Crawler`), datasets are listed with ``package_search`` (paged, stable sort), streamed page by page into the database (one
 transaction per page, so a kill leaves a consistent run and ``--resume`` continues from the last stored page), then
 reconciled against an id-only listing taken at the end: datasets added or removed while paging are fetched or
 dropped instead of silently lost. When ``package_search`` is unavailable the crawler falls back to
@@ -12,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -25,6 +27,8 @@ from audit.config import AuditConfig
 from audit.errors import PortalResponseError
 from audit.progress import stage_progress
 from audit.runs import StageInterrupted, record_error
+from audit.sources.base import CatalogSource
+from audit.sources.ckan import CKANSource
 from audit.store import (
     AuditRun,
     DatasetSnapshot,
@@ -36,7 +40,6 @@ from audit.store import (
 )
 
 log = logging.getLogger(__name__)
-ORG_PAGE = 25  # CKAN caps organization_list/group_list with all_fields at 25 by default
 
 
 @dataclass
@@ -141,15 +144,19 @@ def insert_datasets(session: Any, run_id: int, pkgs: list[dict[str, Any]]) -> in
     return len(pairs)
 
 
-class Crawler:
-    def __init__(self, store: Store, run_id: int, cfg: AuditConfig, client: CKANClient,
+class SourceCrawler:
+    """Stores what a :class:`~audit.sources.base.CatalogSource` yields: metadata, then pages of datasets (one
+    transaction per page, with the position to resume from). Sources that can list their ids cheaply add a
+    reconciliation phase (:class:`Crawler` for CKAN)."""
+
+    def __init__(self, store: Store, run_id: int, cfg: AuditConfig, source: CatalogSource,
                  stop: threading.Event | None = None) -> None:
         self.store = store
         self.run_id = run_id
         self.cfg = cfg
-        self.client = client
+        self.source = source
         self.stop = stop
-        self.result = CrawlResult(run_id=run_id)
+        self.result = CrawlResult(run_id=run_id, mode=source.kind)
 
     # -- state -------------------------------------------------------------------------------------------
     def _state(self) -> dict[str, Any]:
@@ -181,26 +188,16 @@ class Crawler:
         current = session.scalar(select(AuditRun.crawl_state).where(AuditRun.id == self.run_id)) or {}
         session.execute(update(AuditRun).where(AuditRun.id == self.run_id).values(crawl_state={**current, **state}))
 
-    def _paged_list(self, action: str) -> list[dict[str, Any]]:
-        """organization_list / group_list with all_fields, paged; tolerant of servers that ignore limit/offset."""
-        items: list[dict[str, Any]] = []
-        seen: set[str] = set()
-        offset = 0
-        while True:
-            page = self.client.call(action, all_fields=True, limit=ORG_PAGE, offset=offset)
-            fresh = [g for g in page if isinstance(g, dict) and g.get("name") not in seen]
-            for g in fresh:
-                seen.add(g["name"])
-            items.extend(fresh)
-            if not page or not fresh or len(page) < ORG_PAGE:
-                return items
-            offset += len(page)
+    def _record_error(self, code: str, message: str, subject: str | None = None) -> None:
+        with self.store.session() as s:
+            record_error(s, self.run_id, "crawl", code, message, subject=subject)
+        self.result.errors += 1
 
     def _crawl_metadata(self) -> None:
-        orgs = self._paged_list("organization_list")
-        groups = self._paged_list("group_list")
+        orgs = self.source.organizations()
+        groups = self.source.groups()
         try:
-            licenses = self.client.call("license_list") or []
+            licenses = self.source.licenses()
         except PortalResponseError as exc:
             licenses = []
             with self.store.session() as s:
@@ -246,14 +243,90 @@ class Crawler:
                 continue  # a harvest source or showcase is not published data
             seen.add(pid)
             fresh.append(pkg)
-        if self.cfg.crawl.datastore_fields:
-            for pkg in fresh:
-                self._add_datastore_fields(pkg)
+        self._enrich(fresh)
         with self.store.session() as s:
             insert_datasets(s, self.run_id, fresh)
             if state:
                 self._set_state(s, **state)
         return len(fresh)
+
+    def _enrich(self, pkgs: list[dict[str, Any]]) -> None:
+        """Add what the source gives only on request (CKAN: DataStore field lists) before storing."""
+
+    def _pages_unavailable(self, exc: PortalResponseError) -> bool:
+        """The first page failed: True if the source has another way to list datasets (then the reconcile
+        phase lists them), else the error stands."""
+        return False
+
+    def _crawl_datasets(self, state: dict[str, Any]) -> None:
+        seen = self._stored_ids()
+        start = int(state.get("start", 0))
+        pages = self.source.dataset_pages(start, self.cfg.crawl.page_size, self._record_error)
+        with closing(pages):
+            try:
+                first = next(pages, None)
+            except PortalResponseError as exc:
+                if not self._pages_unavailable(exc):
+                    raise
+                return
+            count = first.count if first is not None else 0
+            self.result.reported_count = count
+            with stage_progress("Rastreando conjuntos de datos", total=count) as advance:
+                advance(len(seen))
+                page = first
+                while page is not None:
+                    self._check_stop()
+                    advance(self._store_page(page.datasets, seen, phase="datasets", start=page.next_start))
+                    if not page.datasets or (page.count is not None and page.next_start >= page.count):
+                        break
+                    page = next(pages, None)
+        with self.store.session() as s:
+            self._set_state(s, phase="reconcile")
+
+    def _reconcile(self) -> None:
+        """Sources without a cheap id listing end after paging."""
+        with self.store.session() as s:
+            self._set_state(s, phase="done")
+
+    def _final_counts(self) -> None:
+        from sqlalchemy import func
+
+        with self.store.session() as s:
+            r = self.result
+            r.datasets = s.scalar(select(func.count()).select_from(DatasetSnapshot).where(
+                DatasetSnapshot.run_id == self.run_id, DatasetSnapshot.presence == "listed")) or 0
+            r.resources = s.scalar(select(func.count()).select_from(ResourceSnapshot).where(
+                ResourceSnapshot.run_id == self.run_id)) or 0
+            r.organizations = s.scalar(select(func.count()).select_from(OrganizationSnapshot).where(
+                OrganizationSnapshot.run_id == self.run_id)) or 0
+            r.groups = s.scalar(select(func.count()).select_from(GroupSnapshot).where(
+                GroupSnapshot.run_id == self.run_id)) or 0
+            r.licenses = s.scalar(select(func.count()).select_from(LicenseSnapshot).where(
+                LicenseSnapshot.run_id == self.run_id)) or 0
+            from audit.store import RunError
+
+            r.errors = s.scalar(select(func.count()).select_from(RunError).where(
+                RunError.run_id == self.run_id, RunError.stage == "crawl",
+                RunError.code != "removed_during_crawl")) or 0
+
+
+class Crawler(SourceCrawler):
+    """The CKAN crawl: the generic paging plus DataStore dictionaries, the ``package_list`` fallback and the
+    reconciliation against an id-only listing."""
+
+    source: CKANSource
+
+    def __init__(self, store: Store, run_id: int, cfg: AuditConfig, client: CKANClient | CKANSource,
+                 stop: threading.Event | None = None) -> None:
+        source = client if isinstance(client, CKANSource) else CKANSource(client.url, cfg, client=client)
+        super().__init__(store, run_id, cfg, source, stop)
+        self.client = source.client
+        self.result.mode = "package_search"
+
+    def _enrich(self, pkgs: list[dict[str, Any]]) -> None:
+        if self.cfg.crawl.datastore_fields:
+            for pkg in pkgs:
+                self._add_datastore_fields(pkg)
 
     def _add_datastore_fields(self, pkg: dict[str, Any]) -> None:
         """A DataStore field list with descriptions is a data dictionary (*integrales*); CKAN only gives it
@@ -270,77 +343,11 @@ class Crawler:
             if isinstance(fields, list):
                 res["datastore_fields"] = [f for f in fields if isinstance(f, dict) and f.get("id") != "_id"]
 
-    def _search(self, start: int, rows: int) -> dict[str, Any]:
-        return self.client.call("package_search", q="*:*", rows=rows, start=start, sort=self.cfg.crawl.sort,
-                                **self._private_param())
-
-    def _private_param(self) -> dict[str, Any]:
-        # Sent only when wanted: CKAN before 2.6 rejects the unknown parameter.
-        return {"include_private": True} if self.cfg.crawl.include_private else {}
-
-    def _crawl_datasets(self, state: dict[str, Any]) -> None:
-        seen = self._stored_ids()
-        start = int(state.get("start", 0))
-        rows = self.cfg.crawl.page_size
-        try:
-            first = self._search(start, rows)
-        except PortalResponseError as exc:
-            log.warning("package_search unavailable (%s); falling back to package_list + package_show", exc.message)
-            self.result.mode = "package_list"
-            self.result.notes.append(f"package_search no disponible: {exc.message}")
-            return  # the reconcile phase fetches everything via package_list + package_show
-        count = int(first.get("count") or 0)
-        self.result.reported_count = count
-        page: dict[str, Any] | None = first
-        # The next page is fetched in a background thread while this one is written to the database.
-        with stage_progress("Rastreando conjuntos de datos", total=count) as advance, \
-                ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch") as pool:
-            advance(len(seen))
-            pending: Future[dict[str, Any]] | None = None
-            while True:
-                self._check_stop()
-                if page is None:
-                    page = pending.result() if pending is not None else self._search_resilient(start, rows)
-                results = page.get("results") or []
-                count = int(page.get("count") or count)
-                next_start = start + len(results)
-                more = bool(results) and next_start < count
-                pending = pool.submit(self._search_resilient, next_start, rows) if more else None
-                added = self._store_page(results, seen, phase="datasets", start=next_start)
-                advance(added)
-                page = None
-                if not more:
-                    break
-                start = next_start
-        with self.store.session() as s:
-            self._set_state(s, phase="reconcile")
-
-    def _search_resilient(self, start: int, rows: int) -> dict[str, Any]:
-        """A page that keeps failing is bisected so one broken dataset costs one error, not the crawl."""
-        try:
-            return self._search(start, rows)
-        except PortalResponseError as exc:
-            if rows == 1:
-                with self.store.session() as s:
-                    record_error(s, self.run_id, "crawl", "dataset_unlistable",
-                                 f"No se pudo listar el conjunto en la posición {start}: {exc.message}",
-                                 subject=f"package_search start={start}")
-                self.result.errors += 1
-                return {"results": [{}], "count": None}  # skip one position; reconcile retries it by id
-            smaller = max(1, rows // 10)
-            log.warning("package_search start=%d rows=%d failed; retrying with rows=%d", start, rows, smaller)
-            merged: list[dict[str, Any]] = []
-            count: int | None = None
-            pos = start
-            while pos < start + rows:
-                part = self._search_resilient(pos, smaller)
-                part_results = part.get("results") or []
-                merged.extend(r for r in part_results if r)
-                count = part.get("count") or count
-                if not part_results:
-                    break
-                pos += len(part_results)
-            return {"results": merged, "count": count or (start + len(merged))}
+    def _pages_unavailable(self, exc: PortalResponseError) -> bool:
+        log.warning("package_search unavailable (%s); falling back to package_list + package_show", exc.message)
+        self.result.mode = "package_list"
+        self.result.notes.append(f"package_search no disponible: {exc.message}")
+        return True  # the reconcile phase fetches everything via package_list + package_show
 
     def _listing_ids(self) -> dict[str, str] | None:
         """id → name of every dataset listed now (cheap id-only package_search pages); None if unavailable."""
@@ -349,7 +356,7 @@ class Crawler:
         try:
             while True:
                 page = self.client.call("package_search", q="*:*", rows=1000, start=start, fl="id,name,type",
-                                        sort=self.cfg.crawl.sort, **self._private_param())
+                                        sort=self.cfg.crawl.sort, **self.source.private_param())
                 results = page.get("results") or []
                 for r in results:
                     if r.get("private") and not self.cfg.crawl.include_private:
@@ -426,28 +433,14 @@ class Crawler:
         with self.store.session() as s:
             self._set_state(s, phase="done")
 
-    def _final_counts(self) -> None:
-        from sqlalchemy import func
 
-        with self.store.session() as s:
-            r = self.result
-            r.datasets = s.scalar(select(func.count()).select_from(DatasetSnapshot).where(
-                DatasetSnapshot.run_id == self.run_id, DatasetSnapshot.presence == "listed")) or 0
-            r.resources = s.scalar(select(func.count()).select_from(ResourceSnapshot).where(
-                ResourceSnapshot.run_id == self.run_id)) or 0
-            r.organizations = s.scalar(select(func.count()).select_from(OrganizationSnapshot).where(
-                OrganizationSnapshot.run_id == self.run_id)) or 0
-            r.groups = s.scalar(select(func.count()).select_from(GroupSnapshot).where(
-                GroupSnapshot.run_id == self.run_id)) or 0
-            r.licenses = s.scalar(select(func.count()).select_from(LicenseSnapshot).where(
-                LicenseSnapshot.run_id == self.run_id)) or 0
-            from audit.store import RunError
-
-            r.errors = s.scalar(select(func.count()).select_from(RunError).where(
-                RunError.run_id == self.run_id, RunError.stage == "crawl",
-                RunError.code != "removed_during_crawl")) or 0
-
-
-def crawl_portal(store: Store, run_id: int, cfg: AuditConfig, *, client: CKANClient,
-                 stop: threading.Event | None = None) -> CrawlResult:
-    return Crawler(store, run_id, cfg, client, stop).run()
+def crawl_portal(store: Store, run_id: int, cfg: AuditConfig, *, client: CKANClient | None = None,
+                 source: CatalogSource | None = None, stop: threading.Event | None = None) -> CrawlResult:
+    """Crawl a catalogue into the run: a CKAN portal (``client`` or a ``CKANSource``) with the CKAN crawler, any
+    other source with the generic one."""
+    if source is None or isinstance(source, CKANSource):
+        ckan = source or client
+        if ckan is None:
+            raise ValueError("crawl_portal needs a client or a source")
+        return Crawler(store, run_id, cfg, ckan, stop).run()
+    return SourceCrawler(store, run_id, cfg, source, stop).run()

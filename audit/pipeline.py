@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import logging
 import threading
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from audit.ckan import CKANClient
 from audit.config import AuditConfig
 from audit.errors import AuditError, PortalError
 from audit.runs import (
@@ -23,6 +23,8 @@ from audit.runs import (
     set_status,
     stage_done,
 )
+from audit.sources.base import CatalogSource
+from audit.sources.detect import open_source
 from audit.store import AuditRun, Store
 
 log = logging.getLogger(__name__)
@@ -68,10 +70,9 @@ def run_audit(cfg: AuditConfig, store: Store, *, portal_url: str, year: int | No
     review_rows = load_reviews(reviews_file) if reviews_file else None
     out = Path(out_dir or cfg.output_dir)
 
-    with CKANClient(portal_url, cfg.http, token=cfg.ckan_api_token) as client:
-        info = client.identify()
-        portal_id = store.get_or_create_portal(portal_url, cfg.portal_title or info.get("site_title"),
-                                               info.get("ckan_version"))
+    source, info = open_source(portal_url, cfg)  # CKAN, data.json or RDF catalogue (cfg.portal_type)
+    with closing(source):
+        portal_id = store.get_or_create_portal(portal_url, cfg.portal_title or info.title, info.version)
         with _lock(store, portal_url, cfg, holder):
             run_id = resumable_run(store, portal_id) if resume else None
             if run_id is None:
@@ -91,7 +92,7 @@ def run_audit(cfg: AuditConfig, store: Store, *, portal_url: str, year: int | No
                         continue
                     if stop is not None and stop.is_set():
                         raise StageInterrupted(stage)
-                    counts = run_stage(stage, store, run_id, cfg, client=client, stop=stop, out_dir=out,
+                    counts = run_stage(stage, store, run_id, cfg, source=source, stop=stop, out_dir=out,
                                        commitments=commitment_rows)
                     mark_stage(store, run_id, stage, done=True, counts=counts)
             except StageInterrupted:
@@ -122,7 +123,7 @@ def _outcome(store: Store, run_id: int, status: str, out: Path) -> AuditOutcome:
                             out_dir=out / str(run.year), error=run.error)
 
 
-def run_stage(stage: str, store: Store, run_id: int, cfg: AuditConfig, *, client: CKANClient | None = None,
+def run_stage(stage: str, store: Store, run_id: int, cfg: AuditConfig, *, source: CatalogSource | None = None,
               stop: threading.Event | None = None, out_dir: Path | None = None,
               commitments: list[Any] | None = None) -> dict[str, Any]:
     """Run one stage on a stored run; returns counts to merge into the run's summary."""
@@ -130,8 +131,8 @@ def run_stage(stage: str, store: Store, run_id: int, cfg: AuditConfig, *, client
     if stage == "crawl":
         from audit.crawl import crawl_portal
 
-        assert client is not None
-        return crawl_portal(store, run_id, cfg, client=client, stop=stop).as_counts()
+        assert source is not None
+        return crawl_portal(store, run_id, cfg, source=source, stop=stop).as_counts()
     if stage == "probe":
         from audit.probe import run_probe_stage
 

@@ -119,8 +119,13 @@ class SamplePortal:
     """A CKAN 2.10-compatible portal on 127.0.0.1 serving the Estado de México catalogue (or a synthetic one)."""
 
     def __init__(self, *, synthetic: int | None = None, host: str = "127.0.0.1", port: int = 0,
-                 token: str | None = None, now: datetime | None = None) -> None:
+                 token: str | None = None, now: datetime | None = None,
+                 catalog_factory: Callable[[str, datetime], Catalog] | None = None, ckan_api: bool = True) -> None:
+        """``catalog_factory(base_url, now)`` serves another catalogue; ``ckan_api=False`` serves only files (a
+        DCAT portal's ``data.json`` or RDF pages are files of its catalogue, at any path)."""
         self.host = host
+        self.catalog_factory = catalog_factory
+        self.ckan_api = ckan_api
         self.port = port
         self.synthetic = synthetic
         self.token = token or "sample-" + secrets.token_hex(16)
@@ -156,7 +161,9 @@ class SamplePortal:
         self.port = sock.getsockname()[1]
         self.url = f"http://{self.host}:{self.port}"
         now = self.now or datetime.now(UTC)
-        if self.synthetic is not None:
+        if self.catalog_factory is not None:
+            self._catalog = self.catalog_factory(self.url, now)
+        elif self.synthetic is not None:
             from audit.sample_portal.synthetic import SyntheticCatalog
 
             self._catalog = SyntheticCatalog(self.synthetic, base_url=self.url, now=now)
@@ -224,6 +231,9 @@ class SamplePortal:
     # ------------------------------------------------------------------ app
     def _app(self) -> web.Application:
         app = web.Application(client_max_size=64 * 1024 * 1024)
+        if not self.ckan_api:
+            app.router.add_get("/{path:.*}", self._file)
+            return app
         for prefix in ("/api/3/action/", "/api/action/"):
             app.router.add_route("GET", prefix + "{action}", self._api)
             app.router.add_route("POST", prefix + "{action}", self._api)
@@ -361,7 +371,7 @@ class SamplePortal:
 
     # ------------------------------------------------------------------ files
     async def _file(self, request: web.Request) -> web.StreamResponse:
-        served = self.catalog.files.get(request.path)
+        served = self.catalog.files.get(request.path_qs) or self.catalog.files.get(request.path)  # ?page=2
         if served is None:
             return web.Response(status=404, text=_page("No encontrado", "<h2>404 No encontrado</h2>"),
                                 content_type="text/html")
