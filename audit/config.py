@@ -278,6 +278,49 @@ class WebSettings(Section):
         description="Procesos del tablero (uno por núcleo disponible aprovecha más el equipo; cada proceso "
         "tiene su propia caché).",
     )
+    page_cache_mb: int = Field(
+        64, ge=0, le=4096,
+        description="Memoria máxima, en MB, de la caché de páginas (además del límite de páginas).",
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Direcciones (o redes, p. ej. 127.0.0.1 o 10.0.0.0/8) del proxy inverso (nginx) cuyos "
+        "encabezados X-Forwarded-For, X-Forwarded-Proto y X-Forwarded-Host se creen; sin ninguna, se ignoran.",
+    )
+    public_url: str | None = Field(
+        None,
+        description="Dirección pública del tablero (p. ej. https://tablero.finanzas.edomex.gob.mx); se usa en "
+        "enlaces absolutos (insignias) y para validar el origen de los formularios.",
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="Sitios (p. ej. https://datos.edomex.gob.mx) que pueden leer la API /api/v1 desde el "
+        "navegador (CORS, sólo lectura).",
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for item in value:
+            try:
+                ipaddress.ip_network(item.strip(), strict=False)
+            except ValueError as exc:
+                raise ValueError(f"«{item}» no es una dirección IP ni una red (p. ej. 127.0.0.1 o 10.0.0.0/8)") from exc
+        return [v.strip() for v in value]
+
+    @field_validator("public_url", "cors_origins")
+    @classmethod
+    def _origins(cls, value: Any) -> Any:
+        items = value if isinstance(value, list) else ([] if value is None else [value])
+        for item in items:
+            parts = urlsplit(item)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise ValueError(f"«{item}» no es una dirección http(s) completa (p. ej. https://datos.edomex.gob.mx)")
+        if isinstance(value, list):
+            return [v.rstrip("/") for v in value]
+        return value.rstrip("/") if value else value
 
 
 #: what users paste after the portal's base: its API endpoint or a page of the catalogue

@@ -533,7 +533,7 @@ def test_serve_answers_on_localhost_with_one_or_more_workers(tmp_path: Any, work
     proc = subprocess.Popen([sys.executable, "-c", code, f"sqlite:///{db}", str(port), str(workers)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # worker processes start slowly on a loaded 2-core machine
         while True:
             try:
                 r = httpx.get(f"http://127.0.0.1:{port}/", timeout=5)

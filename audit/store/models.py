@@ -52,6 +52,7 @@ class AuditRun(Base):
     counts: Mapped[dict[str, Any]] = mapped_column(default=dict)  # datasets, resources, errors …
     crawl_state: Mapped[dict[str, Any]] = mapped_column(default=dict)  # resume cursor
     error: Mapped[str | None] = mapped_column(Text)
+    output_dir: Mapped[str | None] = mapped_column(String(1000))  # OUT/<year> where exports/reports were written
     portal: Mapped[Portal] = relationship()
 
 
@@ -291,3 +292,14 @@ class AdminLogEntry(Base):
     outcome: Mapped[str] = mapped_column(String(20))  # ok | rejected | error | started
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     client: Mapped[str | None] = mapped_column(String(100))  # remote address
+
+
+class AdminSession(Base):
+    """A signed-in admin session, so logging out ends it on the server (the cookie alone is not enough)."""
+
+    __tablename__ = "admin_session"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the cookie's random id
+    user: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    ended_at: Mapped[datetime | None]

@@ -8,16 +8,22 @@ the next audit), regenerate the reports of the latest run. Disabled (404 with an
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import secrets
 import tempfile
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile as StarletteUploadFile
+from starlette.formparsers import MultiPartException
 
 from audit.errors import InputFileError
 from audit.store.db import utcnow
@@ -29,6 +35,7 @@ from audit.web.uploads import UPLOAD_KINDS, validate_upload
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/admin", include_in_schema=False)
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+FORM_OVERHEAD_BYTES = 64 * 1024  # multipart boundaries, headers and the CSRF field around the file
 DISABLED = ("La administración está deshabilitada: defina las variables de entorno AUDIT_ADMIN_USER y "
             "AUDIT_ADMIN_PASSWORD y reinicie el servicio.")
 
@@ -44,8 +51,17 @@ def _client(request: Request) -> str:
     return request.client.host if request.client else "desconocido"
 
 
+def _sid_hash(sid: str) -> str:
+    return hashlib.sha256(sid.encode()).hexdigest()
+
+
 def _user(request: Request, st: Any) -> str | None:
-    return st.signer.read_session(request.cookies.get(SESSION_COOKIE))
+    """The signed-in user: a valid signed cookie whose server-side session has not ended (logout, expiry)."""
+    found = st.signer.read_session_id(request.cookies.get(SESSION_COOKIE))
+    if found is None or not found[1]:
+        return None
+    with st.store.session() as s:
+        return found[0] if data.session_active(s, _sid_hash(found[1]), utcnow()) else None
 
 
 def _require_user(request: Request, st: Any) -> str:
@@ -55,9 +71,19 @@ def _require_user(request: Request, st: Any) -> str:
     return user
 
 
+def _origins(request: Request, st: Any) -> set[str]:
+    """Where the admin forms may be posted from: this request's own origin (scheme and Host as resolved behind
+    a trusted proxy) and the configured public URL."""
+    own = {str(request.base_url).rstrip("/")}
+    if st.cfg.web.public_url:
+        parts = urlsplit(st.cfg.web.public_url)
+        own.add(f"{parts.scheme}://{parts.netloc}")
+    return own
+
+
 def _check_csrf(request: Request, st: Any, token: str | None) -> None:
     origin = request.headers.get("origin")
-    if origin and origin != "null" and origin.rstrip("/") != str(request.base_url).rstrip("/"):
+    if origin and origin != "null" and origin.rstrip("/") not in _origins(request, st):
         raise HTTPException(403, "Solicitud rechazada: origen distinto al del tablero.")
     if not st.signer.check_csrf(request.cookies.get(CSRF_COOKIE), token):
         raise HTTPException(403, "Solicitud rechazada: el token CSRF falta o no es válido. Recargue la página e intente de nuevo.")
@@ -128,9 +154,12 @@ def login(request: Request, user: Annotated[str, Form(max_length=200)] = "",
         _log(st, request, user or "?", "login", "rejected", reason="credenciales inválidas")
         return _page(request, st, user=None, status_code=401, error="Usuario o contraseña incorrectos.")
     st.throttle.reset(client)
+    sid, now = secrets.token_urlsafe(24), utcnow()
+    with st.store.session() as s:
+        data.start_session(s, sid_hash=_sid_hash(sid), user=user, now=now, expires=now + timedelta(seconds=SESSION_TTL_S))
     _log(st, request, user, "login", "ok")
     resp = RedirectResponse("/admin", status_code=303)
-    resp.set_cookie(SESSION_COOKIE, st.signer.make_session(user), max_age=SESSION_TTL_S, httponly=True,
+    resp.set_cookie(SESSION_COOKIE, st.signer.make_session(user, sid=sid), max_age=SESSION_TTL_S, httponly=True,
                     samesite="strict", path="/", secure=request.url.scheme == "https")
     return resp
 
@@ -140,6 +169,10 @@ def logout(request: Request, csrf_token: Annotated[str, Form(max_length=200)] = 
     st = _st(request)
     _check_csrf(request, st, csrf_token)
     user = _user(request, st)
+    found = st.signer.read_session_id(request.cookies.get(SESSION_COOKIE))
+    if found is not None and found[1]:
+        with st.store.session() as s:
+            data.end_session(s, _sid_hash(found[1]), utcnow())  # the cookie is useless from now on
     if user:
         _log(st, request, user, "logout", "ok")
     resp = RedirectResponse("/admin", status_code=303)
@@ -148,20 +181,34 @@ def logout(request: Request, csrf_token: Annotated[str, Form(max_length=200)] = 
 
 
 @router.post("/subir/{kind}")
-async def upload(request: Request, kind: str, archivo: UploadFile,
-                 csrf_token: Annotated[str, Form(max_length=200)] = "") -> Response:
+async def upload(request: Request, kind: str) -> Response:
+    """The body is read only after the session, the kind and the declared size are checked (an anonymous
+    30 MB post is refused without reading it); the form parser then caps the file part itself."""
     st = _st(request)
-    user = _require_user(request, st)
-    _check_csrf(request, st, csrf_token)
+    user = await run_in_threadpool(_require_user, request, st)
     if kind not in UPLOAD_KINDS:
         raise HTTPException(404, "Tipo de archivo desconocido.")
     spec = UPLOAD_KINDS[kind]
+    declared = request.headers.get("content-length", "")
+    too_large = f"El archivo supera el máximo de {MAX_UPLOAD_BYTES // (1024 * 1024)} MB."
+    if declared.isdigit() and int(declared) > MAX_UPLOAD_BYTES + FORM_OVERHEAD_BYTES:
+        _log(st, request, user, f"upload_{kind}", "rejected", reason="demasiado grande")
+        return _page(request, st, user=user, status_code=413, error=too_large)
+    try:
+        form = await request.form(max_files=1, max_fields=5, max_part_size=MAX_UPLOAD_BYTES + 1)
+    except (MultiPartException, HTTPException) as exc:
+        _log(st, request, user, f"upload_{kind}", "rejected", reason="formulario no válido")
+        return _page(request, st, user=user, status_code=400, error=f"El formulario no es válido: {exc}")
+    token = form.get("csrf_token")
+    _check_csrf(request, st, token if isinstance(token, str) else None)
+    archivo = form.get("archivo")
+    if not isinstance(archivo, StarletteUploadFile):
+        return _page(request, st, user=user, status_code=400, error="Elija un archivo CSV para subir.")
     content = await archivo.read(MAX_UPLOAD_BYTES + 1)
     fname = (archivo.filename or "")[:200]
     if len(content) > MAX_UPLOAD_BYTES:
         _log(st, request, user, f"upload_{kind}", "rejected", file=fname, reason="demasiado grande")
-        return _page(request, st, user=user, status_code=413,
-                     error=f"El archivo supera el máximo de {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.")
+        return _page(request, st, user=user, status_code=413, error=too_large)
     target_dir = uploads_dir(st)
     try:
         target_dir.mkdir(parents=True, exist_ok=True)

@@ -19,12 +19,24 @@ from audit.web.data import CHARACTERISTICS, MAX_INT
 T = TypeVar("T")
 
 
+class ErrorInfo(BaseModel):
+    status: int = Field(description="Código HTTP.")
+    code: str = Field(description="Código para programas: not_found, method_not_allowed, invalid_parameter, "
+                                  "unknown_parameter …")
+    title: str = Field(description="Título en español.")
+    message: str = Field(description="Mensaje en español: qué falló y cómo corregir la petición.")
+
+
 class ErrorOut(BaseModel):
-    detail: str = Field(description="Mensaje en español: qué no se encontró y cómo corregir la petición.")
+    """The one error format of the API (404, 405, 422, unknown route…)."""
+
+    error: ErrorInfo
+    detail: list[dict[str, Any]] = Field(description="Un elemento por parámetro inválido (param, msg, accepted…).")
 
 
 router = APIRouter(prefix="/api/v1", tags=["api"],
-                   responses={404: {"model": ErrorOut, "description": "No existe la corrida, organización o conjunto."}})
+                   responses={404: {"model": ErrorOut, "description": "No existe la corrida, organización o conjunto."},
+                              422: {"model": ErrorOut, "description": "Parámetro inválido o desconocido."}})
 
 StatusLit = Literal["pass", "partial", "fail", "not_applicable"]
 CharLit = Literal[

@@ -25,11 +25,14 @@ from audit.config import AuditConfig
 from audit.errors import AuditError
 from audit.store.db import Store
 from audit.web.data import PageCache, SummaryCache, TTLMemo, characteristic_titles
-from audit.web.errors import spanish_errors, spanish_message
+from audit.web.errors import ERROR_TITLES, error_body, spanish_detail, spanish_errors, spanish_message
 from audit.web.format import install_web_filters
 from audit.web.jobs import JobRunner
+from audit.web.middleware import HeadMiddleware, QueryAllowlistMiddleware, SlashMiddleware
+from audit.web.proxy import ForwardedHeadersMiddleware
 from audit.web.security import (
     AdminCredentials,
+    CorsMiddleware,
     LoginThrottle,
     PageCacheMiddleware,
     SecurityHeadersMiddleware,
@@ -76,7 +79,7 @@ def make_env() -> Environment:
 
 
 def create_app(cfg: AuditConfig, store: Store) -> FastAPI:
-    from audit.web import admin, api, pages
+    from audit.web import admin, api, badges, pages
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -99,41 +102,56 @@ def create_app(cfg: AuditConfig, store: Store) -> FastAPI:
     env = make_env()
     env.globals["legal_basis"] = cfg.legal_basis
     state = WebState(cfg=cfg, store=store, env=env, admin=AdminCredentials.from_env(),
-                     pages=PageCache(cfg.web.page_cache_entries))
+                     pages=PageCache(cfg.web.page_cache_entries, max_bytes=cfg.web.page_cache_mb * 1024 * 1024))
     app.state.web = state
     if state.admin is None:
         log.info("admin disabled: AUDIT_ADMIN_PASSWORD is not set")
+    app.router.redirect_slashes = False  # SlashMiddleware redirects relatively (never to the Host header)
+    # added innermost first: Security(Forwarded(Head(Slash(Query(Cors(PageCache(app)))))))
     app.add_middleware(PageCacheMiddleware, state=state)  # inner: cached pages still get the security headers
+    app.add_middleware(CorsMiddleware, origins=cfg.web.cors_origins)
+    app.add_middleware(QueryAllowlistMiddleware,
+                       routes=[*api.router.routes, *pages.router.routes, *badges.router.routes, *admin.router.routes])
+    app.add_middleware(SlashMiddleware)
+    app.add_middleware(HeadMiddleware)
+    app.add_middleware(ForwardedHeadersMiddleware, trusted=cfg.web.trusted_proxies)
     app.add_middleware(SecurityHeadersMiddleware)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(badges.router)
     app.include_router(admin.router)
 
     def wants_json(request: Request) -> bool:
-        return request.url.path.startswith("/api/")
+        return request.url.path.startswith("/api/") or request.url.path == "/healthz"
+
+    def error(request: Request, status: int, message: str, problems: list[dict[str, Any]] | None = None,
+              headers: dict[str, str] | None = None) -> Response:
+        if wants_json(request):
+            return JSONResponse(error_body(status, message, problems), status_code=status, headers=headers)
+        resp = state.render(request, "error.html", {"status": status, "title": ERROR_TITLES.get(status, "Error"),
+                                                    "message": message}, status_code=status)
+        resp.headers.update(headers or {})
+        return resp
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        if wants_json(request):
-            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
-        return state.render(request, "error.html", {"status": exc.status_code, "message": exc.detail},
-                            status_code=exc.status_code)
+        headers = dict(exc.headers or {})
+        allow = [m.strip() for m in headers.get("Allow", "").split(",") if m.strip()]
+        if "GET" in allow and "HEAD" not in allow:  # HeadMiddleware answers HEAD wherever GET works
+            headers["Allow"] = ", ".join([*allow, "HEAD"])
+        message = spanish_detail(exc.status_code, exc.detail, request.method, headers.get("Allow", ""))
+        return error(request, exc.status_code, message, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         problems = spanish_errors(request, exc.errors())  # Spanish: parameter, what was wrong, what is accepted
-        if wants_json(request):
-            return JSONResponse({"detail": problems}, status_code=422)
-        return state.render(request, "error.html", {"status": 422, "message": spanish_message(problems)},
-                            status_code=422)
+        return error(request, 422, spanish_message(problems), problems)
 
     @app.exception_handler(AuditError)
     async def audit_error(request: Request, exc: AuditError) -> Response:
         log.error("dashboard error on %s: %s", request.url.path, exc)
-        if wants_json(request):
-            return JSONResponse({"detail": str(exc)}, status_code=503)
-        return state.render(request, "error.html", {"status": 503, "message": str(exc)}, status_code=503)
+        return error(request, 503, str(exc))
 
     return app
 

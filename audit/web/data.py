@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from audit.indicator import portal_commitment_totals
 from audit.store.models import (
     AdminLogEntry,
+    AdminSession,
     AuditRun,
     CommitmentRecord,
     ContentCheck,
@@ -705,6 +706,21 @@ def record_admin_action(
     s.add(AdminLogEntry(at=at, user=user, action=action, outcome=outcome, detail=detail, client=client))
 
 
+def start_session(s: Session, *, sid_hash: str, user: str, now: datetime, expires: datetime) -> None:
+    s.add(AdminSession(id=sid_hash, user=user, created_at=now, expires_at=expires))
+
+
+def session_active(s: Session, sid_hash: str, now: datetime) -> bool:
+    row = s.get(AdminSession, sid_hash)
+    return row is not None and row.ended_at is None and (aware(row.expires_at) or now) > now
+
+
+def end_session(s: Session, sid_hash: str, now: datetime) -> None:
+    row = s.get(AdminSession, sid_hash)
+    if row is not None and row.ended_at is None:
+        row.ended_at = now
+
+
 def portals(s: Session) -> list[dict[str, Any]]:
     return [{"id": p.id, "url": p.url, "title": p.title} for p in s.scalars(select(Portal).order_by(Portal.id))]
 
@@ -746,9 +762,11 @@ class PageCache:
     the last check an entry is served straight from the ASGI layer without touching the database, so a change
     shows up at most ``fresh_s`` seconds late. Admin jobs clear the cache when they finish."""
 
-    def __init__(self, entries: int, fresh_s: float = 10.0) -> None:
+    def __init__(self, entries: int, fresh_s: float = 10.0, max_bytes: int = 64 * 1024 * 1024) -> None:
         self.entries = entries
         self.fresh_s = fresh_s
+        self.max_bytes = max_bytes  # bounded in bytes too: many distinct filtered pages cannot exhaust memory
+        self.bytes = 0
         self._items: OrderedDict[tuple[str, str], list[Any]] = OrderedDict()  # url → [version, body, checked_at]
         self._lock = threading.Lock()
         self.hits = self.fresh_hits = self.misses = 0
@@ -791,12 +809,18 @@ class PageCache:
     def put(self, url: tuple[str, str], version: tuple[Any, ...] | None, body: bytes) -> None:
         if version is None or self.entries <= 0:
             return
+        if len(body) > self.max_bytes:
+            return
         with self._lock:
+            old = self._items.pop(url, None)
+            self.bytes -= len(old[1]) if old is not None else 0
             self._items[url] = [version, body, time.monotonic()]
-            self._items.move_to_end(url)
-            while len(self._items) > self.entries:
-                self._items.popitem(last=False)
+            self.bytes += len(body)
+            while len(self._items) > self.entries or self.bytes > self.max_bytes:
+                _, evicted = self._items.popitem(last=False)
+                self.bytes -= len(evicted[1])
 
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+            self.bytes = 0

@@ -151,3 +151,49 @@ def spanish_errors(request: Request, errors: Sequence[Any]) -> list[dict[str, An
 def spanish_message(problems: Sequence[dict[str, Any]]) -> str:
     """One paragraph for the HTML error page."""
     return " ".join(p["msg"] for p in problems) or "La petición no es válida."
+
+
+# ------------------------------------------------------------------------------------- one error format
+
+#: machine-readable code of each HTTP error (the Spanish message goes beside it)
+ERROR_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+               405: "method_not_allowed", 409: "conflict", 413: "payload_too_large", 422: "invalid_parameter",
+               429: "too_many_requests", 500: "internal_error", 503: "service_unavailable"}
+ERROR_TITLES = {400: "Petición no válida", 401: "Se requiere iniciar sesión", 403: "Acceso denegado",
+                404: "No encontrado", 405: "Método no permitido", 409: "Conflicto", 413: "Archivo demasiado grande",
+                422: "Parámetros inválidos", 429: "Demasiados intentos", 500: "Error interno",
+                503: "Servicio no disponible"}
+#: Starlette's own English texts («Not Found»…) replaced by Spanish ones
+_DEFAULT_MESSAGES = {
+    404: "La dirección solicitada no existe en el tablero. Revise la dirección o vuelva al resumen.",
+    405: "Esta dirección no admite el método {method}; use {allow}.",
+}
+
+
+def spanish_detail(status: int, detail: Any, method: str = "", allow: str = "") -> str:
+    """The message of an HTTP error in Spanish (Starlette's default English phrases are replaced)."""
+    from http import HTTPStatus
+
+    text = str(detail) if detail is not None else ""
+    try:
+        english = HTTPStatus(status).phrase
+    except ValueError:
+        english = ""
+    if not text or text == english:
+        template = _DEFAULT_MESSAGES.get(status, ERROR_TITLES.get(status, "Error") + ".")
+        return template.format(method=method or "usado", allow=allow or "otro método")
+    return text
+
+
+def error_body(status: int, message: str, problems: Sequence[dict[str, Any]] | None = None,
+               code: str | None = None) -> dict[str, Any]:
+    """The JSON shape of every API error: ``{"error": {status, code, title, message}, "detail": [...]}``."""
+    return {"error": {"status": status, "code": code or ERROR_CODES.get(status, "error"),
+                      "title": ERROR_TITLES.get(status, "Error"), "message": message},
+            "detail": list(problems or [])}
+
+
+def json_error_bytes(status: int, code: str, message: str, problems: Sequence[dict[str, Any]] | None = None) -> bytes:
+    import json
+
+    return json.dumps(error_body(status, message, problems, code), ensure_ascii=False).encode("utf-8")

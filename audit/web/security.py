@@ -93,13 +93,15 @@ class Signer:
         mac = hmac.new(self.key, value.encode(), hashlib.sha256).digest()
         return base64.urlsafe_b64encode(mac).decode().rstrip("=")
 
-    def make_session(self, user: str, now: float | None = None) -> str:
+    def make_session(self, user: str, now: float | None = None, sid: str = "") -> str:
+        """``user|expiry|sid`` signed; ``sid`` names the server-side session record (ended at logout)."""
         expiry = int((now or time.time()) + SESSION_TTL_S)
-        body = f"{user}|{expiry}"
+        body = f"{user}|{expiry}|{sid}"
         raw = base64.urlsafe_b64encode(body.encode()).decode().rstrip("=")
         return f"{raw}.{self.sign(body)}"
 
-    def read_session(self, cookie: str | None, now: float | None = None) -> str | None:
+    def read_session_id(self, cookie: str | None, now: float | None = None) -> tuple[str, str] | None:
+        """``(user, sid)`` of a valid, unexpired cookie, else None."""
         if not cookie or "." not in cookie or len(cookie) > 1000:
             return None
         raw, mac = cookie.rsplit(".", 1)
@@ -109,10 +111,17 @@ class Signer:
             return None
         if not hmac.compare_digest(mac, self.sign(body)):
             return None
-        user, _, expiry = body.rpartition("|")
+        parts = body.rsplit("|", 2)
+        if len(parts) != 3:
+            return None
+        user, expiry, sid = parts
         if not expiry.isdigit() or int(expiry) < (now or time.time()):
             return None
-        return user
+        return user, sid
+
+    def read_session(self, cookie: str | None, now: float | None = None) -> str | None:
+        found = self.read_session_id(cookie, now)
+        return found[0] if found else None
 
     def csrf_token(self, csrf_cookie: str) -> str:
         return self.sign("csrf|" + csrf_cookie)
@@ -167,3 +176,40 @@ class PageCacheMiddleware:
                 await send({"type": "http.response.body", "body": body})
                 return
         await self.app(scope, receive, send)
+
+
+class CorsMiddleware:
+    """Read-only CORS for ``/api/v1/*``: GET/HEAD from the configured origins (``web.cors_origins``) may be read
+    by other sites' scripts; nothing else is allowed cross-origin (no credentials, no writes)."""
+
+    def __init__(self, app: ASGIApp, origins: list[str]) -> None:
+        self.app = app
+        self.origins = {o.rstrip("/") for o in origins}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope.get("path", "").startswith("/api/v1/"):
+            await self.app(scope, receive, send)
+            return
+        origin = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"origin"), None)
+        allowed = origin is not None and origin.rstrip("/") in self.origins
+        method = scope.get("method")
+        if method == "OPTIONS" and allowed:  # preflight
+            await send({"type": "http.response.start", "status": 204, "headers": [
+                (b"access-control-allow-origin", origin.encode("latin-1")),  # type: ignore[union-attr]
+                (b"access-control-allow-methods", b"GET, HEAD"),
+                (b"access-control-allow-headers", b"If-None-Match"),
+                (b"access-control-max-age", b"86400"), (b"vary", b"Origin"), (b"content-length", b"0")]})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        cors = allowed and method in ("GET", "HEAD")
+
+        async def send_with_cors(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", [])) + [(b"vary", b"Origin")]
+                if cors:
+                    headers += [(b"access-control-allow-origin", origin.encode("latin-1")),  # type: ignore[union-attr]
+                                (b"access-control-expose-headers", b"ETag")]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_cors)

@@ -1,0 +1,102 @@
+"""Request hygiene before the app sees a request (pure ASGI, cheap).
+
+- ``HeadMiddleware``: ``HEAD`` is answered as ``GET`` without the body, wherever ``GET`` works (monitoring).
+- ``SlashMiddleware``: ``/corridas/`` → ``/corridas`` with a *relative* redirect (Starlette's own builds an
+  absolute URL from the Host header, which a client controls).
+- ``QueryAllowlistMiddleware``: only the query parameters a route declares reach it (and the page cache's
+  key). In ``/api/`` an unknown parameter is a 422 naming it; in the HTML views it is dropped, so links built
+  from the current URL never carry it and a flood of distinct junk URLs all share one cache entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from audit.web.errors import json_error_bytes
+
+MAX_QUERY_BYTES = 4096
+
+
+class HeadMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if not message.get("more_body"):
+                    await send({"type": "http.response.body", "body": b""})
+                return
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, send_headers_only)
+
+
+class SlashMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path == "/" or not path.endswith("/"):
+            await self.app(scope, receive, send)
+            return
+        target = "/" + path.strip("/")
+        if target.startswith("//"):  # never a protocol-relative URL to another host
+            target = "/"
+        query = scope.get("query_string", b"")
+        location = target.encode("utf-8") + (b"?" + query if query else b"")
+        await send({"type": "http.response.start", "status": 308,
+                    "headers": [(b"location", location), (b"content-length", b"0")]})
+        await send({"type": "http.response.body", "body": b""})
+
+
+class QueryAllowlistMiddleware:
+    def __init__(self, app: ASGIApp, routes: Sequence[Any]) -> None:
+        self.app = app
+        # (path regex, declared query names) of every route; a FastAPI route knows its own parameters
+        self.routes = [(r.path_regex, frozenset(p.alias or p.name for p in r.dependant.query_params))
+                       for r in routes if getattr(r, "dependant", None) is not None]
+
+    def allowed(self, scope: Scope) -> frozenset[str] | None:
+        """Query parameter names the matching route declares; None when no route matches (404 follows)."""
+        path = scope.get("path", "")
+        for regex, names in self.routes:
+            if regex.match(path):
+                return names
+        return None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raw = scope.get("query_string", b"")
+        if scope["type"] != "http" or not raw:
+            await self.app(scope, receive, send)
+            return
+        allowed = self.allowed(scope)
+        if allowed is None:
+            await self.app(scope, receive, send)
+            return
+        pairs = parse_qsl(raw[:MAX_QUERY_BYTES * 4].decode("latin-1"), keep_blank_values=True)
+        unknown = sorted({k for k, _ in pairs if k not in allowed})
+        if scope.get("path", "").startswith("/api/") and (unknown or len(raw) > MAX_QUERY_BYTES):
+            names = ", ".join(f"«{u[:40]}»" for u in unknown[:5]) or "(demasiado larga)"
+            accepted = ", ".join(sorted(allowed)) or "ninguno"
+            problems = [{"loc": ["query", u], "type": "unknown_parameter", "param": u[:40], "input": None,
+                         "msg": f"Parámetro «{u[:40]}»: no existe en esta dirección.",
+                         "accepted": accepted} for u in unknown[:20]]
+            body = json_error_bytes(422, "unknown_parameter",
+                                    f"Parámetro desconocido: {names}. Se aceptan: {accepted}.", problems)
+            await send({"type": "http.response.start", "status": 422, "headers": [
+                (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        known = {k: v for k, v in pairs if k in allowed}  # the last value wins, as FastAPI reads it
+        query = urlencode(sorted(known.items())).encode("latin-1", "replace")
+        await self.app({**scope, "query_string": query}, receive, send)
