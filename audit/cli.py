@@ -314,6 +314,22 @@ def notify(year: Annotated[int, typer.Option("--year", help="Año evaluado.")], 
 
 
 @app.command()
+def evidencia(dataset: Annotated[str, typer.Argument(help="Nombre CKAN, id o título del conjunto.")],
+              out: Annotated[Path, typer.Option("--out", help="Archivo ZIP que se escribe.")],
+              year: Annotated[int | None, typer.Option("--year", help="Año evaluado (por omisión, el actual).")] = None,
+              config: ConfigOpt = None, db: DbOpt = None, portal: PortalOpt = None) -> None:
+    """Paquete de evidencia de un conjunto para atender una inconformidad (lo que el auditor vio en el año)."""
+    from datetime import date
+
+    from audit.appeal import build_appeal_package
+
+    cfg = _setup(config, db, portal=portal)
+    counts = build_appeal_package(_store(cfg), cfg, dataset, year or date.today().year, out)
+    console.print(f"Paquete de evidencia escrito en [bold]{out}[/]: {counts['revisions']} revisiones, "
+                  f"{counts['files']} archivos incluidos, {counts['files_missing']} no conservados.")
+
+
+@app.command()
 def serve(config: ConfigOpt = None, db: DbOpt = None,
           host: Annotated[str | None, typer.Option(help="Dirección (por omisión 127.0.0.1).")] = None,
           port: Annotated[int | None, typer.Option(help="Puerto (por omisión 8000).")] = None) -> None:

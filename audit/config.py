@@ -175,6 +175,23 @@ class RulesSettings(Section):
     model_config = ConfigDict(extra="allow")
 
 
+class ArchiveSettings(Section):
+    """The evidence archive (audit/archive.py): the bytes of every file evaluated, for appeals."""
+
+    enabled: bool = Field(True, description="Guardar una copia comprimida de cada archivo cuyo contenido se validó.")
+    dir: str | None = Field(None, description="Carpeta del archivo de evidencias (vacío: <output_dir>/evidencias).")
+    max_file_bytes: int = Field(50 * 1024 * 1024, gt=0, description="Tamaño máximo de un archivo que se guarda.")
+    max_total_bytes: int = Field(
+        20 * 1024**3, gt=0,
+        description="Tamaño máximo del archivo de evidencias en disco; al excederlo se borran primero los archivos "
+        "de las corridas periódicas más antiguas.",
+    )
+    retention_years: float = Field(2.0, gt=0, description="Años que se conservan los archivos de corridas periódicas.")
+    annual_retention_years: float = Field(
+        10.0, gt=0, description="Años que se conservan los archivos de la corrida de una evaluación anual."
+    )
+
+
 class ScoringSettings(Section):
     weights: dict[str, float] = Field(
         default_factory=lambda: {
@@ -363,6 +380,7 @@ class AuditConfig(Section):
     publish: PublishSettings = Field(default_factory=lambda: PublishSettings())
     notify: NotifySettings = Field(default_factory=lambda: NotifySettings())
     web: WebSettings = Field(default_factory=lambda: WebSettings())
+    archive: ArchiveSettings = Field(default_factory=lambda: ArchiveSettings())
     legal_basis: LegalBasis = Field(
         default_factory=lambda: LegalBasis(),
         description="Fundamento legal citado en reglas, informes, tablero y API (por omisión, LGTAIP 2025, art. 3, "

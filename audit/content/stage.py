@@ -25,6 +25,8 @@ from urllib.parse import urlsplit
 import pandas as pd
 from sqlalchemy import delete, select
 
+from audit.archive import EvidenceArchive
+from audit.archive import prune as prune_archive
 from audit.config import AuditConfig, ContentSettings
 from audit.content import expectations as gxsuite
 from audit.content import personal
@@ -309,6 +311,9 @@ def _run_job(job: Job, cfg_dump: dict[str, Any]) -> dict[str, Any]:
         out["download_error"] = "html_instead_of_file"
         out["total_ms"] = round((time.perf_counter() - t0) * 1000, 1)
         return out
+    archive = EvidenceArchive.from_config(cfg)
+    if archive is not None:  # before the reuse shortcut: an unchanged file is stored once, referenced again
+        out["archive"] = archive.put(dl.data, dl.sha256)
     if job.previous_sha256 and dl.sha256 == job.previous_sha256:
         out["reuse"] = True
         out["total_ms"] = round((time.perf_counter() - t0) * 1000, 1)
@@ -504,6 +509,8 @@ def _record(run_id: int, job: Job, out: dict[str, Any]) -> ContentCheck:
     )
     if "dictionary_fields" in out:
         details["dictionary_fields"] = out["dictionary_fields"]
+    if "archive" in out:
+        details["archive"] = out["archive"]
     return ContentCheck(
         run_id=run_id, resource_snapshot_id=job.resource_snapshot_id, sha256=out.get("sha256"),
         parsed_ok=bool(details.get("parsed_ok")), reused=False, rows=details.get("rows"), columns=details.get("columns"),
@@ -585,6 +592,8 @@ def run_content_stage(store: Store, run_id: int, cfg: AuditConfig, *, resume: bo
                     _flush(store, run_id, batch, counts)
                     batch = []
             _flush(store, run_id, batch, counts)
+    if cfg.archive.enabled:
+        counts["archive_deleted"] = prune_archive(store, cfg)["deleted"]
     log.info("content stage run=%d counts=%s", run_id, counts)
     return counts
 
@@ -597,7 +606,10 @@ def _flush(store: Store, run_id: int, batch: list[tuple[Job, dict[str, Any]]], c
             if out.get("reuse"):
                 prev = s.get(ContentCheck, job.previous_check_id) if job.previous_check_id else None
                 if prev is not None:
-                    s.add(_copy_check(prev, run_id, job.resource_snapshot_id, job.probe_sha256, job.probe_validators))
+                    copy = _copy_check(prev, run_id, job.resource_snapshot_id, job.probe_sha256, job.probe_validators)
+                    if "archive" in out:
+                        copy.details = {**copy.details, "archive": out["archive"]}
+                    s.add(copy)
                     counts["reused"] += 1
                     counts["parsed_ok" if prev.parsed_ok else "failed"] += 1
                     continue

@@ -1,0 +1,149 @@
+"""The evidence archive: the bytes of every file the content stage evaluated, kept for appeals.
+
+Content-addressed by SHA-256 (the same hash the content check stores), so a file that did not change between runs
+or is published by two resources is stored once; gzip-compressed (level 1: the content stage pays for it on every
+new file, and tabular text compresses ≈ 5× even at that level). Bytes live on disk under ``archive.dir``
+(``<output_dir>/evidencias`` by default) so the database stays small; the check's ``details["archive"]`` records
+the path and sizes. Files are written to a temporary name and renamed, so a crash never leaves a partial blob under
+its final name and concurrent workers storing the same file do not collide.
+
+Retention (:func:`prune`): files referenced only by runs older than ``archive.retention_years`` are deleted; those
+of an annual evaluation's snapshot run are kept ``archive.annual_retention_years``; when the archive exceeds
+``archive.max_total_bytes``, files referenced only by the oldest periodic runs go first. A stored file is only ever
+read back as bytes (appeal package, dashboard download): nothing here parses it.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from audit.store.db import Store, utcnow
+from audit.store.models import AuditRun, ContentCheck
+
+log = logging.getLogger(__name__)
+
+_SHA256_HEX = frozenset("0123456789abcdef")
+
+
+def archive_dir(cfg: Any) -> Path:
+    return Path(cfg.archive.dir) if cfg.archive.dir else Path(cfg.output_dir) / "evidencias"
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceArchive:
+    root: Path
+    max_file_bytes: int
+    compresslevel: int = 1
+
+    @classmethod
+    def from_config(cls, cfg: Any) -> EvidenceArchive | None:
+        if not cfg.archive.enabled:
+            return None
+        return cls(archive_dir(cfg), cfg.archive.max_file_bytes)
+
+    @staticmethod
+    def relpath(sha256: str) -> str:
+        if len(sha256) != 64 or not set(sha256) <= _SHA256_HEX:
+            raise ValueError(f"not a SHA-256 hex digest: {sha256[:80]!r}")
+        return f"{sha256[:2]}/{sha256[2:4]}/{sha256}.gz"
+
+    def path_of(self, sha256: str) -> Path:
+        return self.root / self.relpath(sha256)
+
+    def put(self, data: bytes, sha256: str | None = None) -> dict[str, Any]:
+        """Store ``data`` (once per content); returns what the content check records in ``details["archive"]``."""
+        digest = sha256 or hashlib.sha256(data).hexdigest()
+        if len(data) > self.max_file_bytes:
+            return {"sha256": digest, "stored": False, "reason": "too_large", "bytes": len(data)}
+        path = self.path_of(digest)
+        if path.exists():
+            os.utime(path)  # a newer reference: retention reads the database, this only helps a human browsing
+            return {"sha256": digest, "stored": True, "path": self.relpath(digest), "bytes": len(data),
+                    "stored_bytes": path.stat().st_size, "new": False}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".gz")
+        try:
+            with os.fdopen(fd, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=self.compresslevel,
+                                                          mtime=0) as gz:
+                gz.write(data)
+            os.replace(tmp, path)
+        except OSError as exc:
+            Path(tmp).unlink(missing_ok=True)
+            log.warning("archive: could not store %s: %s", digest, exc)
+            return {"sha256": digest, "stored": False, "reason": f"os_error: {exc.strerror or exc}", "bytes": len(data)}
+        return {"sha256": digest, "stored": True, "path": self.relpath(digest), "bytes": len(data),
+                "stored_bytes": path.stat().st_size, "new": True}
+
+    def read(self, sha256: str, limit: int | None = None) -> bytes | None:
+        """The stored bytes (or their first ``limit`` bytes); None when not archived."""
+        path = self.path_of(sha256)
+        if not path.exists():
+            return None
+        with gzip.open(path, "rb") as fh:
+            return fh.read() if limit is None else fh.read(limit)
+
+    def usage(self) -> tuple[int, int]:
+        """(files, bytes on disk)."""
+        files = size = 0
+        if self.root.is_dir():
+            for path in self.root.glob("??/??/*.gz"):
+                files += 1
+                size += path.stat().st_size
+        return files, size
+
+
+def _is_annual(run: AuditRun) -> bool:
+    return run.kind == "annual" or "annual_evaluation" in (run.counts or {})
+
+
+def prune(store: Store, cfg: Any, *, now: datetime | None = None) -> dict[str, int]:
+    """Apply the retention rules and the total cap; returns how many files were deleted and kept."""
+    archive = EvidenceArchive.from_config(cfg)
+    if archive is None or not archive.root.is_dir():
+        return {"deleted": 0, "kept": 0, "bytes": 0}
+    now = now or utcnow()
+    settings = cfg.archive
+    kept_until: dict[str, datetime] = {}  # sha256 → the date until which some run still needs it
+    with store.session() as s:
+        runs = {r.id: r for r in s.scalars(select(AuditRun))}
+        for run_id, sha in s.execute(select(ContentCheck.run_id, ContentCheck.sha256)
+                                     .where(ContentCheck.sha256.is_not(None))):
+            run = runs.get(run_id)
+            if run is None or not sha:
+                continue
+            started = run.started_at if run.started_at.tzinfo else run.started_at.replace(tzinfo=now.tzinfo)
+            years = settings.annual_retention_years if _is_annual(run) else settings.retention_years
+            until = started + timedelta(days=365.25 * years)
+            if until > kept_until.get(sha, datetime.min.replace(tzinfo=now.tzinfo)):
+                kept_until[sha] = until
+    deleted = 0
+    survivors: list[tuple[datetime, int, Path]] = []  # (expiry, size, path) of files still within retention
+    for path in archive.root.glob("??/??/*.gz"):
+        sha = path.name.removesuffix(".gz")
+        expiry = kept_until.get(sha)
+        if expiry is None or expiry < now:
+            path.unlink(missing_ok=True)
+            deleted += 1
+            continue
+        survivors.append((expiry, path.stat().st_size, path))
+    total = sum(size for _u, size, _p in survivors)
+    # over the cap: files whose protection ends first go first (periodic runs before annual snapshots)
+    for _until, size, path in sorted(survivors, key=lambda item: item[0]):
+        if total <= settings.max_total_bytes:
+            break
+        path.unlink(missing_ok=True)
+        total -= size
+        deleted += 1
+    files, size = archive.usage()
+    log.info("archive prune deleted=%d kept=%d bytes=%d", deleted, files, size)
+    return {"deleted": deleted, "kept": files, "bytes": size}
