@@ -192,6 +192,9 @@ def report(run: RunOpt = None, year: YearOpt = None, config: ConfigOpt = None, d
     target = Path(cfg.output_dir) / str(_year(store, run_id)) / "reports"
     render_reports(store, run_id, target, cfg=cfg, organizations=organization or None, pdf=cfg.reports.pdf,
                    workers=cfg.reports.workers)
+    from audit.manifest import write_manifest
+
+    write_manifest(target.parent)
     console.print(f"Informes de la corrida {run_id} escritos en [bold]{target}[/]")
 
 

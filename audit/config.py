@@ -16,7 +16,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from audit.errors import ConfigError
 from audit.legal import LegalBasis
@@ -211,13 +211,22 @@ class IndicatorSettings(Section):
     cutoff_month_day: str = Field("12-31", pattern=r"^\d\d-\d\d$", description="Fecha de corte (MM-DD) del año evaluado.")
 
 
+class EvaluatorSettings(Section):
+    unit: str = Field(
+        "Dirección General del Sistema Estatal de Informática (DGSEI), Secretaría de Finanzas",
+        description="Unidad evaluadora: portada y pie de página de cada informe.",
+    )
+    name: str = Field("", description="Nombre de la persona responsable de la evaluación (firma el informe).")
+    position: str = Field("", description="Cargo de la persona responsable.")
+    oficio: str | None = Field(None, description="Número de oficio con que se entrega la evaluación (opcional).")
+
+
 class ReportsSettings(Section):
     enabled: bool = Field(True, description="Generar informes HTML y PDF.")
-    pdf: bool = Field(True, description="Generar también los PDF.")
-    evaluating_unit: str = Field(
-        "Dirección General del Sistema Estatal de Informática (DGSEI), Secretaría de Finanzas",
-        description="Unidad evaluadora que aparece en la portada.",
-    )
+    pdf: bool = Field(True, description="Generar también los PDF (PDF/A-3b, con sus calificaciones adjuntas).")
+    evaluator: EvaluatorSettings = Field(default_factory=lambda: EvaluatorSettings())
+    evaluating_unit: str | None = Field(
+        None, description="Obsoleto: use reports.evaluator.unit (si se indica, se copia ahí).")
     workers: int = Field(2, ge=1, description="Procesos para generar informes en paralelo.")
     pdf_annex_max_datasets: int | None = Field(
         None,
@@ -225,6 +234,17 @@ class ReportsSettings(Section):
         description="Si el portal tiene más conjuntos, el PDF del portal omite el anexo por conjunto (queda completo "
         "en el HTML y en datasets.csv); limita la memoria de portales muy grandes. Vacío = sin límite.",
     )
+
+    @model_validator(mode="after")
+    def _migrate_evaluating_unit(self) -> ReportsSettings:
+        """The old ``reports.evaluating_unit`` still works: it fills ``evaluator.unit`` unless that is given."""
+        if self.evaluating_unit and "unit" not in self.evaluator.model_fields_set:
+            self.evaluator = self.evaluator.model_copy(update={"unit": self.evaluating_unit})
+        return self
+
+    @property
+    def unit(self) -> str:
+        return self.evaluator.unit
 
 
 class ScheduleSettings(Section):

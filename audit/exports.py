@@ -13,6 +13,7 @@ and ``quality_progress_pct`` as a characteristic's compliance keep working.
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections import defaultdict
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from audit.manifest import evaluation_folio, rules_version, software_version
 from audit.scoring import dataset_score, is_conforme
 from audit.store import (
     AuditRun,
@@ -106,11 +108,65 @@ def _partial_pct(results: list[list[dict[str, Any]]]) -> dict[str, float | None]
 def _write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     with tmp.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(header)
-        for row in rows:
-            w.writerow([safe_cell(c) for c in row])
+        _csv_rows(fh, header, rows)
     tmp.replace(path)  # readers never see a half-written file
+
+
+def _csv_rows(fh: Any, header: list[str], rows: Any) -> None:
+    w = csv.writer(fh)
+    w.writerow(header)
+    for row in rows:
+        w.writerow([safe_cell(c) for c in row])
+
+
+SCORES_HEADER = ["organization", "dataset", "characteristic", "status", "score", "findings", "evidencia"]
+
+
+def _score_row(organization: str, dataset: str, characteristic: str, status: str, score: float | None,
+               findings: Any, evidence: Any) -> list[Any]:
+    """One row of scores.csv (the organization PDFs attach their own rows, written by this same function)."""
+    codes = ";".join(str(f.get("code", "")) for f in findings or [] if isinstance(f, dict))
+    return [organization, dataset, characteristic, status, _num(score), codes, evidence_text(evidence)]
+
+
+def organization_scores_csv(store: Store, run_id: int, organization: str) -> str:
+    """The rows of scores.csv for one organization, as CSV text with the header (attached to its PDF)."""
+    order = {c: i for i, c in enumerate(CHARACTERISTICS)}
+    with store.session() as s:
+        rows = s.execute(
+            select(DatasetSnapshot.name, RuleResultRecord.characteristic, RuleResultRecord.status,
+                   RuleResultRecord.score, RuleResultRecord.findings, RuleResultRecord.evidence)
+            .join(DatasetSnapshot, DatasetSnapshot.id == RuleResultRecord.dataset_snapshot_id)
+            .where(RuleResultRecord.run_id == run_id, DatasetSnapshot.organization_name == organization)
+        ).all()
+    rows = sorted(rows, key=lambda r: (r[0], order.get(r[1], 99)))
+    buf = io.StringIO(newline="")
+    _csv_rows(buf, SCORES_HEADER, (_score_row(organization, *r) for r in rows))
+    return buf.getvalue()
+
+
+def _year_score_rows(data: dict[str, Any]) -> list[list[Any]]:
+    return [_score_row(d["organization"], d["dataset"], r["characteristic"], r["status"], r["score"], r["findings"],
+                       r["evidence"]) for d in data["datasets"] for r in d["results"]]
+
+
+def year_scores_csv(store: Store, run_id: int, weights: dict[str, float]) -> str:
+    """The whole scores.csv as text (when the portal PDF is rendered without the export stage's file)."""
+    buf = io.StringIO(newline="")
+    _csv_rows(buf, SCORES_HEADER, _year_score_rows(collect(store, run_id, weights)))
+    return buf.getvalue()
+
+
+def _run_as_finished(run: AuditRun) -> tuple[str, str | None]:
+    """The run's status and end as the outputs must describe them.
+
+    The exports are written by a stage of the run itself, before the run is marked finished: a run still
+    ``running`` whose scoring is done is described as it will finish (complete, ending now), not as running."""
+    if run.status != "running":
+        return run.status, run.finished_at.isoformat() if run.finished_at else None
+    done = set(run.stages_done or [])
+    status = "complete" if {"crawl", "probe", "score"} <= done else "partial"
+    return status, utcnow().isoformat()
 
 
 def collect(store: Store, run_id: int, weights: dict[str, float]) -> dict[str, Any]:
@@ -153,12 +209,17 @@ def collect(store: Store, run_id: int, weights: dict[str, float]) -> dict[str, A
         by_org: dict[str, list[list[dict[str, Any]]]] = defaultdict(list)
         for d in datasets:
             by_org[d["organization"]].append(d["results"])
+        status, finished_at = _run_as_finished(run)
+        year = int(run.year or (run.started_at.year if run.started_at else 0))
         return {
             "portal": {"url": portal.url, "title": portal.title, "ckan_version": portal.ckan_version},
-            "run": {"id": run.id, "year": run.year, "kind": run.kind, "status": run.status,
+            "run": {"id": run.id, "year": run.year, "kind": run.kind, "status": status,
                     "started_at": run.started_at.isoformat() if run.started_at else None,
-                    "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+                    "finished_at": finished_at,
                     "counts": run.counts or {}},
+            "evaluation": {"folio": evaluation_folio(portal.url, year, run.id),
+                           "software_version": software_version(), "rules_version": rules_version(),
+                           "config_digest": run.config_digest, "score_scale": "0-1"},
             "generated_at": utcnow().isoformat(),
             "organizations": [
                 {"organization": o.organization_name, "title": o.title or "", "datasets": o.datasets,
@@ -185,15 +246,10 @@ def write_exports(store: Store, run_id: int, out_year_dir: Path, weights: dict[s
     data = collect(store, run_id, weights)
     paths = {name: out_year_dir / name for name in ("scores.csv", "datasets.csv", "organizations.csv", "scores.json")}
 
-    _write_csv(paths["scores.csv"],
-               ["organization", "dataset", "characteristic", "status", "score", "findings", "evidencia"], [
-                   [d["organization"], d["dataset"], r["characteristic"], r["status"], _num(r["score"]),
-                    ";".join(f.get("code", "") for f in r["findings"]), evidence_text(r["evidence"])]
-                   for d in data["datasets"] for r in d["results"]
-               ])
+    _write_csv(paths["scores.csv"], SCORES_HEADER, _year_score_rows(data))
     _write_csv(paths["datasets.csv"],
                ["organization", "dataset", "title", "score", "conforme", *CHARACTERISTICS], [
-                   [d["organization"], d["dataset"], d["title"], _num(d["score"]), "si" if d["conforme"] else "no",
+                   [d["organization"], d["dataset"], d["title"], _num(d["score"]), "sí" if d["conforme"] else "no",
                     *[next((r["status"] for r in d["results"] if r["characteristic"] == c), "") for c in CHARACTERISTICS]]
                    for d in data["datasets"]
                ])

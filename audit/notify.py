@@ -179,7 +179,7 @@ def build_message(
     cfg: Any, *, year: int, contact: Contact, row: dict[str, str], pdf: Path | None, note: str | None = None
 ) -> EmailMessage:
     title = row.get("title") or contact.organization
-    unit = cfg.reports.evaluating_unit
+    unit = cfg.reports.evaluator.unit
     portal = cfg.portal_title or cfg.portal_url or "el portal de datos abiertos"
     greeting = f"Estimado(a) {contact.name}:" if contact.name else "Buen día:"
     body = "\n".join([

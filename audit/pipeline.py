@@ -159,7 +159,10 @@ def run_stage(stage: str, store: Store, run_id: int, cfg: AuditConfig, *, source
         paths = write_exports(store, run_id, out, cfg.scoring.weights)
         return {"exports": len(paths)}
     if stage == "report":
+        from audit.manifest import write_manifest
+
         if not cfg.reports.enabled:
+            write_manifest(out)  # the year's last output: the manifest lists every file of OUT/Y
             return {}
         from reports.render import render_reports
 
@@ -171,6 +174,7 @@ def run_stage(stage: str, store: Store, run_id: int, cfg: AuditConfig, *, source
             with store.session() as s:
                 for subject, message in result.errors.items():
                     record_error(s, run_id, "report", "report_failed", message, subject=subject)
+        write_manifest(out)  # the year's last output: the manifest lists every file of OUT/Y
         return {"reports": len(result.files), "report_errors": len(result.errors)}
     raise ValueError(f"unknown stage {stage!r}")
 

@@ -81,6 +81,16 @@ def fmt_date(value: date | datetime | None, tz: str = DEFAULT_TZ, placeholder: s
     return format_date(_as_date(value, tz), format="long", locale=LOCALE)
 
 
+def fmt_period(start: date | None, end: date | None) -> str:
+    """→ "1 de enero al 31 de diciembre de 2026" (the year once when both dates share it)."""
+    if start is None or end is None:
+        return DASH
+    if start.year == end.year:
+        first = format_date(start, format="d 'de' MMMM", locale=LOCALE)
+        return f"{first} al {fmt_date(end)}"
+    return f"{fmt_date(start)} al {fmt_date(end)}"
+
+
 def fmt_datetime(value: datetime | None, tz: str = DEFAULT_TZ, placeholder: str = DASH) -> str:
     """→ "26 de noviembre de 2026, 14:05 h"."""
     if value is None:
@@ -134,6 +144,7 @@ FILTERS = {
     "score": fmt_score,
     "date_es": fmt_date,
     "datetime_es": fmt_datetime,
+    "period_es": fmt_period,
     "delta": fmt_delta,
     "status_label": status_label,
     "status_symbol": status_symbol,
@@ -146,7 +157,13 @@ FILTERS = {
 def install_filters(env: Any) -> Any:
     """Register the es-MX filters (``num``, ``pct``, ``score``, ``date_es``, ``plural`` …) and the globals
     ``plural`` / ``plural_word`` on a Jinja2 env."""
+    from reports import wording  # local: wording builds on these formats
+
     env.filters.update(FILTERS)
+    env.filters["plain_es"] = wording.plain_es
+    env.filters["param_text"] = wording.param_text
+    env.globals["spell"] = wording.spell
+    env.globals["unjudged_characteristics"] = wording.unjudged_characteristics
     env.globals["plural"] = plural
     env.globals["plural_word"] = plural_word
     env.globals["STATUS_SHORT"] = STATUS_SHORT

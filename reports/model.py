@@ -50,6 +50,7 @@ from audit.store.models import (
     RuleResultRecord,
     RunError,
 )
+from reports.document import DocSettings, DocumentInfo, document_info
 from reports.evidence import evidence_line
 from rules import CHARACTERISTICS, RULES
 
@@ -287,6 +288,7 @@ class PortalReport:
     trend: list[RunSummary]  # earlier years' summaries plus this one, oldest first
     agency_suites: list[SuiteOrgSummary] = field(default_factory=list)  # organizations with agency suites
     legal_basis: LegalBasis = DEFAULT_LEGAL_BASIS
+    doc: DocumentInfo | None = None  # folio, period, method version, legal basis, evaluator
 
 
 @dataclass(slots=True)
@@ -315,6 +317,7 @@ class OrganizationReport:
     portal_characteristic_partial_pct: dict[str, float | None] = field(default_factory=dict)
     unattributed: int = 0  # states below "pass" without any remediation (not in ``actions``)
     legal_basis: LegalBasis = DEFAULT_LEGAL_BASIS
+    doc: DocumentInfo | None = None  # folio, period, method version, legal basis, evaluator
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -766,6 +769,7 @@ def build_portal_report(
     rules_params: dict[str, Any] | None = None,
     legal_basis: LegalBasis = DEFAULT_LEGAL_BASIS,
     trend_years: int = 5,
+    doc_settings: DocSettings | None = None,
 ) -> PortalReport:
     infos = characteristic_infos(rules_params, legal_basis)
     with store.session() as s:
@@ -822,6 +826,7 @@ def build_portal_report(
             trend=trend,
             agency_suites=_agency_summary(_suite_results(s, run_id, dictionary=False), orgs),
             legal_basis=legal_basis,
+            doc=document_info(run, year, doc_settings or DocSettings(unit=evaluating_unit)),
         )
 
 
@@ -957,6 +962,7 @@ def build_organization_report(
     legal_basis: LegalBasis = DEFAULT_LEGAL_BASIS,
     description_chars: int = 600,
     context: PortalContext | None = None,
+    doc_settings: DocSettings | None = None,
 ) -> OrganizationReport:
     """One organization's report. ``context`` (portal-wide ranking and averages, see
     :func:`build_portal_context`) is computed once by the caller when rendering many organizations."""
@@ -1074,6 +1080,7 @@ def build_organization_report(
             dictionary_checks=[r for r in suite_results if r.source == "dictionary"],
             portal_characteristic_partial_pct=ctx.portal_partial_pct,
             legal_basis=legal_basis,
+            doc=document_info(run, year, doc_settings or DocSettings(unit=evaluating_unit)),
         )
 
 

@@ -33,6 +33,7 @@ from audit.legal import LegalBasis
 from audit.progress import stage_progress
 from audit.store.db import Store, open_store
 from reports import charts as ch
+from reports.document import DocSettings, doc_settings
 from reports.format import fmt_num, install_filters, plural
 from reports.model import (
     OrganizationReport,
@@ -144,15 +145,31 @@ def make_fetcher() -> Any:
     return _DataOnly()
 
 
-def html_to_pdf(html: str, path: Path) -> list[str]:
-    """Write ``html`` as a PDF at ``path``; only ``data:`` URLs are fetched. Returns the refused URLs."""
-    from weasyprint import HTML
+#: archival PDFs (ISO 19005-3, level B): fonts embedded, colour profile, XMP identification; attachments allowed
+PDF_VARIANT = "pdf/a-3b"
+
+
+@dataclass(frozen=True, slots=True)
+class PdfAttachment:
+    """A file embedded in the PDF (PDF/A-3 associated file): the data the document is based on."""
+
+    name: str
+    data: bytes
+    description: str
+
+
+def html_to_pdf(html: str, path: Path, attachments: list[PdfAttachment] | None = None) -> list[str]:
+    """Write ``html`` as a PDF/A-3b at ``path`` with ``attachments``; only ``data:`` URLs are fetched.
+    Returns the refused URLs."""
+    from weasyprint import HTML, Attachment
 
     fetcher = make_fetcher()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
+    files = [Attachment(string=a.data, name=a.name, description=a.description, relationship="Data",
+                        url_fetcher=fetcher) for a in attachments or []]
     # base_url None: relative links stay links; nothing is resolved against the file system
-    HTML(string=html, base_url=None, url_fetcher=fetcher).write_pdf(tmp)
+    HTML(string=html, base_url=None, url_fetcher=fetcher).write_pdf(tmp, pdf_variant=PDF_VARIANT, attachments=files)
     tmp.replace(path)
     if fetcher.refused:
         log.warning("Informe %s: se rechazaron %d URL externas", path.name, len(fetcher.refused))
@@ -258,21 +275,22 @@ class _JobSettings:
     legal_basis: LegalBasis
     context: PortalContext | None
     pdf_annex_max: int | None = None
+    doc: DocSettings | None = None
 
 
 def _settings_from(cfg: AuditConfig, run_id: int, out_dir: Path, pdf: bool, context: PortalContext | None) -> _JobSettings:
     return _JobSettings(
         run_id=run_id, out_dir=out_dir, pdf=pdf, weights=dict(cfg.scoring.weights),
-        evaluating_unit=cfg.reports.evaluating_unit, portal_title=cfg.portal_title,
+        evaluating_unit=cfg.reports.evaluator.unit, portal_title=cfg.portal_title,
         rules_params=cfg.rules.model_dump(), legal_basis=cfg.legal_basis, context=context,
-        pdf_annex_max=cfg.reports.pdf_annex_max_datasets,
+        pdf_annex_max=cfg.reports.pdf_annex_max_datasets, doc=doc_settings(cfg),
     )
 
 
 def _render_portal(store: Store, st: _JobSettings) -> tuple[Path, Path | None, int]:
     report = build_portal_report(store, st.run_id, weights=st.weights, evaluating_unit=st.evaluating_unit,
                                  portal_title=st.portal_title, rules_params=st.rules_params,
-                                 legal_basis=st.legal_basis)
+                                 legal_basis=st.legal_basis, doc_settings=st.doc)
     charts = portal_charts(report)
     html = render_html("portal.html", report=report, charts=charts, annex_in_document=True)
     html_path = st.out_dir / PORTAL_HTML
@@ -285,22 +303,38 @@ def _render_portal(store: Store, st: _JobSettings) -> tuple[Path, Path | None, i
             log.info("PDF del portal sin anexo: %d conjuntos > reports.pdf_annex_max_datasets=%d",
                      len(report.annex), st.pdf_annex_max)
             html = render_html("portal.html", report=report, charts=charts, annex_in_document=False)
-        refused = html_to_pdf(html, pdf_path)
+        refused = html_to_pdf(html, pdf_path, [PdfAttachment(
+            "scores.csv", _year_scores_csv(store, st), f"Calificaciones de todos los conjuntos, {report.year}")])
     return html_path, pdf_path, len(refused)
+
+
+def _year_scores_csv(store: Store, st: _JobSettings) -> bytes:
+    """The year's scores.csv as written by the export stage (OUT/Y/scores.csv), else built from the store."""
+    written = st.out_dir.parent / "scores.csv"
+    if written.is_file():
+        return written.read_bytes()
+    from audit.exports import year_scores_csv
+
+    return year_scores_csv(store, st.run_id, st.weights).encode("utf-8")
 
 
 def _render_org(store: Store, st: _JobSettings, name: str) -> tuple[Path, Path | None, int]:
     report = build_organization_report(store, st.run_id, name, weights=st.weights, evaluating_unit=st.evaluating_unit,
                                        portal_title=st.portal_title, rules_params=st.rules_params,
-                                       legal_basis=st.legal_basis, context=st.context)
+                                       legal_basis=st.legal_basis, context=st.context, doc_settings=st.doc)
     html = render_html("organization.html", report=report, charts=organization_charts(report))
     stem = org_file(name)
     html_path = st.out_dir / f"{stem}.html"
     _write_text(html_path, html)
     pdf_path, refused = None, []
     if st.pdf:
+        from audit.exports import organization_scores_csv
+
         pdf_path = st.out_dir / f"{stem}.pdf"
-        refused = html_to_pdf(html, pdf_path)
+        rows = organization_scores_csv(store, st.run_id, name).encode("utf-8")
+        refused = html_to_pdf(html, pdf_path, [PdfAttachment(
+            f"scores-{stem}.csv", rows, f"Calificaciones de los conjuntos de {report.organization.title}, {report.year} "
+            "(filas de scores.csv)")])
     return html_path, pdf_path, len(refused)
 
 

@@ -51,7 +51,7 @@ def test_hostile_titles_are_neutralised_in_every_file(sqlite_url, tmp_path):
     paths = write_exports(store, run_id, tmp_path / "2026", {})
     rows = list(csv.DictReader(paths["datasets.csv"].open(encoding="utf-8")))
     assert rows[0]["title"].startswith("'=")
-    assert rows[0]["conforme"] == "si"
+    assert rows[0]["conforme"] == "sí"
     orgs = list(csv.DictReader(paths["organizations.csv"].open(encoding="utf-8")))
     assert orgs[0]["title"] == "'@SUM(1)"
     assert orgs[0]["progress_pct"] == ""  # sin compromisos registrados

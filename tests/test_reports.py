@@ -252,7 +252,7 @@ def test_pdfs_open_with_expected_pages_and_spanish_text(rendered):
     portal_pages = pdfpages(out_dir / "portal.pdf")
     assert 6 <= portal_pages <= 20
     text = pdftext(out_dir / "portal.pdf")
-    for phrase in ("Informe del portal 2026", "Resumen ejecutivo", "Clasificación de organizaciones", "Metodología",
+    for phrase in ("Folio DA-2026-", "Periodo evaluado", "Resumen ejecutivo", "Clasificación de organizaciones", "Metodología",
                    "Legibles por máquinas", "Secretaría de Finanzas", "noviembre de 2026", "Página 2 de"):
         assert phrase in text, phrase
     assert "Contenido" in text and re.search(r"Metodología\s*\.{3,}\s*\d+", text)  # TOC with page numbers

@@ -1,0 +1,131 @@
+"""What makes a report an official document: folio, period, dates, method version, legal basis, evaluator.
+
+``DocSettings`` is taken from the configuration once (picklable: it travels to the report worker processes);
+``document_info(run, settings)`` adds what depends on the run. Templates show ``DocumentInfo`` on the cover, in the
+footer and in the methods annex; scores.json carries the same folio and versions (``audit.exports``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from audit.legal import DEFAULT_LEGAL_BASIS, LegalBasis
+from audit.manifest import evaluation_folio, rules_version, software_version
+from audit.store.db import utcnow
+from audit.store.models import AuditRun
+from rules import CHARACTERISTICS
+
+#: what «publicado» meant, per ``indicator.published_requires`` (the evaluator's choice is stated in the report)
+PUBLISHED_DEFINITIONS = {
+    "data_file": "público, en el portal a la fecha de corte y con al menos un archivo de datos descargable (no basta "
+                 "su diccionario, su documentación ni una página de consulta)",
+    "reachable_resource": "público, en el portal a la fecha de corte y con al menos un recurso que responde",
+    "listed": "público y listado en el portal a la fecha de corte",
+}
+
+@dataclass(frozen=True, slots=True)
+class LegalInfo:
+    full_citation: str  # the law, its publication, article and fraction
+    citations: dict[str, str]  # characteristic → «LGTAIP, art. 3, fr. VIII, inciso a)»
+    texts: dict[str, str]  # characteristic → «Accesibles: Disponibles para …»
+    instruments: tuple[str, ...] = ()  # additional instruments as configured («Ley …, art. …»)
+
+
+def legal_info(lb: LegalBasis | None = None) -> LegalInfo:
+    """The legal basis as the documents quote it (the configuration's ``legal_basis`` block)."""
+    lb = lb or DEFAULT_LEGAL_BASIS
+    return LegalInfo(full_citation=lb.full_citation(), citations={c: lb.citation(c) for c in CHARACTERISTICS},
+                     texts={c: lb.text(c) for c in CHARACTERISTICS}, instruments=tuple(lb.instruments_es()))
+
+
+@dataclass(frozen=True, slots=True)
+class DocSettings:
+    """The configuration a document needs, taken once in the parent process."""
+
+    unit: str = ""
+    name: str = ""
+    position: str = ""
+    oficio: str | None = None
+    cutoff_month_day: str = "12-31"
+    published_requires: str = "data_file"
+    config_digest: str = ""
+    legal: LegalInfo = field(default_factory=legal_info)
+
+
+def doc_settings(cfg: Any) -> DocSettings:
+    ev = cfg.reports.evaluator
+    return DocSettings(
+        unit=ev.unit, name=ev.name, position=ev.position, oficio=ev.oficio,
+        cutoff_month_day=cfg.indicator.cutoff_month_day,
+        # indicator.published_requires arrives with the rules issue; until then the documented default applies
+        published_requires=str(getattr(cfg.indicator, "published_requires", "data_file")),
+        config_digest=cfg.digest(), legal=legal_info(cfg.legal_basis),
+    )
+
+
+@dataclass(slots=True)
+class DocumentInfo:
+    folio: str
+    year: int
+    period_start: date
+    period_end: date
+    review_date: datetime | None  # when the portal was read (the run's start)
+    evaluation_date: date  # when the evaluation was closed (annual evaluation, run end, or now)
+    cutoff: date
+    portal_url: str
+    software_version: str
+    rules_version: str
+    config_digest: str
+    legal: LegalInfo
+    unit: str
+    name: str
+    position: str
+    oficio: str | None
+    published_requires: str
+    published_definition: str
+
+    @property
+    def method_version(self) -> str:
+        return f"software {self.software_version} · reglas {self.rules_version} · configuración {self.config_digest}"
+
+
+def _cutoff(year: int, month_day: str) -> date:
+    from audit.indicator import cutoff_date
+
+    return cutoff_date(year, month_day)
+
+
+def _evaluation_date(run: AuditRun) -> date:
+    annual = (run.counts or {}).get("annual_evaluation") if isinstance(run.counts, dict) else None
+    if isinstance(annual, dict) and isinstance(annual.get("at"), str):
+        try:
+            return datetime.fromisoformat(annual["at"]).date()
+        except ValueError:
+            pass
+    return (run.finished_at or utcnow()).date()
+
+
+def document_info(run: AuditRun, year: int, settings: DocSettings | None) -> DocumentInfo:
+    st = settings or DocSettings()
+    cutoff = _cutoff(year, st.cutoff_month_day)
+    requires = st.published_requires if st.published_requires in PUBLISHED_DEFINITIONS else "data_file"
+    return DocumentInfo(
+        folio=evaluation_folio(run.portal.url, year, run.id),
+        year=year,
+        period_start=date(year, 1, 1),
+        period_end=cutoff,
+        review_date=run.started_at,
+        evaluation_date=_evaluation_date(run),
+        cutoff=cutoff,
+        portal_url=run.portal.url,
+        software_version=software_version(),
+        rules_version=rules_version(),
+        # the digest of the configuration the run was audited with; the current one if the run has none
+        config_digest=run.config_digest or st.config_digest,
+        legal=st.legal,
+        unit=st.unit, name=st.name, position=st.position, oficio=st.oficio,
+        published_requires=requires,
+        published_definition=PUBLISHED_DEFINITIONS[requires],
+    )

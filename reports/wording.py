@@ -1,0 +1,188 @@
+"""Spanish wording for everything a reader sees: no internal code reaches a report.
+
+Reason codes (``dns_error``, ``http_401``, ``html_instead_of_data``), licence ids (``notspecified``), evidence keys
+(``resource_last_modified=…``), ISO 8601 frequencies (``R/P1M``) and snake_case tokens are turned into Spanish by
+:func:`plain_es`; rule parameters get a label (:func:`param_text`). The codes themselves stay in scores.csv /
+scores.json and are explained in each report's glossary annex (:func:`glossary`).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from reports.format import fmt_date, fmt_int, fmt_num, fmt_pct
+
+#: HTTP status codes a reader may meet, in words
+HTTP_ES = {
+    200: "respondió correctamente", 401: "pide usuario y contraseña", 402: "pide un pago", 403: "acceso prohibido",
+    404: "no encontrado", 408: "tiempo de espera agotado", 410: "eliminado del servidor", 429: "demasiadas solicitudes",
+    500: "error interno del servidor", 502: "error de la pasarela", 503: "servicio no disponible",
+    504: "la pasarela no respondió a tiempo",
+}
+
+#: probe outcomes and reasons, evidence vocabularies and other codes that appear in findings
+CODES_ES: dict[str, str] = {
+    # probe outcomes
+    "ok": "respondió con datos", "landing_page": "página web en lugar del archivo",
+    "not_found": "no encontrado", "server_error": "error del servidor", "timeout": "tiempo de espera agotado",
+    "dns_error": "el dominio no existe", "connection_error": "conexión rechazada",
+    "tls_error": "certificado de seguridad (TLS) inválido", "auth_required": "pide iniciar sesión",
+    "payment_required": "pide un pago", "empty": "respuesta vacía", "blocked_unsafe": "dirección no permitida",
+    "unsupported_scheme": "protocolo no admitido (no es http ni https)", "client_error": "error del cliente",
+    "error": "error al consultar",
+    # probe reasons
+    "html_instead_of_data": "se recibió una página web en lugar del archivo de datos",
+    "login_redirect": "redirige a una página de inicio de sesión", "login_page": "muestra un formulario de acceso",
+    "payment_page": "lleva a una página de pago", "zero_bytes": "el archivo está vacío",
+    "scheme_ftp": "enlace FTP (no se descarga por web)", "missing_url": "el recurso no tiene URL",
+    "malformed_url": "la URL está mal escrita", "connection_refused": "el servidor rechazó la conexión",
+    "connection_dropped": "el servidor cortó la conexión", "connect_timeout": "el servidor no respondió a tiempo",
+    "read_timeout": "la descarga tardó demasiado", "total_timeout": "la descarga tardó demasiado",
+    "too_many_redirects": "demasiadas redirecciones", "redirect_loop": "redirecciones en ciclo",
+    "redirect_without_location": "redirección sin destino", "malformed_redirect": "redirección mal formada",
+    "tls_certificate": "certificado de seguridad (TLS) inválido", "invalid_http_response": "respuesta HTTP inválida",
+    "invalid_content_encoding": "compresión de la respuesta inválida", "internal_error": "error interno del auditor",
+    "http_client_error": "error del cliente",
+    # dates (oportunos evidence)
+    "last_modified": "fecha de modificación del recurso", "resource_last_modified": "fecha de modificación del recurso",
+    "http_last_modified": "encabezado HTTP de última modificación", "hash_change": "cambio de contenido detectado",
+    "resource_created": "fecha de creación del recurso", "metadata_modified": "fecha de modificación de los metadatos",
+    "metadata_created": "fecha de creación de los metadatos", "dcat_modified": "fecha de modificación declarada",
+    # licences (CKAN ids)
+    "notspecified": "licencia no especificada", "other-closed": "otra licencia (cerrada)",
+    "other-nc": "otra licencia (no comercial)", "other-open": "otra licencia (abierta)",
+    "other-pd": "otra licencia (dominio público)", "other-at": "otra licencia (atribución)",
+    # misc
+    "private=true": "el conjunto es privado", "true": "sí", "false": "no", "payment": "pide un pago",
+}
+
+#: rule parameters (config ``rules:``) with their unit
+PARAMS_ES: dict[str, tuple[str, str]] = {
+    "availability_pass_ratio": ("disponibilidad anual mínima de cada recurso para cumplir", "ratio"),
+    "availability_min_runs": ("revisiones en el año necesarias para usar la disponibilidad anual", "int"),
+    "pass_threshold": ("proporción mínima de elementos presentes para cumplir", "ratio"),
+    "partial_threshold": ("proporción mínima para cumplir parcialmente", "ratio"),
+    "min_description_chars": ("longitud mínima de la descripción (caracteres)", "int"),
+    "check_content": ("se revisa el contenido de los archivos", "bool"),
+    "count_payment_as_answered": ("un recurso que pide pago cuenta como recurso que respondió", "bool"),
+    "future_tolerance_days": ("tolerancia para fechas futuras (días)", "num"),
+    "pass_factor": ("antigüedad máxima para cumplir, en periodos de la frecuencia declarada", "num"),
+    "partial_factor": ("antigüedad máxima para cumplir parcialmente, en periodos", "num"),
+    "irregular_max_age_days": ("antigüedad máxima con frecuencia irregular (días)", "int"),
+    "no_frequency_max_age_days": ("antigüedad máxima sin frecuencia declarada (días)", "int"),
+    "lookback_days": ("revisiones anteriores comparadas (últimos días)", "int"),
+    "redirect_is_moved": ("una redirección cuenta como recurso movido, no perdido", "bool"),
+    "min_rows": ("filas mínimas para juzgar la desagregación", "int"),
+    "summary_share_max": ("proporción máxima de filas de totales", "ratio"),
+    "xlsx_is_open": ("XLSX se considera formato abierto", "bool"),
+}
+
+_SPELLED = ["cero", "una", "dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho", "nueve", "diez"]
+
+_ISO_UNITS = {"Y": ("año", "años"), "M": ("mes", "meses"), "W": ("semana", "semanas"), "D": ("día", "días")}
+_ISO_TIME_UNITS = {"H": ("hora", "horas"), "M": ("minuto", "minutos"), "S": ("segundo", "segundos")}
+_ISO = re.compile(r"\b(R\d*/)?P(?:(\d+(?:[.,]\d+)?)([YMWD]))?(?:T(\d+(?:[.,]\d+)?)([HMS]))?\b")
+_HTTP = re.compile(r"\bhttp_(\d{3})\b", re.IGNORECASE)
+_KEY_VALUE = re.compile(r"\b([a-z][a-z0-9]*(?:_[a-z0-9]+)+|[a-z]+)=([^\s;,)]+)")
+_SNAKE = re.compile(r"(?<![\w./:-])([a-z][a-z0-9]*(?:_[a-z0-9]+)+)(?![\w/-])")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+_PLURAL_S = re.compile(r"\b(\d[\d,]*)\s+(\w+?)\((s|es)\)")
+_EXPECT = re.compile(r"\bexpect_[a-z_]+\b")
+
+
+def spell(n: int) -> str:
+    """Small counts in words («nueve»), larger ones in digits."""
+    return _SPELLED[n] if 0 <= n < len(_SPELLED) else fmt_int(n)
+
+
+def http_text(code: int) -> str:
+    meaning = HTTP_ES.get(code)
+    return f"el servidor respondió {code}{f' ({meaning})' if meaning else ''}"
+
+
+def frequency_text(token: str) -> str | None:
+    """ISO 8601 duration or repeating interval → «cada mes», «cada 3 meses», «cada 12 horas»."""
+    m = _ISO.fullmatch(token.strip())
+    if not m or not (m.group(2) or m.group(4)):
+        return None
+    amount, unit, names = (m.group(2), m.group(3), _ISO_UNITS) if m.group(2) else (m.group(4), m.group(5), _ISO_TIME_UNITS)
+    value = float(amount.replace(",", "."))
+    one, many = names[unit]
+    if value == 1:
+        return f"cada {one}"
+    shown = fmt_int(value) if value.is_integer() else fmt_num(value, 1)
+    return f"cada {shown} {many}"
+
+
+def _value_text(value: str) -> str:
+    if _ISO_DATE.match(value):
+        try:
+            return fmt_date(date.fromisoformat(value[:10]))
+        except ValueError:
+            return value
+    return CODES_ES.get(value) or CODES_ES.get(value.lower()) or frequency_text(value) or value
+
+
+def _key_value(m: re.Match[str]) -> str:
+    key, value = m.group(1), m.group(2)
+    if key == "charset":
+        return m.group(0)
+    if f"{key}={value}" in CODES_ES:
+        return CODES_ES[f"{key}={value}"]
+    label = CODES_ES.get(key) or key.replace("_", " ")
+    return f"{label}: {_value_text(value)}"
+
+
+def _iso_sub(m: re.Match[str]) -> str:
+    text = frequency_text(m.group(0))
+    return f"«{text}»" if text else m.group(0)
+
+
+def plain_es(text: Any) -> str:
+    """A rule's message, remediation or observed value with every internal code in Spanish words."""
+    if text is None:
+        return ""
+    s = str(text)
+    s = s.replace("cada 1 ", "cada ").replace("con qué comparar.", "con qué compararlo.")
+    s = s.replace("con qué comparar)", "con qué compararlo)").replace("con qué comparar ", "con qué compararlo ")
+    s = _PLURAL_S.sub(lambda m: f"{m.group(1)} {m.group(2)}{'' if m.group(1) == '1' else m.group(3)}", s)
+    s = _HTTP.sub(lambda m: http_text(int(m.group(1))), s)
+    s = _KEY_VALUE.sub(_key_value, s)
+    s = _ISO.sub(_iso_sub, s) if "P" in s else s
+    s = _EXPECT.sub(lambda m: expectation_name(m.group(0)), s)
+    s = _SNAKE.sub(lambda m: CODES_ES.get(m.group(1)) or m.group(1).replace("_", " "), s)
+    for code in ("notspecified", "other-closed", "other-nc"):
+        if code in s:
+            s = re.sub(rf"(?<![\w-]){re.escape(code)}(?![\w-])", CODES_ES[code], s)
+    return s
+
+
+def expectation_name(etype: str) -> str:
+    """A Great Expectations type in words (the type name itself is only in scores.json and the glossary)."""
+    from reports.model import _EXPECTATION_ES  # the one table of expectation meanings
+
+    meaning = _EXPECTATION_ES.get(etype)
+    return f"regla «{meaning}»" if meaning else "regla de la suite"
+
+
+def param_text(key: str, value: Any) -> str:
+    """«proporción mínima de elementos presentes para cumplir: 80 %»."""
+    label, kind = PARAMS_ES.get(key, (key.replace("_", " "), ""))
+    if isinstance(value, bool) or kind == "bool":
+        shown = "sí" if value else "no"
+    elif kind == "ratio" and isinstance(value, int | float):
+        shown = fmt_pct(100.0 * value, 0)
+    elif isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+        shown = fmt_int(value)
+    elif isinstance(value, float):
+        shown = fmt_num(value, 2).rstrip("0").rstrip(".")
+    else:
+        shown = str(value)
+    return f"{label}: {shown}"
+
+
+def unjudged_characteristics(characteristics: list[Any], pct: dict[str, float | None]) -> list[Any]:
+    """Characteristics that applied to no dataset (e.g. *permanentes* on the portal's first revision)."""
+    return [c for c in characteristics if pct.get(c.id) is None]
