@@ -15,7 +15,6 @@ from audit.legal import DEFAULT_LEGAL_BASIS, LegalBasis
 from audit.manifest import evaluation_folio, rules_version, software_version
 from audit.store.db import utcnow
 from audit.store.models import AuditRun
-from rules import CHARACTERISTICS
 
 #: what «publicado» meant, per ``indicator.published_requires`` (the evaluator's choice is stated in the report)
 PUBLISHED_DEFINITIONS = {
@@ -27,17 +26,14 @@ PUBLISHED_DEFINITIONS = {
 
 @dataclass(frozen=True, slots=True)
 class LegalInfo:
-    full_citation: str  # the law, its publication, article and fraction
-    citations: dict[str, str]  # characteristic → «LGTAIP, art. 3, fr. VIII, inciso a)»
-    texts: dict[str, str]  # characteristic → «Accesibles: Disponibles para …»
+    full_citation: str  # the law, its publication, article and fraction (each characteristic quotes its inciso)
     instruments: tuple[str, ...] = ()  # additional instruments as configured («Ley …, art. …»)
 
 
 def legal_info(lb: LegalBasis | None = None) -> LegalInfo:
     """The legal basis as the documents quote it (the configuration's ``legal_basis`` block)."""
     lb = lb or DEFAULT_LEGAL_BASIS
-    return LegalInfo(full_citation=lb.full_citation(), citations={c: lb.citation(c) for c in CHARACTERISTICS},
-                     texts={c: lb.text(c) for c in CHARACTERISTICS}, instruments=tuple(lb.instruments_es()))
+    return LegalInfo(full_citation=lb.full_citation(), instruments=tuple(lb.instruments_es()))
 
 
 @dataclass(frozen=True, slots=True)
