@@ -1,0 +1,115 @@
+"""The same data published by more than one organization.
+
+Two datasets of different organizations are duplicates when one of their data files has the same content
+(SHA-256 of the bytes, from the probe or the content check), or when their titles are near-identical (same words
+once case, accents and punctuation are ignored, or a similarity ≥ ``TITLE_SIMILARITY``) and their tables have the
+same columns. Near-identical titles alone are not enough: «Presupuesto 2025» of two agencies are different data.
+Listed in the portal report and the dashboard; the progress indicator flags a commitment whose dataset shares its
+file with another organization's committed dataset, so one file never counts twice unnoticed.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+
+from sqlalchemy import select
+
+from audit.store.db import Store
+from audit.store.models import ContentCheck, DatasetSnapshot, Probe, ResourceSnapshot
+from audit.textnorm import match_key
+
+TITLE_SIMILARITY = 0.9
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetRef:
+    organization: str
+    name: str
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class DuplicateGroup:
+    reason: str  # "same_file" | "same_title_and_columns"
+    datasets: tuple[DatasetRef, ...]  # two or more, of at least two organizations
+    evidence: str  # the shared hash or the shared columns
+
+    @property
+    def reason_es(self) -> str:
+        return {"same_file": "publican el mismo archivo (mismo contenido, SHA-256)",
+                "same_title_and_columns": "títulos casi idénticos y las mismas columnas"}[self.reason]
+
+    @property
+    def organizations(self) -> tuple[str, ...]:
+        return tuple(sorted({d.organization for d in self.datasets}))
+
+
+def _across_organizations(refs: set[DatasetRef]) -> bool:
+    return len({r.organization for r in refs}) >= 2
+
+
+def find_duplicates(store: Store, run_id: int) -> list[DuplicateGroup]:
+    """Groups of datasets of different organizations that publish the same data in ``run_id``."""
+    by_hash: dict[str, set[DatasetRef]] = defaultdict(set)
+    columns_of: dict[DatasetRef, set[tuple[str, ...]]] = defaultdict(set)
+    with store.session() as s:
+        refs = {
+            ds_id: DatasetRef(org or "", name, title or name)
+            for ds_id, org, name, title in s.execute(
+                select(DatasetSnapshot.id, DatasetSnapshot.organization_name, DatasetSnapshot.name,
+                       DatasetSnapshot.title)
+                .where(DatasetSnapshot.run_id == run_id, DatasetSnapshot.presence == "listed"))
+        }
+        hashes = s.execute(
+            select(ResourceSnapshot.dataset_snapshot_id, Probe.sha256, Probe.truncated)
+            .join(Probe, Probe.resource_snapshot_id == ResourceSnapshot.id)
+            .where(Probe.run_id == run_id, Probe.sha256.is_not(None))
+        ).all()
+        checks = s.execute(
+            select(ResourceSnapshot.dataset_snapshot_id, ContentCheck.sha256, ContentCheck.details)
+            .join(ContentCheck, ContentCheck.resource_snapshot_id == ResourceSnapshot.id)
+            .where(ContentCheck.run_id == run_id)
+        ).all()
+    for ds_id, sha, truncated in hashes:
+        if ds_id in refs and sha and not truncated:  # a truncated read's hash is of the first bytes only
+            by_hash[sha].add(refs[ds_id])
+    for ds_id, sha, details in checks:
+        if ds_id not in refs:
+            continue
+        details = details or {}
+        if sha and not details.get("truncated") and not details.get("is_dictionary"):
+            by_hash[sha].add(refs[ds_id])
+        kinds = details.get("column_kinds") or {}
+        if details.get("parsed_ok") and len(kinds) >= 2 and not details.get("is_dictionary"):
+            columns_of[refs[ds_id]].add(tuple(sorted(match_key(c) for c in kinds)))
+
+    groups: list[DuplicateGroup] = []
+    seen: set[frozenset[DatasetRef]] = set()
+    for sha, members in sorted(by_hash.items()):
+        if _across_organizations(members) and frozenset(members) not in seen:
+            seen.add(frozenset(members))
+            groups.append(DuplicateGroup("same_file", tuple(sorted(members, key=lambda r: (r.organization, r.name))),
+                                         sha))
+    # near-identical titles, compared only within a block of the same column set (never all pairs)
+    blocks: dict[tuple[str, ...], set[DatasetRef]] = defaultdict(set)
+    for ref, signatures in columns_of.items():
+        for signature in signatures:
+            blocks[signature].add(ref)
+    for signature, members in blocks.items():
+        ordered = sorted(members, key=lambda r: (r.organization, r.name))
+        for i, a in enumerate(ordered):
+            similar = {a}
+            for b in ordered[i + 1:]:
+                if b.organization == a.organization:
+                    continue
+                ka, kb = match_key(a.title), match_key(b.title)
+                if ka == kb or SequenceMatcher(None, ka, kb).ratio() >= TITLE_SIMILARITY:
+                    similar.add(b)
+            if _across_organizations(similar) and not any(similar <= s for s in seen):
+                seen.add(frozenset(similar))
+                groups.append(DuplicateGroup("same_title_and_columns",
+                                             tuple(sorted(similar, key=lambda r: (r.organization, r.name))),
+                                             ", ".join(signature)))
+    return groups
