@@ -402,6 +402,9 @@ def print_summary(store: Store, run_id: int, cfg: AuditConfig, *, out_dir: Path 
         console.print(f"Archivos: {out_dir}")
 
 
+from audit import cli_loop as _cli_loop  # noqa: E402,F401  — registers `alerts` and `check` (issue 19) on `app`
+
+
 def main() -> None:
     try:
         app()

@@ -286,6 +286,35 @@ class NotifySettings(Section):
     )
 
 
+class AlertsSettings(Section):
+    enabled: bool = Field(True, description="Después de cada auditoría periódica, enviar a cada organización el resumen de cambios.")
+    recipients: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Correos por organización (nombre CKAN → lista); se suman a los de notify.contacts_file.",
+    )
+    maintainer_fallback: bool = Field(
+        False,
+        description="Si una organización no tiene destinatarios configurados, escribir a los correos de "
+        "responsable (maintainer_email) de sus conjuntos. Debe activarse expresamente.",
+    )
+    evaluators: list[str] = Field(default_factory=list, description="Correos de la unidad evaluadora: reciben el resumen del portal.")
+    overdue_warning_days: int = Field(
+        14, ge=1, description="Avisar de los conjuntos que dejarán de estar actualizados (oportunos) dentro de estos días.",
+    )
+    commitment_warning_days: int = Field(
+        30, ge=1, description="Avisar de los compromisos que vencen dentro de estos días y aún no están publicados.",
+    )
+    consecutive_failures: int = Field(
+        3, ge=1, le=20,
+        description="Un recurso se reporta cuando falla en este número de auditorías seguidas (una falla aislada no es noticia).",
+    )
+    throttle_s: float = Field(1.0, ge=0, description="Pausa entre dos correos enviados.")
+    max_items: int = Field(50, ge=1, description="Máximo de renglones por sección del resumen (el resto se resume en una línea).")
+    dashboard_url: str | None = Field(
+        None, description="URL pública del tablero, para los enlaces de los correos y del canal Atom.",
+    )
+
+
 class WebSettings(Section):
     host: str = Field("127.0.0.1", description="Dirección en la que escucha el tablero.")
     port: int = Field(8000, ge=1, le=65535, description="Puerto del tablero.")
@@ -401,6 +430,7 @@ class AuditConfig(Section):
     notify: NotifySettings = Field(default_factory=lambda: NotifySettings())
     web: WebSettings = Field(default_factory=lambda: WebSettings())
     archive: ArchiveSettings = Field(default_factory=lambda: ArchiveSettings())
+    alerts: AlertsSettings = Field(default_factory=lambda: AlertsSettings())
     legal_basis: LegalBasis = Field(
         default_factory=lambda: LegalBasis(),
         description="Fundamento legal citado en reglas, informes, tablero y API (por omisión, LGTAIP 2025, art. 3, "

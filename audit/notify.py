@@ -247,8 +247,9 @@ def _send_once(cfg: Any, msg: EmailMessage, password: str | None) -> None:
         raise OSError(f"{exc.smtp_code} {text}") from exc
 
 
-def _deliver(cfg: Any, msg: EmailMessage, password: str | None) -> tuple[int, str | None]:
-    """(attempts, error or None)."""
+def deliver(cfg: Any, msg: EmailMessage, password: str | None) -> tuple[int, str | None]:
+    """Send one message with ``notify``'s SMTP settings, retrying temporary failures: (attempts, error or None).
+    Shared by the annual notification and the change alerts (audit.alerts)."""
     n = cfg.notify
     last = ""
     for attempt in range(n.retries + 1):
@@ -266,8 +267,17 @@ def _deliver(cfg: Any, msg: EmailMessage, password: str | None) -> tuple[int, st
     return n.retries + 1, f"falló tras {n.retries + 1} intentos: {last}"
 
 
-def _safe_name(value: str) -> str:
+def safe_name(value: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", value)[:120] or "mensaje"
+
+
+def smtp_password(cfg: Any, *, dry_run: bool) -> str | None:
+    """The SMTP password from the environment; ConfigError when a login is configured and it is missing."""
+    password = os.environ.get(PASSWORD_ENV) or None
+    if not dry_run and cfg.notify.smtp_user and not password:
+        raise ConfigError(f"Falta la contraseña SMTP de {cfg.notify.smtp_user}.",
+                          hint=f"Defina la variable de entorno {PASSWORD_ENV}.")
+    return password
 
 
 def notify_year(store: Any, cfg: Any, *, year: int, out_dir: Path, dry_run_dir: Path | None = None) -> NotifyResult:
@@ -280,10 +290,7 @@ def notify_year(store: Any, cfg: Any, *, year: int, out_dir: Path, dry_run_dir: 
     contacts = load_contacts(n.contacts_file)
     results = load_organization_results(Path(out_dir), year)
     dry = Path(dry_run_dir) if dry_run_dir else (Path(n.dry_run_dir) if n.dry_run_dir else None)
-    password = os.environ.get(PASSWORD_ENV) or None
-    if dry is None and n.smtp_user and not password:
-        raise ConfigError(f"Falta la contraseña SMTP de {n.smtp_user}.",
-                          hint=f"Defina la variable de entorno {PASSWORD_ENV}.")
+    password = smtp_password(cfg, dry_run=dry is not None)
     if dry is not None:
         dry.mkdir(parents=True, exist_ok=True)
     outcome = NotifyResult(year=year, dry_run=dry is not None)
@@ -313,11 +320,11 @@ def notify_year(store: Any, cfg: Any, *, year: int, out_dir: Path, dry_run_dir: 
         for c in contacts[org]:
             msg = build_message(cfg, year=year, contact=c, row=row, pdf=pdf, note=note)
             if dry is not None:
-                path = dry / f"{_safe_name(org)}__{_safe_name(c.email)}.eml"
+                path = dry / f"{safe_name(org)}__{safe_name(c.email)}.eml"
                 path.write_bytes(bytes(msg))
                 outcome.deliveries.append(Delivery(org, c.email, "written", path=path))
                 continue
-            attempts, error = _deliver(cfg, msg, password)
+            attempts, error = deliver(cfg, msg, password)
             status = "failed" if error else "sent"
             (log.error if error else log.info)("notify org=%s to=%s status=%s attempts=%d%s", org, c.email, status,
                                                attempts, f" error={error}" if error else "")

@@ -10,6 +10,8 @@ missed while the service was down survive restarts:
   change keeps its stored next run time (APScheduler would otherwise recompute it from "now" and lose the miss);
 * ``max_instances=1``; and the audit lock (``audit.locking``) keeps a manual audit or a second scheduler process
   from auditing the same portal at the same time;
+* after each complete periodic audit (also one completed by the resume job) the organizations get their change
+  digests (:func:`send_change_alerts`, audit.alerts; idempotent per run, ``alerts.enabled``);
 * SIGTERM/SIGINT set :data:`STOP`: the running audit finishes its current batch, marks the run ``interrupted`` and
   the service exits; on the next start the interrupted run is resumed first.
 
@@ -334,6 +336,24 @@ def periodic_audit_job(config_path: str | None, overrides: dict[str, Any]) -> No
         outcome = run_audit(cfg, store, portal_url=portal_url, kind="periodic", resume=pending is not None, stop=STOP,
                             holder=_holder("auditoría periódica"))
         log.info("job=periodic event=end run=%s status=%s counts=%s", outcome.run_id, outcome.status, outcome.counts)
+        if outcome.status == "complete":
+            send_change_alerts(cfg, store, outcome.run_id)
+
+
+def send_change_alerts(cfg: Any, store: Any, run_id: int) -> None:
+    """After a complete periodic audit: the organizations' change digests (audit.alerts). Idempotent per run, so
+    the resume job may call it again; a failure is logged and never fails the audit."""
+    if not cfg.alerts.enabled:
+        return
+    from audit.alerts import send_alerts
+
+    try:
+        result = send_alerts(store, cfg, run_id, dry_run_dir=Path(cfg.notify.dry_run_dir) if cfg.notify.dry_run_dir
+                             else None)
+    except AuditError as exc:
+        log.error("job=alerts run=%d event=failed error=%s", run_id, exc)
+        return
+    log.info("job=alerts run=%d %s", run_id, result.summary_es().replace("\n", " | "))
 
 
 def annual_evaluation_job(config_path: str | None, overrides: dict[str, Any]) -> None:
@@ -375,6 +395,8 @@ def resume_interrupted_job(config_path: str | None, overrides: dict[str, Any]) -
         outcome = run_audit(cfg, store, portal_url=portal_url, year=year, kind=kind, resume=True, stop=STOP,
                             out_dir=out_dir, holder=_holder(f"reanudación de la corrida {run_id}"))
         log.info("job=resume event=end run=%s status=%s", outcome.run_id, outcome.status)
+        if kind == "periodic" and outcome.status == "complete":
+            send_change_alerts(cfg, store, outcome.run_id)
         if kind == "annual" and outcome.status == "complete":
             from audit.annual import write_outputs
 

@@ -303,3 +303,38 @@ class AdminSession(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
     ended_at: Mapped[datetime | None]
+
+
+class AlertDelivery(Base):
+    """The change digest of one organization after one audit (audit.alerts). The row is written *before* sending
+    (status ``sending``) and updated after, so a restart never sends a digest twice: only ``failed`` rows are
+    retried. ``organization_name`` is "" for the evaluators' portal digest; ``recipient`` lists its addresses."""
+
+    __tablename__ = "alert_delivery"
+    __table_args__ = (UniqueConstraint("run_id", "organization_name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("audit_run.id"), index=True)
+    organization_name: Mapped[str] = mapped_column(String(200))
+    recipient: Mapped[str] = mapped_column(String(320))
+    status: Mapped[str] = mapped_column(String(20))  # sending | sent | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    subject: Mapped[str] = mapped_column(Text)
+    message_id: Mapped[str] = mapped_column(String(300))
+    changes: Mapped[int] = mapped_column(Integer, default=0)  # items in the digest
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class DatasetDemand(Base):
+    """Usage a portal reports for a dataset in one run (CKAN tracking_summary, or view/download extras)."""
+
+    __tablename__ = "dataset_demand"
+    __table_args__ = (UniqueConstraint("run_id", "dataset_name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("audit_run.id"), index=True)
+    dataset_name: Mapped[str] = mapped_column(String(200))
+    views_total: Mapped[int | None]
+    views_recent: Mapped[int | None]
+    downloads: Mapped[int | None]
+    source: Mapped[str] = mapped_column(String(50))  # tracking_summary | extras:<key>

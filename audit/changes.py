@@ -1,0 +1,330 @@
+"""What changed for each organization between a complete audit and the previous one (alerts, Atom feeds).
+
+Per organization, from what the store already holds:
+
+* **new failures** — a characteristic of a dataset that now fails or passes partially and before passed (or the
+  dataset is new), with the rule's findings and remediations. A rule that did not apply before (*permanentes*
+  before there is history) is not a change; a dataset removed from the portal since the previous audit is
+  (*permanentes*). A dataset with a link that has failed fewer than
+  ``alerts.consecutive_failures`` audits in a row is held back: a link that failed once is not news
+  (ckanext-deadoralive's «3 failures over 36 h»); it is reported as a broken resource when the streak reaches
+  that number, and its recovery before then is not reported as a fix;
+* **broken resources** — resources whose probe failed in exactly the last N complete audits (reported once, when
+  the streak reaches N);
+* **overdue soon** — datasets that pass *oportunos* today with a declared periodic frequency longer than
+  ``alerts.overdue_warning_days`` and will stop passing (last real update + ``pass_factor`` × period, the rule's
+  own threshold) within that many days; a reminder repeated by every audit inside the window (a daily or weekly
+  dataset would always be "about to be due": its lateness is reported as a new failure instead);
+* **commitments due soon** — inventory rows of the organization due within ``alerts.commitment_warning_days`` and
+  not published yet (also a reminder);
+* **fixed** — characteristics that failed (or passed partially) before and pass now.
+
+The first complete audit of a portal is the baseline: it has no previous audit and yields no changes.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from audit.demand import Usage, priority, run_demand
+from audit.evidence import REACHABLE_OUTCOMES
+from audit.store.models import (
+    AuditRun,
+    CommitmentRecord,
+    DatasetSnapshot,
+    OrganizationSnapshot,
+    Probe,
+    ResourceSnapshot,
+    RuleResultRecord,
+)
+
+FAILING = ("fail", "partial")
+#: run kinds that are evaluations of the whole portal (a future one-dataset "check" kind never counts)
+AUDIT_KINDS = ("manual", "periodic", "annual", "demo")
+
+
+@dataclass(frozen=True, slots=True)
+class NewFailure:
+    dataset: str
+    title: str
+    characteristic: str
+    status: str  # fail | partial
+    findings: tuple[tuple[str, str], ...]  # (message, remediation)
+    priority: float = 0.0
+    usage: Usage | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Fixed:
+    dataset: str
+    title: str
+    characteristic: str
+
+
+@dataclass(frozen=True, slots=True)
+class BrokenResource:
+    dataset: str
+    title: str
+    resource: str
+    url: str
+    outcome: str
+    runs: int  # consecutive failed audits
+    message: str = ""
+    remediation: str = ""
+    priority: float = 0.0
+    usage: Usage | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OverdueSoon:
+    dataset: str
+    title: str
+    frequency: str
+    last_update: date
+    deadline: date
+    priority: float = 0.0
+    usage: Usage | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CommitmentSoon:
+    dataset: str  # as written in the inventory
+    due_date: date
+    matched_dataset: str | None
+
+
+@dataclass
+class OrgChanges:
+    organization: str
+    title: str
+    new_failures: list[NewFailure] = field(default_factory=list)
+    broken: list[BrokenResource] = field(default_factory=list)
+    overdue: list[OverdueSoon] = field(default_factory=list)
+    commitments: list[CommitmentSoon] = field(default_factory=list)
+    fixed: list[Fixed] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return (len(self.new_failures) + len(self.broken) + len(self.overdue) + len(self.commitments)
+                + len(self.fixed))
+
+
+@dataclass
+class PortalChanges:
+    run_id: int
+    previous_run_id: int | None
+    portal_url: str
+    portal_title: str
+    audited_at: datetime  # the run's start (aware)
+    as_of: date  # reference day for the look-ahead windows
+    organizations: dict[str, OrgChanges] = field(default_factory=dict)
+    demand_available: bool = False
+    consecutive_failures: int = 3
+    #: the most-used datasets failing at least one characteristic now (only when the portal reports usage)
+    most_used_failing: list[tuple[str, str, str, Usage, int]] = field(default_factory=list)  # name, title, org, usage, failing
+
+    @property
+    def baseline(self) -> bool:
+        return self.previous_run_id is None
+
+    @property
+    def changed(self) -> list[OrgChanges]:
+        """Organizations with at least one change, by title."""
+        return sorted((o for o in self.organizations.values() if o.count), key=lambda o: (o.title.casefold(),
+                                                                                            o.organization))
+
+    @property
+    def count(self) -> int:
+        return sum(o.count for o in self.organizations.values())
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def previous_complete_run(session: Any, run: AuditRun) -> int | None:
+    return session.scalar(select(AuditRun.id).where(
+        AuditRun.portal_id == run.portal_id, AuditRun.id < run.id, AuditRun.status == "complete",
+        AuditRun.kind.in_(AUDIT_KINDS)).order_by(AuditRun.id.desc()).limit(1))
+
+
+def _recent_complete_runs(session: Any, run: AuditRun, n: int) -> list[int]:
+    """This run and the complete audits before it, newest first (at most n)."""
+    return list(session.scalars(select(AuditRun.id).where(
+        AuditRun.portal_id == run.portal_id, AuditRun.id <= run.id, AuditRun.status == "complete",
+        AuditRun.kind.in_(AUDIT_KINDS)).order_by(AuditRun.id.desc()).limit(n)))
+
+
+def _results(session: Any, run_id: int) -> list[Any]:
+    return session.execute(
+        select(DatasetSnapshot.name, DatasetSnapshot.title, DatasetSnapshot.organization_name,
+               RuleResultRecord.characteristic, RuleResultRecord.status, RuleResultRecord.findings,
+               RuleResultRecord.evidence, DatasetSnapshot.presence)
+        .join(DatasetSnapshot, DatasetSnapshot.id == RuleResultRecord.dataset_snapshot_id)
+        .where(RuleResultRecord.run_id == run_id)).all()
+
+
+def _failing_resources(session: Any, run_id: int) -> dict[tuple[str, str], tuple[str, str, str]]:
+    """(dataset, resource key) → (resource label, url, outcome) for resources whose probe failed in the run."""
+    out: dict[tuple[str, str], tuple[str, str, str]] = {}
+    for ds, rid, name, url, outcome in session.execute(
+            select(DatasetSnapshot.name, ResourceSnapshot.ckan_id, ResourceSnapshot.name, ResourceSnapshot.url,
+                   Probe.outcome)
+            .join(ResourceSnapshot, ResourceSnapshot.id == Probe.resource_snapshot_id)
+            .join(DatasetSnapshot, DatasetSnapshot.id == ResourceSnapshot.dataset_snapshot_id)
+            .where(Probe.run_id == run_id, Probe.outcome.not_in([str(o) for o in REACHABLE_OUTCOMES]))):
+        out[(ds, rid or url or "")] = ((name or url or "").strip(), url or "", outcome)
+    return out
+
+
+def compute_changes(store: Any, cfg: Any, run_id: int, *, as_of: date | None = None) -> PortalChanges:
+    """The changes of ``run_id`` (a complete audit) against the portal's previous complete audit."""
+    import rules as rules_pkg
+
+    alerts = cfg.alerts
+    n_fail = alerts.consecutive_failures
+    weights = cfg.scoring.weights
+    oportunos = rules_pkg.params_for(cfg.rules.model_dump())["oportunos"]
+    pass_factor = float(getattr(oportunos, "pass_factor", 1.25))
+    with store.session() as s:
+        run = s.get(AuditRun, run_id)
+        if run is None:
+            raise ValueError(f"no run {run_id}")
+        audited_at = _aware(run.started_at)
+        day = as_of or audited_at.astimezone(ZoneInfo(cfg.timezone)).date()
+        out = PortalChanges(run_id=run_id, previous_run_id=previous_complete_run(s, run),
+                            portal_url=run.portal.url, portal_title=cfg.portal_title or run.portal.title or run.portal.url,
+                            audited_at=audited_at, as_of=day, consecutive_failures=n_fail)
+        if out.previous_run_id is None:
+            return out
+        titles = dict(s.execute(select(OrganizationSnapshot.name, OrganizationSnapshot.title)
+                                .where(OrganizationSnapshot.run_id == run_id)).all())
+        current = _results(s, run_id)
+        earlier = _results(s, out.previous_run_id)
+        before = {(r.name, r.characteristic): r.status for r in earlier}
+        listed_before = {r.name for r in earlier if r.presence == "listed"}
+        runs = _recent_complete_runs(s, run, n_fail + 1)
+        failing = [_failing_resources(s, r) for r in runs]
+        commitments = s.execute(select(CommitmentRecord).where(
+            CommitmentRecord.run_id == run_id, CommitmentRecord.published.is_(False),
+            CommitmentRecord.organization_name.is_not(None),
+            CommitmentRecord.due_date >= day,
+            CommitmentRecord.due_date <= day + timedelta(days=alerts.commitment_warning_days))).scalars().all()
+    demand = run_demand(store, run_id)
+    out.demand_available = bool(demand)
+
+    def org(name: str | None) -> OrgChanges:
+        key = name or ""
+        if key not in out.organizations:
+            out.organizations[key] = OrgChanges(key, titles.get(key) or key or "(sin organización)")
+        return out.organizations[key]
+
+    def streaks_at(i: int) -> dict[tuple[str, str], int]:
+        """How many complete audits in a row (from runs[i] backwards) each resource failing in runs[i] failed."""
+        out_: dict[tuple[str, str], int] = {}
+        for key in failing[i] if i < len(failing) else {}:
+            streak = 0
+            for earlier in failing[i:]:
+                if key not in earlier:
+                    break
+                streak += 1
+            out_[key] = streak
+        return out_
+
+    streaks = streaks_at(0)
+    # datasets with a link that has failed fewer than N audits in a row: what that changed is not news yet, and
+    # what it had changed in the previous audit was never announced, so its recovery is not news either
+    young_now = {ds for (ds, _r), k in streaks.items() if k < n_fail}
+    young_before = {ds for (ds, _r), k in streaks_at(1).items() if k < n_fail}
+    previous_names = {name for name, _char in before}
+
+    accesibles_findings: dict[str, list[dict[str, Any]]] = {}
+    for name, title, org_name, char, status, findings, evidence, presence in current:
+        if char == "accesibles":
+            accesibles_findings[name] = list(findings or [])
+        prev = before.get((name, char))
+        usage = demand.get(name)
+        label = title or name
+        # "newly fails": passed before, or the dataset is new; a rule that did not apply before (e.g. permanentes
+        # before it had history) is not a change the agency made
+        gone = presence == "retired" and name in listed_before  # removed from the portal since the last audit
+        if status in FAILING and (prev == "pass" or name not in previous_names or gone) and name not in young_now:
+            pairs = tuple((str(f.get("message_es") or ""), str(f.get("remediation_es") or ""))
+                          for f in findings or [] if f.get("message_es"))
+            impact = float(weights.get(char, 1.0)) * (1.0 if status == "fail" else 0.5)
+            org(org_name).new_failures.append(NewFailure(name, label, char, status, pairs,
+                                                         priority(impact, usage), usage))
+        elif status == "pass" and prev in FAILING and name not in young_before:
+            org(org_name).fixed.append(Fixed(name, label, char))
+        if char == "oportunos" and status == "pass":
+            soon = _overdue_soon(evidence or {}, pass_factor, day, alerts.overdue_warning_days, cfg.timezone)
+            if soon is not None:
+                freq, last, deadline = soon
+                impact = float(weights.get(char, 1.0)) * 0.5
+                org(org_name).overdue.append(OverdueSoon(name, label, freq, last, deadline,
+                                                         priority(impact, usage), usage))
+
+    ds_info = {name: (title or name, org_name) for name, title, org_name, *_ in current}
+    for (ds, _rkey), (res_label, url, outcome) in sorted(failing[0].items() if failing else []):
+        if streaks.get((ds, _rkey)) != n_fail or ds not in ds_info:
+            continue
+        title, org_name = ds_info[ds]
+        message, remediation = _resource_finding(accesibles_findings.get(ds, []), res_label, url)
+        usage = demand.get(ds)
+        org(org_name).broken.append(BrokenResource(
+            ds, title, res_label, url, outcome, n_fail, message, remediation,
+            priority(float(weights.get("accesibles", 1.0)), usage), usage))
+
+    failing_now: dict[str, int] = defaultdict(int)
+    for name, _t, _o, _c, status, _f, _e, _p in current:
+        if status == "fail":
+            failing_now[name] += 1
+    ranked = sorted((n for n in failing_now if n in demand), key=lambda n: (-demand[n].weight, n))
+    out.most_used_failing = [(n, ds_info[n][0], ds_info[n][1] or "", demand[n], failing_now[n])
+                             for n in ranked[:10] if demand[n].weight > 0]
+
+    for c in commitments:
+        org(c.organization_name).commitments.append(CommitmentSoon(c.dataset_key, c.due_date, c.matched_dataset))
+
+    for o in out.organizations.values():
+        o.new_failures.sort(key=lambda x: (-x.priority, x.title.casefold(), x.dataset, x.characteristic))
+        o.broken.sort(key=lambda x: (-x.priority, x.title.casefold(), x.resource))
+        o.overdue.sort(key=lambda x: (x.deadline, -x.priority, x.title.casefold()))
+        o.commitments.sort(key=lambda x: (x.due_date, x.dataset.casefold()))
+        o.fixed.sort(key=lambda x: (x.title.casefold(), x.dataset, x.characteristic))
+    return out
+
+
+def _overdue_soon(evidence: dict[str, Any], pass_factor: float, day: date, window: int,
+                  timezone: str) -> tuple[str, date, date] | None:
+    """(frequency as declared, last update, last day it still passes) when that day falls inside the window."""
+    from rules.frequency import parse_frequency
+
+    if evidence.get("frequency_kind") not in ("periodic", "continuous") or not evidence.get("last_update"):
+        return None
+    period = evidence.get("period_days")
+    if not period:  # older evidence: parse the declared frequency again with the rules' own parser
+        period = parse_frequency(evidence.get("frequency")).days
+    if not period or float(period) <= window:
+        return None
+    try:
+        last = _aware(datetime.fromisoformat(str(evidence["last_update"])))
+    except ValueError:
+        return None
+    deadline = (last + timedelta(days=pass_factor * float(period))).astimezone(ZoneInfo(timezone)).date()
+    if day <= deadline <= day + timedelta(days=window):
+        return str(evidence.get("frequency") or ""), last.astimezone(ZoneInfo(timezone)).date(), deadline
+    return None
+
+
+def _resource_finding(findings: list[dict[str, Any]], label: str, url: str) -> tuple[str, str]:
+    for f in findings:
+        if f.get("resource") and f["resource"] in (label, url):
+            return str(f.get("message_es") or ""), str(f.get("remediation_es") or "")
+    return "", "Restablezca la descarga del archivo o corrija la URL del recurso en el portal."

@@ -1,0 +1,32 @@
+"""Commands of the all-year loop with agencies: ``alerts`` (change digests of an audit) and ``check`` (one
+dataset now). Registered on ``audit.cli.app`` (imported at the end of audit/cli.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from audit.cli import ConfigOpt, DbOpt, RunOpt, VerboseOpt, _setup, _store, app, console
+from audit.errors import AuditError
+
+
+@app.command()
+def alerts(run: RunOpt = None, config: ConfigOpt = None, db: DbOpt = None, verbose: VerboseOpt = False,
+           dry_run: Annotated[Path | None, typer.Option("--dry-run", help="Escribir los mensajes (.eml) en esta "
+                                                        "carpeta en vez de enviarlos.")] = None) -> None:
+    """Avisar a cada organización lo que cambió desde la auditoría anterior (un correo por organización)."""
+    from audit.alerts import send_alerts
+    from audit.runs import latest_run
+
+    cfg = _setup(config, db, verbose=verbose)
+    store = _store(cfg)
+    run_id = run if run is not None else latest_run(store, complete_only=True)
+    if run_id is None:
+        raise AuditError("La base de datos no tiene auditorías completas todavía.",
+                         hint="Ejecute primero 'audit' (o espere la auditoría periódica).")
+    result = send_alerts(store, cfg, run_id, dry_run_dir=dry_run)
+    console.print(result.summary_es(), highlight=False)
+    if not result.ok:
+        raise typer.Exit(1)

@@ -1,0 +1,392 @@
+"""Change alerts after periodic audits: three audits of the sample portal with changes between them, digests sent
+to a real SMTP server on 127.0.0.1 (aiosmtpd), idempotence per audit, servers that refuse or drop the
+connection, the dry run, and the scheduler hook."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import shutil
+import socket
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import select
+
+from audit.alerts import fecha, send_alerts
+from audit.config import AuditConfig
+from audit.store import open_store
+from audit.store.models import AlertDelivery
+
+ORG_BROKEN = "igecem"  # a resource breaks after the first audit
+ORG_OVERDUE = "secretaria-de-finanzas"  # a dataset approaches, then passes, its update deadline; a commitment nears
+ORG_FIXED = "secretaria-de-obra-publica"  # a broken resource is fixed after the second audit
+RECIPIENTS = {ORG_BROKEN: ["enlace@igecem.example.org"], ORG_OVERDUE: ["Enlace.Finanzas@example.org"],
+              ORG_FIXED: ["enlace@obras.example.org", "suplente@obras.example.org"]}
+EVALUATORS = ["evaluacion@finanzas.example.org"]
+TODAY = datetime.now(ZoneInfo("America/Mexico_City")).date()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Mailbox:
+    """aiosmtpd handler that keeps every accepted message (or refuses every recipient)."""
+
+    def __init__(self, refuse: bool = False) -> None:
+        self.refuse = refuse
+        self.messages: list[tuple[list[str], email.message.EmailMessage]] = []
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        if self.refuse:
+            return "550 5.7.1 Relay denegado"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        self.messages.append((list(envelope.rcpt_tos),
+                              email.message_from_bytes(envelope.content, policy=email.policy.default)))
+        return "250 Mensaje aceptado"
+
+    def by_subject(self) -> dict[str, email.message.EmailMessage]:
+        return {str(m["Subject"]): m for _, m in self.messages}
+
+
+@pytest.fixture
+def smtp():
+    box = Mailbox()
+    ctl = Controller(box, hostname="127.0.0.1", port=free_port())
+    ctl.start()
+    try:
+        yield box, ctl.port
+    finally:
+        ctl.stop()
+
+
+def text_of(msg: email.message.EmailMessage) -> str:
+    part = msg.get_body(preferencelist=("plain",))
+    assert part is not None
+    return str(part.get_content()).replace("\r\n", "\n")
+
+
+def html_of(msg: email.message.EmailMessage) -> str:
+    part = msg.get_body(preferencelist=("html",))
+    assert part is not None
+    return str(part.get_content())
+
+
+def _last_updated(portal: Any, name: str, days_ago: int) -> None:
+    """The dataset's data were last updated ``days_ago`` (CKAN last_modified and the files' Last-Modified)."""
+    import dataclasses
+
+    when = (datetime.now(UTC) - timedelta(days=days_ago)).replace(microsecond=0)
+    pkg = portal.catalog.get_dataset(name)
+    portal.catalog.patch_dataset(name, {"resources": [{**r, "last_modified": when.replace(tzinfo=None).isoformat()}
+                                                      for r in pkg["resources"]]})
+    for path, served in list(portal.catalog.files.items()):
+        if f"/{name}/" in path:
+            portal.catalog.files[path] = dataclasses.replace(served, last_modified=when)
+
+
+def alerts_cfg(tmp: Path, portal_url: str, port: int, **alerts: Any) -> AuditConfig:
+    return AuditConfig.model_validate({
+        "portal_url": portal_url, "database_url": f"sqlite:///{tmp / 'a.db'}", "output_dir": str(tmp / "out"),
+        "content": {"enabled": False}, "reports": {"enabled": False}, "http": {"retries": 0},
+        "notify": {"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_starttls": False, "retries": 1,
+                   "retry_delay_s": 0, "smtp_timeout_s": 5, "sender": "datos.abiertos@edomex.gob.mx"},
+        "alerts": {"consecutive_failures": 2, "overdue_warning_days": 10, "commitment_warning_days": 30,
+                   "recipients": RECIPIENTS, "evaluators": EVALUATORS, "throttle_s": 0,
+                   "dashboard_url": "https://tablero.example.org", **alerts},
+    })
+
+
+@pytest.fixture(scope="module")
+def three_audits(tmp_path_factory):
+    """Three periodic audits of the sample portal, changed between them; the store is copied per test."""
+    from audit.pipeline import run_audit
+    from audit.sample_portal import SamplePortal
+
+    tmp = tmp_path_factory.mktemp("tres")
+    commitments = tmp / "compromisos.csv"
+    commitments.write_text("organization,dataset,due_date\n"
+                           f"{ORG_OVERDUE},Cuenta pública estatal,{(TODAY + timedelta(days=25)).isoformat()}\n"
+                           f"{ORG_OVERDUE},Ingresos estatales mensuales,{(TODAY + timedelta(days=20)).isoformat()}\n",
+                           encoding="utf-8")
+    with SamplePortal() as portal:
+        cfg = alerts_cfg(tmp, portal.url, 25)
+        store = open_store(cfg.database_url)
+        runs = [run_audit(cfg, store, portal_url=portal.url, kind="periodic", commitments=str(commitments)).run_id]
+        # before the 2nd audit: a file disappears; a monthly dataset was last updated 36 days ago (due in 2 days)
+        portal.catalog.files.pop(next(p for p in portal.catalog.files if p.endswith("poblacion.csv")))
+        _last_updated(portal, "ingresos-estatales-mensuales", 36)
+        runs.append(run_audit(cfg, store, portal_url=portal.url, kind="periodic").run_id)
+        # before the 3rd: the monthly dataset is now 45 days old (late); the 410 resource points to a good file
+        _last_updated(portal, "ingresos-estatales-mensuales", 45)
+        pkg = portal.catalog.get_dataset("licitaciones-de-obra")
+        good = f"{portal.url}/files/costos-unitarios-de-obra/costos-unitarios.csv"
+        portal.catalog.patch_dataset("licitaciones-de-obra", {"resources": [
+            {**r, "url": good} if r["name"] == "Licitaciones 2024" else r for r in pkg["resources"]]})
+        runs.append(run_audit(cfg, store, portal_url=portal.url, kind="periodic").run_id)
+        store.close()
+        yield {"db": tmp / "a.db", "runs": runs, "portal_url": portal.url}
+
+
+@pytest.fixture
+def scenario(three_audits, tmp_path, smtp):
+    shutil.copy(three_audits["db"], tmp_path / "a.db")
+    box, port = smtp
+    cfg = alerts_cfg(tmp_path, three_audits["portal_url"], port)
+    store = open_store(cfg.database_url)
+    yield {**three_audits, "cfg": cfg, "store": store, "box": box}
+    store.close()
+
+
+UNIT = "Dirección General del Sistema Estatal de Informática (DGSEI), Secretaría de Finanzas"
+PORTAL = "Portal de Datos Abiertos del Estado de México"
+TITLES = {ORG_BROKEN: "Instituto de Información e Investigación Geográfica, Estadística y Catastral del Estado de "
+                      "México (IGECEM)", ORG_OVERDUE: "Secretaría de Finanzas", ORG_FIXED: "Secretaría de Obra Pública"}
+
+
+def expected_digest(org: str, n: int, body: str) -> str:
+    board = f"https://tablero.example.org/organizaciones/{org}"
+    return (f"Buen día:\n\nLa {UNIT} auditó el {fecha(TODAY)} los datos abiertos de {TITLES[org]} publicados en "
+            f"{PORTAL}. Desde la auditoría anterior hay {n} cambio{'s' if n != 1 else ''}:\n\n{body}\n"
+            "Este aviso se envía después de cada auditoría periódica sólo si hubo cambios; atender estos puntos antes "
+            "del corte mejora el resultado de la evaluación anual.\n"
+            f"Resultados completos: {board} · Canal Atom: {board}/cambios.atom\n\nAtentamente,\n{UNIT}\n")
+
+
+def subject(org: str, n: int) -> str:
+    return f"Datos abiertos: {n} cambio{'s' if n != 1 else ''} en {TITLES[org]} (auditoría del {fecha(TODAY)})"
+
+
+def test_three_audits_send_exactly_the_expected_digests(scenario):
+    st, cfg, box, (r1, r2, r3) = scenario["store"], scenario["cfg"], scenario["box"], scenario["runs"]
+    url = scenario["portal_url"]
+    late_since = fecha(TODAY - timedelta(days=36))
+
+    # 1st audit: the baseline, nothing to compare with → no e-mail
+    first = send_alerts(st, cfg, r1)
+    assert first.previous_run_id is None and not box.messages and "primera auditoría" in first.summary_es()
+
+    # 2nd audit (as if a week had passed): the file that disappeared failed once → not news yet; the resources
+    # broken since the 1st audit failed twice → news; the monthly dataset is due in 2 days
+    second = send_alerts(st, cfg, r2, as_of=TODAY - timedelta(days=7))
+    mails = box.by_subject()
+    assert ORG_BROKEN not in str([m["To"] for m in mails.values()])
+    assert text_of(mails[subject(ORG_OVERDUE, 1)]) == expected_digest(ORG_OVERDUE, 1, (
+        "POR VENCER SU PERIODO DE ACTUALIZACIÓN (1)\n"
+        "Conjuntos que hoy están al día y dejarán de estarlo si no se actualizan antes de la fecha indicada (según la "
+        "frecuencia que declaran).\n"
+        f"  • Ingresos estatales mensuales: actualícelo a más tardar el {fecha(TODAY + timedelta(days=2))}\n"
+        f"      Frecuencia declarada: «R/P1M»; última actualización de los datos: {late_since}.\n"
+        f"      {url}/dataset/ingresos-estatales-mensuales\n"))
+    assert text_of(mails[subject(ORG_FIXED, 1)]) == expected_digest(ORG_FIXED, 1, (
+        "RECURSOS QUE FALLAN EN 2 AUDITORÍAS SEGUIDAS (1)\n"
+        "Una falla aislada puede ser pasajera; éstas se repitieron en cada revisión.\n"
+        "  • Licitaciones de obra pública — «Licitaciones 2024»: no encontrado\n"
+        f"      URL: {url}/faults/gone/licitaciones-de-obra/licitaciones-2024.csv\n"
+        "      Hallazgo: El recurso no existe en la dirección publicada (HTTP 410).\n"
+        "      Qué hacer: Corrija la URL del recurso o vuelva a cargar el archivo.\n"
+        f"      {url}/dataset/licitaciones-de-obra\n"))
+    assert mails[subject(ORG_FIXED, 1)]["To"] == "enlace@obras.example.org, suplente@obras.example.org"
+    portal2 = text_of(next(m for s, m in mails.items() if "organizaciones" in s))
+    assert "  • Secretaría de Obra Pública\n      1 recurso con fallas seguidas.\n" in portal2
+    assert "El portal no publica estadísticas de uso" in portal2  # said once, in the evaluators' digest
+    assert len(mails) == 3 and len([d for d in second.deliveries if d.status == "sent"]) == 3
+    # organizations with changes but nobody to tell are reported, not silently dropped
+    assert {d.organization for d in second.deliveries if d.status == "skipped"} >= {"secretaria-de-salud"}
+
+    # 3rd audit: the file has failed twice in a row; the dataset is now late; a commitment is due in 25 days;
+    # the 404 resource of Obra Pública was fixed
+    box.messages.clear()
+    third = send_alerts(st, cfg, r3)
+    mails = box.by_subject()
+    assert set(mails) == {subject(ORG_BROKEN, 1), subject(ORG_OVERDUE, 2), subject(ORG_FIXED, 1),
+                          f"Datos abiertos: 4 cambios en 3 organizaciones (auditoría del {fecha(TODAY)})"}
+    assert text_of(mails[subject(ORG_BROKEN, 1)]) == expected_digest(ORG_BROKEN, 1, (
+        "RECURSOS QUE FALLAN EN 2 AUDITORÍAS SEGUIDAS (1)\n"
+        "Una falla aislada puede ser pasajera; éstas se repitieron en cada revisión.\n"
+        "  • Población por municipio — «Población por municipio»: no encontrado\n"
+        f"      URL: {url}/files/poblacion-por-municipio/poblacion.csv\n"
+        "      Hallazgo: El recurso no existe en la dirección publicada (HTTP 404).\n"
+        "      Qué hacer: Corrija la URL del recurso o vuelva a cargar el archivo.\n"
+        f"      {url}/dataset/poblacion-por-municipio\n"))
+    assert text_of(mails[subject(ORG_OVERDUE, 2)]) == expected_digest(ORG_OVERDUE, 2, (
+        "DEJARON DE CUMPLIR (1)\n"
+        "Características que en la auditoría anterior se cumplían (o no aplicaban) y ahora no; primero las de mayor "
+        "impacto y uso.\n"
+        "  • Ingresos estatales mensuales — Oportunos: cumple parcialmente\n"
+        "      Hallazgo: Frecuencia declarada «R/P1M» (cada 1 mes), pero la última actualización fue el "
+        f"{(datetime.now(UTC) - timedelta(days=45)).date().isoformat()}, hace 45 días, según la fecha de "
+        "modificación del recurso (last_modified).\n"
+        "      Qué hacer: Actualice los datos (se esperan cada 1 mes) o corrija la frecuencia declarada.\n"
+        f"      {url}/dataset/ingresos-estatales-mensuales\n\n"
+        "COMPROMISOS DE PUBLICACIÓN POR VENCER (1)\n"
+        "Conjuntos comprometidos en el inventario que aún no están publicados con un archivo de datos descargable.\n"
+        f"  • «Cuenta pública estatal»: vence el {fecha(TODAY + timedelta(days=25))}\n"
+        "      Aún no hay en el portal un conjunto con ese nombre o título en su organización.\n"))
+    assert text_of(mails[subject(ORG_FIXED, 1)]) == expected_digest(ORG_FIXED, 1, (
+        "CORREGIDOS (1)\n"
+        "Características que antes no se cumplían y ahora sí.\n"
+        "  • Licitaciones de obra pública — Accesibles: ahora cumple\n"
+        f"      {url}/dataset/licitaciones-de-obra\n"))
+    html = html_of(mails[subject(ORG_OVERDUE, 2)])
+    assert "<h2" in html and "«Cuenta pública estatal»" in html and "Oportunos: cumple parcialmente" in html
+    assert third.ok and [d.status for d in third.deliveries] == ["sent"] * 4
+
+    # idempotent per audit: running the alerts of the 3rd audit again (a restart) sends nothing
+    box.messages.clear()
+    again = send_alerts(st, cfg, r3)
+    assert not box.messages and [d.status for d in again.deliveries] == ["already"] * 4
+    with st.session() as s:
+        rows = s.scalars(select(AlertDelivery).where(AlertDelivery.run_id == r3)).all()
+    assert sorted((r.organization_name, r.status, r.changes) for r in rows) == [
+        ("", "sent", 4), (ORG_BROKEN, "sent", 1), (ORG_OVERDUE, "sent", 2), (ORG_FIXED, "sent", 1)]
+    assert {r.message_id for r in rows} >= {f"<cambios-{r3}-{ORG_BROKEN}@edomex.gob.mx>"}
+
+
+class DroppingServer:
+    """Accepts SMTP connections and closes them at once (a crashed relay, a firewall reset)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen()
+        self.port = int(self.sock.getsockname()[1])
+        self.connections = 0
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            conn.close()
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def _with_port(cfg: AuditConfig, port: int) -> AuditConfig:
+    return cfg.model_copy(update={"notify": cfg.notify.model_copy(update={"smtp_port": port})})
+
+
+def test_a_server_that_drops_or_refuses_fails_cleanly_and_a_later_run_retries_only_the_failures(scenario):
+    st, cfg, box, r3 = scenario["store"], scenario["cfg"], scenario["box"], scenario["runs"][2]
+
+    dropping = DroppingServer()
+    try:
+        dropped = send_alerts(st, _with_port(cfg, dropping.port), r3)
+    finally:
+        dropping.close()
+    assert not dropped.ok and len(dropped.failed) == 4
+    assert all(d.attempts == 2 and "falló tras 2 intentos" in (d.error or "") for d in dropped.failed)
+    assert dropping.connections == 8  # 4 digests × (1 try + 1 retry)
+
+    refusing = Mailbox(refuse=True)
+    ctl = Controller(refusing, hostname="127.0.0.1", port=free_port())
+    ctl.start()
+    try:
+        refused = send_alerts(st, _with_port(cfg, ctl.port), r3)
+    finally:
+        ctl.stop()
+    # a permanent refusal (5xx) is not retried
+    assert [(d.attempts, "550" in (d.error or "")) for d in refused.failed] == [(1, True)] * 4
+    assert not refusing.messages
+
+    closed = free_port()  # nothing listens there: connection refused
+    assert len(send_alerts(st, _with_port(cfg, closed), r3).failed) == 4
+
+    # the failed digests are sent by the next invocation, once
+    result = send_alerts(st, cfg, r3)
+    assert result.ok and len(box.messages) == 4
+    assert "4 enviados, 0 ya enviados antes, 0 fallidos" in result.summary_es()
+    with st.session() as s:
+        attempts = {r.organization_name: (r.status, r.attempts) for r in s.scalars(select(AlertDelivery))}
+    assert attempts[ORG_BROKEN] == ("sent", 2 + 1 + 2 + 1)
+
+
+def test_an_unconfirmed_delivery_is_never_sent_again(scenario):
+    """A crash between the SMTP answer and the store update leaves 'sending': at most once, never twice."""
+    st, cfg, box, r3 = scenario["store"], scenario["cfg"], scenario["box"], scenario["runs"][2]
+    with st.session() as s:
+        s.add(AlertDelivery(run_id=r3, organization_name=ORG_BROKEN, recipient="enlace@igecem.example.org",
+                            status="sending", attempts=1, subject="x", message_id="<x>", changes=1,
+                            created_at=datetime.now(UTC)))
+    result = send_alerts(st, cfg, r3)
+    assert len(box.messages) == 3 and ORG_BROKEN not in str([m["To"] for _, m in box.messages])
+    assert [d.error for d in result.deliveries if d.organization == ORG_BROKEN] == ["envío sin confirmar"]
+
+
+def test_dry_run_writes_eml_files_and_records_nothing(scenario, tmp_path):
+    st, cfg, box, r3 = scenario["store"], scenario["cfg"], scenario["box"], scenario["runs"][2]
+    out = tmp_path / "eml"
+    result = send_alerts(st, cfg, r3, dry_run_dir=out)
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        f"cambios-{r3}__{n}.eml" for n in (ORG_BROKEN, ORG_OVERDUE, ORG_FIXED, "portal"))
+    msg = email.message_from_bytes((out / f"cambios-{r3}__{ORG_BROKEN}.eml").read_bytes(), policy=email.policy.default)
+    assert msg["To"] == "enlace@igecem.example.org" and "Población por municipio" in text_of(msg)
+    assert "4 mensajes escritos (simulación)" in result.summary_es() and not box.messages
+    with st.session() as s:
+        assert s.scalars(select(AlertDelivery)).first() is None
+    assert send_alerts(st, cfg, r3).ok and len(box.messages) == 4  # the dry run did not count as sent
+
+
+def test_maintainers_are_written_to_only_when_opted_in(scenario, tmp_path):
+    st, cfg, r3 = scenario["store"], scenario["cfg"], scenario["runs"][2]
+    bare = cfg.alerts.model_copy(update={"recipients": {}, "evaluators": []})
+    result = send_alerts(st, cfg.model_copy(update={"alerts": bare}), r3, dry_run_dir=tmp_path / "a")
+    assert {d.status for d in result.deliveries} == {"skipped"}
+    opted = bare.model_copy(update={"maintainer_fallback": True})
+    result = send_alerts(st, cfg.model_copy(update={"alerts": opted}), r3, dry_run_dir=tmp_path / "b")
+    written = {d.organization: d.email for d in result.deliveries if d.status == "written"}
+    assert set(written) == {ORG_BROKEN, ORG_OVERDUE, ORG_FIXED}
+    assert all("@" in e for e in written.values())
+
+
+def test_the_scheduled_periodic_audit_sends_the_digests(tmp_path):
+    """The scheduler's periodic job runs the alerts after a complete audit (here as a dry run)."""
+    import yaml
+
+    from audit.sample_portal import SamplePortal
+    from audit.scheduler import periodic_audit_job
+
+    with SamplePortal() as portal:
+        config = tmp_path / "config.yaml"
+        config.write_text(yaml.safe_dump({
+            "portal_url": portal.url, "database_url": f"sqlite:///{tmp_path / 'a.db'}",
+            "output_dir": str(tmp_path / "out"), "content": {"enabled": False}, "reports": {"enabled": False},
+            "http": {"retries": 0}, "notify": {"dry_run_dir": str(tmp_path / "eml")},
+            "alerts": {"consecutive_failures": 1, "recipients": {ORG_BROKEN: ["enlace@igecem.example.org"]}},
+        }), encoding="utf-8")
+        periodic_audit_job(str(config), {})
+        assert not (tmp_path / "eml").exists()  # first audit: the baseline
+        portal.catalog.files.pop(next(p for p in portal.catalog.files if p.endswith("poblacion.csv")))
+        periodic_audit_job(str(config), {})
+    assert (tmp_path / "eml" / f"cambios-2__{ORG_BROKEN}.eml").is_file()
+
+
+def test_alerts_command_dry_run(scenario, tmp_path):
+    import yaml
+    from typer.testing import CliRunner
+
+    from audit.cli import app
+
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump(scenario["cfg"].model_dump(mode="json")), encoding="utf-8")
+    result = CliRunner().invoke(app, ["alerts", "--config", str(config), "--dry-run", str(tmp_path / "eml")])
+    assert result.exit_code == 0, result.output
+    assert f"corrida {scenario['runs'][2]} (frente a la {scenario['runs'][1]})" in result.output
+    assert len(list((tmp_path / "eml").glob("*.eml"))) == 4
