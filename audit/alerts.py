@@ -153,8 +153,12 @@ def _audit_sentence(changes: PortalChanges, cfg: Any, whom: str | None) -> str:
     return f"La {cfg.reports.evaluator.unit} auditó el {when} {what} {changes.portal_title}."
 
 
+def dashboard_base(cfg: Any) -> str:
+    return (cfg.alerts.dashboard_url or cfg.web.public_url or "").rstrip("/")
+
+
 def _org_link(cfg: Any, org: str) -> str | None:
-    base = (cfg.alerts.dashboard_url or "").rstrip("/")
+    base = dashboard_base(cfg)
     return f"{base}/organizaciones/{org}" if base and org else None
 
 
@@ -221,12 +225,9 @@ def digest_text(d: Digest, greeting: str = "Buen día:", signature: str = "") ->
     return "\n".join(out) + "\n"
 
 
-_HTML = Environment(autoescape=select_autoescape(default=True, default_for_string=True)).from_string("""\
-<!DOCTYPE html>
-<html lang="es"><head><meta charset="utf-8"><title>{{ d.subject }}</title></head>
-<body style="font-family: Arial, sans-serif; color: #222; max-width: 46em;">
-{% if greeting %}<p>{{ greeting }}</p>{% endif %}
-<h1 style="font-size: 1.3em;">{{ d.heading }}</h1>
+_ENV = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
+#: the digest's sections as an HTML fragment (the e-mail's body, and the content of an Atom entry)
+_FRAGMENT = _ENV.from_string("""\
 <p>{{ d.intro }}</p>
 {% for s in d.sections %}
 <h2 style="font-size: 1.1em; border-bottom: 1px solid #ccc;">{{ s.title }}</h2>
@@ -238,13 +239,27 @@ _HTML = Environment(autoescape=select_autoescape(default=True, default_for_strin
 </ul>
 {% endfor %}
 {% for p in d.closing %}<p style="color: #555;">{{ p }}</p>{% endfor %}
+""")
+_DOCUMENT = _ENV.from_string("""\
+<!DOCTYPE html>
+<html lang="es"><head><meta charset="utf-8"><title>{{ d.subject }}</title></head>
+<body style="font-family: Arial, sans-serif; color: #222; max-width: 46em;">
+{% if greeting %}<p>{{ greeting }}</p>{% endif %}
+<h1 style="font-size: 1.3em;">{{ d.heading }}</h1>
+{{ fragment }}
 {% if signature %}<p>Atentamente,<br>{{ signature }}</p>{% endif %}
 </body></html>
 """)
 
 
+def digest_fragment(d: Digest) -> str:
+    return _FRAGMENT.render(d=d)
+
+
 def digest_html(d: Digest, greeting: str = "", signature: str = "") -> str:
-    return _HTML.render(d=d, greeting=greeting, signature=signature)
+    from markupsafe import Markup
+
+    return _DOCUMENT.render(d=d, greeting=greeting, signature=signature, fragment=Markup(digest_fragment(d)))
 
 
 def build_message(cfg: Any, d: Digest, recipients: list[str], run_id: int) -> EmailMessage:

@@ -390,3 +390,73 @@ def test_alerts_command_dry_run(scenario, tmp_path):
     assert result.exit_code == 0, result.output
     assert f"corrida {scenario['runs'][2]} (frente a la {scenario['runs'][1]})" in result.output
     assert len(list((tmp_path / "eml").glob("*.eml"))) == 4
+
+
+# --- Atom feeds (audit/web/feeds.py): the same changes, one entry per audit -----------------------------------
+
+
+def _atom(client: Any, path: str) -> Any:
+    from xml.etree import ElementTree as ET
+
+    resp = client.get(path)
+    assert resp.status_code == 200, resp.text
+    assert resp.headers["content-type"].startswith("application/atom+xml")
+    root = ET.fromstring(resp.content)
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    assert root.tag == "{http://www.w3.org/2005/Atom}feed"
+    for required in ("a:id", "a:title", "a:updated", "a:author/a:name", "a:link[@rel='self']"):
+        assert root.find(required, ns) is not None, required
+    entries = root.findall("a:entry", ns)
+    for e in entries:
+        for required in ("a:id", "a:title", "a:updated", "a:content", "a:link[@rel='alternate']"):
+            assert e.find(required, ns) is not None, required
+        datetime.strptime(e.findtext("a:updated", namespaces=ns) or "", "%Y-%m-%dT%H:%M:%SZ")
+    assert len({e.findtext("a:id", namespaces=ns) for e in entries}) == len(entries)
+    return root, entries, ns, resp.content
+
+
+def test_atom_feeds_publish_the_same_changes_per_organization_and_portal(scenario):
+    from fastapi.testclient import TestClient
+
+    from audit.store.models import OrganizationSnapshot
+    from audit.web.app import create_app
+
+    st, cfg, r3 = scenario["store"], scenario["cfg"], scenario["runs"][2]
+    client = TestClient(create_app(cfg, st))
+
+    root, entries, ns, _ = _atom(client, f"/organizaciones/{ORG_OVERDUE}/cambios.atom")
+    # (in the feed the 2nd audit is dated today, so the commitment due in 25 days is already in its window)
+    assert [e.findtext("a:title", namespaces=ns) for e in entries] == [subject(ORG_OVERDUE, 2)] * 2
+    assert root.find("a:link[@rel='self']", ns).get("href") == (  # type: ignore[union-attr]
+        f"https://tablero.example.org/organizaciones/{ORG_OVERDUE}/cambios.atom")
+    newest = entries[0]
+    assert newest.findtext("a:id", namespaces=ns) == f"tag:tablero.example.org,{TODAY.isoformat()}:cambios/{ORG_OVERDUE}/corrida-{r3}"
+    html = newest.findtext("a:content", namespaces=ns) or ""
+    assert newest.find("a:content", ns).get("type") == "html"  # type: ignore[union-attr]
+    assert "<h2" in html and "Ingresos estatales mensuales — Oportunos: cumple parcialmente" in html
+    assert "«Cuenta pública estatal»" in html
+
+    _, entries, ns, _ = _atom(client, f"/organizaciones/{ORG_BROKEN}/cambios.atom")
+    assert [e.findtext("a:title", namespaces=ns) for e in entries] == [subject(ORG_BROKEN, 1)]
+
+    _, entries, ns, _ = _atom(client, "/cambios.atom")
+    titles = [e.findtext("a:title", namespaces=ns) for e in entries]
+    assert titles[0] == f"Datos abiertos: 4 cambios en 3 organizaciones (auditoría del {fecha(TODAY)})"
+    assert len(titles) == 2  # the 1st audit is the baseline
+
+    # an organization without changes has a valid, empty feed; an unknown one is 404
+    _, entries, _, _ = _atom(client, "/organizaciones/secretaria-de-cultura-y-turismo/cambios.atom")
+    assert entries == []
+    assert client.get("/organizaciones/no-existe/cambios.atom").status_code == 404
+
+    # portal strings are escaped (a title with markup and an ampersand stays text)
+    with st.session() as s:
+        for snap in s.scalars(select(OrganizationSnapshot).where(OrganizationSnapshot.name == ORG_BROKEN)):
+            snap.title = 'IGECEM & <Catastro> "estatal"'
+    from audit.web import feeds
+
+    feeds._cache.clear()
+    root, entries, ns, raw = _atom(client, f"/organizaciones/{ORG_BROKEN}/cambios.atom")
+    assert root.findtext("a:title", namespaces=ns) == 'Cambios en los datos abiertos de IGECEM & <Catastro> "estatal"'
+    assert b"<Catastro>" not in raw and b"&lt;Catastro&gt;" in raw
+    assert "IGECEM &amp; &lt;Catastro&gt;" in (entries[0].findtext("a:content", namespaces=ns) or "")

@@ -79,7 +79,7 @@ def make_env() -> Environment:
 
 
 def create_app(cfg: AuditConfig, store: Store) -> FastAPI:
-    from audit.web import admin, api, badges, pages
+    from audit.web import admin, api, badges, feeds, pages
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -118,6 +118,7 @@ def create_app(cfg: AuditConfig, store: Store) -> FastAPI:
     app.add_middleware(SecurityHeadersMiddleware)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(api.router)
+    app.include_router(feeds.router)  # Atom feeds of the change digests (audit/web/feeds.py, issue 19)
     app.include_router(pages.router)
     app.include_router(badges.router)
     app.include_router(admin.router)
