@@ -21,6 +21,8 @@ from typing import Any
 
 from sqlalchemy import select
 
+from audit.dqv import write_dqv
+from audit.legal import LegalBasis
 from audit.manifest import evaluation_folio, rules_version, software_version
 from audit.scoring import dataset_score, is_conforme
 from audit.store import (
@@ -240,8 +242,9 @@ def collect(store: Store, run_id: int, weights: dict[str, float]) -> dict[str, A
         }
 
 
-def write_exports(store: Store, run_id: int, out_year_dir: Path, weights: dict[str, float]) -> dict[str, Path]:
-    """Write the four contract files into ``out_year_dir`` (= OUT/Y)."""
+def write_exports(store: Store, run_id: int, out_year_dir: Path, weights: dict[str, float],
+                  legal_basis: LegalBasis | None = None) -> dict[str, Path]:
+    """Write the four contract files into ``out_year_dir`` (= OUT/Y), and the DQV graph (``audit.dqv``)."""
     out_year_dir.mkdir(parents=True, exist_ok=True)
     data = collect(store, run_id, weights)
     paths = {name: out_year_dir / name for name in ("scores.csv", "datasets.csv", "organizations.csv", "scores.json")}
@@ -266,4 +269,5 @@ def write_exports(store: Store, run_id: int, out_year_dir: Path, weights: dict[s
     tmp = paths["scores.json"].with_suffix(".json.tmp")
     tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
     tmp.replace(paths["scores.json"])
+    paths.update(write_dqv(store, run_id, out_year_dir, legal_basis))
     return paths

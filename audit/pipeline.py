@@ -156,7 +156,7 @@ def run_stage(stage: str, store: Store, run_id: int, cfg: AuditConfig, *, source
     if stage == "export":
         from audit.exports import write_exports
 
-        paths = write_exports(store, run_id, out, cfg.scoring.weights)
+        paths = write_exports(store, run_id, out, cfg.scoring.weights, cfg.legal_basis)
         return {"exports": len(paths)}
     if stage == "report":
         from audit.manifest import write_manifest

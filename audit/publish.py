@@ -1,7 +1,8 @@
 """Publish the annual evaluation on the portal itself, as open data (``run_audit.py publish --year Y``).
 
 One dataset per year, ``evaluacion-datos-abiertos-<Y>`` (``publish.dataset_name_template``), in the configured
-organization, with ``scores.csv``, ``organizations.csv``, ``scores.json`` and ``portal.pdf`` as uploaded resources.
+organization, with ``scores.csv``, ``organizations.csv``, ``scores.json``, ``portal.pdf`` and the measurements as
+linked data (``dqv.ttl``, ``dqv.jsonld``: W3C DQV, see ``audit.dqv``) as uploaded resources.
 Idempotent: the dataset is created or patched, each resource is matched by name and only re-uploaded when its
 SHA-256 (kept in the resource's ``hash`` field) changed. Needs an API token (``CKAN_API_TOKEN``); a missing or
 rejected token is a clear error before/at the first write.
@@ -32,7 +33,7 @@ class PublishedFile:
 
 
 def files_for_year(out_dir: Path, year: int) -> list[PublishedFile]:
-    """The four files published, from ``out_dir/<year>/`` (the output contract)."""
+    """The files published, from ``out_dir/<year>/`` (the output contract)."""
     base = Path(out_dir) / str(year)
     return [
         PublishedFile("scores.csv", base / "scores.csv", "CSV",
@@ -43,6 +44,10 @@ def files_for_year(out_dir: Path, year: int) -> list[PublishedFile]:
                       f"Resultados completos de la evaluación {year} en JSON."),
         PublishedFile("portal.pdf", base / "reports" / "portal.pdf", "PDF",
                       f"Informe de la evaluación {year} del portal (PDF)."),
+        PublishedFile("dqv.ttl", base / "dqv.ttl", "RDF",
+                      f"Mediciones de la evaluación {year} como datos enlazados (W3C DQV, Turtle)."),
+        PublishedFile("dqv.jsonld", base / "dqv.jsonld", "JSON-LD",
+                      f"Mediciones de la evaluación {year} como datos enlazados (W3C DQV, JSON-LD)."),
     ]
 
 
@@ -74,7 +79,8 @@ def _notes(year: int, portal_url: str, snapshot: str, legal_basis: LegalBasis) -
         f"abiertos ({legal_basis.full_citation()}) en el portal "
         f"{portal_url}.{snapshot}\n\n"
         "Recursos: `scores.csv` (un renglón por conjunto y característica), `organizations.csv` (un renglón por "
-        "dependencia), `scores.json` (todo en JSON) y `portal.pdf` (informe). Generado automáticamente por el "
+        "dependencia), `scores.json` (todo en JSON), `portal.pdf` (informe) y `dqv.ttl` / `dqv.jsonld` (las "
+        "mediciones como datos enlazados, vocabulario W3C DQV). Generado automáticamente por el "
         "Auditor de Datos Abiertos."
     )
 
@@ -98,7 +104,7 @@ def _snapshot_text(store: Any, portal_url: str, year: int) -> str:
 
 
 def publish_year(store: Any, cfg: Any, *, year: int, out_dir: Path, portal_url: str, token: str | None) -> str:
-    """Create or update the year's dataset with its four files; returns the dataset's URL on the portal."""
+    """Create or update the year's dataset with its files; returns the dataset's URL on the portal."""
     portal_url = portal_url.strip().rstrip("/")
     if not token:
         raise ConfigError(

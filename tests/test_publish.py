@@ -42,6 +42,8 @@ def out_dir(tmp_path):
                                             encoding="utf-8")
     (base / "scores.json").write_text(json.dumps({"year": YEAR, "datasets": []}), encoding="utf-8")
     (base / "reports" / "portal.pdf").write_bytes(b"%PDF-1.4\n% informe de prueba\n%%EOF\n")
+    (base / "dqv.ttl").write_text("@prefix dqv: <http://www.w3.org/ns/dqv#> .\n", encoding="utf-8")
+    (base / "dqv.jsonld").write_text('{"@graph": []}\n', encoding="utf-8")
     return tmp_path / "salida"
 
 
@@ -53,19 +55,20 @@ def _writes(portal, since: int) -> list[str]:
     return [action for action, _ in portal.calls[since:] if action in WRITES]
 
 
-def test_publish_creates_the_dataset_with_the_four_files_then_updates_idempotently(portal, store, out_dir):
+def test_publish_creates_the_dataset_with_the_six_files_then_updates_idempotently(portal, store, out_dir):
     start = len(portal.calls)
     url = publish_year(store, _cfg(), year=YEAR, out_dir=out_dir, portal_url=portal.url, token=portal.token)
     assert url == f"{portal.url}/dataset/evaluacion-datos-abiertos-{YEAR}"
-    assert _writes(portal, start) == ["package_create"] + ["resource_create"] * 4
+    assert _writes(portal, start) == ["package_create"] + ["resource_create"] * 6
 
     pkg = ckanapi.RemoteCKAN(portal.url).action.package_show(id=f"evaluacion-datos-abiertos-{YEAR}")
     assert pkg["title"] == f"Evaluación de datos abiertos {YEAR}"
     assert pkg["organization"]["name"] == "secretaria-de-finanzas"
     assert pkg["license_id"] == "cc-by-4.0"
     by_name = {r["name"]: r for r in pkg["resources"]}
-    assert set(by_name) == {"scores.csv", "organizations.csv", "scores.json", "portal.pdf"}
+    assert set(by_name) == {"scores.csv", "organizations.csv", "scores.json", "portal.pdf", "dqv.ttl", "dqv.jsonld"}
     assert by_name["portal.pdf"]["format"] == "PDF"
+    assert (by_name["dqv.ttl"]["format"], by_name["dqv.jsonld"]["format"]) == ("RDF", "JSON-LD")
     served = requests.get(by_name["scores.csv"]["url"], timeout=10)
     assert served.status_code == 200
     assert served.content == (out_dir / str(YEAR) / "scores.csv").read_bytes()
@@ -82,7 +85,7 @@ def test_publish_creates_the_dataset_with_the_four_files_then_updates_idempotent
     publish_year(store, _cfg(), year=YEAR, out_dir=out_dir, portal_url=portal.url, token=portal.token)
     assert _writes(portal, mark) == ["package_patch", "resource_update"]
     pkg2 = ckanapi.RemoteCKAN(portal.url).action.package_show(id=f"evaluacion-datos-abiertos-{YEAR}")
-    assert pkg2["id"] == pkg["id"] and len(pkg2["resources"]) == 4
+    assert pkg2["id"] == pkg["id"] and len(pkg2["resources"]) == 6
     new = next(r for r in pkg2["resources"] if r["name"] == "scores.csv")
     assert new["id"] == by_name["scores.csv"]["id"]
     assert b",fail," in requests.get(new["url"], timeout=10).content
