@@ -1,8 +1,10 @@
 """A thin, safe CKAN Action API client on top of ckanapi's RemoteCKAN.
 
 What ckanapi lacks and this adds: a timeout on every call, retries with exponential backoff on 408/429/5xx,
-timeouts and connection errors (urllib3's Retry, honouring ``Retry-After`` up to a cap), a response-size cap, and
-one exception hierarchy (``audit.errors``) instead of ckanapi/requests errors leaking out.
+timeouts and connection errors (urllib3's Retry, honouring ``Retry-After`` up to a cap), a response-size cap, the
+SSRF guard on every connection (a redirect away from the portal cannot reach the internal network), and one
+exception hierarchy (``audit.errors``) instead of ckanapi/requests errors leaking out. Retries, caps and the guard
+are :class:`audit.httppolicy.HttpPolicy`'s, shared with the prober and the content downloader.
 """
 
 from __future__ import annotations
@@ -10,40 +12,23 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Collection
 from typing import Any
+from urllib.parse import urlsplit
 
 import ckanapi
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
 from audit.config import HttpSettings
 from audit.errors import NotCKANError, PortalResponseError, PortalUnreachable
+from audit.httppolicy import GuardedHTTPAdapter, HttpPolicy
+from audit.netguard import UnsafeAddressError
 
 log = logging.getLogger(__name__)
 
 #: actions that only read; sent as GET (cacheable, and some portals' firewalls block anonymous POST)
 READ_ONLY_PREFIXES = ("status_show", "package_search", "package_show", "package_list", "organization_",
                       "group_", "license_list", "tag_list", "resource_show", "datastore_search")
-
-
-class CappedRetry(Retry):
-    """urllib3 Retry whose honoured Retry-After never exceeds ``retry_after_cap``."""
-
-    retry_after_cap: float = 60.0
-
-    def new(self, **kw: Any) -> CappedRetry:
-        new = super().new(**kw)
-        new.retry_after_cap = self.retry_after_cap
-        return new  # type: ignore[return-value]
-
-    def get_retry_after(self, response):  # type: ignore[no-untyped-def]
-        value = super().get_retry_after(response)
-        if value is None:
-            return None
-        if value > self.retry_after_cap:
-            log.warning("Retry-After=%.0fs exceeds cap; waiting %.0fs", value, self.retry_after_cap)
-        return min(value, self.retry_after_cap)
 
 
 class _ResponseTooLarge(Exception):
@@ -84,24 +69,15 @@ class _CappedRemoteCKAN(ckanapi.RemoteCKAN):
 class CKANClient:
     """Calls CKAN actions on one portal. Every call: timeout, bounded retries, size cap, mapped errors."""
 
-    def __init__(self, url: str, http: HttpSettings, *, token: str | None = None) -> None:
+    def __init__(self, url: str, http: HttpSettings, *, token: str | None = None,
+                 allow_hosts: Collection[str] = ()) -> None:
         self.url = url.rstrip("/")
         self.http = http
-        retry = CappedRetry(
-            total=http.retries,
-            connect=http.retries,
-            read=http.retries,
-            status=http.retries,
-            status_forcelist=http.retry_statuses,
-            backoff_factor=http.backoff_base_s,
-            backoff_max=http.retry_after_cap_s,
-            respect_retry_after_header=True,
-            allowed_methods=None,  # CKAN read actions are idempotent; writes are retried by callers deliberately
-            raise_on_status=False,
-        )
-        retry.retry_after_cap = http.retry_after_cap_s
+        # the portal's own host is the operator's choice (it may be on an internal network); other hosts a
+        # redirect leads to are judged like any third-party URL
+        policy = HttpPolicy.for_hosts(http, [urlsplit(self.url).hostname or "", *allow_hosts])
         session = requests.Session()
-        adapter = HTTPAdapter(max_retries=retry, pool_maxsize=max(4, http.per_host_concurrency))
+        adapter = GuardedHTTPAdapter(policy, pool_maxsize=max(4, http.per_host_concurrency))
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         self._ckan = _CappedRemoteCKAN(self.url, apikey=token, user_agent=http.user_agent, session=session)
@@ -134,6 +110,12 @@ class CKANClient:
                 result = self._ckan.call_action(action, data, requests_kwargs={"timeout": self._timeout})
                 log.debug("ckan action=%s params=%s ms=%.0f", action, params, (time.monotonic() - started) * 1000)
                 return result
+            except UnsafeAddressError as exc:
+                raise PortalUnreachable(
+                    f"El portal {self.url} llevó '{action}' a una dirección no permitida: {exc}",
+                    hint="Si ese host es legítimo, agréguelo a probe.allow_hosts en config.yaml.",
+                    portal=self.url, action=action,
+                ) from exc
             except requests.exceptions.RetryError as exc:
                 raise PortalUnreachable(
                     f"El portal {self.url} siguió respondiendo con error a '{action}' tras {self.http.retries} reintentos: {_reason(exc)}",

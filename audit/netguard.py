@@ -2,9 +2,9 @@
 
 The prober (and the content stage) fetch URLs written by third parties. Without this guard a resource URL
 could make the auditor talk to its own machine or the internal network (``http://169.254.169.254/``,
-``http://localhost:5432/``). Every hop of a redirect chain is checked, and the check is also applied when the
-HTTP client itself resolves a name (:class:`GuardedResolver`), so a DNS answer cannot change between the check
-and the connection.
+``http://localhost:5432/``). This module judges addresses; :mod:`audit.httppolicy` applies the judgement in every
+HTTP client when the connection is opened (every hop of a redirect chain), so a DNS answer cannot change between
+the check and the connection.
 
 Hosts in ``allow_hosts`` (the portal's own host, hosts allowlisted in config; tests use it for loopback) skip
 the address check. Matching is by exact host name or IP literal, case-insensitive, without port.
@@ -122,7 +122,8 @@ def check_ip_literal(host: str) -> None:
             raise UnsafeAddressError(host, reason, str(ip))
 
 
-def _check_addresses(host: str, addresses: list[str]) -> list[str]:
+def check_addresses(host: str, addresses: list[str]) -> list[str]:
+    """``addresses`` (what ``host`` resolved to) if every one is public; raise UnsafeAddressError if not."""
     for addr in addresses:
         ip = parse_ip(addr)
         if ip is None:  # pragma: no cover - getaddrinfo returns numeric addresses
@@ -156,7 +157,7 @@ async def check_host(host: str, port: int, *, allow_hosts: Collection[str]) -> l
     addresses = _unique_addresses(infos)
     if host_allowed(host, allow_hosts):
         return addresses
-    return _check_addresses(host, addresses)
+    return check_addresses(host, addresses)
 
 
 def check_url_sync(url: str, *, allow_hosts: Collection[str]) -> str | None:
@@ -185,47 +186,7 @@ def check_url_sync(url: str, *, allow_hosts: Collection[str]) -> str | None:
     except (OSError, UnicodeError):
         return None
     try:
-        _check_addresses(host, _unique_addresses(infos))
+        check_addresses(host, _unique_addresses(infos))
     except UnsafeAddressError as exc:
         return exc.reason
     return None
-
-
-def make_guarded_resolver(allow_hosts: Collection[str]) -> Any:
-    """An aiohttp resolver that refuses non-public answers (checked at connection time, every hop).
-
-    aiohttp skips the resolver for IP literals, so callers must also use :func:`check_ip_literal`.
-    """
-    from aiohttp.abc import AbstractResolver, ResolveResult
-    from aiohttp.resolver import ThreadedResolver
-
-    allowed = frozenset(normalize_host(h) for h in allow_hosts)
-
-    class GuardedResolver(AbstractResolver):
-        def __init__(self) -> None:
-            self._inner = ThreadedResolver()
-
-        async def resolve(
-            self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-        ) -> list[ResolveResult]:
-            results = await self._inner.resolve(host, port, family)
-            if normalize_host(host) not in allowed:
-                # An OSError subclass is what aiohttp expects from a resolver; the prober unwraps it.
-                try:
-                    _check_addresses(host, [str(r["host"]) for r in results])
-                except UnsafeAddressError as exc:
-                    raise UnsafeResolution(exc) from exc
-            return results
-
-        async def close(self) -> None:
-            await self._inner.close()
-
-    return GuardedResolver()
-
-
-class UnsafeResolution(OSError):
-    """Raised inside aiohttp's resolver; carries the :class:`UnsafeAddressError`."""
-
-    def __init__(self, error: UnsafeAddressError) -> None:
-        super().__init__(str(error))
-        self.error = error

@@ -35,6 +35,7 @@ from audit.content.load import TABULAR_TYPES, column_kinds, load_table
 from audit.content.pool import WatchedPool
 from audit.content.suites import digest, suites_for
 from audit.evidence import REACHABLE_OUTCOMES, ContentEvidence
+from audit.httppolicy import allow_list
 from audit.progress import stage_progress
 from audit.sniff import sniff
 from audit.store.db import Store, utcnow
@@ -289,13 +290,8 @@ def _run_job(job: Job, cfg_dump: dict[str, Any]) -> dict[str, Any]:
     cfg = AuditConfig.model_validate(cfg_dump)
     t0 = time.perf_counter()
     c0 = time.process_time()  # CPU of this worker: comparable across runs on a shared machine
-    allow = list(cfg.probe.allow_hosts)
-    if cfg.portal_url:
-        host = urlsplit(cfg.portal_url).hostname
-        if host:
-            allow.append(host)
     dl = fetch_bytes_sync(
-        job.url, http=cfg.http, cap=cfg.probe.download_cap_bytes, allow_hosts=allow,
+        job.url, http=cfg.http, cap=cfg.probe.download_cap_bytes, allow_hosts=allow_list(cfg),
         max_redirects=cfg.probe.max_redirects, verify_tls=cfg.probe.verify_tls,
     )
     out: dict[str, Any] = {"id": job.resource_snapshot_id, "sha256": dl.sha256, "bytes": len(dl.data),

@@ -9,13 +9,14 @@ from collections import Counter
 from collections.abc import Awaitable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 from sqlalchemy import and_, delete, func, insert, select
 
 from audit.config import AuditConfig
 from audit.errors import StoreError
 from audit.evidence import Outcome, ProbeEvidence
+from audit.httppolicy import allow_list
 from audit.probe.client import ProbeRequest, probe_urls, with_previous
 from audit.progress import stage_progress
 from audit.store.db import Store, utcnow
@@ -176,10 +177,7 @@ def run_probe_stage(store: Store, run_id: int, cfg: AuditConfig, *, resume: bool
         prev = (by_id.get(ckan_id) if ckan_id else None) or (by_url.get(url.strip()) if url else None)
         requests.append(with_previous(req, prev))
 
-    allow_hosts = set(cfg.probe.allow_hosts)
-    portal_host = urlsplit(portal_url).hostname
-    if portal_host:
-        allow_hosts.add(portal_host)
+    allow_hosts = allow_list(cfg, portal_url)
     log.info("probe run=%d resources=%d (already probed skipped) allow_hosts=%s", run_id, len(requests),
              sorted(allow_hosts))
     if requests:
@@ -194,7 +192,7 @@ def run_probe_stage(store: Store, run_id: int, cfg: AuditConfig, *, resume: bool
 
 
 async def _probe_and_store(
-    store: Store, run_id: int, cfg: AuditConfig, requests: list[ProbeRequest], allow_hosts: set[str]
+    store: Store, run_id: int, cfg: AuditConfig, requests: list[ProbeRequest], allow_hosts: frozenset[str]
 ) -> None:
     batch: list[dict[str, Any]] = []
     errors: list[RunError] = []

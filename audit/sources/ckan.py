@@ -27,7 +27,7 @@ class CKANSource:
 
     def __init__(self, url: str, cfg: AuditConfig, *, client: CKANClient | None = None) -> None:
         self.cfg = cfg
-        self.client = client or CKANClient(url, cfg.http, token=cfg.ckan_api_token)
+        self.client = client or CKANClient(url, cfg.http, token=cfg.ckan_api_token, allow_hosts=cfg.probe.allow_hosts)
         self.url = self.client.url
 
     def close(self) -> None:
