@@ -50,7 +50,7 @@ class DCATSource:
                  first: Document | None = None) -> None:
         self.url = url
         self.cfg = cfg
-        self.fetcher = fetcher or DocumentFetcher(cfg.http)
+        self.fetcher = fetcher or DocumentFetcher(cfg.http, allow_hosts=cfg.probe.allow_hosts)
         self._first = first
         self._packages: list[dict[str, Any]] | None = None
         self._info: PortalInfo | None = None

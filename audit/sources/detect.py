@@ -43,7 +43,7 @@ def _try_ckan(url: str, cfg: AuditConfig) -> tuple[CatalogSource, PortalInfo]:
 
 
 def _try_dcat(url: str, cfg: AuditConfig, tried: list[str]) -> tuple[CatalogSource, PortalInfo] | None:
-    fetcher = DocumentFetcher(cfg.http)
+    fetcher = DocumentFetcher(cfg.http, allow_hosts=cfg.probe.allow_hosts)
     for candidate in _dcat_candidates(url):
         source = DCATSource(candidate, cfg, fetcher=fetcher)
         try:

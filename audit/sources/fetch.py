@@ -1,21 +1,25 @@
 """One HTTP GET of a catalogue document (data.json, an RDF page) under the configured HTTP policy.
 
-The same rules as the CKAN client (``audit.ckan``): a (connect, read) timeout, urllib3 retries on 408/429/5xx and
-connection errors with exponential backoff and a capped ``Retry-After``, a streamed body with a byte cap, and
-``audit.errors`` instead of ``requests`` exceptions.
+The same rules as the CKAN client (``audit.ckan``), from :class:`audit.httppolicy.HttpPolicy`: a (connect, read)
+timeout, urllib3 retries on 408/429/5xx and connection errors with exponential backoff and a capped
+``Retry-After``, a streamed body with a byte cap, the SSRF guard on every connection (the requested document's
+own host is the operator's choice; a redirect elsewhere is judged), and ``audit.errors`` instead of ``requests``
+exceptions.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 
-from audit.ckan import CappedRetry
 from audit.config import HttpSettings
 from audit.errors import PortalResponseError, PortalUnreachable
+from audit.httppolicy import GuardedHTTPAdapter, HttpPolicy
+from audit.netguard import UnsafeAddressError, normalize_host
 
 log = logging.getLogger(__name__)
 
@@ -35,19 +39,28 @@ class Document:
 class DocumentFetcher:
     """GETs documents of one catalogue; one pooled session with the retry policy of ``http``."""
 
-    def __init__(self, http: HttpSettings) -> None:
+    def __init__(self, http: HttpSettings, *, allow_hosts: Collection[str] = ()) -> None:
         self.http = http
-        retry = CappedRetry(total=http.retries, connect=http.retries, read=http.retries, status=http.retries,
-                            status_forcelist=http.retry_statuses, backoff_factor=http.backoff_base_s,
-                            backoff_max=http.retry_after_cap_s, respect_retry_after_header=True,
-                            allowed_methods=None, raise_on_status=False)
-        retry.retry_after_cap = http.retry_after_cap_s
+        self._hosts: set[str] = {normalize_host(h) for h in allow_hosts}
         self.session = requests.Session()
-        adapter = HTTPAdapter(max_retries=retry)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
+        self._mount()
         self.session.headers.update({"User-Agent": http.user_agent, "Accept": ACCEPT})
         self.calls = 0
+
+    def _mount(self) -> None:
+        old = self.session.adapters.get("https://")
+        adapter = GuardedHTTPAdapter(HttpPolicy.for_hosts(self.http, self._hosts))
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        if isinstance(old, GuardedHTTPAdapter):
+            old.close()
+
+    def _allow(self, url: str) -> None:
+        """The host of a document asked for is allowed (a new one costs a new connection pool: rare)."""
+        host = normalize_host(urlsplit(url).hostname or "")
+        if host and host not in self._hosts:
+            self._hosts.add(host)
+            self._mount()
 
     def close(self) -> None:
         self.session.close()
@@ -55,6 +68,7 @@ class DocumentFetcher:
     def get(self, url: str) -> Document:
         """The document at ``url`` (any status: callers decide what a 404 means)."""
         self.calls += 1
+        self._allow(url)
         timeout = (self.http.connect_timeout_s, self.http.read_timeout_s)
         try:
             with self.session.get(url, stream=True, timeout=timeout) as r:
@@ -68,6 +82,10 @@ class DocumentFetcher:
                             hint="Aumente http.max_response_bytes en config.yaml.", portal=url)
                     chunks.append(chunk)
                 return Document(r.url, r.status_code, r.headers.get("Content-Type", ""), b"".join(chunks))
+        except UnsafeAddressError as exc:
+            raise PortalUnreachable(f"El catálogo {url} llevó a una dirección no permitida: {exc}",
+                                    hint="Si ese host es legítimo, agréguelo a probe.allow_hosts en config.yaml.",
+                                    portal=url) from exc
         except requests.exceptions.RetryError as exc:
             raise PortalUnreachable(
                 f"El catálogo {url} siguió respondiendo con error tras {self.http.retries} reintentos.",
