@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy import select
@@ -54,6 +55,7 @@ PREFIXES = {
     "xsd": "http://www.w3.org/2001/XMLSchema#",
 }
 RDF_TYPE = PREFIXES["rdf"] + "type"
+XSD_STRING = PREFIXES["xsd"] + "string"
 STATUS_CONCEPT = {"pass": "cumple", "partial": "cumple-parcialmente", "fail": "no-cumple",
                   "not_applicable": "no-aplica"}
 BATCH = 500  # datasets read from the store at a time
@@ -189,10 +191,11 @@ def nodes(store: Store, run_id: int, legal_basis: LegalBasis, exported_at: datet
             if not snaps:
                 return
             last_id = snaps[-1].id
-            results: dict[int, list[RuleResultRecord]] = {}
-            for r in s.scalars(select(RuleResultRecord).where(
-                    RuleResultRecord.run_id == run_id,
-                    RuleResultRecord.dataset_snapshot_id.in_([x.id for x in snaps]))):
+            results: dict[int, list[Any]] = {}
+            rr = RuleResultRecord
+            for r in s.execute(select(rr.dataset_snapshot_id, rr.characteristic, rr.status, rr.score,
+                                      rr.automatic_status, rr.manual_review_id).where(
+                    rr.run_id == run_id, rr.dataset_snapshot_id.in_([x.id for x in snaps]))):
                 results.setdefault(r.dataset_snapshot_id, []).append(r)
             for snap in snaps:
                 recs = sorted(results.get(snap.id, []), key=lambda r: order.get(r.characteristic, 99))
@@ -201,7 +204,7 @@ def nodes(store: Store, run_id: int, legal_basis: LegalBasis, exported_at: datet
                 yield from _dataset_nodes(snap, recs, reviews, portal_url, run_iri, generated)
 
 
-def _dataset_nodes(snap: Any, recs: list[RuleResultRecord], reviews: dict[int, ManualReview], portal_url: str,
+def _dataset_nodes(snap: Any, recs: list[Any], reviews: dict[int, ManualReview], portal_url: str,
                    run_iri: str, generated: Lit | None) -> Iterator[Node]:
     raw = snap.raw if isinstance(snap.raw, dict) else {}
     uri = dataset_uri(raw, snap.name, snap.ckan_id, portal_url)
@@ -250,16 +253,26 @@ def _dataset_nodes(snap: Any, recs: list[RuleResultRecord], reviews: dict[int, M
 
 
 # -------------------------------------------------------------------------------------------- serializers
-_LOCAL_OK = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+_NS_PREFIX = {ns: prefix for prefix, ns in PREFIXES.items()}
+#: a namespace followed by a local name that Turtle and JSON-LD both accept unescaped (or nothing)
+_CURIE = re.compile("^(" + "|".join(re.escape(ns) for ns in sorted(_NS_PREFIX, key=len, reverse=True))
+                    + r")((?:[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?)?)$")
+
+
+_CURIES: dict[str, str] = {}  # vocabulary terms repeat on every node: remember them (bounded)
 
 
 def _curie(iri: str) -> str | None:
-    for prefix, ns in PREFIXES.items():
-        if iri.startswith(ns):
-            local = iri[len(ns):]
-            if local and set(local) <= _LOCAL_OK and local[0] not in "-" and local[-1] != "-" or local == "":
-                return f"{prefix}:{local}"
-    return None
+    hit = _CURIES.get(iri)
+    if hit is not None:
+        return hit
+    m = _CURIE.match(iri)
+    if m is None:
+        return None
+    curie = f"{_NS_PREFIX[m.group(1)]}:{m.group(2)}"
+    if len(_CURIES) < 4096:
+        _CURIES[iri] = curie
+    return curie
 
 
 def _ttl_iri(iri: str) -> str:
@@ -280,17 +293,18 @@ def _ttl_obj(obj: Obj) -> str:
     text = _ttl_str(obj.value)
     if obj.lang:
         return f"{text}@{obj.lang}"
-    if obj.datatype and obj.datatype != _p("xsd:string"):
+    if obj.datatype and obj.datatype != XSD_STRING:
         return f"{text}^^{_curie(obj.datatype) or '<' + obj.datatype + '>'}"
     return text
 
 
-def write_turtle(fh: IO[str], graph: Iterator[Node]) -> None:
-    for prefix, ns in PREFIXES.items():
-        fh.write(f"@prefix {prefix}: <{ns}> .\n")
-    for subject, pairs in graph:
-        body = " ;\n    ".join(f"{_ttl_iri(p)} {_ttl_obj(o)}" for p, o in pairs)
-        fh.write(f"\n{_ttl_iri(subject) if subject != RDF_TYPE else '<' + subject + '>'} {body} .\n")
+def turtle_prefixes() -> str:
+    return "".join(f"@prefix {prefix}: <{ns}> .\n" for prefix, ns in PREFIXES.items())
+
+
+def turtle_node(subject: str, pairs: list[tuple[str, Obj]]) -> str:
+    body = " ;\n    ".join(f"{_ttl_iri(p)} {_ttl_obj(o)}" for p, o in pairs)
+    return f"\n{_curie(subject) or '<' + subject + '>'} {body} .\n"
 
 
 def _json_obj(obj: Obj) -> Any:
@@ -298,29 +312,28 @@ def _json_obj(obj: Obj) -> Any:
         return {"@id": _curie(obj.value) or obj.value}
     if obj.lang:
         return {"@value": obj.value, "@language": obj.lang}
-    if obj.datatype and obj.datatype != _p("xsd:string"):
+    if obj.datatype and obj.datatype != XSD_STRING:
         return {"@value": obj.value, "@type": _curie(obj.datatype) or obj.datatype}
     return obj.value
 
 
-def write_jsonld(fh: IO[str], graph: Iterator[Node]) -> None:
-    fh.write('{"@context": ' + json.dumps(PREFIXES) + ',\n "@graph": [')
-    first = True
-    for subject, pairs in graph:
-        node: dict[str, Any] = {"@id": _curie(subject) or subject}
-        for p, o in pairs:
-            if p == RDF_TYPE:
-                node.setdefault("@type", []).append(_curie(o.value) or o.value)
-                continue
-            key = _curie(p) or p
-            value = _json_obj(o)
-            if key in node:
-                node[key] = (node[key] if isinstance(node[key], list) else [node[key]]) + [value]
-            else:
-                node[key] = value
-        fh.write(("\n  " if first else ",\n  ") + json.dumps(node, ensure_ascii=False))
-        first = False
-    fh.write("\n]}\n")
+JSONLD_HEAD = '{"@context": ' + json.dumps(PREFIXES) + ',\n "@graph": ['
+JSONLD_TAIL = "\n]}\n"
+
+
+def jsonld_node(subject: str, pairs: list[tuple[str, Obj]]) -> str:
+    node: dict[str, Any] = {"@id": _curie(subject) or subject}
+    for p, o in pairs:
+        if p == RDF_TYPE:
+            node.setdefault("@type", []).append(_curie(o.value) or o.value)
+            continue
+        key = _curie(p) or p
+        value = _json_obj(o)
+        if key in node:
+            node[key] = (node[key] if isinstance(node[key], list) else [node[key]]) + [value]
+        else:
+            node[key] = value
+    return json.dumps(node, ensure_ascii=False)
 
 
 def write_dqv(store: Store, run_id: int, out_year_dir: Path, legal_basis: LegalBasis | None = None) -> dict[str, Path]:
@@ -328,10 +341,17 @@ def write_dqv(store: Store, run_id: int, out_year_dir: Path, legal_basis: LegalB
     lb = legal_basis or DEFAULT_LEGAL_BASIS
     out_year_dir.mkdir(parents=True, exist_ok=True)
     paths = {"dqv.ttl": out_year_dir / "dqv.ttl", "dqv.jsonld": out_year_dir / "dqv.jsonld"}
-    now = utcnow()  # one time for both files: they hold the same graph
-    for name, writer in (("dqv.ttl", write_turtle), ("dqv.jsonld", write_jsonld)):
-        tmp = paths[name].with_suffix(paths[name].suffix + ".tmp")
-        with tmp.open("w", encoding="utf-8") as fh:
-            writer(fh, nodes(store, run_id, lb, now))
-        tmp.replace(paths[name])
+    tmp = {name: path.with_suffix(path.suffix + ".tmp") for name, path in paths.items()}
+    # one pass over the store feeds both files: they hold the same graph
+    with tmp["dqv.ttl"].open("w", encoding="utf-8") as ttl, tmp["dqv.jsonld"].open("w", encoding="utf-8") as jld:
+        ttl.write(turtle_prefixes())
+        jld.write(JSONLD_HEAD)
+        sep = "\n  "
+        for subject, pairs in nodes(store, run_id, lb, utcnow()):
+            ttl.write(turtle_node(subject, pairs))
+            jld.write(sep + jsonld_node(subject, pairs))
+            sep = ",\n  "
+        jld.write(JSONLD_TAIL)
+    for name, path in paths.items():
+        tmp[name].replace(path)
     return paths
