@@ -93,6 +93,9 @@ class ContentEvidence:
     agency_success: bool | None = None  # None: no agency suite applies
     sample_rows: int | None = None  # rows GX validated (bounded sample)
     personal_data: tuple[dict[str, Any], ...] = ()  # likely personal data (audit/content/personal.py), masked
+    #: the file differed between the probe and the content download minutes later (the bytes the probe read
+    #: hash differently): generated on every request, so a change of its hash is not an update (issue 12 §3)
+    regenerated: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)

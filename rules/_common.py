@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, cast
@@ -258,6 +259,61 @@ def doc_resources(ctx: DatasetContext, params: RuleParams) -> list[ResourceEvide
 
 def any_probe(resources: Iterable[ResourceEvidence]) -> bool:
     return any(r.probe is not None for r in resources)
+
+
+# What data could be obtained: the characteristics about the data themselves (their timeliness, content,
+# structure, format as served, terms of use) never pass on metadata alone (issue 12 §2).
+NO_RESOURCES = "no_resources"  # the dataset lists no resource at all
+NO_DATA_RESOURCES = "no_data_resources"  # only documentation (dictionary, methodology)
+NOT_PROBED = "not_probed"  # the probe stage did not run: nothing is known about the files (metadata-only audit)
+NONE_OBTAINED = "none_obtained"  # every data resource was requested and none gave a data file
+OBTAINED = "obtained"  # at least one data file was downloaded
+
+
+def obtained(ev: ResourceEvidence) -> bool:
+    """A data file came back for an anonymous request (a web page where the file should be does not count), or
+    the resource was reachable in some run of the year (annual evaluation)."""
+    if ev.probe is not None and ev.probe.outcome == "ok":
+        return True
+    return ev.availability is not None and ev.availability.reachable_runs > 0
+
+
+def data_availability(ctx: DatasetContext, params: RuleParams) -> str:
+    """One of NO_RESOURCES, NO_DATA_RESOURCES, NOT_PROBED, NONE_OBTAINED, OBTAINED."""
+    if not ctx.resources:
+        return NO_RESOURCES
+    data = data_resources(ctx, params)
+    if not data:
+        return NO_DATA_RESOURCES
+    if any(obtained(ev) for ev in data):
+        return OBTAINED
+    if not any(ev.probe is not None or ev.availability is not None for ev in data):
+        return NOT_PROBED
+    return NONE_OBTAINED
+
+
+_NO_DATA: dict[str, tuple[str, str, str]] = {
+    NO_RESOURCES: ("sin_recursos", "El conjunto no tiene recursos: no publica datos.",
+                   "Publique los archivos de datos del conjunto."),
+    NO_DATA_RESOURCES: ("sin_recursos_de_datos",
+                        "El conjunto solo publica documentación (diccionario, metodología), no archivos de datos.",
+                        "Publique los archivos de datos del conjunto junto a su documentación."),
+    NONE_OBTAINED: ("sin_datos_obtenibles",
+                    "No se pudo obtener ningún archivo de datos del conjunto (ver «Accesibles»).",
+                    "Corrija el acceso a los archivos de datos para que cualquier persona pueda descargarlos."),
+}
+
+
+def no_data_finding(state: str, consequence_es: str, ctx: DatasetContext | None = None) -> Finding:
+    """The finding that explains why a characteristic about the data does not pass: reason code by ``state``,
+    the rule's own consequence appended. Manual review when a web page answered where a data file was declared
+    (the page may lead to the data)."""
+    code, message, remediation = _NO_DATA[state]
+    pages = [ev for ev in (ctx.resources if ctx else ()) if ev.probe is not None and ev.probe.outcome == "landing_page"]
+    outcomes = sorted({str(ev.probe.outcome) for ev in (ctx.resources if ctx else ()) if ev.probe is not None})
+    observed = {NO_RESOURCES: "0 recursos", NO_DATA_RESOURCES: "solo documentación"}.get(state) or ", ".join(outcomes)
+    return Finding(code, f"{message} {consequence_es}".strip(), remediation, observed=observed or None,
+                   manual_review=bool(pages))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -523,9 +579,12 @@ def make_result(
     findings: Sequence[Finding] = (),
     evidence: Mapping[str, Any] | None = None,
 ) -> RuleResult:
-    """pass → 1, fail / not_applicable → 0, partial → the rule's graded score kept strictly inside (0, 1)."""
+    """pass → 1, fail / not_applicable → 0, partial → the rule's graded score kept strictly inside (0, 1).
+
+    The findings of a ``pass`` are recommendations: they are marked ``advisory``."""
     if status is Status.PASS:
         value = 1.0
+        findings = [f if f.advisory else replace(f, advisory=True) for f in findings]
     elif status is Status.PARTIAL:
         value = 0.5 if score is None else min(0.99, max(0.01, round(float(score), 4)))
     else:

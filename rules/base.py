@@ -41,6 +41,9 @@ class Finding:
     resource: str | None = None  # resource name/URL concerned
     observed: str | None = None  # the observed value (status code, format, licence id …)
     manual_review: bool = False  # "requiere revisión manual"
+    #: a recommendation that did not decide the verdict: every finding of a ``pass`` result (set by
+    #: ``rules._common.make_result``) and observations a rule reports without lowering its status
+    advisory: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -50,6 +53,7 @@ class Finding:
             "resource": self.resource,
             "observed": self.observed,
             "manual_review": self.manual_review,
+            "advisory": self.advisory,
         }
 
 

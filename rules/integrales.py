@@ -11,13 +11,18 @@ from pydantic import Field, model_validator
 from audit.evidence import ContentEvidence, DatasetContext
 from rules import licenses
 from rules._common import (
+    NO_DATA_RESOURCES,
+    NO_RESOURCES,
+    NONE_OBTAINED,
     RuleParams,
     as_text,
+    data_availability,
     doc_resources,
     find_all_metadata,
     find_metadata,
     is_blank,
     make_result,
+    no_data_finding,
     normalize_format,
     retired_result,
     short,
@@ -48,6 +53,22 @@ CONTACT_KEYS = [
     "publisher_email", "dcat_publisher_email", "contact_point_hasEmail", "contact_hasEmail", "hasEmail", "mbox",
     "creator_email", "responsable_email", "correo_responsable", "email_responsable",
 ]
+#: the source's modification date of the data (the Guía's ``modified``); CKAN's own metadata_modified is not it
+MODIFIED_KEYS = [
+    "dcat_modified", "modified", "modified_date", "date_modified", "dateModified", "last_updated",
+    "fecha_modificacion", "fecha_de_modificacion", "fecha_ultima_modificacion", "fecha_actualizacion",
+    "fecha_de_actualizacion", "fecha_ultima_actualizacion", "ultima_actualizacion",
+]
+#: where the data are presented (the Guía's ``landingPage``; ckanext-dcat maps it from CKAN's ``url`` field)
+LANDING_PAGE_KEYS = ["landingPage", "landing_page", "url", "pagina_web", "pagina_de_acceso", "url_pagina",
+                     "sitio_web", "pagina"]
+#: resource fields with a modification date
+RESOURCE_MODIFIED_KEYS = ["last_modified", "modified", "dcat_modified"]
+#: items that are mandatory metadata of the federal Guía de Implementación de la Política de Datos Abiertos
+#: (identifier is CKAN's own id: always present, not counted)
+MANDATORY_ITEMS = ("titulo", "descripcion", "contacto", "frecuencia", "modificacion", "pagina_de_acceso",
+                   "recursos_descarga", "diccionario")
+
 DICTIONARY_KEYS = ["data_dictionary", "diccionario", "diccionario_datos", "diccionario_de_datos", "describedBy",
                    "conformsTo"]
 
@@ -72,6 +93,19 @@ class Params(RuleParams):
                                     description="Claves de metadatos donde buscar un correo de contacto.")
     dictionary_keys: list[str] = Field(default_factory=lambda: list(DICTIONARY_KEYS),
                                        description="Claves de metadatos que enlazan un diccionario de datos.")
+    modified_keys: list[str] = Field(default_factory=lambda: list(MODIFIED_KEYS),
+                                     description="Claves de metadatos con la fecha de modificación de los datos (modified).")
+    landing_page_keys: list[str] = Field(default_factory=lambda: list(LANDING_PAGE_KEYS),
+                                         description="Claves de metadatos con la página de acceso al conjunto (landingPage).")
+    mandatory_weight: float = Field(
+        2.0, ge=1,
+        description="Peso de cada metadato obligatorio de la Guía de Implementación (título, descripción, contacto con "
+                    "correo, frecuencia, fecha de modificación, página de acceso, URL y formato de cada recurso, "
+                    "diccionario de datos); los opcionales pesan 1.")
+    dictionary_type_tolerance: float = Field(
+        0.01, ge=0, le=1,
+        description="Proporción de filas de una columna que puede no tener el tipo que declara el diccionario (p. ej. "
+                    "una fila de Total) sin que el archivo se considere en contradicción con su diccionario.")
     check_content: bool = Field(True, description="Incluir la validación del contenido (encabezado, columnas vacías o casi vacías, filas duplicadas, diccionario de datos, validaciones de la dependencia).")
 
     @model_validator(mode="after")
@@ -114,6 +148,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
     ds = ctx.dataset
     items: dict[str, float] = {}
     findings: list[Finding] = []
+    available = data_availability(ctx, params)
 
     def check(item: str, ok: float | bool, finding: Finding | None = None) -> None:
         items[item] = float(ok)
@@ -150,6 +185,17 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
     check("frecuencia", freq is not None, Finding(
         "sin_frecuencia", "No se declara la frecuencia de actualización.",
         "Declare la frecuencia de actualización (por ejemplo «mensual» o R/P1M).", observed=EMPTY))
+    modified = find_metadata(ds, params.modified_keys) or next(
+        ((f"{k} ({ev.label})", ev.resource.get(k)) for ev in ctx.resources for k in RESOURCE_MODIFIED_KEYS
+         if not is_blank(ev.resource.get(k))), None)
+    check("modificacion", modified is not None, Finding(
+        "sin_fecha_modificacion", "No se declara la fecha de última modificación de los datos (modified).",
+        "Registre la fecha de la última modificación de los datos en el conjunto o en cada recurso.", observed=EMPTY))
+    landing = find_metadata(ds, params.landing_page_keys)
+    check("pagina_de_acceso", landing is not None, Finding(
+        "sin_pagina_de_acceso", "No se declara la página de acceso al conjunto (landingPage).",
+        "Registre la URL de la página donde la dependencia presenta el conjunto (campo «url» o landingPage).",
+        observed=EMPTY))
     temporal = find_metadata(ds, params.temporal_keys)
     check("cobertura_temporal", temporal is not None, Finding(
         "sin_cobertura_temporal", "No se declara la cobertura temporal (periodo que abarcan los datos).",
@@ -160,27 +206,34 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
         "Indique el territorio que cubren los datos, por ejemplo «estatal, por municipio» o el nombre de la entidad "
         "y sus municipios.", observed=EMPTY))
 
-    # every resource described: name, format, description
+    # every resource: URL and format (downloadURL, mediaType: mandatory), name and description
     incomplete: list[tuple[str, list[str]]] = []
+    no_download = undescribed = 0
     for ev in ctx.resources:
         res = ev.resource
-        missing = [label for label, ok in (
+        download = [label for label, ok in (
+            ("URL", not is_blank(res.get("url"))),
+            ("formato", bool(normalize_format(res.get("format")) or normalize_format(res.get("mimetype")))),
+        ) if not ok]
+        described = [label for label, ok in (
             ("nombre", not is_blank(res.get("name"))),
-            ("formato", bool(normalize_format(res.get("format")))),
             ("descripción", not is_blank(res.get("description"))),
         ) if not ok]
+        missing = download + described
+        no_download += bool(download)
+        undescribed += bool(described)
         if missing:
             incomplete.append((ev.label, missing))
     if not ctx.resources:
-        check("recursos_descritos", False, Finding(
-            "sin_recursos", "El conjunto no tiene recursos que describir.", "Publique los archivos de datos del conjunto.",
-            observed="0 recursos"))
+        check("recursos_descarga", False)
+        check("recursos_descritos", False)  # the finding is the «sin_recursos» added below
     else:
-        check("recursos_descritos", not incomplete)
+        check("recursos_descarga", not no_download)
+        check("recursos_descritos", not undescribed)
         for label, missing in incomplete:
             findings.append(Finding(
                 "recurso_sin_metadatos", f"Al recurso le falta: {', '.join(missing)}.",
-                "Complete el nombre, el formato y la descripción de cada recurso.", resource=label,
+                "Complete la URL de descarga, el formato, el nombre y la descripción de cada recurso.", resource=label,
                 observed=", ".join(missing)))
 
     has_dictionary = (
@@ -192,6 +245,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
         "sin_diccionario", "No se publica un diccionario de datos (descripción de cada campo).",
         "Publique un diccionario de datos con el nombre, tipo y descripción de cada columna.", observed="ninguno"))
 
+    contradicted: list[str] = []  # files that contradict their own dictionary or the agency's suite
     if params.check_content:
         tabular = [ev for ev in ctx.resources if ev.content is not None and ev.content.parsed_ok]
         if tabular:
@@ -199,21 +253,34 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
             for ev in tabular:
                 content = ev.content
                 assert content is not None
-                file_findings, file_score = content_findings(content, ev.label)
+                file_findings, file_score = content_findings(content, ev.label, params.dictionary_type_tolerance)
                 findings.extend(file_findings)
                 quality += file_score
+                if contradicts(content, params.dictionary_type_tolerance):
+                    contradicted.append(ev.label)
             items["contenido_tabular"] = quality / len(tabular)
 
-    completeness = sum(items.values()) / len(items)
+    weights = {k: params.mandatory_weight if k in MANDATORY_ITEMS else 1.0 for k in items}
+    completeness = sum(weights[k] * v for k, v in items.items()) / sum(weights.values())
     if completeness >= params.pass_threshold:
         status = Status.PASS
     elif completeness >= params.partial_threshold:
         status = Status.PARTIAL
     else:
         status = Status.FAIL
+    if contradicted and status is Status.PASS:
+        status = Status.PARTIAL  # the gathered evidence contradicts the file: complete metadata cannot outweigh it
+    if available in (NO_RESOURCES, NO_DATA_RESOURCES, NONE_OBTAINED):
+        status = Status.FAIL  # metadata without obtainable data do not contain the subject they describe
+        findings.insert(0, no_data_finding(
+            available, "Sin datos que contengan el tema descrito, los metadatos por sí solos no hacen al conjunto "
+            "integral.", ctx))
     evidence = {
         "completeness": round(completeness, 4),
         "items": {k: round(v, 4) for k, v in items.items()},
+        "mandatory_items": [k for k in items if k in MANDATORY_ITEMS],
+        "data": available,
+        "contradicted_by_content": contradicted,
         "frequency_key": freq[0] if freq else None,
         "temporal_key": temporal[0] if temporal else None,
         "spatial_key": spatial[0] if spatial else None,
@@ -221,12 +288,38 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
     return make_result(ID, status, score=completeness, findings=findings, evidence=evidence)
 
 
-def content_findings(content: ContentEvidence, label: str) -> tuple[list[Finding], float]:
+def _minor_dictionary_mismatch(content: ContentEvidence, tolerance: float) -> bool:
+    """Only type mismatches, each on at most ``tolerance`` of the rows checked (a Total row, one typo)."""
+    suite = next((x for x in (content.expectations or {}).get("suites") or []
+                  if isinstance(x, Mapping) and x.get("source") == "dictionary"), None)
+    failed = [r for r in (suite or {}).get("failed") or [] if isinstance(r, Mapping)]
+    if not failed:
+        return False
+    for r in failed:
+        pct = (r.get("result") or {}).get("unexpected_percent")
+        if (r.get("meta") or {}).get("check") != "dictionary_type" or not isinstance(pct, (int, float)):
+            return False
+        if pct > tolerance * 100:
+            return False
+    return True
+
+
+def contradicts(content: ContentEvidence, tolerance: float = 0.01) -> bool:
+    """The gathered evidence contradicts the file: a failed agency suite, or a mismatch with the dataset's own
+    data dictionary (declared columns missing, or a column of another type beyond ``tolerance`` of its rows)."""
+    if content.agency_success is False:
+        return True
+    return content.dictionary_conformance is False and not _minor_dictionary_mismatch(content, tolerance)
+
+
+def content_findings(content: ContentEvidence, label: str, tolerance: float = 0.01) -> tuple[list[Finding], float]:
     """What the content checks say about one file's completeness, and its share of the content item:
     1 complete; 0 with no header, an entirely empty column, a mismatch with its own data dictionary or a failed
-    agency suite; ½ when columns are mostly empty or rows repeat (these can be legitimate: manual review)."""
+    agency suite; ½ when columns are mostly empty, rows repeat, or a few rows (≤ ``tolerance``) break the types
+    the dictionary declares (these can be legitimate: manual review)."""
     out: list[Finding] = []
     score = 1.0
+    minor = content.dictionary_conformance is False and _minor_dictionary_mismatch(content, tolerance)
     if content.has_header is False:
         score = 0.0
         out.append(Finding(
@@ -239,20 +332,33 @@ def content_findings(content: ContentEvidence, label: str) -> tuple[list[Finding
             "columnas_vacias", f"El archivo tiene {len(content.empty_columns)} columna(s) totalmente vacía(s).",
             "Elimine las columnas vacías o complete sus datos.", resource=label,
             observed=short(", ".join(content.empty_columns))))
-    if content.dictionary_conformance is False:
+    if minor:
+        score = 0.5
+        out.append(Finding(
+            "pocas_filas_fuera_del_diccionario",
+            "Unas pocas filas no tienen el tipo que declara el diccionario de datos: "
+            + _dictionary_detail(content.expectations) + ".",
+            "Revise esas filas (por ejemplo, una fila de totales o un valor mal capturado) y corríjalas.",
+            resource=label, observed=short(_dictionary_mismatch(content.expectations)) or None, manual_review=True))
+    elif content.dictionary_conformance is False:
         score = 0.0
         out.append(Finding(
             "no_coincide_con_diccionario",
-            "El archivo no coincide con el diccionario de datos del propio conjunto (columnas faltantes o de otro tipo).",
-            "Actualice el archivo o el diccionario para que describan las mismas columnas con el mismo tipo.",
+            "El archivo no coincide con el diccionario de datos del propio conjunto: "
+            + (_dictionary_detail(content.expectations) or "columnas faltantes o de otro tipo") + ".",
+            "Corrija el archivo para que tenga las columnas que declara el diccionario, con el tipo declarado, o "
+            "actualice el diccionario si el archivo es el correcto.",
             resource=label, observed=short(_dictionary_mismatch(content.expectations)) or None))
     if content.agency_success is False:
         score = 0.0
+        detail = _agency_detail(content.expectations)
         out.append(Finding(
             "validaciones_de_la_dependencia",
-            "El archivo no cumple las validaciones de calidad definidas para este conjunto.",
-            "Corrija los registros señalados (el detalle está en «Validaciones propias de la dependencia»).",
-            resource=label, observed=short(_agency_failures(content.expectations)) or None))
+            "El archivo no cumple las validaciones de calidad que la dependencia definió para este conjunto"
+            + (f": {detail}" if detail else "") + ".",
+            "Corrija los registros que no cumplen cada validación (los ejemplos indican cuáles) y vuelva a publicar "
+            "el archivo; si una validación ya no aplica, actualice la suite de la dependencia.",
+            resource=label, observed=short(_agency_failures(content.expectations), 300) or None))
     if content.null_share:
         score = min(score, 0.5)
         worst = sorted(content.null_share.items(), key=lambda kv: -kv[1])
@@ -304,6 +410,71 @@ def _agency_failures(expectations: Mapping[str, Any]) -> str:
         invalid = [f"{i.get('type') or 'suite'}: {i.get('error')}" for i in suite.get("invalid") or [] if isinstance(i, Mapping)]
         parts.append(f"{suite.get('name')}: " + ", ".join(failed + invalid))
     return "; ".join(parts)
+
+
+def _rows_and_examples(result: Mapping[str, Any]) -> str:
+    """«en el 56 % de las filas revisadas (ejemplos: «XAL», «NEZ»)» from a GX result, or ""."""
+    parts = []
+    pct = result.get("unexpected_percent")
+    if isinstance(pct, (int, float)):
+        count = result.get("unexpected_count")
+        of = result.get("element_count")
+        counted = f" ({count} de {of})" if isinstance(count, int) and isinstance(of, int) and of else ""
+        parts.append(f"en el {pct:.1f} % de las filas revisadas{counted}".replace(".0 %", " %"))
+    examples = [str(v) for v in result.get("partial_unexpected_list") or []][:3]
+    if examples:
+        parts.append("ejemplos: " + ", ".join(f"«{short(v, 30)}»" for v in examples))
+    return "; ".join(parts)
+
+
+def _describe_failure(item: Mapping[str, Any]) -> str:
+    """One failed expectation in Spanish: which expectation, on which column, on what share of rows, examples."""
+    kwargs = item.get("kwargs") or {}
+    column = kwargs.get("column")
+    where = f" en la columna «{column}»" if column else ""
+    how = _rows_and_examples(item.get("result") or {})
+    observed = (item.get("result") or {}).get("observed_value")
+    if not how and observed is not None and not isinstance(observed, (dict, list)):
+        how = f"valor observado {short(observed, 40)}"
+    return f"«{item.get('type')}»{where}" + (f" falla {how}" if how else " falla")
+
+
+def _dictionary_detail(expectations: Mapping[str, Any]) -> str:
+    suite = next((s for s in expectations.get("suites") or [] if isinstance(s, Mapping) and s.get("source") == "dictionary"), None)
+    if not suite:
+        return ""
+    parts = []
+    for r in suite.get("failed") or []:
+        if not isinstance(r, Mapping):
+            continue
+        meta = r.get("meta") or {}
+        if meta.get("check") == "dictionary_columns":
+            missing = (((r.get("result") or {}).get("details") or {}).get("mismatched") or {}).get("missing") or []
+            if missing:
+                parts.append("faltan las columnas declaradas " + ", ".join(f"«{c}»" for c in missing))
+        elif meta.get("check") == "dictionary_type":
+            column = (r.get("kwargs") or {}).get("column")
+            kind = {"numeric": "numérica", "date": "de fecha"}.get(str(meta.get("kind")), str(meta.get("kind")))
+            how = _rows_and_examples(r.get("result") or {})
+            parts.append(f"la columna «{column}» no es {kind} como declara el diccionario" + (f" ({how})" if how else ""))
+    return "; ".join(parts)
+
+
+def _agency_detail(expectations: Mapping[str, Any]) -> str:
+    parts = []
+    for suite in expectations.get("suites") or []:
+        if not isinstance(suite, Mapping) or suite.get("source") != "agency" or suite.get("success"):
+            continue
+        failed = [_describe_failure(r) for r in suite.get("failed") or [] if isinstance(r, Mapping)]
+        for i in suite.get("invalid") or []:
+            if not isinstance(i, Mapping):
+                continue
+            if i.get("error") == "column_missing":
+                failed.append(f"«{i.get('type')}» se refiere a la columna «{i.get('column')}», que el archivo no tiene")
+            else:
+                failed.append(f"una validación no se pudo aplicar ({short(i.get('error'), 80)})")
+        parts.append(f"suite «{suite.get('name')}»: " + "; ".join(failed))
+    return " / ".join(parts)
 
 
 RULE = Rule(

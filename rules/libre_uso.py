@@ -6,7 +6,16 @@ from pydantic import Field, field_validator
 
 from audit.evidence import DatasetContext
 from rules import licenses
-from rules._common import RuleParams, make_result, retired_result
+from rules._common import (
+    NO_DATA_RESOURCES,
+    NO_RESOURCES,
+    NONE_OBTAINED,
+    RuleParams,
+    data_availability,
+    make_result,
+    no_data_finding,
+    retired_result,
+)
 from rules.base import Finding, Rule, RuleResult, Status
 
 ID = "libre_uso"
@@ -58,6 +67,13 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
     category, observed, facts = licenses.resolve(ctx.dataset, ctx.licenses, params.license_vocabulary)
     evidence = {"category": category, **facts}
     if category in _PASS:
+        available = data_availability(ctx, params)
+        if available in (NO_RESOURCES, NO_DATA_RESOURCES, NONE_OBTAINED):
+            # the licence would allow free use, but of nothing anyone can obtain: no verdict on metadata alone
+            evidence["data"] = available
+            return make_result(ID, Status.NOT_APPLICABLE, findings=[no_data_finding(
+                available, f"La licencia declarada ({licenses.CATEGORY_ES[category]}) permitiría el libre uso, pero "
+                "no hay datos que usar: se evaluará cuando los datos puedan obtenerse.", ctx)], evidence=evidence)
         return make_result(ID, Status.PASS, evidence=evidence)
     code, message, fix = _FINDINGS[category]
     finding = Finding(code, message + f" ({licenses.CATEGORY_ES[category]})", fix, observed=observed or "(vacío)",

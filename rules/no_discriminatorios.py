@@ -12,7 +12,7 @@ ID = "no_discriminatorios"
 
 _REASON_ES = {
     "http_401": "responde 401 (requiere credenciales)",
-    "http_403": "responde 403 (acceso prohibido sin sesión)",
+    "http_403_authenticate": "responde 403 y pide credenciales (WWW-Authenticate)",
     "login_form": "muestra un formulario de inicio de sesión",
     "login_url": "redirige a una página de inicio de sesión o registro",
     "password_form": "muestra un formulario con contraseña",
@@ -38,11 +38,14 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
         return make_result(ID, Status.NOT_APPLICABLE, findings=[Finding(
             "sin_evidencia", "Sin evidencia: no se sondearon los recursos de este conjunto.",
             "Ejecute la etapa de sondeo y vuelva a calificar.")], evidence={"data_resources": len(data)})
-    auth = [ev for ev in probed if ev.probe is not None and ev.probe.outcome == "auth_required"]
-    answered_outcomes = {"ok", "landing_page", "auth_required"} | (
+    # a bare 403 (no login form, no WWW-Authenticate, no sign-up redirect) is an unreachable file, not a
+    # registration wall; older runs stored it as auth_required with reason http_403
+    auth = [ev for ev in probed if ev.probe is not None and ev.probe.outcome == "auth_required"
+            and ev.probe.reason != "http_403"]
+    answered_outcomes = {"ok", "landing_page"} | (
         {"payment_required"} if params.count_payment_as_answered else set()
     )
-    answered = [ev for ev in probed if ev.probe is not None and ev.probe.outcome in answered_outcomes]
+    answered = [ev for ev in probed if ev.probe is not None and ev.probe.outcome in answered_outcomes] + auth
     reachable = [ev for ev in probed if ev.probe is not None and ev.probe.outcome == "ok"]  # a data file obtained
     findings = []
     for ev in auth:
@@ -86,8 +89,9 @@ RULE = Rule(
     title_es="No discriminatorios",
     description_es=(
         "Entre los recursos de datos que respondieron (descarga exitosa o muro de acceso), se cuentan los que exigen "
-        "autenticación: 401, 403, redirección a una página de inicio de sesión o registro, o una página con "
-        "formulario de contraseña. No cumple si todos la exigen; cumple parcialmente si algunos; cumple si ninguno "
+        "autenticación: 401, 403 con señal de registro (encabezado WWW-Authenticate, formulario de inicio de sesión "
+        "o redirección a una página de inicio de sesión o registro), o una página con formulario de contraseña. Un "
+        "403 sin ninguna de esas señales es un archivo inaccesible (cuenta en «Accesibles»), no un registro. No cumple si todos la exigen; cumple parcialmente si algunos; cumple si ninguno "
         "y al menos un archivo de datos se descargó. No aplica si ningún recurso respondió, o si solo respondieron "
         "páginas web en lugar de los archivos (revisión manual)."
     ),

@@ -19,14 +19,19 @@ from pydantic import Field, field_validator, model_validator
 
 from audit.evidence import DatasetContext, HistoricResource, ResourceEvidence
 from rules._common import (
+    NO_DATA_RESOURCES,
+    NO_RESOURCES,
+    NONE_OBTAINED,
     RuleParams,
     aware,
+    data_availability,
     data_resources,
     find_all_metadata,
     find_metadata,
     fold_key,
     is_blank,
     make_result,
+    no_data_finding,
     parse_datetime,
     retired_result,
     short,
@@ -121,6 +126,11 @@ class Params(RuleParams):
     no_frequency_max_age_days: int = Field(
         365, ge=0, description="Sin frecuencia declarada: parcial si se actualizó dentro de este plazo, si no, no cumple."
     )
+    http_generated_window_days: float = Field(
+        1, ge=0,
+        description="Un Last-Modified a menos de estos días de la revisión se considera generado por el servidor en "
+                    "cada respuesta y no prueba una actualización.",
+    )
 
     @field_validator("frequency_words")
     @classmethod
@@ -152,8 +162,8 @@ def _match_history(ev: ResourceEvidence, historic: tuple[HistoricResource, ...])
     return None
 
 
-def _hash_change(ev: ResourceEvidence, ctx: DatasetContext) -> datetime | None:
-    """When a change of content hash was first seen (the run that saw the new hash)."""
+def _hash_history(ev: ResourceEvidence, ctx: DatasetContext) -> list[tuple[datetime, str]]:
+    """(run start, content hash) of this resource in the earlier runs and now, oldest first."""
     seen: list[tuple[datetime, str]] = []
     for entry in ctx.history:
         h = _match_history(ev, entry.resources)
@@ -162,6 +172,20 @@ def _hash_change(ev: ResourceEvidence, ctx: DatasetContext) -> datetime | None:
     if ev.probe is not None and ev.probe.sha256:
         seen.append((aware(ctx.audit_date), ev.probe.sha256))
     seen.sort(key=lambda x: x[0])
+    return seen
+
+
+def regenerated(ev: ResourceEvidence) -> bool:
+    """The file is generated on every request (it differed between two downloads minutes apart)."""
+    return bool(ev.content is not None and ev.content.regenerated)
+
+
+def _hash_change(ev: ResourceEvidence, ctx: DatasetContext) -> datetime | None:
+    """When a change of content hash was last seen (the run that saw the new hash); never for a file generated on
+    every request, whose hash changes without any new data."""
+    if regenerated(ev):
+        return None
+    seen = _hash_history(ev, ctx)
     changed: datetime | None = None
     for (_, before), (when, after) in zip(seen, seen[1:], strict=False):
         if before != after:
@@ -187,6 +211,35 @@ class LastUpdate:
     best: DatedEvidence | None
     harvested: str | None  # the metadata key that marks the dataset as harvested
     ignored_future: tuple[str, ...] = ()  # "source=date" of dates after the audit date (not believed)
+    ignored_http: tuple[IgnoredHeader, ...] = ()  # Last-Modified headers that prove nothing
+    regenerated: tuple[str, ...] = ()  # resources generated on every request (their hash is not an update)
+
+
+@dataclass(frozen=True, slots=True)
+class IgnoredHeader:
+    """An HTTP Last-Modified not taken as an update, and why: ``generated`` (within a day of the revision: the
+    server stamps every answer) or ``unchanged`` (the content hash is the one an earlier, older run saw)."""
+
+    resource: str
+    when: datetime
+    reason: str
+    since: datetime | None = None  # the earlier run that saw the same content
+
+
+def http_last_modified(ev: ResourceEvidence, ctx: DatasetContext, params: Params) -> DatedEvidence | IgnoredHeader | None:
+    """The HTTP Last-Modified of a resource as evidence of an update, or why it is not (HDX's lesson: many servers
+    stamp the current time on every response)."""
+    probe = ev.probe
+    if probe is None or probe.last_modified is None:
+        return None
+    when = aware(probe.last_modified)
+    if when >= aware(ctx.audit_date) - timedelta(days=params.http_generated_window_days):
+        return IgnoredHeader(ev.label, when, "generated")
+    if probe.sha256 and not regenerated(ev):
+        for run_started, sha in _hash_history(ev, ctx):
+            if run_started < when and sha == probe.sha256 and run_started < aware(ctx.audit_date):
+                return IgnoredHeader(ev.label, when, "unchanged", run_started)
+    return DatedEvidence(when, "http_last_modified", "http", "resource", ev.label)
 
 
 def harvest_marker(dataset: dict[str, Any], params: Params) -> str | None:
@@ -238,12 +291,16 @@ def last_update(ctx: DatasetContext, params: Params) -> LastUpdate:
         return kept
 
     candidates: list[DatedEvidence] = []
+    ignored_http: list[IgnoredHeader] = []
     for ev in data_resources(ctx, params) or list(ctx.resources):
         res, label = ev.resource, ev.label
         own = _resource_dates(res, params.resource_modified_keys, "modified", label)
         own += _resource_dates(res, params.resource_issued_keys, "issued", label)
-        if ev.probe is not None and ev.probe.last_modified is not None:
-            own.append(DatedEvidence(aware(ev.probe.last_modified), "http_last_modified", "http", "resource", label))
+        header = http_last_modified(ev, ctx, params)
+        if isinstance(header, IgnoredHeader):
+            ignored_http.append(header)
+        elif header is not None:
+            own.append(header)
         changed = _hash_change(ev, ctx)
         if changed:
             own.append(DatedEvidence(changed, "hash_change", "hash", "resource", label))
@@ -264,7 +321,8 @@ def last_update(ctx: DatasetContext, params: Params) -> LastUpdate:
                 candidates = kept
                 break
     best = max(candidates, key=lambda d: d.when) if candidates else None
-    return LastUpdate(best, harvested, tuple(ignored))
+    volatile = tuple(ev.label for ev in ctx.resources if regenerated(ev))
+    return LastUpdate(best, harvested, tuple(ignored), tuple(ignored_http), volatile)
 
 
 def describe_source(date: DatedEvidence, harvested: bool) -> str:
@@ -274,7 +332,7 @@ def describe_source(date: DatedEvidence, harvested: bool) -> str:
     if date.kind == "http":
         return "el encabezado HTTP Last-Modified del servidor del archivo"
     if date.kind == "hash":
-        return "un cambio de contenido del archivo detectado entre revisiones"
+        return f"un cambio de contenido del archivo detectado en la revisión del {date.when.date().isoformat()}"
     if date.kind == "created":
         return "la fecha de creación del recurso en el portal (created)"
     if date.kind == "metadata":
@@ -285,6 +343,37 @@ def describe_source(date: DatedEvidence, harvested: bool) -> str:
         return f"la fecha de {what} del recurso{by} ({field})"
     by = "declarada por la fuente" if harvested else "declarada en los metadatos del conjunto"
     return f"la fecha de {what} {by} ({field})"
+
+
+def _ignored_evidence_findings(found: LastUpdate, evidence: dict[str, Any]) -> list[Finding]:
+    """Advisory findings for the evidence that was seen and not believed (so the agency knows why)."""
+    out = []
+    for h in found.ignored_http[:5]:
+        if h.reason == "generated":
+            message = (f"El servidor envía Last-Modified {h.when.date().isoformat()}, el mismo día de la revisión: "
+                       "lo genera en cada respuesta y no prueba que los datos se hayan actualizado.")
+        else:
+            since = h.since.date().isoformat() if h.since else "?"
+            message = (f"El servidor envía Last-Modified {h.when.date().isoformat()}, pero el contenido del archivo "
+                       f"es el mismo que se descargó en la revisión del {since}: la fecha no es de una actualización.")
+        out.append(Finding(
+            "last_modified_no_confiable", message,
+            "Configure el servidor para enviar en Last-Modified la fecha real de modificación del archivo, y "
+            "registre esa fecha en el recurso (last_modified).", resource=h.resource,
+            observed=f"Last-Modified={h.when.isoformat()} ({h.reason})", advisory=True))
+    for label in found.regenerated[:5]:
+        out.append(Finding(
+            "archivo_generado_en_cada_descarga",
+            "El archivo cambia en cada descarga (dos descargas con minutos de diferencia no coinciden): un cambio de "
+            "su contenido entre revisiones no se toma como actualización de los datos.",
+            "Publique un archivo estable que cambie solo cuando cambian los datos, con su fecha de modificación.",
+            resource=label, observed="contenido distinto entre dos descargas de la misma revisión", advisory=True))
+    if found.ignored_http:
+        evidence["ignored_http_last_modified"] = [f"{h.resource}: {h.when.isoformat()} ({h.reason})"
+                                                  for h in found.ignored_http[:5]]
+    if found.regenerated:
+        evidence["regenerated"] = list(found.regenerated[:5])
+    return out
 
 
 def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
@@ -312,6 +401,17 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
         evidence["harvest_key"] = found.harvested
     if found.ignored_future:
         evidence["ignored_future_dates"] = list(found.ignored_future[:5])
+    if best is not None:
+        evidence["last_update_evidence"] = describe_source(best, harvested)
+    findings.extend(_ignored_evidence_findings(found, evidence))
+    available = data_availability(ctx, params)
+    evidence["data"] = available
+    if available in (NO_RESOURCES, NO_DATA_RESOURCES, NONE_OBTAINED):
+        # timeliness is a property of data someone can use: dates in the metadata alone prove nothing
+        findings.insert(0, no_data_finding(
+            available, "Sin datos que se puedan obtener, ninguna fecha de los metadatos prueba que se actualicen.",
+            ctx))
+        return make_result(ID, Status.FAIL, findings=findings, evidence=evidence)
     if declared and freq.kind == "unknown":
         findings.append(Finding(
             "frecuencia_no_reconocida", f"La frecuencia declarada «{short(declared[1], 60)}» no se reconoce.",

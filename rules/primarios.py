@@ -50,6 +50,15 @@ EXTERNAL_MARKERS = ["federal", "nacional", "gobierno de mexico", "gobierno de la
                     "cofepris", "conagua", "semarnat", "sep federal", "dgis", "municipal", "ayuntamiento"]
 
 
+#: the remedy for aggregated data: the law asks for the greatest disaggregation *possible*, which stops where
+#: personal or reserved information would be disclosed (never simply "publish the individual records")
+DISAGGREGATE_ES = (
+    "Publique los datos con el mayor nivel de desagregación posible (por ejemplo por municipio, fecha o unidad "
+    "administrativa), sin incluir datos personales ni información reservada o confidencial; si la protección de "
+    "esos datos impide desagregar más, explíquelo en la descripción del conjunto."
+)
+
+
 class Params(RuleParams):
     source_keys: list[str] = Field(default_factory=lambda: list(SOURCE_KEYS),
                                    description="Claves de metadatos que nombran la fuente de los datos.")
@@ -158,7 +167,8 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
     data = data_resources(ctx, params)
     if not data:
         findings.append(Finding("sin_recursos_de_datos", "El conjunto no publica recursos de datos.",
-                                "Publique los datos en su forma original, registro por registro."))
+                                "Publique los archivos de datos tal como los genera la fuente de origen, con el mayor "
+                                "nivel de desagregación posible y sin datos personales ni información reservada."))
         return make_result(ID, Status.FAIL, findings=findings, evidence={**evidence, "data_resources": 0})
 
     # 2. derived products only?
@@ -187,8 +197,8 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
             summary_only += 1
             findings.append(Finding(
                 "solo_resumen", f"El archivo contiene principalmente totales o resúmenes ({n_summary} de {rows} "
-                "filas), no registros individuales.",
-                "Publique los registros individuales con el máximo nivel de desagregación (por municipio, fecha, caso).",
+                "filas), no datos desagregados.",
+                DISAGGREGATE_ES,
                 resource=ev.label, observed=f"{n_summary}/{rows}"))
         elif n_summary:
             record_level += 0.5
@@ -201,7 +211,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
             record_level += 0.5
             findings.append(Finding(
                 "pocos_registros", f"El archivo tiene solo {rows} registro(s): parece un resumen.",
-                "Publique los registros individuales con el máximo nivel de desagregación.",
+                DISAGGREGATE_ES,
                 resource=ev.label, observed=str(rows), manual_review=True))
         elif not c.disaggregation_keys:
             unsure = True

@@ -122,7 +122,7 @@ def test_probe_sniffs_real_type_not_declared(srv: FaultServer, path: str, declar
         (404, "not_found"),
         (410, "not_found"),
         (401, "auth_required"),
-        (403, "auth_required"),
+        (403, "client_error"),  # a bare 403: no login form, WWW-Authenticate or sign-up redirect
         (402, "payment_required"),
         (400, "client_error"),
         (500, "server_error"),

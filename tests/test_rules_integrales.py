@@ -21,10 +21,12 @@ def codes(result):
     ("ds", "resources", "status"),
     [
         (dataset(), None, Status.PASS),
-        # 7/11 (no frequency, temporal, spatial, dictionary) = 0.64
+        # weights: mandatory metadata of the Guía 2, optional 1 (22 in all). Missing frequency (2), temporal (1),
+        # spatial (1), dictionary (2) and landing page (2): 14/22 = 0.64
         (dataset(extras=[]), [ev()], Status.PARTIAL),
-        # 9/11 = 0.82: still passes (threshold 0.8)
-        (dataset(extras=[{"key": "frecuencia", "value": "mensual"}, {"key": "periodo", "value": "2024"}]), [ev()],
+        # missing spatial (1) and dictionary (2), with a landing page: 19/22 = 0.86, still passes (threshold 0.8)
+        (dataset(url="https://salud.edomex.gob.mx/dengue",
+                 extras=[{"key": "frecuencia", "value": "mensual"}, {"key": "periodo", "value": "2024"}]), [ev()],
          Status.PASS),
         # 2/11: only a title and a licence
         (dataset(notes="Casos.", tags=[], groups=[], maintainer_email="", extras=[]), [], Status.FAIL),
@@ -42,7 +44,7 @@ def test_integrales_table(ds, resources, status):
 def test_integrales_partial_lists_each_missing_item():
     result = run(ctx(dataset(extras=[]), [ev()]))
     assert {"sin_frecuencia", "sin_cobertura_temporal", "sin_cobertura_espacial", "sin_diccionario"} <= set(codes(result))
-    assert result.evidence["completeness"] == pytest.approx(7 / 11, abs=1e-3)
+    assert result.evidence["completeness"] == pytest.approx(14 / 22, abs=1e-3)
 
 
 def test_integrales_finds_metadata_in_scheming_top_level_fields():
@@ -147,7 +149,8 @@ def test_integrales_without_content_checks_does_not_count_the_content_item():
 
 def test_integrales_thresholds_are_configurable():
     strict = integrales.Params(pass_threshold=0.95)
-    ds = dataset(extras=[{"key": "frecuencia", "value": "mensual"}, {"key": "periodo", "value": "2024"}])
+    ds = dataset(url="https://salud.edomex.gob.mx/dengue",
+                 extras=[{"key": "frecuencia", "value": "mensual"}, {"key": "periodo", "value": "2024"}])
     assert run(ctx(ds, [ev()])).status is Status.PASS
     result = run(ctx(ds, [ev()]), strict)
     assert result.status is Status.PARTIAL

@@ -370,6 +370,8 @@ def classify(url: str) -> str:
         return Outcome.AUTH_REQUIRED
     if r.status_code == 403 and 'type="password"' in text:
         return Outcome.AUTH_REQUIRED
+    if r.status_code == 403 and not r.headers.get("WWW-Authenticate"):
+        return Outcome.CLIENT_ERROR  # a bare 403: unreachable, no sign of registration
     if r.status_code == 402:
         return Outcome.PAYMENT_REQUIRED
     if r.status_code in (404, 410):
@@ -405,13 +407,21 @@ def test_files_are_real_formats_with_last_modified_of_the_resource(portal):
     pkg = portal.catalog.get_dataset("unidades-economicas")
     r = requests.get(pkg["resources"][0]["url"], timeout=5)
     assert r.content[:8] == bytes.fromhex("d0cf11e0a1b11ae1")  # OLE2: legacy XLS
-    stale = portal.catalog.get_dataset("residuos-solidos-municipales")
-    head = requests.get(stale["resources"][0]["url"], timeout=5)
     from email.utils import parsedate_to_datetime
 
-    assert parsedate_to_datetime(head.headers["Last-Modified"]) < datetime.now(UTC) - timedelta(days=1000)
-    again = requests.get(stale["resources"][0]["url"], headers={"If-None-Match": head.headers["ETag"]}, timeout=5)
+    stale = portal.catalog.get_dataset("vivienda-social")  # three years old
+    head = requests.get(portal.catalog.get_dataset("infracciones-de-transito")["resources"][0]["url"], timeout=5)
+    assert parsedate_to_datetime(head.headers["Last-Modified"]) < datetime.now(UTC) - timedelta(days=600)
+    again = requests.get(head.url, headers={"If-None-Match": head.headers["ETag"]}, timeout=5)
     assert again.status_code == 304
+    # planted freshness traps: Last-Modified stamped with the time of every request on unchanged content …
+    stamped = requests.get(portal.catalog.get_dataset("residuos-solidos-municipales")["resources"][0]["url"], timeout=5)
+    assert parsedate_to_datetime(stamped.headers["Last-Modified"]) > datetime.now(UTC) - timedelta(minutes=5)
+    assert stamped.content == requests.get(stamped.url, timeout=5).content
+    # … and a file generated on every request: the same records, a «generado» column with the moment of the download
+    one, two = (requests.get(stale["resources"][0]["url"], timeout=5).content for _ in range(2))
+    assert one != two and one.splitlines()[0].endswith(b",generado")
+    assert [line.rsplit(b",", 1)[0] for line in one.splitlines()] == [line.rsplit(b",", 1)[0] for line in two.splitlines()]
     xlsx = requests.get(portal.catalog.get_dataset("centros-de-verificacion-vehicular")["resources"][0]["url"],
                         timeout=5)
     assert xlsx.content[:2] == b"PK" and b"xl/workbook.xml" in xlsx.content

@@ -10,6 +10,7 @@ copied with ``reused=True``. A hostile or broken file ends as ``parsed_ok=False`
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import math
 import re
@@ -251,6 +252,7 @@ class Job:
     previous_check_id: int | None = None
     probe_validators: dict[str, Any] = field(default_factory=dict)
     dataset_snapshot_id: int | None = None
+    probe_bytes: int | None = None  # bytes the probe hashed (None: its hash was carried over by a 304)
 
 
 def _worker_init() -> None:
@@ -310,7 +312,8 @@ def _run_job(job: Job, cfg_dump: dict[str, Any]) -> dict[str, Any]:
     archive = EvidenceArchive.from_config(cfg)
     if archive is not None:  # before the reuse shortcut: an unchanged file is stored once, referenced again
         out["archive"] = archive.put(dl.data, dl.sha256)
-    if job.previous_sha256 and dl.sha256 == job.previous_sha256:
+    regenerated = _regenerated(job, dl.data)
+    if job.previous_sha256 and dl.sha256 == job.previous_sha256 and not regenerated:
         out["reuse"] = True
         out["total_ms"] = round((time.perf_counter() - t0) * 1000, 1)
         return out
@@ -331,7 +334,7 @@ def _run_job(job: Job, cfg_dump: dict[str, Any]) -> dict[str, Any]:
     except Exception as exc:  # last line of defence: the stage goes on
         log.warning("content check crashed for %s: %r", job.url, exc)
         ev = ContentEvidence(parsed_ok=False, problems=("check_error", f"exception:{type(exc).__name__}"))
-    out["evidence"] = evidence_to_dict(ev)
+    out["evidence"] = {**evidence_to_dict(ev), "regenerated": regenerated}
     out["expectations"] = ev.expectations
     if job.is_dictionary and ev.parsed_ok:
         table = load_table(dl.data, job.sniffed_type, max_rows=5000, filename=filename)
@@ -339,6 +342,14 @@ def _run_job(job: Job, cfg_dump: dict[str, Any]) -> dict[str, Any]:
     out["total_ms"] = round((time.perf_counter() - t0) * 1000, 1)
     out["cpu_ms"] = round((time.process_time() - c0) * 1000, 1)
     return out
+
+
+def _regenerated(job: Job, data: bytes) -> bool | None:
+    """Whether the file changed between the probe and this download minutes later: the same leading bytes the
+    probe read hash differently. None when it cannot be told (no probe hash, or a shorter download)."""
+    if not job.probe_sha256 or not job.probe_bytes or len(data) < job.probe_bytes:
+        return None
+    return hashlib.sha256(data[: job.probe_bytes]).hexdigest() != job.probe_sha256
 
 
 # --------------------------------------------------------------------------- planning
@@ -420,6 +431,7 @@ def _plan(store: Store, run_id: int, cfg: AuditConfig, resume: bool) -> tuple[li
             probe_validators=validators,
             is_dictionary=is_dict, previous_sha256=prev.sha256 if prev_ok and prev is not None else None,
             previous_check_id=prev.id if prev_ok and prev is not None else None, dataset_snapshot_id=d.id,
+            probe_bytes=None if p.not_modified else p.bytes_read,
         ))
     return jobs, reuse, len(done), suite_errors
 

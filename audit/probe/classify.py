@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import unquote, urlsplit
@@ -58,6 +58,20 @@ def detect_wall(html: str, *, payment_words: Iterable[str]) -> str | None:
         if re.search(rf"(?<!\w){re.escape(word.lower())}(?!\w)", headings):
             return "payment"
     return None
+
+
+def classify_forbidden(headers: Mapping[str, str], body: bytes, urls: Iterable[str], *,
+                       login_words: Iterable[str]) -> tuple[str, str]:
+    """(outcome, reason) of a 403. Only a sign of registration makes it a login wall: a ``WWW-Authenticate``
+    challenge, a redirect through a login or sign-up page, or a login form in the page. A bare 403 says the data
+    cannot be reached (*accesibles*), not that an account would open them (*no discriminatorios*)."""
+    if headers.get("WWW-Authenticate"):
+        return "auth_required", "http_403_authenticate"
+    if any(url_words_match(u, login_words) for u in urls):
+        return "auth_required", "login_redirect"
+    if body and detect_wall(body[:WALL_SCAN_CHARS].decode("utf-8", "replace"), payment_words=()) == "login":
+        return "auth_required", "login_form"
+    return "client_error", "http_403"
 
 
 def declared_is_html(declared_format: str | None) -> bool:

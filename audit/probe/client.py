@@ -32,6 +32,7 @@ from audit.evidence import Outcome, ProbeEvidence
 from audit.httppolicy import HttpPolicy, UnsafeResolution
 from audit.netguard import UnsafeAddressError, normalize_host, parse_ip
 from audit.probe.classify import (
+    classify_forbidden,
     clip,
     declared_is_html,
     detect_wall,
@@ -412,8 +413,12 @@ class Prober:
                     if common[key] is None:
                         common[key] = getattr(prev, key)
             return done(Outcome.OK, "not_modified", not_modified=True, **carried)
-        if status in (401, 403, 407):
+        if status in (401, 407):
             return done(Outcome.AUTH_REQUIRED, f"http_{status}")
+        if status == 403:
+            outcome, reason = classify_forbidden(h, fetched.body, [*redirects, str(final)],
+                                                 login_words=self.cfg.probe.login_url_words)
+            return done(Outcome(outcome), reason)
         if status == 402:
             return done(Outcome.PAYMENT_REQUIRED, "http_402")
         if status in (404, 410):

@@ -109,10 +109,13 @@ class Res:
     opts: dict[str, Any] = field(default_factory=dict)
 
 
-def dictionary(topic: str) -> Res:
+def dictionary(topic: str, declares: tuple[tuple[str, str], ...] = (),
+               columns: tuple[tuple[str, str], ...] | None = None) -> Res:
+    """The dataset's data dictionary: the topic's columns, or ``columns`` (name, type) for a file of another shape;
+    ``declares`` adds (column, type) rows the data file does not have."""
     return Res("dictionary", "Diccionario de datos", "CSV",
                "Diccionario de datos: nombre, descripción y tipo de cada campo del recurso.", topic,
-               "diccionario-de-datos.csv")
+               "diccionario-de-datos.csv", {"declares": declares, "columns": columns})
 
 
 class _Builder:
@@ -134,9 +137,10 @@ class _Builder:
 
     # ---------------------------------------------------------------- files and fault endpoints
     def _serve(self, path: str, content_type: str, factory: Callable[[], bytes], modified: datetime | None,
-               outcome: str | None = "ok") -> str:
-        url = self.catalog.add_file(path, ServedFile(content_type, factory, last_modified=modified,
-                                                     filename=path.rsplit("/", 1)[-1]))
+               outcome: str | None = "ok", *, stamp_now: bool = False, regenerate: bool = False) -> str:
+        url = self.catalog.add_file(path, ServedFile(content_type, factory, last_modified=None if regenerate else modified,
+                                                     filename=path.rsplit("/", 1)[-1], stamp_now=stamp_now,
+                                                     regenerate=regenerate))
         if outcome is not None:  # None: a file reached only through a fault endpoint (redirect chain, slow)
             self.probe_outcomes[path] = outcome
         return url
@@ -149,9 +153,12 @@ class _Builder:
         if k == "csv":
             return self._serve(path, "text/csv; charset=" + r.opts.get("encoding", "utf-8"),
                                lambda: F.csv_bytes(r.topic, r.opts.get("rows", 300), seed=seed, **r.opts.get("csv", {}),
-                                                   encoding=r.opts.get("encoding", "utf-8")), modified)
+                                                   encoding=r.opts.get("encoding", "utf-8")), modified,
+                               stamp_now=r.opts.get("stamp_now", False), regenerate=r.opts.get("regenerate", False))
         if k == "dictionary":
-            return self._serve(path, "text/csv; charset=utf-8", lambda: F.dictionary_csv_bytes(r.topic), modified)
+            return self._serve(path, "text/csv; charset=utf-8",
+                               lambda: F.dictionary_csv_bytes(r.topic, r.opts.get("declares", ()),
+                                                               r.opts.get("columns")), modified)
         if k == "summary":
             return self._serve(path, "text/csv; charset=utf-8", F.summary_csv_bytes, modified)
         if k == "json":
@@ -273,6 +280,7 @@ FAULT_OUTCOMES: dict[str, str] = {
     "gone": "not_found",
     "server-error": "server_error",
     "unauthorized": "auth_required",
+    "forbidden": "client_error",
     "forbidden-login": "auth_required",
     "login-redirect": "auth_required",
     "payment-required": "payment_required",
@@ -358,7 +366,8 @@ def _populate(b: _Builder) -> None:  # noqa: PLR0915 - one catalogue, read top t
       age_days=40)
     D("residuos-solidos-municipales", org, "Generación de residuos sólidos municipales",
       "Toneladas de residuos sólidos urbanos generadas por municipio y fecha de medición.",
-      [csv("Residuos sólidos por municipio", "Registros de generación de residuos.", "obras", filename="residuos.csv"),
+      [csv("Residuos sólidos por municipio", "Registros de generación de residuos.", "obras", filename="residuos.csv",
+           stamp_now=True),
        dictionary("obras")],
       groups=("medio-ambiente",), tags=("residuos", "basura"), freq=("frequency", "R/P1M"), age_days=3 * 365)
 
@@ -403,7 +412,9 @@ def _populate(b: _Builder) -> None:  # noqa: PLR0915 - one catalogue, read top t
     D("defunciones-resumen-anual", org, "Defunciones generales: resumen anual",
       "Total estatal de defunciones por año y tasa por cada cien mil habitantes, sin desagregación municipal.",
       [res("summary", "Defunciones por año", "CSV", "Totales anuales de defunciones en el Estado.", "ingresos",
-           "defunciones-resumen.csv"), dictionary("ingresos")],
+           "defunciones-resumen.csv"),
+       dictionary("ingresos", columns=(("anio", "texto"), ("total_defunciones", "numérico"),
+                                       ("tasa_por_100mil", "numérico")))],
       groups=("salud", "poblacion"), tags=("defunciones", "mortalidad"), freq=("accrualPeriodicity", "R/P1Y"),
       age_days=100)
     D("casos-de-dengue", org, "Casos confirmados de dengue",
@@ -500,7 +511,9 @@ def _populate(b: _Builder) -> None:  # noqa: PLR0915 - one catalogue, read top t
     D("personas-desaparecidas", org, "Reportes de personas desaparecidas",
       "Reportes de personas desaparecidas y no localizadas por municipio y fecha del reporte.",
       [res("server-error", "Reportes de personas desaparecidas", "CSV", "Reportes por municipio.", "incidencia",
-           "desaparecidas.csv")],
+           "desaparecidas.csv"),
+       res("forbidden", "Reportes de personas desaparecidas (histórico)", "CSV", "Reportes de años anteriores.",
+           "incidencia", "desaparecidas-historico.csv")],
       groups=("seguridad",), tags=("personas desaparecidas",), freq=("frequency", "R/P1M"), age_days=12)
     D("estado-de-fuerza-policial", org, "Estado de fuerza policial",
       "Elementos policiales por municipio y corporación. La copia certificada se entrega previo pago de derechos "
@@ -541,7 +554,9 @@ def _populate(b: _Builder) -> None:  # noqa: PLR0915 - one catalogue, read top t
     D("unidades-economicas", org, "Unidades económicas",
       "Unidades económicas registradas con folio, giro, municipio, fecha y número de empleados.",
       [res("xls", "Unidades económicas", ".XLS", "Unidades económicas en formato Excel 97-2003.", "empleo",
-           "unidades-economicas.xls"), dictionary("empleo")],
+           "unidades-economicas.xls"),
+       dictionary("empleo", columns=(("folio", "texto"), ("fecha_registro", "fecha"), ("cve_mun", "texto"),
+                                     ("municipio", "texto"), ("giro", "texto"), ("empleados", "numérico")))],
       groups=("economia",), tags=("unidades económicas", "negocios"), freq=("frequency", "R/P6M"), age_days=40)
     D("parques-industriales", org, "Parques industriales",
       "Parques industriales con municipio, superficie, empresas instaladas y fecha de registro.",
@@ -626,7 +641,8 @@ def _populate(b: _Builder) -> None:  # noqa: PLR0915 - one catalogue, read top t
       groups=("desarrollo-urbano",), tags=("asentamientos",), freq=("frequency", "R/P1Y"), age_days=100)
     D("vivienda-social", org, "Acciones de vivienda social",
       "Acciones de vivienda social por programa, municipio y fecha de entrega.",
-      [csv("Vivienda social", "Acciones por municipio.", "obras", filename="vivienda.csv"), dictionary("obras")],
+      [csv("Vivienda social", "Acciones por municipio.", "obras", filename="vivienda.csv", regenerate=True),
+       dictionary("obras")],
       groups=("desarrollo-urbano", "bienestar-social"), tags=("vivienda",), freq=("accrualPeriodicity", "R/P1Y"),
       age_days=3 * 365)
     D("licencias-de-construccion", org, "Licencias de construcción",
@@ -646,7 +662,7 @@ def _populate(b: _Builder) -> None:  # noqa: PLR0915 - one catalogue, read top t
     D("sanciones-a-servidores-publicos", org, "Sanciones a servidores públicos",
       "Sanciones administrativas firmes a servidores públicos por dependencia, tipo y fecha de resolución.",
       [csv("Sanciones", "Sanciones por dependencia y fecha.", "empleo", filename="sanciones.csv"),
-       dictionary("empleo")],
+       dictionary("empleo", declares=(("numero_expediente", "texto"), ("monto_sancion", "numérico")))],
       groups=("transparencia", "gobierno"), tags=("sanciones", "anticorrupción"), freq=("frequency", "R/P3M"),
       age_days=20)
     D("auditorias-realizadas", org, "Auditorías realizadas",

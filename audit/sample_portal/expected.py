@@ -58,7 +58,8 @@ EXPECTED: dict[str, dict[str, str]] = {
     "areas-naturales-protegidas": conforming(),
     # XLSX served without a file extension (/files/…/descarga): sniffed as XLSX, open and machine-readable
     "centros-de-verificacion-vehicular": conforming(),
-    # stale: monthly frequency but data last updated three years ago (age > 2 P)
+    # stale: monthly frequency but data last updated three years ago (age > 2 P); its server stamps Last-Modified
+    # with the time of every request, which proves nothing (within a day of the revision)
     "residuos-solidos-municipales": conforming(oportunos=FAIL),
     # ---------------------------------------------------------------- Secretaría de Cultura y Turismo
     # R/P6M, 50 days old
@@ -83,34 +84,40 @@ EXPECTED: dict[str, dict[str, str]] = {
     "casos-de-dengue": conforming(primarios=None),
     # `fuente` extra names another body (federal DGIS): not from the original source
     "vacunacion-por-municipio": conforming(primarios=FAIL),
-    # the only resource answers 402 with a payment page
-    "registro-sanitario-de-establecimientos": only(accesibles=FAIL, gratuitos=FAIL, oportunos=PASS, libre_uso=PASS,
-                                                   integrales=PASS),
+    # the only resource answers 402 with a payment page. No data obtained: nothing about the data passes on
+    # metadata alone (oportunos and integrales fail, libre_uso not applicable: docs/reglas.md «Sin datos obtenibles»)
+    "registro-sanitario-de-establecimientos": only(accesibles=FAIL, gratuitos=FAIL, oportunos=FAIL, libre_uso=NA,
+                                                   integrales=FAIL, formatos_abiertos=FAIL),
     # ---------------------------------------------------------------- Secretaría de Educación
     # CSV + JSON, "frecuencia: anual", 150 days old
     "escuelas-de-educacion-basica": conforming(),
     # XLSX (declared "xlsx"), yearly, 200 days old
     "matricula-escolar": conforming(),
-    # the only data resource redirects to /user/login (password form); the dictionary is reachable
-    "becas-otorgadas": only(accesibles=PARTIAL, no_discriminatorios=FAIL, oportunos=PASS, libre_uso=PASS,
-                            integrales=PASS),
+    # the only data resource redirects to /user/login (password form); the dictionary is reachable, no data are
+    "becas-otorgadas": only(accesibles=PARTIAL, no_discriminatorios=FAIL, oportunos=FAIL, libre_uso=NA,
+                            integrales=FAIL, formatos_abiertos=FAIL),
     # ---------------------------------------------------------------- Secretaría de Movilidad (scores badly)
     # HTML landing page declared as CSV: the link works (accesibles counts it half, manual review) but gives a page,
-    # not the data, so neither free nor registration-free access can be confirmed
+    # not the data, so neither free nor registration-free access can be confirmed, and no data file was obtained
     "rutas-de-transporte-publico": conforming(accesibles=PARTIAL, gratuitos=NA, no_discriminatorios=NA,
-                                              legibles_por_maquinas=FAIL, formatos_abiertos=FAIL, primarios=FAIL),
+                                              legibles_por_maquinas=FAIL, formatos_abiertos=FAIL, primarios=FAIL,
+                                              integrales=FAIL, oportunos=FAIL, libre_uso=NA),
     # the only resource answers 401 (WWW-Authenticate)
-    "licencias-de-conducir": only(accesibles=FAIL, no_discriminatorios=FAIL, oportunos=PASS, libre_uso=PASS,
-                                  integrales=PASS),
-    # dataset without resources
-    "concesiones-de-transporte": only(accesibles=FAIL, gratuitos=NA, legibles_por_maquinas=FAIL,
-                                      formatos_abiertos=FAIL, libre_uso=PASS, integrales=PASS, oportunos=PASS),
+    "licencias-de-conducir": only(accesibles=FAIL, no_discriminatorios=FAIL, oportunos=FAIL, libre_uso=NA,
+                                  integrales=FAIL, formatos_abiertos=FAIL),
+    # dataset without resources: not oportuno, not integral (issue 12 §2)
+    "concesiones-de-transporte": only(accesibles=FAIL, gratuitos=NA, no_discriminatorios=NA, legibles_por_maquinas=FAIL,
+                                      formatos_abiertos=FAIL, libre_uso=NA, integrales=FAIL, oportunos=FAIL,
+                                      primarios=FAIL),
     # ABOUT fares (tarifas, costo del pasaje) but free to download
     "tarifas-de-transporte-publico": conforming(),
     # data two years old on a monthly frequency although metadata was edited 3 days ago; licence "notspecified"
     "infracciones-de-transito": conforming(oportunos=FAIL, libre_uso=FAIL),
-    # one resource on a .invalid host (DNS error) and one ftp:// URL: nothing reachable
-    "aforos-vehiculares": only(accesibles=FAIL, gratuitos=NA, oportunos=PASS, libre_uso=PASS, integrales=PASS),
+    # one resource on a .invalid host (DNS error) and one ftp:// URL: nothing reachable, so nothing about the data
+    # passes on its metadata or declared format
+    "aforos-vehiculares": only(accesibles=FAIL, gratuitos=NA, no_discriminatorios=NA, oportunos=FAIL, libre_uso=NA,
+                               integrales=FAIL, formatos_abiertos=FAIL, legibles_por_maquinas=FAIL,
+                               primarios=NA),
     # ---------------------------------------------------------------- Secretaría de Seguridad (scores badly)
     # one public CSV and one data resource behind a 403 login page
     "incidencia-delictiva": only(accesibles=PARTIAL, no_discriminatorios=PARTIAL, gratuitos=PASS, oportunos=PASS,
@@ -120,8 +127,10 @@ EXPECTED: dict[str, dict[str, str]] = {
                                              primarios=FAIL),
     # empty licence_id
     "denuncias-por-municipio": conforming(libre_uso=FAIL),
-    # the only resource answers 500
-    "personas-desaparecidas": only(accesibles=FAIL, gratuitos=NA, oportunos=PASS, libre_uso=PASS, integrales=PASS),
+    # one resource answers 500, the other a bare 403 (no login form, no WWW-Authenticate, no sign-up redirect): the
+    # data are unreachable (accesibles), which says nothing about registration (no_discriminatorios not applicable)
+    "personas-desaparecidas": only(accesibles=FAIL, gratuitos=NA, no_discriminatorios=NA, oportunos=FAIL,
+                                   libre_uso=NA, integrales=FAIL, formatos_abiertos=FAIL),
     # metadata declares a cost: "previo pago de derechos" in notes and a `costo` extra of $1,250.00
     "estado-de-fuerza-policial": conforming(gratuitos=FAIL),
     # ---------------------------------------------------------------- Secretaría del Trabajo
@@ -137,8 +146,9 @@ EXPECTED: dict[str, dict[str, str]] = {
     # ---------------------------------------------------------------- Secretaría de Desarrollo Económico
     # only a legacy XLS (BIFF8, declared ".XLS"): parses, so machine-readable, but not an open format
     "unidades-economicas": conforming(formatos_abiertos=FAIL),
-    # XLS + CSV: some data resources in open formats
-    "parques-industriales": conforming(formatos_abiertos=PARTIAL),
+    # XLS + CSV: some data resources in open formats; the XLS holds other columns than the data dictionary
+    # declares (the dictionary describes the CSV), so integrales cannot pass
+    "parques-industriales": conforming(formatos_abiertos=PARTIAL, integrales=PARTIAL),
     # `fuente` extra names another body (Secretaría de Economía federal)
     "inversion-extranjera-directa": conforming(primarios=FAIL),
     # ODbL (share-alike)
@@ -150,8 +160,8 @@ EXPECTED: dict[str, dict[str, str]] = {
     "precios-de-granos": conforming(gratuitos=FAIL),
     # missing tags, groups, temporal and spatial coverage: 4 of 11–13 metadata items missing
     "padron-de-productores": conforming(integrales=PARTIAL),
-    # the only data resource is an empty (0-byte) file; the dictionary is reachable
-    "apoyos-al-campo": only(accesibles=PARTIAL, oportunos=PASS, libre_uso=PASS, integrales=PASS),
+    # the only data resource is an empty (0-byte) file; the dictionary is reachable, no data are
+    "apoyos-al-campo": only(accesibles=PARTIAL, oportunos=FAIL, libre_uso=NA, integrales=FAIL, formatos_abiertos=FAIL),
     # ---------------------------------------------------------------- Secretaría de Obra Pública (scores badly)
     # ABOUT costs ("costos unitarios", "precios de referencia") but free to download
     "costos-unitarios-de-obra": conforming(),
@@ -169,15 +179,17 @@ EXPECTED: dict[str, dict[str, str]] = {
     "uso-de-suelo": conforming(),
     # only a PNG image of a map (a derived product)
     "asentamientos-irregulares": conforming(legibles_por_maquinas=FAIL, formatos_abiertos=FAIL, primarios=FAIL),
-    # yearly frequency, last update three years ago (> 2 P)
+    # yearly frequency, last update three years ago (> 2 P); the file is generated on every request (a «generado»
+    # column with the time of the download), so its changing hash is not an update
     "vivienda-social": conforming(oportunos=FAIL),
     # no declared frequency and two years without updates
     "licencias-de-construccion": conforming(oportunos=FAIL),
     # ---------------------------------------------------------------- Secretaría de la Contraloría
     # licence "other-open": needs manual review
     "declaraciones-patrimoniales": conforming(libre_uso=PARTIAL),
-    # quarterly, 20 days old
-    "sanciones-a-servidores-publicos": conforming(),
+    # quarterly, 20 days old; its data dictionary declares two columns the file does not have: integrales cannot
+    # pass, so the dataset is not conforme
+    "sanciones-a-servidores-publicos": conforming(integrales=PARTIAL),
     # one CSV behind a 3-hop redirect chain and one served slowly (~1.5 s) — both end in 200
     "auditorias-realizadas": conforming(),
     # ---------------------------------------------------------------- Secretaría de Justicia y Derechos Humanos
@@ -209,6 +221,13 @@ EXPECTED: dict[str, dict[str, str]] = {
     # a working CSV plus an ftp:// URL and an empty URL
     "tandeo-de-agua": only(accesibles=PARTIAL, gratuitos=PASS, no_discriminatorios=PASS, oportunos=PASS,
                            libre_uso=PASS, integrales=PASS),
+}
+
+
+#: with the demo's agency suite (``DEMO_SUITE_JSON`` in ``content.suites_dir``): its station expectation fails on
+#: the rows of stations XAL, NEZ and ATI, so *integrales* cannot pass and the dataset is not conforme
+EXPECTED_WITH_DEMO_SUITE: dict[str, dict[str, str]] = {
+    "calidad-del-aire-zmvt": conforming(integrales=PARTIAL),
 }
 
 

@@ -146,11 +146,16 @@ def summary_csv_bytes() -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def dictionary_csv_bytes(topic: str) -> bytes:
+def dictionary_csv_bytes(topic: str, declares: tuple[tuple[str, str], ...] = (),
+                         columns: tuple[tuple[str, str], ...] | None = None) -> bytes:
+    """The topic's columns (``fecha`` typed as dates) or the given (column, type) ``columns``, plus ``declares``:
+    columns the data file does not have."""
     header, _ = _TOPICS[topic]
     lines = ["campo,descripcion,tipo"]
-    for col in header:
-        lines.append(f'{col},"Descripción del campo {col}",{"fecha" if "fecha" in col else "texto"}')
+    for col, kind in columns or [(c, "fecha" if "fecha" in c else "texto") for c in header]:
+        lines.append(f'{col},"Descripción del campo {col}",{kind}')
+    for col, kind in declares:
+        lines.append(f'{col},"Descripción del campo {col}",{kind}')
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 

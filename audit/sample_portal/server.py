@@ -378,9 +378,13 @@ class SamplePortal:
         # building a file (openpyxl, large CSV) must not stall the event loop for everyone else
         data = served.body if served.body is not None else await asyncio.get_running_loop().run_in_executor(
             None, served.data)
+        if served.regenerate:
+            data = _regenerated_csv(data)
         etag = '"' + hashlib.sha1(data).hexdigest()[:20] + '"'  # noqa: S324 - an ETag, not security
         headers = {"ETag": etag}
-        if served.last_modified is not None:
+        if served.stamp_now:
+            headers["Last-Modified"] = format_datetime(datetime.now(UTC), usegmt=True)
+        elif served.last_modified is not None:
             headers["Last-Modified"] = format_datetime(served.last_modified.astimezone(UTC), usegmt=True)
         if request.headers.get("If-None-Match") == etag or _not_modified_since(request, served.last_modified):
             return web.Response(status=304, headers=headers)
@@ -419,6 +423,8 @@ class SamplePortal:
         if kind == "unauthorized":
             return web.Response(status=401, text=page("No autorizado", "<h2>401</h2>"), content_type="text/html",
                                 headers={"WWW-Authenticate": 'Basic realm="Datos Edomex"'})
+        if kind == "forbidden":  # a bare 403: no login form, no WWW-Authenticate, no redirect to a sign-up page
+            return web.Response(status=403, text=page("Prohibido", "<h2>403 Forbidden</h2>"), content_type="text/html")
         if kind == "forbidden-login":
             return web.Response(status=403, text=page("Iniciar sesión", LOGIN_FORM), content_type="text/html")
         if kind == "login-redirect":
@@ -464,6 +470,15 @@ class SamplePortal:
     async def _home(self, request: web.Request) -> web.StreamResponse:
         return web.Response(text=_page(self.catalog.site_title, "<p>Bienvenido al portal de datos abiertos.</p>"),
                             content_type="text/html")
+
+
+def _regenerated_csv(data: bytes) -> bytes:
+    """The same records with a «generado» column holding the moment of this request: what a portal that exports
+    its database on every download serves (the bytes differ on every request, the data do not)."""
+    stamp = datetime.now(UTC).isoformat(timespec="microseconds").encode()
+    eol = b"\r\n" if b"\r\n" in data[:4096] else b"\n"
+    lines = data.rstrip(b"\r\n").split(eol)
+    return eol.join([lines[0] + b",generado", *(line + b"," + stamp for line in lines[1:])]) + eol
 
 
 def _charset(content_type: str) -> str | None:
