@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from audit.content.personal import KINDS_ES
 from audit.store.db import Store
 from audit.store.models import ContentCheck, DatasetSnapshot, ResourceSnapshot
+from audit.vocabulary import PERSONAL_DATA_KINDS_ES
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +31,7 @@ class PersonalDataAlert:
 
     @property
     def kind_es(self) -> str:
-        return KINDS_ES.get(self.kind, self.kind)
+        return PERSONAL_DATA_KINDS_ES.get(self.kind, self.kind)
 
     @property
     def message_es(self) -> str:

@@ -43,3 +43,14 @@ class ColumnKind(StrEnum):
     CODE = "code"  # INEGI codes / identifiers by column name: stays text (leading zeros matter)
     TEXT = "text"
     EMPTY = "empty"
+
+
+#: kinds of likely personal data found in published files (audit/content/personal.py), as readers see them
+PERSONAL_DATA_KINDS_ES = {
+    "curp": "CURP",
+    "rfc": "RFC de persona física",
+    "voter_key": "clave de elector del INE",
+    "email": "correo electrónico personal",
+    "phone": "número telefónico",
+    "column_name": "columna con nombre de dato personal",
+}

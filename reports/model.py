@@ -31,9 +31,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from audit.duplicates import DuplicateGroup, find_duplicates
 from audit.errors import ConfigError
 from audit.indicator import portal_commitment_totals
 from audit.legal import DEFAULT_LEGAL_BASIS, LegalBasis
+from audit.privacy import PersonalDataAlert, personal_data_alerts
 from audit.store.db import Store, utcnow
 from audit.store.models import (
     AuditRun,
@@ -289,6 +291,8 @@ class PortalReport:
     agency_suites: list[SuiteOrgSummary] = field(default_factory=list)  # organizations with agency suites
     legal_basis: LegalBasis = DEFAULT_LEGAL_BASIS
     doc: DocumentInfo | None = None  # folio, period, method version, legal basis, evaluator
+    duplicates: list[DuplicateGroup] = field(default_factory=list)  # same data of different organizations
+    personal_data_alerts: int = 0  # likely personal data found in files (detail in each organization's report)
 
 
 @dataclass(slots=True)
@@ -318,6 +322,8 @@ class OrganizationReport:
     unattributed: int = 0  # states below "pass" without any remediation (not in ``actions``)
     legal_basis: LegalBasis = DEFAULT_LEGAL_BASIS
     doc: DocumentInfo | None = None  # folio, period, method version, legal basis, evaluator
+    personal_data: list[PersonalDataAlert] = field(default_factory=list)  # masked; for a person to decide
+    duplicates: list[DuplicateGroup] = field(default_factory=list)  # groups with one of its datasets
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -827,6 +833,8 @@ def build_portal_report(
             agency_suites=_agency_summary(_suite_results(s, run_id, dictionary=False), orgs),
             legal_basis=legal_basis,
             doc=document_info(run, year, doc_settings or DocSettings(unit=evaluating_unit)),
+            duplicates=find_duplicates(store, run_id),
+            personal_data_alerts=len(personal_data_alerts(store, run_id)),
         )
 
 
@@ -1081,6 +1089,8 @@ def build_organization_report(
             portal_characteristic_partial_pct=ctx.portal_partial_pct,
             legal_basis=legal_basis,
             doc=document_info(run, year, doc_settings or DocSettings(unit=evaluating_unit)),
+            personal_data=personal_data_alerts(store, run_id, org_name),
+            duplicates=[g for g in find_duplicates(store, run_id) if org_name in g.organizations],
         )
 
 

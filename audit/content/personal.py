@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from audit.textnorm import strip_accents
+from audit.vocabulary import PERSONAL_DATA_KINDS_ES
 
 #: CURP: 4 letters, birth date, sex (H/M, X since 2023), state, 3 internal consonants, differentiator, check digit
 _CURP = re.compile(
@@ -35,14 +36,7 @@ _EMAIL = re.compile(r"^[A-Za-z0-9._%+'-]+@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A
 _PHONE = re.compile(r"^(?:\+?52|044|045)?\d{10}$")
 _PHONE_SEPARATORS = re.compile(r"[\s().-]")
 
-KINDS_ES = {
-    "curp": "CURP",
-    "rfc": "RFC de persona física",
-    "voter_key": "clave de elector del INE",
-    "email": "correo electrónico personal",
-    "phone": "número telefónico",
-    "column_name": "columna con nombre de dato personal",
-}
+KINDS_ES = PERSONAL_DATA_KINDS_ES
 
 
 @dataclass(frozen=True, slots=True)
