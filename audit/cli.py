@@ -78,10 +78,17 @@ def audit(portal: PortalOpt = None, config: ConfigOpt = None, db: DbOpt = None, 
           commitments: Annotated[Path | None, typer.Option(help="CSV de compromisos (organization,dataset,due_date).")] = None,
           reviews: Annotated[Path | None, typer.Option(help="CSV de revisiones manuales.")] = None,
           resume: Annotated[bool, typer.Option("--resume", help="Continuar la última corrida interrumpida.")] = False,
+          all_portals: Annotated[bool, typer.Option("--all", help="Auditar uno tras otro los portales de 'portals:' "
+                                                    "y escribir su comparación.")] = False,
           verbose: VerboseOpt = False) -> None:
     """Auditoría completa: rastreo → sondeo → contenido → evaluación → archivos → informes."""
     cfg = _setup(config, db, portal=portal, out=out, verbose=verbose)
     store = _store(cfg)
+    if all_portals:
+        from audit.fleet import audit_all, print_fleet
+
+        outcomes, written = _run_with_signals(cfg, store, year=year, resume=resume, run=audit_all)
+        raise typer.Exit(print_fleet(outcomes, written, console))
     outcome = _run_with_signals(cfg, store, portal_url=_portal(cfg), year=year, resume=resume,
                                 commitments=str(commitments) if commitments else None,
                                 reviews=str(reviews) if reviews else None)
@@ -104,6 +111,8 @@ def _run_with_signals(cfg: AuditConfig, store: Store, **kw: Any):  # type: ignor
 
     previous = {sig: signal.signal(sig, _handler) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
+        if "run" in kw:  # audit --all
+            return kw.pop("run")(cfg, store, stop=stop, **kw)
         return run_audit(cfg, store, stop=stop, out_dir=Path(cfg.output_dir), **kw)
     finally:
         for sig, handler in previous.items():

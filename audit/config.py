@@ -389,6 +389,26 @@ class WebSettings(Section):
         return value.rstrip("/") if value else value
 
 
+class PortalEntry(Section):
+    """One portal of a fleet (``portals:``); what it leaves empty comes from the top-level settings."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$",
+                      description="Clave corta del portal (minúsculas, dígitos, - o _): carpeta OUT/<clave>/ y "
+                      "dirección /portales/<clave>/ del tablero.")
+    url: str = Field(description="URL del portal CKAN, de su data.json o de su catálogo RDF DCAT.")
+    title: str | None = Field(None, description="Nombre del portal en los informes y la comparación.")
+    type: Literal["auto", "ckan", "dcat"] = Field("auto", description="Tipo de catálogo (como portal_type).")
+    commitments_file: str | None = Field(None, description="CSV de compromisos de este portal.")
+    reviews_file: str | None = Field(None, description="CSV de revisiones manuales de este portal.")
+    reports: ReportsSettings | None = Field(
+        None, description="Ajustes de informes de este portal (si se omite, los de reports).")
+
+    @field_validator("url")
+    @classmethod
+    def _base(cls, value: str) -> str:
+        return portal_base_url(value)
+
+
 #: what users paste after the portal's base: its API endpoint or a page of the catalogue
 _CKAN_PAGE_SUFFIX = re.compile(r"/(?:api(?:/\d+)?(?:/action(?:/.*)?)?|(?:dataset|organization|group)(?:/.*)?)$")
 
@@ -413,6 +433,10 @@ class AuditConfig(Section):
         "auto", description="Tipo de catálogo: auto (se detecta: API de CKAN, data.json o catálogo RDF DCAT), ckan "
         "o dcat (DCAT-US data.json o DCAT/DCAT-AP en Turtle, RDF/XML o JSON-LD).")
     portal_title: str | None = Field(None, description="Nombre del portal en los informes (si no, el del catálogo).")
+    portals: list[PortalEntry] = Field(
+        default_factory=list,
+        description="Varios portales en una misma base (audit --all los audita uno tras otro y escribe la "
+        "comparación): lista de {name, url, title, type, commitments_file, reviews_file, reports}.")
     database_url: str = Field("sqlite:///audit.db", description="Base de datos (SQLite o postgresql+psycopg://…).")
     output_dir: str = Field("salida", description="Carpeta de resultados (OUT/<año>/…).")
     timezone: str = Field("America/Mexico_City", description="Zona horaria de fechas e informes.")
@@ -441,6 +465,26 @@ class AuditConfig(Section):
     @classmethod
     def _portal_base(cls, value: str | None) -> str | None:
         return portal_base_url(value) if value and value.strip() else None
+
+    @field_validator("portals")
+    @classmethod
+    def _unique_portals(cls, value: list[PortalEntry]) -> list[PortalEntry]:
+        for attr in ("name", "url"):
+            seen = [getattr(p, attr) for p in value]
+            dup = sorted({x for x in seen if seen.count(x) > 1})
+            if dup:
+                raise ValueError(f"portales repetidos ({attr}): {', '.join(dup)}")
+        return value
+
+    def for_portal(self, entry: PortalEntry) -> AuditConfig:
+        """This configuration as it applies to one portal of ``portals``."""
+        indicator = self.indicator.model_copy(update={
+            "commitments_file": entry.commitments_file or self.indicator.commitments_file,
+            "reviews_file": entry.reviews_file or self.indicator.reviews_file})
+        return self.model_copy(update={
+            "portal_url": entry.url, "portal_title": entry.title, "portal_type": entry.type,
+            "indicator": indicator, "reports": entry.reports or self.reports,
+            "output_dir": str(Path(self.output_dir) / entry.name)})
 
     @property
     def ckan_api_token(self) -> str | None:

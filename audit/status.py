@@ -64,6 +64,7 @@ def recent_runs(store: Store, *, limit: int = RUN_LIMIT) -> list[dict[str, Any]]
 
 def status_data(store: Store, cfg: Any) -> dict[str, Any]:
     """Everything ``status`` shows, JSON-serialisable."""
+    from audit.fleet import portals_overview
     from audit.scheduler import _safe_url, next_jobs
 
     return {
@@ -72,6 +73,7 @@ def status_data(store: Store, cfg: Any) -> dict[str, Any]:
         "portal_url": cfg.portal_url,
         "timezone": cfg.timezone,
         "runs": recent_runs(store),
+        "portals": portals_overview(store, cfg),
         "locks": current_locks(store),
         "jobs": next_jobs(cfg),
     }
@@ -123,6 +125,17 @@ def print_status(data: dict[str, Any], console: Any = None) -> None:
     if not data["runs"]:
         runs.add_row("—", "sin corridas todavía", *[""] * 8)
     console.print(runs)
+
+    if len(data.get("portals") or []) > 1:  # a fleet: the latest run of every portal
+        fleet = Table(title="Portales", title_justify="left", box=box.SIMPLE_HEAD, show_edge=False)
+        for col in ("Clave", "Portal", "Última corrida", "Año", "Estado", "Inicio", "Conj."):
+            fleet.add_column(col, justify="right" if col in ("Última corrida", "Conj.") else "left")
+        for p in data["portals"]:
+            fleet.add_row(p["name"] or "—", p["title"] or p["url"], str(p["run_id"] or "—"), str(p["year"] or "—"),
+                          STATUS_ES.get(p["status"] or "", p["status"] or "sin corridas"),
+                          _local(p["started_at"], tz, "%d/%m %H:%M"),
+                          str(p["datasets"] if p["datasets"] is not None else "—"))
+        console.print(fleet)
 
     if data["locks"]:
         locks = Table(title="Auditoría en curso (candado)", title_justify="left", box=box.SIMPLE_HEAD,
