@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from audit.cli import ConfigOpt, DbOpt, RunOpt, VerboseOpt, _setup, _store, app, console
+from audit.cli import ConfigOpt, DbOpt, PortalOpt, RunOpt, VerboseOpt, _setup, _store, app, console
 from audit.errors import AuditError
 
 
@@ -29,4 +29,27 @@ def alerts(run: RunOpt = None, config: ConfigOpt = None, db: DbOpt = None, verbo
     result = send_alerts(store, cfg, run_id, dry_run_dir=dry_run)
     console.print(result.summary_es(), highlight=False)
     if not result.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def check(target: Annotated[str, typer.Argument(help="Nombre del conjunto o su dirección en el portal configurado.")],
+          portal: PortalOpt = None, config: ConfigOpt = None, verbose: VerboseOpt = False,
+          as_json: Annotated[bool, typer.Option("--json", help="Resultado en JSON.")] = False) -> None:
+    """Revisar un conjunto ahora (rastreo, sondeo, contenido y las diez reglas) sin tocar la evaluación."""
+    import json
+
+    from audit.check import check_dataset, print_check
+
+    cfg = _setup(config, None, portal=portal, verbose=verbose)
+    if as_json:
+        from audit import progress
+
+        progress.FORCE_BAR = False  # stdout is for the JSON document
+    result = check_dataset(cfg, target)
+    if as_json:
+        print(json.dumps(result.as_json(), ensure_ascii=False, indent=2))
+    else:
+        print_check(result, console)
+    if not result.conforme:
         raise typer.Exit(1)
