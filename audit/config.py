@@ -107,10 +107,6 @@ class PersonalDataSettings(Section):
     """Alerts of likely personal data in published files (LGPDPPSO); shown for a person to decide."""
 
     enabled: bool = Field(True, description="Buscar posibles datos personales en los archivos tabulares.")
-    affects_status: bool = Field(
-        False, description="Si es verdadero, un hallazgo impide que el conjunto cumpla «primarios» (por omisión "
-        "solo se avisa: decide una persona).",
-    )
     personal_email_domains: list[str] = Field(
         ["gmail.com", "hotmail.com", "hotmail.com.mx", "outlook.com", "outlook.es", "live.com", "live.com.mx",
          "yahoo.com", "yahoo.com.mx", "icloud.com", "me.com", "aol.com", "prodigy.net.mx", "protonmail.com",

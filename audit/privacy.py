@@ -2,7 +2,7 @@
 
 The content stage stores what :mod:`audit.content.personal` found in each file (masked examples only); this module
 reads them back per dataset and resource. Alerts are for a person to decide: they never change a status unless
-``content.personal_data.affects_status`` says so.
+``rules.primarios.personal_data_status`` says so.
 """
 
 from __future__ import annotations

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
 from audit.evidence import ContentEvidence, DatasetContext
-from audit.vocabulary import SUMMARY_REGEX
+from audit.vocabulary import PERSONAL_DATA_KINDS_ES, SUMMARY_REGEX
 from rules._common import (
     RuleParams,
     as_text,
@@ -73,6 +73,11 @@ class Params(RuleParams):
     )
     stopwords: list[str] = Field(default_factory=lambda: list(STOPWORDS),
                                  description="Palabras que no distinguen a una institución al comparar la fuente.")
+    personal_data_status: Literal["none", "partial", "fail"] = Field(
+        "none",
+        description="Efecto de posibles datos personales en un archivo (content.personal_data): none = solo una "
+        "alerta para revisión; partial o fail = además impide «cumple» (criterio del auditor).",
+    )
     external_markers: list[str] = Field(
         default_factory=lambda: list(EXTERNAL_MARKERS),
         description="Palabras que ubican la fuente en otro orden de gobierno u otra institución productora "
@@ -225,6 +230,21 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
         else:
             record_level += 1
     evidence.update(tabular_checked=len(tabular), summary_only=summary_only)
+    personal = [(ev, hit) for ev in tabular for hit in ev.content.personal_data] if tabular else []  # type: ignore[union-attr]
+    for ev, hit in personal:
+        examples = ", ".join(hit.get("examples") or ())
+        findings.append(Finding(
+            "posibles_datos_personales",
+            f"La columna «{short(hit.get('column'), 60)}» parece contener datos personales "
+            f"({PERSONAL_DATA_KINDS_ES.get(str(hit.get('kind')), hit.get('kind'))}: {hit.get('count')} "
+            f"valores{'; p. ej. ' + examples if examples else ''}).",
+            "Verifique si son datos personales; si lo son, retire o anonimice la columna: la mayor desagregación "
+            "posible no incluye datos personales ni información reservada.",
+            resource=ev.label, observed=str(hit.get("kind")), manual_review=True))
+    if personal:
+        evidence["personal_data_columns"] = len(personal)
+        if params.personal_data_status == "fail":
+            hard_fail = True
     if tabular and summary_only == len(tabular) and len(derived) + len(tabular) >= len(data):
         hard_fail = True  # every table is a summary and there is nothing else
 
@@ -240,7 +260,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
         return make_result(ID, Status.NOT_APPLICABLE, findings=findings, evidence=evidence)
     if tabular and record_level < len(tabular):
         return make_result(ID, Status.PARTIAL, score=record_level / len(tabular), findings=findings, evidence=evidence)
-    if unsure:
+    if unsure or (personal and params.personal_data_status == "partial"):
         return make_result(ID, Status.PARTIAL, score=0.5, findings=findings, evidence=evidence)
     return make_result(ID, Status.PASS, findings=findings, evidence=evidence)
 

@@ -100,3 +100,16 @@ def test_primarios_total_row_in_a_numeric_column_is_seen_in_failed_expectations(
 
 def test_primarios_retired_is_not_applicable():
     assert run(ctx(retired=True)).status is Status.NOT_APPLICABLE
+
+
+PERSONAL = ({"column": "curp", "kind": "curp", "count": 40, "examples": ["GOMA••••••••••••07"]},)
+
+
+@pytest.mark.parametrize("setting,status", [("none", Status.PASS), ("partial", Status.PARTIAL), ("fail", Status.FAIL)])
+def test_primarios_personal_data_is_an_alert_unless_configured_to_count(setting, status):
+    result = primarios.evaluate(ctx(resources=[ev(c=content(personal_data=PERSONAL))]),
+                                primarios.Params(personal_data_status=setting))
+    assert result.status is status
+    finding = next(f for f in result.findings if f.code == "posibles_datos_personales")
+    assert finding.manual_review and "GOMA••••••••••••07" in finding.message_es and "CURP" in finding.message_es
+    assert "anonimice" in finding.remediation_es
