@@ -11,11 +11,12 @@ file with another organization's committed dataset, so one file never counts twi
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 
 from sqlalchemy import select
 
+from audit.indicator import CommitmentOutcome
 from audit.store.db import Store
 from audit.store.models import ContentCheck, DatasetSnapshot, Probe, ResourceSnapshot
 from audit.textnorm import match_key
@@ -113,3 +114,24 @@ def find_duplicates(store: Store, run_id: int) -> list[DuplicateGroup]:
                                              tuple(sorted(similar, key=lambda r: (r.organization, r.name))),
                                              ", ".join(signature)))
     return groups
+
+
+def flag_shared_files(outcomes: list[CommitmentOutcome], groups: list[DuplicateGroup]) -> list[CommitmentOutcome]:
+    """Commitments of different organizations met by datasets that publish the same file: each still counts (the
+    evaluator decides), but is flagged so one file is never counted twice unnoticed."""
+    files = [g for g in groups if g.reason == "same_file"]
+    published = {(o.organization_name, o.matched_dataset): o for o in outcomes if o.published and o.matched_dataset}
+    out = []
+    for o in outcomes:
+        key = (o.organization_name, o.matched_dataset)
+        others = sorted({(d.organization, d.name) for g in files
+                         if any((d.organization, d.name) == key for d in g.datasets)
+                         for d in g.datasets
+                         if d.organization != o.organization_name and (d.organization, d.name) in published})
+        if o.published and others:
+            shown = "; ".join(f"«{name}» de {org}" for org, name in others)
+            note = (f"«{o.matched_dataset}» publica el mismo archivo que {shown}, comprometido por otra "
+                    "organización: cuenta para ambas; verifique cuál es la fuente de origen")
+            o = replace(o, issue=f"{o.issue}; {note}" if o.issue else note)
+        out.append(o)
+    return out

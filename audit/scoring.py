@@ -18,6 +18,7 @@ from sqlalchemy import delete, func, select
 
 import rules as rules_pkg
 from audit.config import AuditConfig
+from audit.duplicates import find_duplicates, flag_shared_files
 from audit.evidence import (
     Availability,
     ContentEvidence,
@@ -287,6 +288,7 @@ def aggregate_organizations(store: Store, run_id: int, cfg: AuditConfig,
                             per_dataset: dict[int, dict[str, tuple[str, float]]],
                             probes: dict[int, ProbeEvidence], commitments: list[Commitment] | None) -> None:
     weights = cfg.scoring.weights
+    shared = find_duplicates(store, run_id) if commitments is not None else []
     with store.session() as s:
         run = s.get(AuditRun, run_id)
         assert run is not None
@@ -333,6 +335,7 @@ def aggregate_organizations(store: Store, run_id: int, cfg: AuditConfig,
             year=year, cutoff_month_day=cfg.indicator.cutoff_month_day,
         ) if commitments is not None else None
         if outcomes is not None:
+            outcomes = flag_shared_files(outcomes, shared)
             s.execute(delete(CommitmentRecord).where(CommitmentRecord.run_id == run_id))
             s.execute(delete(RunError).where(RunError.run_id == run_id, RunError.stage == "indicator"))
             for o in outcomes:

@@ -64,3 +64,25 @@ def test_same_title_alone_or_same_organization_is_not_a_duplicate(tmp_path):
     store, run_id = _store(tmp_path)
     names = {d.name for g in find_duplicates(store, run_id) for d in g.datasets}
     assert not names & {"presupuesto-2025", "presupuesto-2025-sep", "rutas", "rutas-copia"}
+
+
+def test_one_file_committed_by_two_organizations_counts_for_both_but_is_flagged(tmp_path):
+    from datetime import date
+
+    from audit.duplicates import flag_shared_files
+    from audit.indicator import Commitment, CommitmentOutcome
+
+    store, run_id = _store(tmp_path)
+
+    def outcome(org: str, ds: str, published: bool = True) -> CommitmentOutcome:
+        return CommitmentOutcome(Commitment(org, ds, date(2026, 6, 30)), org, True, ds, published, False)
+
+    flagged = flag_shared_files([outcome("finanzas", "ingresos-2025"), outcome("planeacion", "ingresos-estatales"),
+                                 outcome("salud", "presupuesto-2025")], find_duplicates(store, run_id))
+    assert [o.published for o in flagged] == [True, True, True]
+    assert "mismo archivo que «ingresos-estatales» de planeacion" in (flagged[0].issue or "")
+    assert "mismo archivo que «ingresos-2025» de finanzas" in (flagged[1].issue or "")
+    assert flagged[2].issue is None
+    # not flagged when the other organization's dataset is not itself a published commitment
+    alone = flag_shared_files([outcome("finanzas", "ingresos-2025")], find_duplicates(store, run_id))
+    assert alone[0].issue is None
