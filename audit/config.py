@@ -205,6 +205,13 @@ class IndicatorSettings(Section):
     commitments_file: str | None = Field(None, description="CSV de compromisos (organization,dataset,due_date).")
     reviews_file: str | None = Field(None, description="CSV de revisiones manuales.")
     cutoff_month_day: str = Field("12-31", pattern=r"^\d\d-\d\d$", description="Fecha de corte (MM-DD) del año evaluado.")
+    published_requires: Literal["data_file", "reachable_resource", "listed"] = Field(
+        "data_file",
+        description="Qué hace «publicado» a un compromiso: data_file = al menos un archivo de datos descargable (no solo "
+        "documentación ni una página web); reachable_resource = cualquier recurso que responda (incluida una página o "
+        "la documentación); listed = basta que el conjunto público esté listado en el portal. Los informes dicen cuál "
+        "se aplicó.",
+    )
 
 
 class EvaluatorSettings(Section):

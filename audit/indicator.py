@@ -2,8 +2,9 @@
 
 progress_pct = 100 × published / committed, where *committed* are inventory rows due on or before the cut-off of
 the audit year and *published* are committed rows matched (ignoring case, accents and spacing, by CKAN name or
-title) to a public dataset of that organization that was on the portal by the cut-off with at least one
-downloadable data resource (not only its documentation). Organizations are matched by their exact spelling first,
+title) to a public dataset of that organization that was on the portal by the cut-off and, by default, with at
+least one downloadable data resource (not only its documentation); ``indicator.published_requires`` sets that
+last test (:data:`PUBLISHED_REQUIRES_ES`). Organizations are matched by their exact spelling first,
 then ignoring accents; a commitment that fits two organizations, repeats an earlier row or names an organization
 the portal does not have is reported (``CommitmentOutcome.issue``); the last still counts as committed and not
 published in the portal-wide figure.
@@ -21,6 +22,25 @@ from sqlalchemy.orm import Session
 from audit.csvfiles import parse_day, read_csv_rows
 from audit.errors import InputFileError
 from audit.textnorm import match_key
+
+#: what makes a committed dataset «publicado» (``indicator.published_requires``), and how the reports say it
+PUBLISHED_REQUIRES_ES: dict[str, str] = {
+    "data_file": "un conjunto público en el portal a la fecha de corte con al menos un archivo de datos descargable "
+                 "(no cuentan la documentación sola ni una página web o de consulta)",
+    "reachable_resource": "un conjunto público en el portal a la fecha de corte con al menos un recurso que responda "
+                          "(incluidas páginas web y documentación)",
+    "listed": "un conjunto público listado en el portal a la fecha de corte, sin revisar sus recursos",
+}
+
+
+def resource_publishes(requires: str, *, outcome: str | None, documentation: bool, probed: bool) -> bool:
+    """Whether one resource makes its dataset «publicado» under ``indicator.published_requires``. Without any
+    probe evidence in the run (a metadata-only audit) a listed resource is taken at its word."""
+    if requires == "listed" or not probed:
+        return True
+    if requires == "reachable_resource":
+        return outcome in ("ok", "landing_page")
+    return outcome == "ok" and not documentation
 
 
 @dataclass(frozen=True, slots=True)

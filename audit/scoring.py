@@ -28,7 +28,14 @@ from audit.evidence import (
     ProbeEvidence,
     ResourceEvidence,
 )
-from audit.indicator import Commitment, DatasetRef, OrgRef, evaluate_commitments, progress_pct
+from audit.indicator import (
+    Commitment,
+    DatasetRef,
+    OrgRef,
+    evaluate_commitments,
+    progress_pct,
+    resource_publishes,
+)
 from audit.progress import stage_progress
 from audit.runs import record_error
 from audit.store import (
@@ -297,20 +304,21 @@ def aggregate_organizations(store: Store, run_id: int, cfg: AuditConfig,
         orgs = s.scalars(select(OrganizationSnapshot).where(OrganizationSnapshot.run_id == run_id)
                          .order_by(OrganizationSnapshot.name)).all()
         snaps = s.scalars(select(DatasetSnapshot).where(DatasetSnapshot.run_id == run_id)).all()
-        # published = its *data* can be downloaded: a reachable data dictionary or methodology note next to a
-        # broken data file does not publish the data (the rules' own documentation test decides which is which)
+        # published (indicator.published_requires, by default data_file): its *data* can be downloaded — a reachable
+        # data dictionary or methodology note next to a broken data file does not publish the data (the rules' own
+        # documentation test decides which is which)
         doc_params = rules_pkg.params_for(cfg.rules.model_dump())["legibles_por_maquinas"]
         assert isinstance(doc_params, RuleParams)
+        requires = cfg.indicator.published_requires
         reachable_ds: set[int] = set()
         any_probe = bool(probes)
         for ds_id, r_id, r_name, r_raw in s.execute(
                 select(ResourceSnapshot.dataset_snapshot_id, ResourceSnapshot.id, ResourceSnapshot.name,
                        ResourceSnapshot.raw).where(ResourceSnapshot.run_id == run_id)):
             resource = {**(r_raw if isinstance(r_raw, dict) else {}), "name": r_name or (r_raw or {}).get("name")}
-            if is_documentation(resource, doc_params):
-                continue
             p = probes.get(r_id)
-            if (p is not None and p.outcome == "ok") or not any_probe:
+            if resource_publishes(requires, outcome=p.outcome if p is not None else None,
+                                  documentation=is_documentation(resource, doc_params), probed=any_probe):
                 reachable_ds.add(ds_id)
 
         by_org: dict[str, list[DatasetSnapshot]] = defaultdict(list)
@@ -323,7 +331,7 @@ def aggregate_organizations(store: Store, run_id: int, cfg: AuditConfig,
         dataset_refs = [
             DatasetRef(organization=snap.organization_name or "", name=snap.name, title=snap.title,
                        published=(snap.presence == "listed" and not snap.private and snap.state in (None, "active")
-                                  and snap.id in reachable_ds),
+                                  and (snap.id in reachable_ds or requires == "listed")),
                        conforme=is_conforme(per_dataset.get(snap.id, {})),
                        created=_created(snap))
             for snap in snaps

@@ -181,3 +181,56 @@ def test_an_audit_without_an_inventory_measures_progress_against_the_last_one_lo
         assert progress(first.run_id)[0] == len(DEMO_COMMITMENTS_CSV.strip().splitlines()) - 1
         assert progress(second.run_id) == progress(first.run_id)
         store.close()
+
+
+@pytest.mark.parametrize(
+    ("requires", "outcome", "documentation", "published"),
+    [
+        ("data_file", "ok", False, True),
+        ("data_file", "ok", True, False),  # only the dictionary downloads: the data are not published
+        ("data_file", "landing_page", False, False),  # a query page is not «datos subidos»
+        ("reachable_resource", "landing_page", False, True),
+        ("reachable_resource", "ok", True, True),
+        ("reachable_resource", "not_found", False, False),
+        ("listed", "dns_error", False, True),
+    ],
+)
+def test_published_requires_decides_what_publishes_a_dataset(requires, outcome, documentation, published):
+    from audit.indicator import resource_publishes
+
+    assert resource_publishes(requires, outcome=outcome, documentation=documentation, probed=True) is published
+
+
+def test_published_requires_is_applied_to_the_commitments_of_a_real_audit(tmp_path, metadata_audit_cfg):
+    """The same audit re-scored under each definition of «publicado» (indicator.published_requires)."""
+    from sqlalchemy import select
+
+    from audit.pipeline import run_audit
+    from audit.sample_portal import SamplePortal
+    from audit.scoring import run_score_stage
+    from audit.store import CommitmentRecord, open_store
+
+    due = date(2026, 6, 30)
+    commitments = [
+        Commitment("Secretaría de Finanzas", "ingresos-estatales-mensuales", due),  # a CSV downloads
+        Commitment("Secretaría de Educación, Ciencia, Tecnología e Innovación", "becas-otorgadas", due),  # dictionary only
+        Commitment("Secretaría de Movilidad", "rutas-de-transporte-publico", due),  # a web page where the CSV should be
+        Commitment("Secretaría de Movilidad", "concesiones-de-transporte", due),  # no resources at all
+    ]
+    with SamplePortal() as portal:
+        cfg = metadata_audit_cfg(portal.url)
+        store = open_store(cfg.database_url)
+        run = run_audit(cfg, store, portal_url=portal.url, year=2026, out_dir=tmp_path)
+    published: dict[str, list[str]] = {}
+    for requires in ("data_file", "reachable_resource", "listed"):
+        variant = cfg.model_copy(update={"indicator": cfg.indicator.model_copy(update={"published_requires": requires})})
+        run_score_stage(store, run.run_id, variant, commitments=commitments)
+        with store.session() as s:
+            published[requires] = sorted(s.scalars(select(CommitmentRecord.matched_dataset).where(
+                CommitmentRecord.run_id == run.run_id, CommitmentRecord.published.is_(True))))
+    store.close()
+    assert published["data_file"] == ["ingresos-estatales-mensuales"]
+    assert published["reachable_resource"] == ["becas-otorgadas", "ingresos-estatales-mensuales",
+                                               "rutas-de-transporte-publico"]
+    assert published["listed"] == ["becas-otorgadas", "concesiones-de-transporte", "ingresos-estatales-mensuales",
+                                   "rutas-de-transporte-publico"]
