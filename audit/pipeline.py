@@ -157,6 +157,7 @@ def run_stage(stage: str, store: Store, run_id: int, cfg: AuditConfig, *, source
         from audit.exports import write_exports
 
         paths = write_exports(store, run_id, out, cfg.scoring.weights, cfg.legal_basis)
+        _record_output_dir(store, run_id, out)
         return {"exports": len(paths)}
     if stage == "report":
         from audit.manifest import write_manifest
@@ -168,6 +169,7 @@ def run_stage(stage: str, store: Store, run_id: int, cfg: AuditConfig, *, source
 
         result = render_reports(store, run_id, out / "reports", cfg=cfg, pdf=cfg.reports.pdf,
                                 workers=cfg.reports.workers)
+        _record_output_dir(store, run_id, out)
         if result.errors:  # one broken report never loses the others; the run's summary counts it
             from audit.runs import record_error
 
@@ -187,6 +189,14 @@ def _refresh_statistics(store: Store) -> None:
 
     with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("ANALYZE"))
+
+
+def _record_output_dir(store: Store, run_id: int, out: Path) -> None:
+    """Where this run's files are (the dashboard links them from there, whatever folder ``serve`` runs in)."""
+    with store.session() as s:
+        run = s.get(AuditRun, run_id)
+        if run is not None:
+            run.output_dir = str(Path(out).resolve())
 
 
 def _run_year(store: Store, run_id: int) -> int:

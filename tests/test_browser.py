@@ -127,7 +127,7 @@ def test_browser_walkthrough_sort_drill_down_download_and_admin_upload(dashboard
     page.screenshot(path=str(ARTIFACTS / "dashboard-ranking-sorted.png"), full_page=True)
 
     # organization
-    page.click("#ranking-table tbody tr:first-child td:first-child a")
+    page.click("#ranking-table tbody tr:first-child td.org a")
     page.wait_for_url(re.compile(r"/organizaciones/"))
     assert page.locator("h2", has_text="Cumplimiento por característica").count() == 1
     assert page.locator("table.scorecard").count() == 1
@@ -162,7 +162,7 @@ def test_browser_walkthrough_sort_drill_down_download_and_admin_upload(dashboard
     page.click("text=Subir compromisos")
     page.wait_for_selector("p.ok")
     assert "filas válidas" in page.locator("p.ok").first.inner_text()
-    assert page.locator("#admin-log tbody tr", has_text="upload_compromisos").count() >= 1
+    assert page.locator("#admin-log tbody tr", has_text="subir compromisos").count() >= 1
     page.screenshot(path=str(ARTIFACTS / "dashboard-admin-upload.png"), full_page=True)
     saved = Path(dashboard["cfg"].web.uploads_dir) / "compromisos.csv"
     assert saved.read_text(encoding="utf-8").startswith("organization,dataset,due_date")
@@ -187,3 +187,42 @@ def test_browser_views_work_without_javascript(dashboard: dict[str, Any], browse
     assert page.locator("#ranking-table tbody tr").count() >= 1
     assert "Finanzas" in page.locator("#ranking-table").inner_text()
     context.close()
+
+
+def test_every_page_type_fits_a_390_px_phone(dashboard: dict[str, Any], browser: Any) -> None:
+    """No page scrolls sideways at 390 px; wide tables scroll in their own box with a visible cue; the ranking's
+    key columns (conformes, avance) are visible without scrolling."""
+    base = dashboard["url"]
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
+                                  has_touch=True, locale="es-MX")
+    page = context.new_page()
+    page.goto(base + "/")
+    org = page.locator("#ranking-table tbody tr:first-child td.org a").get_attribute("href")
+    page.goto(base + str(org))
+    ds = page.locator("table.scorecard tbody tr:first-child td:first-child a").get_attribute("href")
+    run_link = None
+    page.goto(base + "/corridas")
+    run_link = page.locator("table.data tbody tr:first-child td:first-child a").get_attribute("href")
+    urls = ["/", str(org), str(ds), "/caracteristicas/accesibles", "/caracteristicas/permanentes?status=pass",
+            "/corridas", str(run_link), "/admin", "/no-existe", "/?year=abc"]
+    widths = {}
+    for url in urls:
+        page.goto(base + url)
+        widths[url] = page.evaluate("Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)")
+        if url == "/":
+            page.screenshot(path=str(ARTIFACTS / "dashboard-mobile-overview.png"), full_page=True)
+            for name in ("Conformes", "Avance", "Calificación"):
+                box = page.locator("#ranking-table thead th", has_text=name).bounding_box()
+                assert box is not None and box["x"] + box["width"] <= 390, (name, box)
+            assert page.locator(".scroll-cue").first.is_visible()
+    # logged in: the admin page with its forms and log
+    page.goto(base + "/admin")
+    page.fill("#user", "dgsei")
+    page.fill("#password", PASSWORD)
+    page.click("form.login button[type=submit]")
+    page.wait_for_selector("text=Cerrar sesión")
+    widths["/admin (sesión)"] = page.evaluate(
+        "Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)")
+    page.screenshot(path=str(ARTIFACTS / "dashboard-mobile-admin.png"), full_page=True)
+    context.close()
+    assert all(w <= 390 for w in widths.values()), widths

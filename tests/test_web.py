@@ -67,9 +67,9 @@ def _ranking_scores(html: str) -> list[float]:
     rows = body.split("<tr>")[1:]
     out = []
     for row in rows:
-        cells = [c.split("</td>")[0] for c in row.split('<td class="num">')[1:]]
-        if len(cells) >= 2 and cells[1] != "—":
-            out.append(float(cells[1].replace(",", "")))
+        cells = [c.split("</td>")[0] for c in row.split('<td class="num">')[1:]]  # score, conformes, avance…
+        if cells and cells[0] != "—":
+            out.append(float(cells[0].replace(",", "")))
     return out
 
 
@@ -277,7 +277,8 @@ def test_characteristic_summary_follows_the_organization_filter(client: TestClie
     counts = {st: sum(1 for d in mine if d["libre_uso"] == st) for st in ("pass", "partial", "fail", "not_applicable")}
     html = client.get(f"/caracteristicas/libre_uso?run={run_id}&organization=secretaria-000").text
     text = _char_summary(html)
-    assert text.startswith(f"Secretaría de Finanzas (secretaria-000): {len(mine)} conjuntos evaluados.")
+    assert text.startswith("Secretaría de Finanzas") and "secretaria-000" not in text  # the name, not the slug
+    assert f": {len(mine)} conjuntos evaluados." in text
     assert f"Cumplen {counts['pass']} ({fmt_pct(org['libre_uso_pct'])} de aquellos a los que aplica)" in text
     assert (f"parcialmente {counts['partial']}; no cumplen {counts['fail']}; "
             f"no aplica {counts['not_applicable']}.") in text

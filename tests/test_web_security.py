@@ -119,7 +119,13 @@ def test_report_files_cannot_be_used_for_path_traversal(public: TestClient, cfg:
     for bad in ("/informes/2026/..%2Fsecreto.txt", "/informes/2026/.hidden.html", "/informes/2026/x.exe"):
         assert public.get(bad).status_code == 404
     html = public.get("/organizaciones/secretaria-000?year=2026").text
-    assert "/informes/2026/secretaria-000.html" in html
+    run_id = public.get("/api/v1/runs?year=2026").json()["items"][0]["id"]
+    assert f"/archivos/{run_id}/informes/secretaria-000.html" in html
+    assert public.get(f"/archivos/{run_id}/informes/secretaria-000.html").status_code == 200
+    for bad in (f"/archivos/{run_id}/..%2Fsecreto.txt", f"/archivos/{run_id}/secreto.txt",
+                f"/archivos/{run_id}/informes/..%2F..%2Fsecreto.txt", f"/archivos/{run_id}/informes/.x.html",
+                "/archivos/999999/scores.csv"):
+        assert public.get(bad).status_code == 404, bad
 
 
 # ------------------------------------------------------------------------------------------ admin
@@ -204,7 +210,7 @@ def test_admin_upload_valid_commitments_is_saved_and_logged(admin: TestClient, s
     assert saved.read_bytes() == content
     last = _log_rows(store)[-1]
     assert (last.user, last.action, last.outcome) == ("dgsei", "upload_compromisos", "ok")
-    assert "upload_compromisos" in admin.get("/admin").text  # the log is visible to the admin
+    assert "subir compromisos" in admin.get("/admin").text  # the log is visible to the admin, in Spanish
 
 
 def test_admin_upload_invalid_file_is_rejected_and_nothing_is_applied(admin: TestClient, store: Store,

@@ -28,6 +28,7 @@ from audit.web.data import PageCache, SummaryCache, TTLMemo, characteristic_titl
 from audit.web.errors import ERROR_TITLES, error_body, spanish_detail, spanish_errors, spanish_message
 from audit.web.format import install_web_filters
 from audit.web.jobs import JobRunner
+from audit.web.labels import install_label_filters
 from audit.web.middleware import HeadMiddleware, QueryAllowlistMiddleware, SlashMiddleware
 from audit.web.proxy import ForwardedHeadersMiddleware
 from audit.web.security import (
@@ -75,11 +76,12 @@ def make_env() -> Environment:
         loaders.append(FileSystemLoader(str(REPORTS_TEMPLATES)))
     env = Environment(loader=ChoiceLoader(loaders), autoescape=select_autoescape(default=True, default_for_string=True))
     install_web_filters(env)
+    install_label_filters(env)
     return env
 
 
 def create_app(cfg: AuditConfig, store: Store) -> FastAPI:
-    from audit.web import admin, api, badges, feeds, pages
+    from audit.web import admin, api, badges, feeds, files, pages
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -111,7 +113,8 @@ def create_app(cfg: AuditConfig, store: Store) -> FastAPI:
     app.add_middleware(PageCacheMiddleware, state=state)  # inner: cached pages still get the security headers
     app.add_middleware(CorsMiddleware, origins=cfg.web.cors_origins)
     app.add_middleware(QueryAllowlistMiddleware,
-                       routes=[*api.router.routes, *pages.router.routes, *badges.router.routes, *admin.router.routes])
+                       routes=[*api.router.routes, *feeds.router.routes, *pages.router.routes, *badges.router.routes,
+                               *files.router.routes, *admin.router.routes])
     app.add_middleware(SlashMiddleware)
     app.add_middleware(HeadMiddleware)
     app.add_middleware(ForwardedHeadersMiddleware, trusted=cfg.web.trusted_proxies)
@@ -121,6 +124,7 @@ def create_app(cfg: AuditConfig, store: Store) -> FastAPI:
     app.include_router(feeds.router)  # Atom feeds of the change digests (audit/web/feeds.py, issue 19)
     app.include_router(pages.router)
     app.include_router(badges.router)
+    app.include_router(files.router)
     app.include_router(admin.router)
 
     def wants_json(request: Request) -> bool:

@@ -93,6 +93,7 @@ def run_dict(run: AuditRun, portal: Portal | None, errors: int = 0) -> dict[str,
         "counts": run.counts or {},
         "errors": errors,
         "error": run.error,
+        "output_dir": run.output_dir,  # for the dashboard's file links; the API's RunOut leaves it out
     }
 
 
@@ -192,6 +193,11 @@ class RunSummary:
     built_at: float = field(default_factory=time.monotonic)
 
     @property
+    def org_titles(self) -> dict[str, str]:
+        """organization name → its title (names are slugs; people read titles)."""
+        return {o["organization"]: o["title"] or o["organization"] for o in self.organizations}
+
+    @property
     def retired(self) -> int:
         return sum(1 for d in self.datasets if d["presence"] != "listed")
 
@@ -215,6 +221,25 @@ def characteristic_counts(datasets: Sequence[dict[str, Any]], characteristic: st
             counts[d[characteristic]] += 1
     applicable = counts["pass"] + counts["partial"] + counts["fail"]
     return counts, (round(100.0 * counts["pass"] / applicable, 1) if applicable else None)
+
+
+#: why a characteristic may not be judgeable at all in a run, beyond "it applies to no dataset"
+_NOT_JUDGED_HINT = {
+    "permanentes": "se juzga comparando con corridas anteriores del portal",
+    "oportunos": "se juzga con la fecha de actualización declarada o la periodicidad",
+}
+
+
+def not_judged_note(counts: dict[str, int], characteristic: str = "") -> str | None:
+    """A Spanish explanation for a characteristic shown as «—» (none of the datasets could be judged)."""
+    applicable = counts.get("pass", 0) + counts.get("partial", 0) + counts.get("fail", 0)
+    if applicable:
+        return None
+    total = applicable + counts.get("not_applicable", 0)
+    if total == 0:
+        return "sin conjuntos evaluados"
+    hint = _NOT_JUDGED_HINT.get(characteristic)
+    return ("no se pudo juzgar: no aplica a ninguno de los conjuntos evaluados" + (f" ({hint})" if hint else ""))
 
 
 def run_version(run: AuditRun) -> tuple[Any, ...]:

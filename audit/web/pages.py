@@ -4,18 +4,19 @@ the table it shows (all rows that match its filters) as a download."""
 from __future__ import annotations
 
 import math
-import re
-from pathlib import Path as FsPath
+from types import SimpleNamespace
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from audit.indicator import portal_commitment_totals
 from audit.web import data
 from audit.web.data import CHARACTERISTICS, MAX_INT
 from audit.web.exports import download
+from audit.web.files import run_files, year_report
+from audit.web.ranking import assign_positions, org_state, position_label, with_ranking
 
 router = APIRouter(include_in_schema=False)
 
@@ -25,7 +26,6 @@ PageQ = Annotated[int, Query(ge=1, le=1_000_000)]
 FmtQ = Annotated[Literal["csv", "json"] | None, Query()]
 TextQ = Annotated[str | None, Query(max_length=200)]
 NamePath = Annotated[str, Path(min_length=1, max_length=200)]
-REPORT_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}\.(html|pdf)$")
 
 ORG_COLUMNS = (["organization", "title", "datasets", "score", "conformes"] + [f"{c}_pct" for c in CHARACTERISTICS]
                + ["committed", "published", "progress_pct", "quality_progress_pct"])
@@ -132,7 +132,7 @@ def overview(request: Request, run: RunQ = None, year: YearQ = None, q: TextQ = 
         ctx = _context(request, s, r)
         # all stored commitments, as the reports count them (organizations not on the portal included)
         total_committed, total_published, _ = portal_commitment_totals(s, r.id)
-    rows = data.sort_rows(data.text_filter(orgs, q, ("organization", "title")), sort, order == "desc")
+    rows = data.sort_rows(data.text_filter(with_ranking(orgs), q, ("organization", "title")), sort, order == "desc")
     if formato:
         return download(rows, ORG_COLUMNS, formato, f"organizaciones-{r.year}-corrida-{r.id}")
     shown, pager = paginate(rows, page, st.cfg.web.page_size)
@@ -149,9 +149,11 @@ def overview(request: Request, run: RunQ = None, year: YearQ = None, q: TextQ = 
         "progress_pct": round(100.0 * total_published / total_committed, 1) if total_committed else None,
     }
     bars = [{"key": c, "label": st.titles[c], "value": summary.characteristic_pct[c],
+             "note": data.not_judged_note(summary.characteristic_counts[c], c),
              "href": f"/caracteristicas/{c}?run={r.id}"} for c in CHARACTERISTICS]
     return _remember(st, key, st.render(request, "overview.html", {
-        **ctx, "kpis": kpis, "bars": bars, "orgs": shown, "pager": pager, "q": q or "", "sort": sort, "order": order}))
+        **ctx, "kpis": kpis, "bars": bars, "orgs": shown, "pager": pager, "q": q or "", "sort": sort, "order": order,
+        "files": run_files(st.cfg, r)}))
 
 
 @router.get("/organizaciones/{name}")
@@ -177,46 +179,24 @@ def organization(request: Request, name: NamePath, run: RunQ = None, year: YearQ
     if formato:
         return download(datasets, DS_COLUMNS, formato, f"conjuntos-{name}-{r.year}")
     shown, pager = paginate(datasets, page, st.cfg.web.page_size)
-    position = None
-    ranked = data.sort_rows([o for o in orgs if o["score"] is not None], "score", True)
-    for i, o in enumerate(ranked, 1):
-        if o["organization"] == name:
-            position = (i, len(ranked))
-    bars = [{"key": c, "label": st.titles[c], "value": org[f"{c}_pct"],
+    positions = assign_positions(orgs)
+    pos, tied = positions.get(name, (None, False))
+    position = None if pos is None else (position_label(pos, tied), len(positions))
+    org_counts = {c: data.characteristic_counts([d for d in summary.datasets if d["organization"] == name], c)[0]
+                  for c in CHARACTERISTICS}
+    bars = [{"key": c, "label": st.titles[c], "value": org[f"{c}_pct"], "note": data.not_judged_note(org_counts[c], c),
              "href": f"/caracteristicas/{c}?run={r.id}&organization={name}"} for c in CHARACTERISTICS]
-    reports = _report_links(st, r.year, name)
+    reports = run_files(st.cfg, r, name)
     unmatched = [c for c in commitments if c["committed"] and not c["matched"]]
     return _remember(st, key, st.render(request, "organization.html", {
-        **ctx, "org": org, "datasets": shown, "pager": pager, "trend": trend, "bars": bars, "q": q or "",
-        "position": position, "reports": reports, "unmatched": unmatched, "commitments": commitments}))
-
-
-def _report_links(st: Any, year: int | None, name: str) -> list[dict[str, str]]:
-    if year is None:
-        return []
-    base = FsPath(st.cfg.output_dir) / str(year) / "reports"
-    out = []
-    for fname, label in ((f"{name}.html", "Informe HTML"), (f"{name}.pdf", "Informe PDF")):
-        if REPORT_FILE.match(fname) and (base / fname).is_file():
-            out.append({"href": f"/informes/{year}/{fname}", "label": label})
-    return out
+        **ctx, "org": {**org, "state": org_state(org)}, "datasets": shown, "pager": pager, "trend": trend,
+        "bars": bars, "q": q or "", "position": position, "files": reports, "unmatched": unmatched, "commitments": commitments}))
 
 
 @router.get("/informes/{year}/{filename}")
 def report_file(request: Request, year: Annotated[int, Path(ge=1900, le=2200)], filename: NamePath) -> Response:
-    """The official report files (OUT/<year>/reports/…), served read-only; names are checked, no traversal."""
-    st = _st(request)
-    if not REPORT_FILE.match(filename):
-        raise HTTPException(404, "Informe no encontrado.")
-    base = (FsPath(st.cfg.output_dir) / str(year) / "reports").resolve()
-    path = (base / filename).resolve()
-    if path.parent != base or not path.is_file():
-        raise HTTPException(404, "Informe no encontrado: genérelo con «run_audit.py report».")
-    media = "application/pdf" if filename.endswith(".pdf") else "text/html; charset=utf-8"
-    resp = FileResponse(path, media_type=media)
-    # the HTML report is self-contained with inline CSS: allow only that, still no scripts
-    resp.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
-    return resp
+    """The official report files of the year's newest run (older links; new links name the run)."""
+    return year_report(request, year, filename)
 
 
 @router.get("/conjuntos/{name}")
@@ -241,7 +221,8 @@ def dataset(request: Request, name: NamePath, run: RunQ = None, year: YearQ = No
         return download(rows, ["organization", "dataset", "characteristic", "status", "score", "findings",
                                "automatic_status"], formato, f"resultados-{name}-{r.year}")
     return _remember(st, key, st.render(request, "dataset.html", {
-        **ctx, "ds": detail, "score": row.get("score"), "conforme": row.get("conforme")}))
+        **ctx, "ds": detail, "score": row.get("score"), "conforme": row.get("conforme"),
+        "org_title": summary.org_titles.get(detail["organization"] or "")}))
 
 
 @router.get("/caracteristicas/{characteristic}")
@@ -287,7 +268,7 @@ def characteristic(request: Request, characteristic: NamePath, run: RunQ = None,
     return _remember(st, key, st.render(request, "characteristic.html", {
         **ctx, "char": characteristic, "items": items, "pager": pager, "status": status,
         "organization": organization or "", "by_org": sorted(by_org.items(), key=lambda kv: (-kv[1], kv[0])),
-        "counts": counts, "pct": pct, "evaluated": len(scope),
+        "counts": counts, "pct": pct, "evaluated": len(scope), "org_titles": summary.org_titles,
         "org_title": org_title or organization or ""}))
 
 
@@ -301,6 +282,8 @@ def runs(request: Request, year: YearQ = None, page: PageQ = 1, formato: FmtQ = 
             return download(items, RUN_COLUMNS, formato, "corridas")
         items, total = data.list_runs(s, year=year, limit=size, offset=(page - 1) * size)
         ctx = _context(request, s, None)
+    for item in items:
+        item["files"] = run_files(st.cfg, SimpleNamespace(**item))
     pager = {"page": page, "pages": max(1, math.ceil(total / size)), "total": total, "size": size}
     return st.render(request, "runs.html", {**ctx, "runs": items, "pager": pager, "year": year})
 
@@ -321,4 +304,5 @@ def run_detail(request: Request, run_id: Annotated[int, Path(ge=1, le=MAX_INT)],
         errors, total = data.run_errors(s, run_id, limit=size, offset=(page - 1) * size)
         ctx = _context(request, s, None)
     pager = {"page": page, "pages": max(1, math.ceil(total / size)), "total": total, "size": size}
-    return st.render(request, "run.html", {**ctx, "info": info, "errors": errors, "pager": pager})
+    return st.render(request, "run.html", {**ctx, "info": info, "errors": errors, "pager": pager,
+                                           "files": run_files(st.cfg, SimpleNamespace(**info)), "year": info["year"]})

@@ -1,0 +1,111 @@
+"""Spanish words for the internal keys the store keeps (run status and kind, stages, run counters, probe reason
+codes, admin log actions): the dashboard never shows an English or internal key to a person."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from audit.web.format import OUTCOME_ES
+
+RUN_STATUS = {"running": "en curso", "complete": "completa", "partial": "parcial", "failed": "fallida",
+              "interrupted": "interrumpida"}
+RUN_KIND = {"manual": "manual", "periodic": "periódica", "annual": "anual", "demo": "demostración",
+            "scheduled": "programada"}
+STAGE = {"crawl": "rastreo del catálogo", "probe": "consulta de recursos", "content": "revisión de contenido",
+         "score": "calificación", "export": "archivos CSV/JSON", "report": "informes", "report_failed": "informes",
+         "indicator": "indicador"}
+CRAWL_MODE = {"full": "completo", "incremental": "incremental", "resume": "reanudado"}
+
+_COUNTS = {
+    "datasets": "Conjuntos rastreados", "resources": "Recursos", "organizations": "Organizaciones",
+    "groups": "Grupos", "licenses": "Licencias", "crawl_errors": "Errores de rastreo",
+    "added_during_crawl": "Conjuntos agregados durante el rastreo",
+    "removed_during_crawl": "Conjuntos retirados durante el rastreo", "crawl_mode": "Tipo de rastreo",
+    "scored_datasets": "Conjuntos calificados", "retired_datasets": "Conjuntos retirados",
+    "rule_errors": "Errores de reglas", "conformes": "Conjuntos conformes",
+    "manual_overrides": "Revisiones manuales aplicadas", "exports": "Archivos CSV/JSON escritos",
+    "reports": "Informes generados", "report_errors": "Informes con error",
+    "content_candidates": "Recursos candidatos a revisión de contenido", "content_checked": "Contenidos revisados",
+    "content_reused": "Contenidos reutilizados de la corrida anterior", "content_parsed_ok": "Contenidos legibles",
+    "content_failed": "Contenidos ilegibles", "content_download_failed": "Descargas de contenido fallidas",
+    "content_already_done": "Contenidos ya revisados", "content_suite_errors": "Errores en suites de validación",
+    "content_reuse_lookup_failed": "Búsquedas de reutilización fallidas",
+}
+
+
+def count_label(key: str) -> str | None:
+    """The Spanish label of a run counter (``probe_<outcome>`` included), None for one we cannot name."""
+    if key in _COUNTS:
+        return _COUNTS[key]
+    if key.startswith("probe_") and key[6:] in OUTCOME_ES:
+        return "Recursos consultados: " + OUTCOME_ES[key[6:]]
+    return None
+
+
+def run_counts(counts: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The run's counters as (Spanish label, value), in a stable order; internal ones we cannot name are left out."""
+    out = []
+    for key, value in counts.items():
+        label = count_label(key)
+        if label is None or isinstance(value, (dict, list)):
+            continue
+        if key == "crawl_mode":
+            value = CRAWL_MODE.get(str(value), str(value))
+        out.append((label, value))
+    return out
+
+
+_HTTP_CLASSES = {"http_401": "el servidor pide credenciales (HTTP 401)", "http_402": "el servidor pide un pago (HTTP 402)",
+                 "http_403": "acceso prohibido (HTTP 403)", "http_404": "el archivo no existe (HTTP 404)",
+                 "http_408": "el servidor tardó demasiado (HTTP 408)", "http_410": "el archivo fue retirado (HTTP 410)",
+                 "http_429": "demasiadas peticiones (HTTP 429)"}
+REASON = {
+    "html_instead_of_data": "se recibió una página HTML en lugar de los datos",
+    "login_page": "se recibió una página de inicio de sesión", "login_redirect": "redirige a iniciar sesión",
+    "payment_page": "se recibió una página de pago", "zero_bytes": "el archivo está vacío",
+    "not_modified": "sin cambios desde la consulta anterior", "connection_dropped": "la conexión se cortó",
+    "connection_refused": "el servidor rechazó la conexión", "http_client_error": "error en la comunicación",
+    "invalid_http_response": "respuesta HTTP no válida", "dns_error": "el dominio no existe",
+    "invalid_content_encoding": "compresión de la respuesta no válida", "redirect_loop": "redirecciones en bucle",
+    "redirect_without_location": "redirección sin destino", "connect_timeout": "no respondió a tiempo al conectar",
+    "read_timeout": "dejó de enviar datos", "total_timeout": "la descarga tardó demasiado",
+    "malformed_redirect": "redirección con una dirección no válida", "malformed_url": "la dirección no es válida",
+    "missing_url": "el recurso no tiene dirección", "internal_error": "error interno del auditor",
+    "tls_certificate": "certificado TLS no válido",
+}
+
+
+def reason_es(code: str | None) -> str:
+    """A probe reason code in Spanish («html_instead_of_data» → «se recibió una página HTML…»)."""
+    if not code:
+        return ""
+    if code in REASON:
+        return REASON[code]
+    if code in _HTTP_CLASSES:
+        return _HTTP_CLASSES[code]
+    if code.startswith("http_") and code[5:].isdigit():
+        return f"respuesta HTTP {code[5:]}"
+    if code.startswith("unsafe_"):
+        return "dirección bloqueada por seguridad (red privada o no permitida)"
+    return "otro motivo"
+
+
+ADMIN_ACTION = {"login": "inicio de sesión", "logout": "cierre de sesión", "audit": "auditoría",
+                "reports": "regenerar informes", "upload_compromisos": "subir compromisos",
+                "upload_revisiones": "subir revisiones manuales"}
+ADMIN_OUTCOME = {"ok": "correcto", "rejected": "rechazado", "error": "con error", "started": "iniciado"}
+ADMIN_DETAIL = {"file": "archivo", "reason": "motivo", "rows": "filas", "portal": "portal", "message": "mensaje",
+                "run": "corrida", "error": "error"}
+
+
+def install_label_filters(env: Any) -> None:
+    env.filters.update({
+        "run_status_es": lambda v: RUN_STATUS.get(v or "", v or "—"),
+        "run_kind_es": lambda v: RUN_KIND.get(v or "", v or "—"),
+        "stage_es": lambda v: STAGE.get(v or "", "—" if not v else "otra etapa"),
+        "reason_es": reason_es,
+        "admin_action_es": lambda v: ADMIN_ACTION.get(v or "", "otra acción"),
+        "admin_outcome_es": lambda v: ADMIN_OUTCOME.get(v or "", v or "—"),
+        "admin_detail_es": lambda v: ADMIN_DETAIL.get(v or "", "detalle"),
+    })
+    env.globals["run_counts"] = run_counts
