@@ -3,7 +3,9 @@
     .venv/bin/python benchmarks/bench_crawl.py --datasets 10000 [--baseline]
 
 The sample portal runs in its own process; the crawl and the baseline run as child processes so peak RSS
-(ru_maxrss of the child) is measured per tool. Results are printed as a Markdown table row.
+(ru_maxrss of the child) and CPU time (user + system, steadier than wall time on a shared machine) are measured per
+tool. The crawl command's start-up (importing what ``run_audit.py crawl`` imports) is measured first, median of 5.
+Results are printed as Markdown table rows.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -36,13 +39,14 @@ def start_portal(n: int, latency_ms: float = 0.0) -> tuple[subprocess.Popen[str]
     raise SystemExit("sample portal did not start")
 
 
-def measure(cmd: list[str]) -> tuple[float, float, int]:
-    """Run ``cmd`` from a fresh measuring process so ru_maxrss is that command's alone."""
+def measure(cmd: list[str]) -> tuple[float, float, float, int]:
+    """(wall s, CPU s, peak RSS MB, exit code) of ``cmd``, run from a fresh measuring process so ru_maxrss is
+    that command's alone."""
     code = (
         "import resource,subprocess,sys,time,json;"
         "t=time.perf_counter();p=subprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL,stderr=subprocess.DEVNULL);"
-        "w=time.perf_counter()-t;"
-        "print(json.dumps([w,resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss/1024,p.returncode]))"
+        "w=time.perf_counter()-t;u=resource.getrusage(resource.RUSAGE_CHILDREN);"
+        "print(json.dumps([w,u.ru_utime+u.ru_stime,u.ru_maxrss/1024,p.returncode]))"
     )
     # ckanapi dump starts `ckanapi` worker processes by name: the venv's bin must be on PATH.
     env = dict(os.environ, PATH=f"{Path(PY).parent}{os.pathsep}{os.environ.get('PATH', '')}")
@@ -50,8 +54,14 @@ def measure(cmd: list[str]) -> tuple[float, float, int]:
                          env=env).stdout
     import json
 
-    wall, rss, rc = json.loads(out.strip().splitlines()[-1])
-    return wall, rss, rc
+    wall, cpu, rss, rc = json.loads(out.strip().splitlines()[-1])
+    return wall, cpu, rss, rc
+
+
+def startup() -> tuple[float, float]:
+    """Median (wall, CPU) seconds of importing what the crawl command imports, in a fresh interpreter."""
+    runs = [measure([PY, "-c", "import audit.cli, audit.pipeline, audit.crawl, rules"])[:2] for _ in range(5)]
+    return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
 
 
 def main() -> None:
@@ -61,6 +71,8 @@ def main() -> None:
     ap.add_argument("--latency-ms", type=float, default=0.0,
                     help="server-side delay per API call for both tools (a real CKAN answers in tens of ms)")
     args = ap.parse_args()
+    swall, scpu = startup()
+    print(f"| crawl command start-up (imports) | {swall:.2f} s | CPU {scpu:.2f} s |")
     portal, url = start_portal(args.datasets, args.latency_ms)
     print(f"synthetic portal: {args.datasets:,} datasets, {args.latency_ms:g} ms per API call")
     try:
@@ -68,15 +80,16 @@ def main() -> None:
             cfg = Path(tmp) / "bench.yaml"
             cfg.write_text("reports:\n  enabled: false\n")
             db = f"sqlite:///{tmp}/bench.db"
-            wall, rss, rc = measure([PY, str(REPO / "run_audit.py"), "crawl", "--portal", url, "--db", db,
+            wall, cpu, rss, rc = measure([PY, str(REPO / "run_audit.py"), "crawl", "--portal", url, "--db", db,
                                      "--config", str(cfg)])
             assert rc == 0, "crawl failed"
-            print(f"| auditor crawl | {args.datasets:,} | {wall:.1f} s | {args.datasets / wall:,.0f} /s | {rss:.0f} MB |")
+            print(f"| auditor crawl | {args.datasets:,} | {wall:.1f} s | CPU {cpu:.1f} s | "
+                  f"{args.datasets / wall:,.0f} /s | {rss:.0f} MB |")
             if args.baseline:
                 ckanapi = str(Path(PY).with_name("ckanapi"))
-                bwall, brss, brc = measure([ckanapi, "dump", "datasets", "--all", "-O", f"{tmp}/dump.jsonl",
+                bwall, bcpu, brss, brc = measure([ckanapi, "dump", "datasets", "--all", "-O", f"{tmp}/dump.jsonl",
                                             "-r", url, "-q"])
-                print(f"| ckanapi dump datasets --all | {args.datasets:,} | {bwall:.1f} s | "
+                print(f"| ckanapi dump datasets --all | {args.datasets:,} | {bwall:.1f} s | CPU {bcpu:.1f} s | "
                       f"{args.datasets / bwall:,.0f} /s | {brss:.0f} MB | rc={brc}")
                 print(f"speed-up: {bwall / wall:.1f}x")
     finally:
