@@ -21,7 +21,7 @@ import requests
 
 from audit.config import HttpSettings
 from audit.errors import NotCKANError, PortalResponseError, PortalUnreachable
-from audit.httppolicy import GuardedHTTPAdapter, HttpPolicy
+from audit.httppolicy import GuardedHTTPAdapter, HttpPolicy, ResponseTooLarge
 from audit.netguard import UnsafeAddressError
 
 log = logging.getLogger(__name__)
@@ -31,29 +31,17 @@ READ_ONLY_PREFIXES = ("status_show", "package_search", "package_show", "package_
                       "group_", "license_list", "tag_list", "resource_show", "datastore_search")
 
 
-class _ResponseTooLarge(Exception):
-    pass
-
-
 class _CappedRemoteCKAN(ckanapi.RemoteCKAN):
     """RemoteCKAN that streams responses with a byte cap and remembers the last status and content type."""
 
-    max_bytes: int = 200 * 1024 * 1024
+    policy: HttpPolicy
     last_status: int | None = None
     last_content_type: str = ""
 
     def _read(self, r: requests.Response) -> tuple[int, str]:
         self.last_status = r.status_code
         self.last_content_type = r.headers.get("Content-Type", "")
-        chunks: list[bytes] = []
-        total = 0
-        for chunk in r.iter_content(64 * 1024):
-            total += len(chunk)
-            if total > self.max_bytes:
-                r.close()
-                raise _ResponseTooLarge(total)
-            chunks.append(chunk)
-        body = b"".join(chunks)
+        body = self.policy.read_capped(r)
         return r.status_code, body.decode(r.encoding or "utf-8", errors="replace")
 
     def _request_fn(self, url, data, headers, files, requests_kwargs):  # type: ignore[no-untyped-def]
@@ -81,8 +69,8 @@ class CKANClient:
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         self._ckan = _CappedRemoteCKAN(self.url, apikey=token, user_agent=http.user_agent, session=session)
-        self._ckan.max_bytes = http.max_response_bytes
-        self._timeout = (http.connect_timeout_s, http.read_timeout_s)
+        self._ckan.policy = policy
+        self._timeout = policy.timeouts[:2]  # requests: (connect, read)
         self.calls = 0
 
     def close(self) -> None:
@@ -144,7 +132,7 @@ class CKANClient:
                 ) from exc
             except requests.exceptions.RequestException as exc:
                 raise PortalUnreachable(f"Error de red con {self.url} en '{action}': {exc}", portal=self.url) from exc
-            except _ResponseTooLarge as exc:
+            except ResponseTooLarge as exc:
                 raise PortalResponseError(
                     f"La respuesta de '{action}' superó el límite de {self.http.max_response_bytes:,} bytes.",
                     hint="Reduzca crawl.page_size o aumente http.max_response_bytes.",

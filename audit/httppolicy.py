@@ -27,7 +27,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
 
 from requests.adapters import HTTPAdapter
@@ -47,6 +47,7 @@ from audit.netguard import (
 
 if TYPE_CHECKING:
     import httpx
+    import requests
 
     from audit.config import AuditConfig, HttpSettings
 
@@ -209,6 +210,29 @@ class HttpPolicy:
         retry.policy = self
         return retry
 
+    # -------------------------------------------------------------------------------- timeouts and caps
+
+    @property
+    def timeouts(self) -> Timeouts:
+        """Seconds allowed to connect, between two reads, and for a whole request (each client maps them)."""
+        s = self.settings
+        return Timeouts(s.connect_timeout_s, s.read_timeout_s, s.total_timeout_s)
+
+    def read_capped(self, response: requests.Response, cap: int | None = None) -> bytes:
+        """The body of a streamed requests response; :class:`ResponseTooLarge` past ``cap`` bytes (default
+        ``http.max_response_bytes``, the API/catalogue cap). Downloads that keep a truncated prefix instead (probe,
+        content) cap their own loops with ``probe.sniff_bytes`` / ``probe.download_cap_bytes``."""
+        limit = self.settings.max_response_bytes if cap is None else cap
+        chunks: list[bytes] = []
+        total = 0
+        for chunk in response.iter_content(64 * 1024):
+            total += len(chunk)
+            if total > limit:
+                response.close()
+                raise ResponseTooLarge(limit)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
     # ---------------------------------------------------------------------------------------- politeness
 
     def host_limits(self, host: str) -> tuple[int, float]:
@@ -267,6 +291,20 @@ class HttpPolicy:
             raise TypeError(f"unexpected httpx pool {type(pool).__name__}")
         pool._network_backend = _guarded_backend_class()(self)
         return transport
+
+
+class Timeouts(NamedTuple):
+    connect: float
+    read: float
+    total: float
+
+
+class ResponseTooLarge(Exception):
+    """A response went past its byte cap (``limit``)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"more than {limit} bytes")
+        self.limit = limit
 
 
 class UnsafeResolution(OSError):

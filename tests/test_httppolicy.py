@@ -129,6 +129,17 @@ def test_ckan_client_reaches_its_own_host_through_the_policy(net: Network) -> No
     assert net.lookups and all(address == "127.0.0.1" for address, _ in net.connects)
 
 
+def test_api_byte_cap_is_the_policys(net: Network) -> None:
+    from audit.errors import PortalResponseError
+    from audit.sample_portal import SamplePortal
+
+    with SamplePortal() as portal:
+        http = load_config(None, {"http": {"max_response_bytes": 200}}).http
+        with CKANClient(portal.url, http) as client, pytest.raises(PortalResponseError) as info:
+            client.call("package_search", rows=10)
+    assert "200 bytes" in info.value.message
+
+
 # ------------------------------------------------------------------------------------------- pure decisions
 
 

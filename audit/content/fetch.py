@@ -62,12 +62,12 @@ def fetch_bytes_sync(
     policy = HttpPolicy.for_hosts(http, allow_hosts, verify_tls=verify_tls, max_redirects=max_redirects)
     client = _client(policy)
     while True:
-        result = _fetch_once(client, url, cap=cap, deadline=started + http.total_timeout_s)
+        result = _fetch_once(client, url, cap=cap, deadline=started + policy.timeouts.total)
         retryable = result.error in ("timeout", "connection_error") or policy.retryable_status(result.status_code)
         if not retryable or attempt >= policy.retries:
             break
         wait = policy.retry_wait(attempt, result.retry_after)
-        if time.monotonic() + wait > started + http.total_timeout_s:
+        if time.monotonic() + wait > started + policy.timeouts.total:
             break
         attempt += 1
         log.debug("content fetch retry url=%s attempt=%d wait=%.2f", url, attempt, wait)
@@ -93,13 +93,13 @@ def _client(policy: HttpPolicy) -> httpx.Client:
 
         for old in [k for k in _clients if k[0] != key[0]]:
             del _clients[old]  # inherited from the parent process: never used here
-        http = policy.settings
+        timeouts = policy.timeouts
         client = _clients[key] = httpx.Client(
             transport=policy.httpx_transport(),
-            timeout=httpx.Timeout(http.read_timeout_s, connect=http.connect_timeout_s),
+            timeout=httpx.Timeout(timeouts.read, connect=timeouts.connect),
             follow_redirects=True,
             max_redirects=policy.max_redirects,
-            headers={"User-Agent": http.user_agent, "Accept-Encoding": "identity"},
+            headers={"User-Agent": policy.settings.user_agent, "Accept-Encoding": "identity"},
             event_hooks={"request": [precheck]},
         )
     return client

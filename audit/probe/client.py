@@ -153,9 +153,9 @@ class Prober:
         http = cfg.http
         self._global = asyncio.Semaphore(http.concurrency)
         self._gates: dict[str, _HostGate] = {}
-        self._timeout = aiohttp.ClientTimeout(
-            total=http.total_timeout_s, sock_connect=http.connect_timeout_s, sock_read=http.read_timeout_s
-        )
+        timeouts = self.policy.timeouts
+        self._timeout = aiohttp.ClientTimeout(total=timeouts.total, sock_connect=timeouts.connect,
+                                              sock_read=timeouts.read)
         self._session: aiohttp.ClientSession | None = None
         self._ssl: ssl.SSLContext | bool = True if cfg.probe.verify_tls else False
 

@@ -18,7 +18,7 @@ import requests
 
 from audit.config import HttpSettings
 from audit.errors import PortalResponseError, PortalUnreachable
-from audit.httppolicy import GuardedHTTPAdapter, HttpPolicy
+from audit.httppolicy import GuardedHTTPAdapter, HttpPolicy, ResponseTooLarge
 from audit.netguard import UnsafeAddressError, normalize_host
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,8 @@ class DocumentFetcher:
 
     def _mount(self) -> None:
         old = self.session.adapters.get("https://")
-        adapter = GuardedHTTPAdapter(HttpPolicy.for_hosts(self.http, self._hosts))
+        self.policy = HttpPolicy.for_hosts(self.http, self._hosts)
+        adapter = GuardedHTTPAdapter(self.policy)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         if isinstance(old, GuardedHTTPAdapter):
@@ -69,19 +70,14 @@ class DocumentFetcher:
         """The document at ``url`` (any status: callers decide what a 404 means)."""
         self.calls += 1
         self._allow(url)
-        timeout = (self.http.connect_timeout_s, self.http.read_timeout_s)
         try:
-            with self.session.get(url, stream=True, timeout=timeout) as r:
-                chunks: list[bytes] = []
-                total = 0
-                for chunk in r.iter_content(64 * 1024):
-                    total += len(chunk)
-                    if total > self.http.max_response_bytes:
-                        raise PortalResponseError(
-                            f"El catálogo {url} superó el límite de {self.http.max_response_bytes:,} bytes.",
-                            hint="Aumente http.max_response_bytes en config.yaml.", portal=url)
-                    chunks.append(chunk)
-                return Document(r.url, r.status_code, r.headers.get("Content-Type", ""), b"".join(chunks))
+            with self.session.get(url, stream=True, timeout=self.policy.timeouts[:2]) as r:
+                body = self.policy.read_capped(r)
+                return Document(r.url, r.status_code, r.headers.get("Content-Type", ""), body)
+        except ResponseTooLarge as exc:
+            raise PortalResponseError(
+                f"El catálogo {url} superó el límite de {self.http.max_response_bytes:,} bytes.",
+                hint="Aumente http.max_response_bytes en config.yaml.", portal=url) from exc
         except UnsafeAddressError as exc:
             raise PortalUnreachable(f"El catálogo {url} llevó a una dirección no permitida: {exc}",
                                     hint="Si ese host es legítimo, agréguelo a probe.allow_hosts en config.yaml.",
