@@ -91,3 +91,35 @@ def test_audit_all_audits_every_portal_into_one_store_and_compares_them(tmp_path
     buf = StringIO()
     print_status(status, Console(file=buf, width=200))
     assert "Portales" in buf.getvalue() and "caido" in buf.getvalue() and "sin corridas" in buf.getvalue()
+
+
+def test_dashboard_compares_the_portals_and_keeps_stable_portal_urls(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from audit.config import AuditConfig
+    from audit.web.app import create_app
+
+    with SamplePortal(catalog_factory=turtle_catalog, ckan_api=False) as hgo, SamplePortal() as ckan:
+        cfg = AuditConfig.model_validate({
+            "database_url": f"sqlite:///{tmp_path / 'f.db'}", "output_dir": str(tmp_path / "salida"),
+            "content": {"enabled": False}, "reports": {"enabled": False}, "http": {"retries": 0},
+            "portals": [{"name": "hidalgo", "url": hgo.url + "/catalogo.ttl", "title": "Hidalgo <b>"},
+                        {"name": "edomex", "url": ckan.url, "title": "Estado de México"}]})
+        store = open_store(cfg.database_url)
+        outcomes, _ = audit_all(cfg, store, year=2026)
+    assert [o.status for o in outcomes] == ["complete", "complete"]
+    client = TestClient(create_app(cfg, store))
+    page = client.get("/portales")
+    assert page.status_code == 200
+    assert "Comparación de portales: evaluación 2026" in page.text
+    assert "Hidalgo &lt;b&gt;" in page.text and "Hidalgo <b>" not in page.text  # portal strings are escaped
+    assert 'href="/portales/edomex"' in page.text
+    rows = client.get("/portales?formato=json").json()
+    assert sorted(r["portal"] for r in rows) == ["edomex", "hidalgo"]
+    hidalgo_run = next(o.run_id for o in outcomes if o.name == "hidalgo")
+    moved = client.get("/portales/hidalgo/caracteristicas/libre_uso?q=x", follow_redirects=False)
+    assert moved.status_code == 307
+    assert moved.headers["location"] == f"/caracteristicas/libre_uso?run={hidalgo_run}&q=x"
+    assert client.get("/portales/hidalgo").status_code == 200  # the overview of that portal's run
+    assert client.get("/portales/no-existe", follow_redirects=False).status_code == 404
+    assert client.get("/").status_code == 200  # today's single-portal URL still works

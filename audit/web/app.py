@@ -81,7 +81,7 @@ def make_env() -> Environment:
 
 
 def create_app(cfg: AuditConfig, store: Store) -> FastAPI:
-    from audit.web import admin, api, badges, feeds, files, pages
+    from audit.web import admin, api, badges, feeds, files, fleet, pages
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -122,6 +122,7 @@ def create_app(cfg: AuditConfig, store: Store) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(api.router)
     app.include_router(feeds.router)  # Atom feeds of the change digests (audit/web/feeds.py, issue 19)
+    app.include_router(fleet.router)  # /portales: comparison of a fleet of portals (audit/web/fleet.py, issue 17)
     app.include_router(pages.router)
     app.include_router(badges.router)
     app.include_router(files.router)
