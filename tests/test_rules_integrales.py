@@ -200,3 +200,61 @@ def test_integrales_contact_of_harvested_datasets(key, value):
     ds["extras"] = [*ds["extras"], {"key": key, "value": value}]
     result = run(ctx(ds))
     assert "sin_contacto" not in codes(result) and result.evidence["items"]["contacto"] == 1
+
+
+# ------------------------------------------------------------------ issue 12: evidence that counts, weights
+def _agency_failure():
+    suite = {"name": "padron-dependencia", "source": "agency", "success": False, "failed": [
+        {"type": "expect_column_values_to_be_in_set", "kwargs": {"column": "estacion"},
+         "result": {"unexpected_percent": 56.0, "unexpected_count": 280, "element_count": 500,
+                    "partial_unexpected_list": ["XAL", "NEZ", "ATI"]}}]}
+    return content(agency_success=False, expectations={"suites": [suite]})
+
+
+def test_a_failed_agency_suite_keeps_complete_metadata_from_passing():
+    url = "https://salud.edomex.gob.mx/dengue"
+    clean = run(ctx(dataset(url=url), [ev(c=content()), ev(dictionary(), probe(sniffed="pdf"))]))
+    assert clean.status is Status.PASS
+    result = run(ctx(dataset(url=url), [ev(c=_agency_failure()), ev(dictionary(), probe(sniffed="pdf"))]))
+    assert result.evidence["completeness"] >= 0.8 and result.status is Status.PARTIAL
+    finding = next(f for f in result.findings if f.code == "validaciones_de_la_dependencia")
+    assert "suite «padron-dependencia»" in finding.message_es and "«estacion»" in finding.message_es
+    assert "56 % de las filas revisadas (280 de 500)" in finding.message_es and "«XAL»" in finding.message_es
+    assert result.evidence["contradicted_by_content"] == ["Casos de dengue 2025"]
+
+
+def test_a_few_rows_off_the_dictionary_type_do_not_contradict_it():
+    suite = {"name": "diccionario", "source": "dictionary", "success": False, "failed": [
+        {"type": "expect_column_values_to_match_regex", "kwargs": {"column": "fecha"},
+         "meta": {"check": "dictionary_type", "kind": "date"},
+         "result": {"unexpected_percent": 0.33, "unexpected_count": 1, "element_count": 301,
+                    "partial_unexpected_list": ["Total"]}}]}
+    c = content(dictionary_conformance=False, expectations={"suites": [suite]})
+    result = run(ctx(dataset(url="https://x.example.invalid"), [ev(c=c), ev(dictionary(), probe(sniffed="pdf"))]))
+    assert result.status is Status.PASS and "pocas_filas_fuera_del_diccionario" in codes(result)
+    assert all(f.advisory for f in result.findings)  # the findings of a pass are recommendations
+    strict = run(ctx(dataset(url="https://x.example.invalid"), [ev(c=c), ev(dictionary(), probe(sniffed="pdf"))]),
+                 integrales.Params(dictionary_type_tolerance=0))
+    assert strict.status is Status.PARTIAL and "no_coincide_con_diccionario" in codes(strict)
+
+
+@pytest.mark.parametrize(
+    ("resources", "code"),
+    [([], "sin_recursos"),
+     ([ev(resource(), probe("not_found", sniffed=None)), ev(dictionary(), probe(sniffed="pdf"))], "sin_datos_obtenibles")],
+    ids=["zero_resources", "only_the_dictionary_downloads"],
+)
+def test_complete_metadata_without_obtainable_data_is_not_integral(resources, code):
+    result = run(ctx(dataset(url="https://x.example.invalid"), resources))
+    assert result.status is Status.FAIL and result.findings[0].code == code
+
+
+def test_mandatory_metadata_of_the_guia_weigh_double():
+    # missing one mandatory item (frequency, weight 2) costs what two optional ones (tags and groups) cost
+    no_frequency = run(ctx(dataset(url="https://x.example.invalid", extras=[
+        {"key": "periodo", "value": "2024"}, {"key": "cobertura_espacial", "value": "Estatal"}])))
+    no_tags_groups = run(ctx(dataset(url="https://x.example.invalid", tags=[], groups=[])))
+    assert no_frequency.evidence["completeness"] == pytest.approx(no_tags_groups.evidence["completeness"])
+    assert "frecuencia" in no_frequency.evidence["mandatory_items"]
+    assert "etiquetas" not in no_frequency.evidence["mandatory_items"]
+    assert {"modificacion", "pagina_de_acceso"} <= set(no_frequency.evidence["items"])

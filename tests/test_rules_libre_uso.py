@@ -99,3 +99,15 @@ def test_licence_classification(value, category):
 
 def test_libre_uso_retired_is_not_applicable():
     assert libre_uso.evaluate(ctx(retired=True), P).status is Status.NOT_APPLICABLE
+
+
+def test_an_open_licence_on_a_dataset_without_obtainable_data_is_not_applicable():
+    from test_rules_builders import ev, failed, resource
+
+    nothing = ctx(resources=[ev(resource(), failed("dns_error"))])
+    result = libre_uso.evaluate(nothing, libre_uso.Params())
+    assert result.status is Status.NOT_APPLICABLE and result.findings[0].code == "sin_datos_obtenibles"
+    empty = libre_uso.evaluate(ctx(resources=[]), libre_uso.Params())
+    assert empty.status is Status.NOT_APPLICABLE and empty.findings[0].code == "sin_recursos"
+    closed = ctx(dataset(license_id="cc-nc"), resources=[])
+    assert libre_uso.evaluate(closed, libre_uso.Params()).status is Status.FAIL  # a bad licence still fails

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from test_rules_builders import AUDIT, ago, ctx, dataset, dictionary, ev, hist, hres, probe, resource
+from test_rules_builders import AUDIT, ago, content, ctx, dataset, dictionary, ev, hist, hres, probe, resource
 
 from rules import oportunos
 from rules._common import parse_datetime
@@ -380,3 +380,75 @@ def test_custom_frequency_word_beats_the_count_and_unit_reading():
     params = oportunos.Params(frequency_words={**oportunos.Params().frequency_words, "cada 2 semanas": "P1M"})
     result = run(ctx(with_freq("cada 2 semanas"), updated(5)), params)
     assert result.evidence["period_days"] == pytest.approx(30.44, abs=0.01)
+
+
+# ------------------------------------------------------------------ issue 12 §3: freshness that cannot be faked
+def _monthly_stale(**probe_kw):
+    """Monthly data whose own dates are 200 days old; the server's Last-Modified says otherwise."""
+    res = resource(last_modified=ago(200), created=ago(400))
+    return res, ev(res, probe(**probe_kw))
+
+
+def test_last_modified_within_a_day_of_the_probe_is_a_generated_header():
+    _, e = _monthly_stale(last_modified=AUDIT - timedelta(hours=2), sha256="h1")
+    result = oportunos.evaluate(ctx(resources=[e]), oportunos.Params())
+    assert result.status is Status.FAIL
+    assert result.evidence["last_update_source"] == "resource_last_modified"
+    finding = next(f for f in result.findings if f.code == "last_modified_no_confiable")
+    assert finding.advisory and "(generated)" in (finding.observed or "")
+
+
+def test_last_modified_newer_than_an_earlier_run_that_saw_the_same_content_is_not_an_update():
+    res, e = _monthly_stale(last_modified=AUDIT - timedelta(days=5), sha256="h1")
+    c = ctx(resources=[e], history=(hist(30, [hres(res, sha="h1")]),), has_previous_runs=True)
+    result = oportunos.evaluate(c, oportunos.Params())
+    assert result.status is Status.FAIL  # 5 days claimed, but the file is the one seen 30 days ago
+    finding = next(f for f in result.findings if f.code == "last_modified_no_confiable")
+    assert "revisión del" in finding.message_es and "(unchanged)" in (finding.observed or "")
+
+
+def test_last_modified_is_evidence_when_nothing_contradicts_it():
+    res, e = _monthly_stale(last_modified=AUDIT - timedelta(days=5), sha256="h2")
+    alone = oportunos.evaluate(ctx(resources=[e]), oportunos.Params())
+    assert alone.status is Status.PASS and alone.evidence["last_update_source"] == "http_last_modified"
+    changed = ctx(resources=[e], history=(hist(30, [hres(res, sha="h1")]),), has_previous_runs=True)
+    result = oportunos.evaluate(changed, oportunos.Params())
+    assert result.status is Status.PASS  # the content did change since the earlier run: the header is believed
+    assert "ignored_http_last_modified" not in result.evidence
+    assert "el encabezado HTTP Last-Modified" in alone.evidence["last_update_evidence"]
+
+
+def test_a_hash_change_is_dated_by_the_run_that_saw_it_unless_the_file_is_regenerated():
+    res = resource(last_modified=ago(200), created=ago(400))
+    history = (hist(30, [hres(res, sha="h1")]),)
+    changed = ev(res, probe(sha256="h2"))
+    result = oportunos.evaluate(ctx(resources=[changed], history=history, has_previous_runs=True), oportunos.Params())
+    assert result.status is Status.PASS and result.evidence["last_update_source"] == "hash_change"
+    assert "revisión del 2026-06-30" in result.evidence["last_update_evidence"]
+    volatile = ev(res, probe(sha256="h2"), c=content(regenerated=True))
+    result = oportunos.evaluate(ctx(resources=[volatile], history=history, has_previous_runs=True), oportunos.Params())
+    assert result.status is Status.FAIL and result.evidence["regenerated"] == [res["name"]]
+    assert any(f.code == "archivo_generado_en_cada_descarga" and f.advisory for f in result.findings)
+
+
+@pytest.mark.parametrize(
+    ("resources", "code"),
+    [
+        ([], "sin_recursos"),
+        ([ev(dictionary(), probe(sniffed="pdf"))], "sin_recursos_de_datos"),
+        ([ev(resource(), probe("not_found", sniffed=None)), ev(resource("B", url="ftp://x.invalid/b.csv"),
+                                                                 probe("unsupported_scheme", sniffed=None))],
+         "sin_datos_obtenibles"),
+        ([ev(resource(), probe("landing_page", sniffed="html"))], "sin_datos_obtenibles"),
+    ],
+    ids=["zero_resources", "only_documentation", "nothing_reachable", "only_a_web_page"],
+)
+def test_fresh_metadata_without_obtainable_data_is_not_oportuno(resources, code):
+    result = oportunos.evaluate(ctx(resources=resources), oportunos.Params())
+    assert result.status is Status.FAIL
+    assert result.findings[0].code == code and result.evidence["data"] != "obtained"
+
+
+def test_a_metadata_only_audit_still_judges_the_declared_dates():
+    result = oportunos.evaluate(ctx(resources=[ev(resource(), None)]), oportunos.Params())
+    assert result.status is Status.PASS and result.evidence["data"] == "not_probed"

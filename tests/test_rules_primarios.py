@@ -113,3 +113,11 @@ def test_primarios_personal_data_is_an_alert_unless_configured_to_count(setting,
     finding = next(f for f in result.findings if f.code == "posibles_datos_personales")
     assert finding.manual_review and "GOMA••••••••••••07" in finding.message_es and "CURP" in finding.message_es
     assert "anonimice" in finding.remediation_es
+
+
+def test_the_remedy_asks_for_the_greatest_disaggregation_possible_never_simply_individual_records():
+    summary = content(rows=6, summary_rows=1, disaggregation_keys=())
+    result = primarios.evaluate(ctx(resources=[ev(c=summary)]), primarios.Params())
+    remedies = [f.remediation_es for f in result.findings]
+    assert remedies and all("registros individuales" not in r for r in remedies)
+    assert any("mayor nivel de desagregación posible" in r and "datos personales" in r for r in remedies)
