@@ -81,7 +81,7 @@ def make_env() -> Environment:
 
 
 def create_app(cfg: AuditConfig, store: Store) -> FastAPI:
-    from audit.web import admin, api, badges, feeds, files, fleet, pages
+    from audit.web import admin, api, badges, evidence, feeds, files, fleet, pages
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -126,6 +126,7 @@ def create_app(cfg: AuditConfig, store: Store) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(badges.router)
     app.include_router(files.router)
+    app.include_router(evidence.router)  # alerts and appeal packages for signed-in users (issue 20)
     app.include_router(admin.router)
 
     def wants_json(request: Request) -> bool:
