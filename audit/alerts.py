@@ -120,7 +120,7 @@ def org_sections(o: OrgChanges, changes: PortalChanges, *, max_items: int = 50) 
                               [f"Qué hacer: {rem}"] if rem else [])))
                           + _usage(f.usage), dataset_url(portal, f.dataset))
                      for f in o.new_failures], max_items),
-        _section(f"Recursos que fallan en {n} auditorías seguidas",
+        _section(f"Recursos que fallan en {n} auditorías seguidas" if n > 1 else "Recursos que fallaron en esta auditoría",
                  "Una falla aislada puede ser pasajera; éstas se repitieron en cada revisión.", [
                      Line(f"{b.title} — «{b.resource}»: {OUTCOME_ES.get(b.outcome, b.outcome)}",
                           (f"URL: {b.url}",) + ((f"Hallazgo: {b.message}",) if b.message else ())
@@ -376,6 +376,10 @@ def send_alerts(store: Any, cfg: Any, run_id: int, *, dry_run_dir: Path | None =
 
             raise AuditError(f"La corrida {run_id} no está completa ({run.status}): no se comparan corridas "
                              "parciales.", hint="Indique una corrida completa con --run.")
+    from audit.demand import collect_demand
+
+    if cfg.alerts.usage_max_calls:
+        collect_demand(store, cfg, run_id)  # before the changes: their order is impact × demand
     changes = compute_changes(store, cfg, run_id, as_of=as_of)
     dry = Path(dry_run_dir) if dry_run_dir else None
     result = AlertsResult(run_id=run_id, previous_run_id=changes.previous_run_id, dry_run=dry is not None,

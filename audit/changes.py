@@ -24,7 +24,6 @@ The first complete audit of a portal is the baseline: it has no previous audit a
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -32,7 +31,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from audit.demand import Usage, priority, run_demand
+from audit.demand import Usage, most_used_failing, priority, run_demand
 from audit.evidence import REACHABLE_OUTCOMES
 from audit.store.models import (
     AuditRun,
@@ -255,8 +254,8 @@ def compute_changes(store: Any, cfg: Any, run_id: int, *, as_of: date | None = N
         # before it had history) is not a change the agency made
         gone = presence == "retired" and name in listed_before  # removed from the portal since the last audit
         if status in FAILING and (prev == "pass" or name not in previous_names or gone) and name not in young_now:
-            pairs = tuple((str(f.get("message_es") or ""), str(f.get("remediation_es") or ""))
-                          for f in findings or [] if f.get("message_es"))
+            pairs = tuple(dict.fromkeys((str(f.get("message_es") or ""), str(f.get("remediation_es") or ""))
+                                        for f in findings or [] if f.get("message_es")))
             impact = float(weights.get(char, 1.0)) * (1.0 if status == "fail" else 0.5)
             org(org_name).new_failures.append(NewFailure(name, label, char, status, pairs,
                                                          priority(impact, usage), usage))
@@ -281,13 +280,7 @@ def compute_changes(store: Any, cfg: Any, run_id: int, *, as_of: date | None = N
             ds, title, res_label, url, outcome, n_fail, message, remediation,
             priority(float(weights.get("accesibles", 1.0)), usage), usage))
 
-    failing_now: dict[str, int] = defaultdict(int)
-    for name, _t, _o, _c, status, _f, _e, _p in current:
-        if status == "fail":
-            failing_now[name] += 1
-    ranked = sorted((n for n in failing_now if n in demand), key=lambda n: (-demand[n].weight, n))
-    out.most_used_failing = [(n, ds_info[n][0], ds_info[n][1] or "", demand[n], failing_now[n])
-                             for n in ranked[:10] if demand[n].weight > 0]
+    out.most_used_failing = most_used_failing(store, run_id, demand)
 
     for c in commitments:
         org(c.organization_name).commitments.append(CommitmentSoon(c.dataset_key, c.due_date, c.matched_dataset))

@@ -314,7 +314,13 @@ class AlertsSettings(Section):
     throttle_s: float = Field(1.0, ge=0, description="Pausa entre dos correos enviados.")
     max_items: int = Field(50, ge=1, description="Máximo de renglones por sección del resumen (el resto se resume en una línea).")
     dashboard_url: str | None = Field(
-        None, description="URL pública del tablero, para los enlaces de los correos y del canal Atom.",
+        None, description="URL pública del tablero, para los enlaces de los correos y del canal Atom "
+        "(vacío: web.public_url).",
+    )
+    usage_max_calls: int = Field(
+        5000, ge=0,
+        description="Si el listado del portal no trae visitas, consultas package_show (include_tracking) como "
+        "máximo para conocer el uso de cada conjunto (0 = no consultar).",
     )
 
 
