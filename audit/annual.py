@@ -165,10 +165,9 @@ def _mark_evaluation(store: Store, run_id: int, *, year: int, runs: int, out_dir
 
 def write_outputs(store: Store, cfg, run_id: int, out_dir: Path) -> None:
     """Exports (CSV/JSON) and reports (HTML/PDF) of ``run_id`` into ``out_dir/<year>/`` (the pipeline's own stages)."""
-    from audit.pipeline import run_stage
+    from audit.pipeline import write_outputs as write_run_outputs
 
-    for stage in ("export", "report"):
-        run_stage(stage, store, run_id, cfg, out_dir=Path(out_dir))
+    write_run_outputs(store, run_id, cfg, Path(out_dir))  # written aside, swapped in whole
 
 
 def _portal_id(store: Store, portal_url: str) -> int | None:

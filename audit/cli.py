@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
-import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -93,30 +94,43 @@ def audit(portal: PortalOpt = None, config: ConfigOpt = None, db: DbOpt = None, 
                                 commitments=str(commitments) if commitments else None,
                                 reviews=str(reviews) if reviews else None)
     print_summary(store, outcome.run_id, cfg, out_dir=outcome.out_dir)
-    if outcome.status == "interrupted":
-        raise typer.Exit(130)
+    _finish(outcome)
 
 
 def _run_with_signals(cfg: AuditConfig, store: Store, **kw: Any):  # type: ignore[no-untyped-def]
-    """SIGTERM/SIGINT finish the current batch and mark the run interrupted (resume with --resume)."""
-    import signal
-
+    """SIGTERM/SIGINT stop every stage at its next batch and mark the run interrupted (resume with --resume);
+    a second signal stops at once (audit.stopping)."""
     from audit.pipeline import run_audit
+    from audit.stopping import signal_stop
 
-    stop = threading.Event()
-
-    def _handler(signum: int, _frame: Any) -> None:
-        err_console.print(f"[yellow]Señal {signum}: se detendrá al terminar el lote actual…[/]")
-        stop.set()
-
-    previous = {sig: signal.signal(sig, _handler) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
+    with signal_stop(cfg.limits.stop_grace_s, _notice) as stop:
         if "run" in kw:  # audit --all
             return kw.pop("run")(cfg, store, stop=stop, **kw)
-        return run_audit(cfg, store, stop=stop, out_dir=Path(cfg.output_dir), **kw)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        outcome = run_audit(cfg, store, stop=stop, out_dir=Path(cfg.output_dir), **kw)
+    if outcome.nothing_to_resume:
+        err_console.print("[yellow]No había una corrida interrumpida que continuar: se inició una nueva "
+                          f"(corrida {outcome.run_id}).[/]")
+    if outcome.recovered:
+        err_console.print("[yellow]Corrida(s) " + ", ".join(map(str, outcome.recovered)) + " quedaron «en curso» "
+                          "porque su proceso terminó sin cerrarlas; ahora constan como interrumpidas.[/]")
+    return outcome
+
+
+def _notice(message: str) -> None:
+    err_console.print(f"[yellow]{message}[/]", highlight=False)
+
+
+def _finish(outcome: Any) -> None:
+    """Exit code of an audit: 130 interrupted, 1 if some report could not be written, else 0."""
+    if outcome.status == "interrupted":
+        err_console.print(f"Corrida {outcome.run_id} interrumpida; continúe con [bold]audit --resume[/] "
+                          "(lo ya guardado no se repite).", highlight=False)
+        raise typer.Exit(130)
+    failed = int((outcome.counts or {}).get("report_errors") or 0)
+    if failed:
+        err_console.print(f"[bold red]Error:[/] {failed} informe(s) no se pudieron generar (vea `status` y el "
+                          f"registro); regenérelos con `report --run {outcome.run_id}`.", highlight=False)
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -127,9 +141,8 @@ def crawl(portal: PortalOpt = None, config: ConfigOpt = None, db: DbOpt = None,
     cfg = _setup(config, db, portal=portal, verbose=verbose)
     store = _store(cfg)
     outcome = _run_with_signals(cfg, store, portal_url=_portal(cfg), resume=resume, stages=("crawl",))
-    _print_crawl_summary(outcome.counts, outcome.run_id)
-    if outcome.status == "interrupted":
-        raise typer.Exit(130)
+    _print_crawl_summary(store, outcome.run_id)
+    _finish(outcome)
 
 
 def _stage_command(stage: str, run: int | None, config: Path | None, db: str | None, out: Path | None,
@@ -140,9 +153,25 @@ def _stage_command(stage: str, run: int | None, config: Path | None, db: str | N
     cfg = _setup(config, db, out=out, verbose=verbose)
     store = _store(cfg)
     run_id = _resolve_run(store, run)
-    counts = run_stage(stage, store, run_id, cfg, out_dir=Path(cfg.output_dir), **kw)
+    with _stoppable(cfg, run_id):
+        counts = run_stage(stage, store, run_id, cfg, out_dir=Path(cfg.output_dir), **kw)
     mark_stage(store, run_id, stage, done=True, counts=counts)
     return cfg, store, run_id, counts
+
+
+@contextmanager
+def _stoppable(cfg: AuditConfig, run_id: int) -> Iterator[None]:
+    """A single stage run from the command line stops on SIGTERM/SIGINT too (what was stored is kept)."""
+    from audit.runs import StageInterrupted
+    from audit.stopping import signal_stop
+
+    try:
+        with signal_stop(cfg.limits.stop_grace_s, _notice):
+            yield
+    except (StageInterrupted, KeyboardInterrupt):
+        err_console.print(f"Interrumpido. Lo ya guardado de la corrida {run_id} se conserva; vuelva a ejecutar el "
+                          "comando para continuar.", highlight=False)
+        raise typer.Exit(130) from None
 
 
 @app.command()
@@ -166,6 +195,7 @@ def score(run: RunOpt = None, config: ConfigOpt = None, db: DbOpt = None, out: O
           verbose: VerboseOpt = False) -> None:
     """Evaluar (o re-evaluar) una corrida guardada y escribir scores.csv, datasets.csv, organizations.csv, scores.json."""
     from audit.indicator import load_commitments
+    from audit.outdir import check_out_dir
     from audit.pipeline import run_stage
     from audit.reviews import load_reviews, store_reviews
     from audit.runs import mark_stage
@@ -182,9 +212,11 @@ def score(run: RunOpt = None, config: ConfigOpt = None, db: DbOpt = None, out: O
         with store.session() as s:
             portal_id = s.get(AuditRun, run_id).portal_id  # type: ignore[union-attr]
         store_reviews(store, portal_id, review_rows)
-    for stage in ("score", "export"):
-        counts = run_stage(stage, store, run_id, cfg, out_dir=Path(cfg.output_dir), commitments=rows)
-        mark_stage(store, run_id, stage, done=True, counts=counts)
+    check_out_dir(Path(cfg.output_dir), cfg.limits.out_min_free_mb)
+    with _stoppable(cfg, run_id):
+        for stage in ("score", "export"):
+            counts = run_stage(stage, store, run_id, cfg, out_dir=Path(cfg.output_dir), commitments=rows)
+            mark_stage(store, run_id, stage, done=True, counts=counts)
     print_summary(store, run_id, cfg, out_dir=Path(cfg.output_dir) / str(_year(store, run_id)))
 
 
@@ -193,18 +225,28 @@ def report(run: RunOpt = None, year: YearOpt = None, config: ConfigOpt = None, d
            organization: Annotated[list[str] | None, typer.Option(help="Sólo esta(s) organización(es).")] = None,
            verbose: VerboseOpt = False) -> None:
     """Regenerar los informes HTML y PDF desde la base de datos, sin rastrear."""
+    from audit.outdir import check_out_dir, output_error, prepare_staging, swap_in
     from reports.render import render_reports
 
     cfg = _setup(config, db, out=out, verbose=verbose)
     store = _store(cfg)
     run_id = _run_for_year(store, year) if (year and run is None) else _resolve_run(store, run)
-    target = Path(cfg.output_dir) / str(_year(store, run_id)) / "reports"
-    render_reports(store, run_id, target, cfg=cfg, organizations=organization or None, pdf=cfg.reports.pdf,
-                   workers=cfg.reports.workers)
-    from audit.manifest import write_manifest
-
-    write_manifest(target.parent)
+    base, run_year = Path(cfg.output_dir), _year(store, run_id)
+    check_out_dir(base, cfg.limits.out_min_free_mb)
+    # written aside and swapped in whole; the run's other outputs already in OUT/<year> are kept
+    staging = prepare_staging(base, run_year, run_id)
+    with _stoppable(cfg, run_id):
+        try:
+            result = render_reports(store, run_id, staging / "reports", cfg=cfg, organizations=organization or None,
+                                    pdf=cfg.reports.pdf, workers=cfg.reports.workers)
+        except OSError as exc:
+            raise output_error(exc, base) from exc
+    target = swap_in(base, run_year, run_id) / "reports"
     console.print(f"Informes de la corrida {run_id} escritos en [bold]{target}[/]")
+    if result.errors:
+        for subject, message in result.errors.items():
+            err_console.print(f"[bold red]Error:[/] informe de {subject}: {message}", highlight=False)
+        raise typer.Exit(1)
 
 
 def _run_for_year(store: Store, year: int) -> int:
@@ -251,7 +293,9 @@ def demo(out: Annotated[Path, typer.Option("--out", help="Carpeta del demo.")] =
                                     commitments=str(demo_commitments))
     print_summary(store, outcome.run_id, cfg, out_dir=outcome.out_dir)
     console.print(f"\nBase de datos: [bold]{out / 'audit.db'}[/]")
-    console.print(f"Resultados: [bold]{outcome.out_dir}[/]")
+    if outcome.out_dir is not None:
+        console.print(f"Resultados: [bold]{outcome.out_dir}[/]")
+    _finish(outcome)
 
 
 def _write_demo_commitments(path: Path) -> None:
@@ -354,11 +398,22 @@ def serve(config: ConfigOpt = None, db: DbOpt = None,
 
 
 # -- summaries ---------------------------------------------------------------------------------------------------
-def _print_crawl_summary(counts: dict[str, Any], run_id: int) -> None:
+def _print_crawl_summary(store: Store, run_id: int) -> None:
+    """What the run has stored (counted in the database: also right for a crawl that was interrupted)."""
+    from sqlalchemy import func, select
+
+    from audit.store import DatasetSnapshot, GroupSnapshot, OrganizationSnapshot, ResourceSnapshot, RunError
+
+    with store.session() as s:
+        def count(model: Any, *where: Any) -> int:
+            return int(s.scalar(select(func.count()).select_from(model).where(model.run_id == run_id, *where)) or 0)
+
+        orgs, groups = count(OrganizationSnapshot), count(GroupSnapshot)
+        datasets = count(DatasetSnapshot, DatasetSnapshot.presence == "listed")
+        resources, errors = count(ResourceSnapshot), count(RunError, RunError.stage == "crawl")
     console.print(
-        f"[bold]Corrida {run_id}[/]: {counts.get('organizations', 0)} organizaciones, "
-        f"{counts.get('groups', 0)} grupos, {counts.get('datasets', 0)} conjuntos de datos, "
-        f"{counts.get('resources', 0)} recursos, {counts.get('crawl_errors', 0)} errores de rastreo."
+        f"[bold]Corrida {run_id}[/]: {orgs} organizaciones, {groups} grupos, {datasets} conjuntos de datos, "
+        f"{resources} recursos, {errors} errores de rastreo."
     )
 
 
@@ -378,10 +433,9 @@ def print_summary(store: Store, run_id: int, cfg: AuditConfig, *, out_dir: Path 
     with store.session() as s:
         run = s.get(AuditRun, run_id)
         assert run is not None
-        counts = dict(run.counts or {})
         orgs = s.scalars(select(OrganizationResult).where(OrganizationResult.run_id == run_id)).all()
         status = run.status
-    _print_crawl_summary(counts, run_id)
+    _print_crawl_summary(store, run_id)
     print_probe_summary(store, run_id)
     if orgs:
         table = Table(title=f"Resumen por organización (corrida {run_id}, {status})")
@@ -423,6 +477,11 @@ def main() -> None:
     except KeyboardInterrupt:
         err_console.print("Interrumpido.")
         sys.exit(130)
+    except Exception as exc:  # a bug or an unforeseen condition: one line, the details in the log
+        log.debug("unexpected error", exc_info=True)
+        err_console.print(f"[bold red]Error inesperado:[/] {exc.__class__.__name__}: {exc}\n"
+                          "  → Repita con --verbose para ver el detalle y repórtelo.", highlight=False)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -418,6 +418,24 @@ class PortalEntry(Section):
         return portal_base_url(value)
 
 
+class LimitsSettings(Section):
+    """What an unattended service must survive: stops, full disks, oversized input files and reports."""
+
+    stop_grace_s: float = Field(
+        5.0, gt=0, le=120,
+        description="Tras SIGTERM/SIGINT, segundos que se espera a que la etapa termine su lote antes de abandonarlo.")
+    out_min_free_mb: float = Field(
+        100.0, ge=0, description="Espacio libre mínimo (MB) en la carpeta de resultados para empezar una auditoría.")
+    input_max_mb: float = Field(
+        20.0, gt=0, description="Tamaño máximo (MB) de un archivo de entrada: compromisos, revisiones, enlaces.")
+    input_max_rows: int = Field(
+        100_000, ge=1, description="Filas máximas de un archivo de entrada (compromisos, revisiones, enlaces).")
+    suite_max_mb: float = Field(2.0, gt=0, description="Tamaño máximo (MB) de un archivo de suite de expectativas.")
+    report_max_mb: float = Field(
+        200.0, gt=0, description="Tamaño máximo (MB) del HTML de un informe; uno mayor falla y la corrida termina con "
+        "código distinto de cero.")
+
+
 #: what users paste after the portal's base: its API endpoint or a page of the catalogue
 _CKAN_PAGE_SUFFIX = re.compile(r"/(?:api(?:/\d+)?(?:/action(?:/.*)?)?|(?:dataset|organization|group)(?:/.*)?)$")
 
@@ -469,6 +487,7 @@ class AuditConfig(Section):
         description="Fundamento legal citado en reglas, informes, tablero y API (por omisión, LGTAIP 2025, art. 3, "
         "fr. VIII); ver docs/reglas.md.",
     )
+    limits: LimitsSettings = Field(default_factory=lambda: LimitsSettings())
 
     @field_validator("portal_url")
     @classmethod

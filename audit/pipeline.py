@@ -6,6 +6,7 @@ run resumes at the first stage not done, and any stage can be re-run alone on a 
 
 from __future__ import annotations
 
+import errno
 import logging
 import threading
 from contextlib import closing
@@ -15,30 +16,48 @@ from typing import Any
 
 from audit.config import AuditConfig
 from audit.errors import AuditError, PortalError
+from audit.outdir import (
+    FULL_ERRNOS,
+    OutputFullError,
+    check_out_dir,
+    discard_staging,
+    full_disk_message,
+    output_error,
+    prepare_staging,
+    staging_dir,
+    swap_in,
+)
 from audit.runs import (
     StageInterrupted,
     create_run,
     mark_stage,
+    recover_abandoned_runs,
     resumable_run,
     set_status,
     stage_done,
+    unmark_stage,
 )
 from audit.sources.base import CatalogSource
 from audit.sources.detect import open_source
+from audit.stopping import check_stop, stop_scope
 from audit.store import AuditRun, Store
 
 log = logging.getLogger(__name__)
 STAGES = ("crawl", "probe", "content", "score", "export", "report")
+#: stages that write OUT/<year>/ (through the run's staging folder, swapped in whole)
+OUTPUT_STAGES = ("export", "report")
 
 
 @dataclass
 class AuditOutcome:
     run_id: int
-    status: str  # complete | interrupted | failed
+    status: str  # complete | partial | interrupted | failed
     year: int
     counts: dict[str, Any] = field(default_factory=dict)
-    out_dir: Path | None = None
+    out_dir: Path | None = None  # OUT/<year> when this run's outputs are there, else None
     error: str | None = None
+    nothing_to_resume: bool = False  # --resume found no unfinished run: a new one was started
+    recovered: list[int] = field(default_factory=list)  # runs left "running" by a killed process, now interrupted
 
 
 def normalize_portal_url(url: str) -> str:
@@ -63,19 +82,26 @@ def run_audit(cfg: AuditConfig, store: Store, *, portal_url: str, year: int | No
     from audit.reviews import load_reviews, store_reviews
 
     portal_url = normalize_portal_url(portal_url)
-    # Input files are validated before anything is written: a bad file changes nothing.
+    # Input files and the results folder are checked before anything is written: a bad file changes nothing.
     commitments_file = commitments or cfg.indicator.commitments_file
     commitment_rows = load_commitments(commitments_file) if commitments_file else None
     reviews_file = reviews or cfg.indicator.reviews_file
     review_rows = load_reviews(reviews_file) if reviews_file else None
     out = Path(out_dir or cfg.output_dir)
+    if any(st in OUTPUT_STAGES for st in stages):
+        check_out_dir(out, cfg.limits.out_min_free_mb)
 
     source, info = open_source(portal_url, cfg)  # CKAN, data.json or RDF catalogue (cfg.portal_type)
     with closing(source):
         portal_id = store.get_or_create_portal(portal_url, cfg.portal_title or info.title, info.version)
         with _lock(store, portal_url, cfg, holder):
+            # we hold the portal's lock: a run still marked "running" was left by a process that died
+            recovered = recover_abandoned_runs(store, portal_id)
             run_id = resumable_run(store, portal_id) if resume else None
+            nothing_to_resume = resume and run_id is None
             if run_id is None:
+                if resume:
+                    log.info("event=nothing_to_resume portal=%s", portal_url)
                 run_id = create_run(store, portal_id, cfg, kind=kind, year=year)
             else:
                 log.info("run=%d event=resume", run_id)
@@ -86,20 +112,17 @@ def run_audit(cfg: AuditConfig, store: Store, *, portal_url: str, year: int | No
                 run = s.get(AuditRun, run_id)
                 assert run is not None
                 run_year = run.year or year or 0
+            outcome_kw = {"nothing_to_resume": nothing_to_resume, "recovered": [r for r in recovered if r != run_id]}
             try:
-                for stage in stages:
-                    if stage_done(store, run_id, stage):
-                        continue
-                    if stop is not None and stop.is_set():
-                        raise StageInterrupted(stage)
-                    counts = run_stage(stage, store, run_id, cfg, source=source, stop=stop, out_dir=out,
-                                       commitments=commitment_rows)
-                    mark_stage(store, run_id, stage, done=True, counts=counts)
+                with stop_scope(stop):
+                    _run_stages(store, run_id, cfg, stages, source=source, stop=stop, out=out,
+                                commitments=commitment_rows)
             except StageInterrupted:
                 set_status(store, run_id, "interrupted")
-                return _outcome(store, run_id, "interrupted", out)
-            except PortalError as exc:
-                set_status(store, run_id, "interrupted", error=str(exc))  # resumable once the portal is back
+                return _outcome(store, run_id, "interrupted", out, **outcome_kw)
+            except (PortalError, OutputFullError) as exc:
+                # resumable once the portal is back / once there is room again
+                set_status(store, run_id, "interrupted", error=str(exc))
                 raise
             except AuditError as exc:
                 set_status(store, run_id, "failed", error=str(exc))
@@ -112,21 +135,60 @@ def run_audit(cfg: AuditConfig, store: Store, *, portal_url: str, year: int | No
             final = "complete" if all(stage_done(store, run_id, st) for st in STAGES) else "partial"
             set_status(store, run_id, final)
             log.info("run=%d event=%s year=%s", run_id, final, run_year)
-            return _outcome(store, run_id, final, out)
+            return _outcome(store, run_id, final, out, **outcome_kw)
 
 
-def _outcome(store: Store, run_id: int, status: str, out: Path) -> AuditOutcome:
+def _run_stages(store: Store, run_id: int, cfg: AuditConfig, stages: tuple[str, ...], *, source: CatalogSource,
+                stop: threading.Event | None, out: Path, commitments: list[Any] | None) -> None:
+    year = _run_year(store, run_id)
+    if (stage_done(store, run_id, "export") and not stage_done(store, run_id, "report")
+            and not staging_dir(out, year, run_id).is_dir()):
+        unmark_stage(store, run_id, "export")  # the staged exports are gone (a full disk): write them again
+    writes_outputs = False
+    for stage in stages:
+        if stage_done(store, run_id, stage):
+            continue
+        check_stop(stage)
+        if stop is not None and stop.is_set():
+            raise StageInterrupted(stage)
+        counts = run_stage(stage, store, run_id, cfg, source=source, stop=stop, out_dir=out,
+                           commitments=commitments, publish=False)
+        mark_stage(store, run_id, stage, done=True, counts=counts)
+        writes_outputs = writes_outputs or stage in OUTPUT_STAGES
+    if writes_outputs or staging_dir(out, year, run_id).is_dir():
+        publish_outputs(store, run_id, out)
+
+
+def publish_outputs(store: Store, run_id: int, out: Path) -> Path:
+    """Swap the run's staged outputs in as ``OUT/<year>`` (see audit.outdir)."""
+    return swap_in(out, _run_year(store, run_id), run_id)
+
+
+def write_outputs(store: Store, run_id: int, cfg: AuditConfig, out_dir: Path) -> Path:
+    """Exports and reports of a stored run, written together and swapped in as ``OUT/<year>``."""
+    for stage in OUTPUT_STAGES:
+        run_stage(stage, store, run_id, cfg, out_dir=out_dir, publish=False)
+    return publish_outputs(store, run_id, Path(out_dir))
+
+
+def _outcome(store: Store, run_id: int, status: str, out: Path, **kw: Any) -> AuditOutcome:
     with store.session() as s:
         run = s.get(AuditRun, run_id)
         assert run is not None
+        year_dir = out / str(run.year)
+        # name the folder only when it holds this run's outputs (an interrupted run has not written it)
+        shown = year_dir if year_dir.is_dir() and status in ("complete", "partial") else None
         return AuditOutcome(run_id=run_id, status=status, year=run.year or 0, counts=dict(run.counts or {}),
-                            out_dir=out / str(run.year), error=run.error)
+                            out_dir=shown, error=run.error, **kw)
 
 
 def run_stage(stage: str, store: Store, run_id: int, cfg: AuditConfig, *, source: CatalogSource | None = None,
               stop: threading.Event | None = None, out_dir: Path | None = None,
-              commitments: list[Any] | None = None) -> dict[str, Any]:
-    """Run one stage on a stored run; returns counts to merge into the run's summary."""
+              commitments: list[Any] | None = None, publish: bool = True) -> dict[str, Any]:
+    """Run one stage on a stored run; returns counts to merge into the run's summary.
+
+    The output stages (export, report) write into the run's staging folder; with ``publish`` it is then swapped
+    in as ``OUT/<year>`` (the pipeline swaps once, after both)."""
     mark_stage(store, run_id, stage)
     if stage == "crawl":
         from audit.crawl import crawl_portal
@@ -151,34 +213,48 @@ def run_stage(stage: str, store: Store, run_id: int, cfg: AuditConfig, *, source
         return {"scored_datasets": summary.datasets, "retired_datasets": summary.retired,
                 "rule_errors": summary.rule_errors, "conformes": summary.conformes,
                 "manual_overrides": summary.manual_overrides}
+    if stage not in OUTPUT_STAGES:
+        raise ValueError(f"unknown stage {stage!r}")
+    base = Path(out_dir or cfg.output_dir)
     year = _run_year(store, run_id)
-    out = Path(out_dir or cfg.output_dir) / str(year)
-    if stage == "export":
-        from audit.exports import write_exports
+    out = prepare_staging(base, year, run_id)
+    try:
+        counts = _export(store, run_id, cfg, out) if stage == "export" else _report(store, run_id, cfg, out)
+    except OSError as exc:
+        if exc.errno in FULL_ERRNOS:
+            discard_staging(base, year, run_id)  # frees the room it took; exports and reports are written again
+            unmark_stage(store, run_id, "export")
+        raise output_error(exc, base) from exc
+    _record_output_dir(store, run_id, base / str(year))  # where they are once swapped in
+    if publish:
+        swap_in(base, year, run_id)
+    return counts
 
-        paths = write_exports(store, run_id, out, cfg.scoring.weights, cfg.legal_basis)
-        _record_output_dir(store, run_id, out)
-        return {"exports": len(paths)}
-    if stage == "report":
-        from audit.manifest import write_manifest
 
-        if not cfg.reports.enabled:
-            write_manifest(out)  # the year's last output: the manifest lists every file of OUT/Y
-            return {}
-        from reports.render import render_reports
+def _export(store: Store, run_id: int, cfg: AuditConfig, out: Path) -> dict[str, Any]:
+    from audit.exports import write_exports
 
-        result = render_reports(store, run_id, out / "reports", cfg=cfg, pdf=cfg.reports.pdf,
-                                workers=cfg.reports.workers)
-        _record_output_dir(store, run_id, out)
-        if result.errors:  # one broken report never loses the others; the run's summary counts it
-            from audit.runs import record_error
+    paths = write_exports(store, run_id, out, cfg.scoring.weights, cfg.legal_basis)
+    return {"exports": len(paths)}
 
-            with store.session() as s:
-                for subject, message in result.errors.items():
-                    record_error(s, run_id, "report", "report_failed", message, subject=subject)
-        write_manifest(out)  # the year's last output: the manifest lists every file of OUT/Y
-        return {"reports": len(result.files), "report_errors": len(result.errors)}
-    raise ValueError(f"unknown stage {stage!r}")
+
+def _report(store: Store, run_id: int, cfg: AuditConfig, out: Path) -> dict[str, Any]:
+    if not cfg.reports.enabled:
+        return {}
+    from reports.render import render_reports
+
+    result = render_reports(store, run_id, out / "reports", cfg=cfg, pdf=cfg.reports.pdf,
+                            workers=cfg.reports.workers)
+    full = next((m for m in result.errors.values() if full_disk_message(m)), None)
+    if full is not None:  # a worker ran out of room: the same as this process running out of it
+        raise OSError(errno.ENOSPC, full)
+    if result.errors:  # one broken report never loses the others; the run's summary counts it
+        from audit.runs import record_error
+
+        with store.session() as s:
+            for subject, message in result.errors.items():
+                record_error(s, run_id, "report", "report_failed", message, subject=subject)
+    return {"reports": len(result.files), "report_errors": len(result.errors)}
 
 
 def _refresh_statistics(store: Store) -> None:

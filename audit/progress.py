@@ -1,5 +1,8 @@
 """Progress for long stages: a rich progress bar on a terminal, periodic structured log lines otherwise.
 
+Every ``advance`` is also a stop check (:func:`audit.stopping.check_stop`): a stage stops at its next item after
+SIGTERM/SIGINT.
+
 Usage::
 
     with stage_progress("Sondeando recursos", total=n) as advance:
@@ -15,6 +18,8 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+
+from audit.stopping import check_stop
 
 log = logging.getLogger("audit.progress")
 
@@ -52,6 +57,7 @@ def stage_progress(description: str, total: int | None, *, log_every_s: float = 
 
             def advance_bar(n: int = 1) -> None:
                 bar.advance(task, n)
+                check_stop()
 
             yield advance_bar
         return
@@ -67,6 +73,7 @@ def stage_progress(description: str, total: int | None, *, log_every_s: float = 
         if now - last >= log_every_s:
             last = now
             log.info("stage=%r event=progress done=%d total=%s elapsed_s=%.1f", description, done, total, now - started)
+        check_stop()
 
     yield advance_log
     log.info("stage=%r event=end done=%d elapsed_s=%.1f", description, done, time.monotonic() - started)

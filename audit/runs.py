@@ -50,6 +50,18 @@ def resumable_run(store: Store, portal_id: int) -> int | None:
     return None
 
 
+def recover_abandoned_runs(store: Store, portal_id: int) -> list[int]:
+    """Runs of the portal still marked ``running`` become ``interrupted`` (resumable). Call only while holding
+    the portal's audit lock: then no live process can be running them — they were left by a killed one."""
+    with store.session() as s:
+        runs = list(s.scalars(select(AuditRun).where(AuditRun.portal_id == portal_id, AuditRun.status == "running")))
+        for run in runs:
+            run.status = "interrupted"
+            run.error = run.error or "El proceso que la ejecutaba terminó sin cerrarla (p. ej. kill -9 o un corte)."
+            log.warning("run=%d event=recovered_as_interrupted (its process is gone)", run.id)
+        return [run.id for run in runs]
+
+
 def latest_run(store: Store, *, portal_id: int | None = None, complete_only: bool = False) -> int | None:
     with store.session() as s:
         q = select(AuditRun.id).order_by(AuditRun.id.desc()).limit(1)
@@ -80,6 +92,14 @@ def mark_stage(store: Store, run_id: int, stage: str, *, done: bool = False, cou
             run.stages_done = [*(run.stages_done or []), stage]
         if counts:
             run.counts = {**(run.counts or {}), **counts}
+
+
+def unmark_stage(store: Store, run_id: int, stage: str) -> None:
+    """Forget that ``stage`` was done (its outputs were lost): the next resume runs it again."""
+    with store.session() as s:
+        run = s.get(AuditRun, run_id)
+        if run is not None and stage in (run.stages_done or []):
+            run.stages_done = [st for st in run.stages_done if st != stage]
 
 
 def stage_done(store: Store, run_id: int, stage: str) -> bool:

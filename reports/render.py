@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import multiprocessing
 import re
 import time
 import unicodedata
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -27,6 +25,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from audit.childproc import completed, process_pool
 from audit.config import AuditConfig
 from audit.errors import ConfigError
 from audit.legal import LegalBasis
@@ -438,12 +437,10 @@ def render_reports(
                     record(job, None, f"{exc.__class__.__name__}: {exc}")
                 advance(1)
         else:
-            # spawn: children must not inherit the parent's database connections
-            ctx = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=_init_worker,
-                                     initargs=(db_url, st)) as pool:
+            # spawned workers (no inherited database connections) that die with this process and on a stop
+            with process_pool(n_workers, initializer=_init_worker, initargs=(db_url, st)) as pool:
                 futures = {pool.submit(_worker_job, job): job for job in jobs}  # portal (largest) first
-                for fut in as_completed(futures):
+                for fut in completed(futures, stage="report"):
                     job = futures[fut]
                     try:
                         record(job, fut.result(), None)

@@ -7,13 +7,18 @@ OOM kill) costs only the job it held, named as ``worker_crashed``; and a worker 
 Either way a fresh worker takes its place and the stage goes on.
 
 Workers are forked where the platform allows it, so they inherit what the parent already imported (GX costs
-seconds to import).
+seconds to import). Each one first calls :func:`audit.childproc.worker_setup`: it dies with the parent, exits on
+SIGTERM and lets go of the parent's database connections. While it waits for results the pool checks the stage's
+stop request (:func:`audit.stopping.check_stop`) at least every ``STOP_POLL_S``; leaving the pool because of an
+exception (a stop, a crash of the parent's own code) kills the workers at once instead of waiting for their jobs.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
+import signal
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -22,6 +27,9 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from typing import Any, Generic, TypeVar
 
+from audit.childproc import STOP_POLL_S, worker_setup
+from audit.stopping import check_stop
+
 log = logging.getLogger(__name__)
 
 J = TypeVar("J")
@@ -29,9 +37,13 @@ R = TypeVar("R")
 
 #: how long a worker may take to exit after being asked to before it is killed
 _EXIT_GRACE_S = 2.0
+#: a worker killed by one of these signals was stopped by someone, not crashed by its file: its job is retried once
+_STOP_SIGNALS = (-signal.SIGTERM, -signal.SIGINT, -signal.SIGHUP)
 
 
-def _worker_main(conn: Connection, fn: Callable[[Any], Any], initializer: Callable[[], None] | None) -> None:
+def _worker_main(conn: Connection, fn: Callable[[Any], Any], initializer: Callable[[], None] | None,
+                 parent_pid: int) -> None:
+    worker_setup(parent_pid)
     if initializer is not None:
         initializer()
     while True:
@@ -82,7 +94,8 @@ class WatchedPool(Generic[J, R]):
 
     def _start(self) -> _Worker[J]:
         parent, child = self._ctx.Pipe()
-        process = self._ctx.Process(target=_worker_main, args=(child, self.fn, self.initializer), daemon=True)
+        process = self._ctx.Process(target=_worker_main, args=(child, self.fn, self.initializer, os.getpid()),
+                                    daemon=True)
         process.start()
         child.close()
         return _Worker(process=process, conn=parent)
@@ -105,19 +118,29 @@ class WatchedPool(Generic[J, R]):
             worker.process.join(max(0.0, deadline - time.monotonic()))
             self._discard(worker)
 
+    def kill(self) -> None:
+        """Stop every worker now (their jobs are abandoned)."""
+        for worker in list(self._pool):
+            self._discard(worker)
+
     def __enter__(self) -> WatchedPool[J, R]:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: type[BaseException] | None, *_exc: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.kill()
 
     # ------------------------------------------------------------------ work
 
     def map(self, jobs: Iterable[J]) -> Iterator[tuple[J, R]]:
         pending: deque[J] = deque(jobs)
+        retried: set[int] = set()  # ids of jobs given back once after a signal stopped their worker
         while len(self._pool) < min(self.workers, len(pending)):
             self._pool.append(self._start())
         while pending or any(w.job is not None for w in self._pool):
+            check_stop("content")
             for worker in list(self._pool):
                 if worker.job is None and pending:
                     job = pending.popleft()
@@ -133,7 +156,7 @@ class WatchedPool(Generic[J, R]):
                 continue
             next_deadline = min(w.started for w in busy) + self.time_limit_s
             ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy],
-                         timeout=max(0.01, next_deadline - time.monotonic()))
+                         timeout=min(STOP_POLL_S, max(0.01, next_deadline - time.monotonic())))
             for worker in busy:
                 held = worker.job
                 assert held is not None
@@ -143,9 +166,16 @@ class WatchedPool(Generic[J, R]):
                             raise EOFError
                         result = worker.conn.recv()
                     except (EOFError, OSError):
-                        log.warning("content worker pid=%s died (exit code %s)", worker.process.pid,
-                                    worker.process.exitcode)
+                        worker.process.join(_EXIT_GRACE_S)
+                        code = worker.process.exitcode
+                        log.warning("content worker pid=%s died (exit code %s)", worker.process.pid, code)
                         self._replace(worker)
+                        if code in _STOP_SIGNALS and id(held) not in retried:
+                            # stopped from outside (e.g. a TERM to the whole process group): says nothing about
+                            # the file; if the stop is ours the next check ends the stage, else the job is retried
+                            retried.add(id(held))
+                            pending.appendleft(held)
+                            continue
                         yield held, self.on_lost(held, "worker_crashed")
                         continue
                     worker.job = None

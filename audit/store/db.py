@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -11,8 +13,15 @@ from pathlib import Path
 
 import orjson
 from sqlalchemy import create_engine, event, select
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    IntegrityError,
+    NoSuchModuleError,
+    OperationalError,
+    SQLAlchemyError,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 from audit.errors import StoreError
@@ -44,14 +53,43 @@ def _json_dumps(value: object) -> str:
         return json.dumps(value, default=str)
 
 
-def make_engine(url: str) -> Engine:
+#: the database URL schemes the service works with (drivers installed with it)
+SUPPORTED_SCHEMES = ("sqlite:///ruta/audit.db", "postgresql+psycopg://usuario@host/base")
+_SUPPORTED_HINT = "Esquemas admitidos: " + " o ".join(SUPPORTED_SCHEMES) + " (postgresql:// equivale a postgresql+psycopg://)."
+
+#: every engine this process created, and every connection they opened (with the pid that opened it), so a
+#: forked worker can let go of them (see forget_inherited_connections)
+_ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
+_CONNECTIONS: weakref.WeakKeyDictionary[object, int] = weakref.WeakKeyDictionary()
+
+
+def _supported_url(url: str) -> URL:
+    """Parse ``url`` and accept only SQLite and PostgreSQL through psycopg 3; anything else is a StoreError."""
     try:
         parsed = make_url(url)
+    except NoSuchModuleError as exc:  # a scheme SQLAlchemy has no dialect for (nonsense://, postgres://)
+        raise StoreError(f"Base de datos no admitida: {_safe(url)!r}", hint=_SUPPORTED_HINT) from exc
     except ArgumentError as exc:
-        raise StoreError(
-            f"URL de base de datos inválida: {url!r}",
-            hint="Use sqlite:///ruta/audit.db o postgresql+psycopg://usuario@host/base",
-        ) from exc
+        raise StoreError(f"URL de base de datos inválida: {_safe(url)!r}", hint=_SUPPORTED_HINT) from exc
+    backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
+    if backend == "sqlite" and driver in ("pysqlite", "sqlite"):
+        return parsed
+    if backend == "postgresql" and driver in ("psycopg", ""):
+        return parsed.set(drivername="postgresql+psycopg")
+    raise StoreError(f"Base de datos no admitida: {parsed.drivername!r} ({_safe(url)!r})", hint=_SUPPORTED_HINT)
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, for messages (also for URLs SQLAlchemy cannot parse)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        head, sep, tail = url.partition("@")
+        return ("***@" + tail) if sep else url
+
+
+def make_engine(url: str) -> Engine:
+    parsed = _supported_url(url)
     if parsed.get_backend_name() == "sqlite":
         db = parsed.database
         if db and db != ":memory:":
@@ -60,11 +98,43 @@ def make_engine(url: str) -> Engine:
                 parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise StoreError(f"No se puede crear la carpeta de la base de datos {parent}: {exc}") from exc
-        engine = create_engine(url, connect_args={"timeout": 30}, json_serializer=_json_dumps,
+        engine = create_engine(parsed, connect_args={"timeout": 30}, json_serializer=_json_dumps,
                                json_deserializer=orjson.loads)
         event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_engine(url, pool_pre_ping=True, json_serializer=_json_dumps, json_deserializer=orjson.loads)
+    else:
+        engine = create_engine(parsed, pool_pre_ping=True, json_serializer=_json_dumps,
+                               json_deserializer=orjson.loads)
+    event.listen(engine, "connect", _track_connection)
+    _ENGINES.add(engine)
+    return engine
+
+
+def _track_connection(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    try:
+        _CONNECTIONS[dbapi_conn] = os.getpid()
+    except TypeError:  # a driver connection that cannot be weakly referenced: nothing to forget later
+        pass
+
+
+def forget_inherited_connections() -> None:
+    """In a forked worker: drop the parent's pools without closing its sessions, and close this process's copies
+    of the parent's PostgreSQL sockets at the descriptor level (no protocol message: the parent's sessions, and
+    the advisory lock one of them holds, are untouched — but they no longer outlive the parent because of us)."""
+    for engine in list(_ENGINES):
+        engine.dispose(close=False)
+    me = os.getpid()
+    for conn, pid in list(_CONNECTIONS.items()):
+        if pid == me:
+            continue
+        _CONNECTIONS.pop(conn, None)
+        try:
+            fd = conn.pgconn.socket  # type: ignore[attr-defined]  # psycopg 3; its finaliser skips other pids
+        except Exception:  # noqa: BLE001 - SQLite, or a connection already closed: nothing to let go of
+            continue
+        try:
+            os.close(fd)
+        except OSError:
+            pass
 
 
 def migrate(engine: Engine) -> None:
@@ -77,6 +147,33 @@ def migrate(engine: Engine) -> None:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+def _driver_message(exc: SQLAlchemyError) -> str:
+    """The database's own words (first line), without SQLAlchemy's SQL echo and documentation link."""
+    orig = getattr(exc, "orig", None)
+    text = str(orig if orig is not None else exc).strip().splitlines()
+    return text[0][:300] if text else exc.__class__.__name__
+
+
+def describe_error(exc: SQLAlchemyError) -> str:
+    """A Spanish sentence for a database error, followed by the server's message (kept as is: it names the table,
+    constraint or file involved)."""
+    detail = _driver_message(exc)
+    low = detail.lower()
+    if isinstance(exc, IntegrityError):
+        what = "Conflicto de integridad en la base de datos (un registro duplicado o una referencia inválida)"
+    elif "locked" in low or "busy" in low:
+        what = "La base de datos está ocupada por otro proceso y no respondió a tiempo"
+    elif ("disk" in low and ("full" in low or "space" in low)) or "no space" in low:
+        what = "No queda espacio en el disco de la base de datos"
+    elif "readonly" in low or "read-only" in low or "read only" in low:
+        what = "La base de datos es de sólo lectura"
+    elif isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated):
+        what = "Se perdió la conexión con la base de datos o ésta rechazó la operación"
+    else:
+        what = "Error de la base de datos"
+    return f"{what}. Detalle del servidor: {detail}"
 
 
 class Store:
@@ -98,7 +195,7 @@ class Store:
             session.commit()
         except SQLAlchemyError as exc:
             session.rollback()
-            raise StoreError(f"Error de base de datos: {exc.__class__.__name__}: {exc}") from exc
+            raise StoreError(describe_error(exc)) from exc
         except BaseException:
             session.rollback()
             raise
@@ -106,6 +203,16 @@ class Store:
             session.close()
 
     def get_or_create_portal(self, url: str, title: str | None = None, ckan_version: str | None = None) -> int:
+        try:
+            return self._get_or_create_portal(url, title, ckan_version)
+        except StoreError as exc:
+            if not isinstance(exc.__cause__, IntegrityError):
+                raise
+            # two first-ever audits of one portal at once: the other process inserted it first; use its row
+            # (whichever of the two then loses the audit lock gets the lock error, not this one)
+            return self._get_or_create_portal(url, title, ckan_version)
+
+    def _get_or_create_portal(self, url: str, title: str | None, ckan_version: str | None) -> int:
         with self.session() as s:
             portal = s.scalar(select(Portal).where(Portal.url == url))
             if portal is None:
@@ -133,10 +240,10 @@ def open_store(url: str, *, migrate_schema: bool = True) -> Store:
     except OperationalError as exc:
         engine.dispose()
         raise StoreError(
-            f"No se puede abrir la base de datos {make_url(url).render_as_string(hide_password=True)}: {exc.orig}",
+            f"No se puede abrir la base de datos {_safe(url)}: {_driver_message(exc)}",
             hint="Verifique que el servidor esté en marcha y que la ruta sea escribible.",
         ) from exc
     except SQLAlchemyError as exc:
         engine.dispose()
-        raise StoreError(f"Error al preparar la base de datos: {exc}") from exc
+        raise StoreError(f"Error al preparar la base de datos {_safe(url)}: {describe_error(exc)}") from exc
     return Store(engine)
