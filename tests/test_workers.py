@@ -31,8 +31,9 @@ import threading
 pool = WatchedPool(sleep_forever, workers=2, time_limit_s=600, on_lost=lost)
 threading.Thread(target=lambda: next(pool.map([1, 2])), daemon=True).start()
 with process_pool(1) as spawned:
+    spawned.submit(os.getpid).result()  # the worker is set up (its initializer ran)
     spawned.submit(time.sleep, 600)
-    time.sleep(2.0)
+    time.sleep(1.0)
     print("PIDS", flush=True)
     time.sleep(600)
 """
