@@ -44,14 +44,17 @@ class OutputFullError(AuditError):
 
 
 def check_out_dir(out: Path, min_free_mb: float) -> None:
-    """Raise :class:`ConfigError` (exit 2) unless ``out`` can take this run's outputs."""
-    out = Path(out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(f"No se puede crear la carpeta de resultados {out}: {exc.strerror or exc}",
-                          hint="Indique con --out una carpeta donde este usuario pueda escribir.") from exc
-    probe = out / f".prueba-escritura-{uuid.uuid4().hex[:8]}"
+    """Raise :class:`ConfigError` (exit 2) unless ``out`` can take this run's outputs: it exists or can be created
+    (nothing is created here: a run that fails before writing leaves no folder), a file can be written in it (or
+    in the folder it would be created in), and it has at least ``min_free_mb`` free."""
+    out = Path(out).absolute()
+    where = out
+    while not where.exists() and where.parent != where:
+        where = where.parent
+    if not where.is_dir():
+        raise ConfigError(f"No se puede crear la carpeta de resultados {out}: {where} no es una carpeta.",
+                          hint="Indique con --out una carpeta donde este usuario pueda escribir.")
+    probe = where / f".prueba-escritura-{uuid.uuid4().hex[:8]}"
     try:
         probe.write_bytes(b"ok")
     except OSError as exc:
@@ -62,7 +65,7 @@ def check_out_dir(out: Path, min_free_mb: float) -> None:
                           hint="Revise los permisos o use --out con otra carpeta.") from exc
     finally:
         probe.unlink(missing_ok=True)
-    free_mb = shutil.disk_usage(out).free / 2**20
+    free_mb = shutil.disk_usage(where).free / 2**20
     if free_mb < min_free_mb:
         raise ConfigError(
             f"La carpeta de resultados {out} tiene {free_mb:.0f} MB libres; se requieren al menos {min_free_mb:.0f} MB "
