@@ -142,7 +142,8 @@ def test_dataset_page_shows_statuses_findings_remediation_evidence_review_and_hi
     assert "Consulta anónima" in html and "HTTP" in html  # probe outcome per resource
     assert "Resultado del sondeo en cada corrida" in html  # per run
     assert "Contenido: se pudo leer" in html  # content check
-    assert html.count("<strong>Corrida ") == 2  # history timeline over both runs
+    history = html.split("Estado de cada característica en cada corrida", 1)[1].split("</table>", 1)[0]
+    assert history.count("<tr><td><a href=") == 2  # history: one row per run, ten statuses each
 
 
 def test_dataset_page_shows_findings_with_remediation(client: TestClient) -> None:

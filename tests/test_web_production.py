@@ -222,3 +222,66 @@ def test_one_error_format_in_spanish_with_a_code(store: Store, tmp_path: Path, u
         assert "Not Found" not in r.text and body["error"]["message"]
         html = c.get("/no-existe")
         assert html.status_code == 404 and "Not Found" not in html.text and "No encontrado" in html.text
+
+
+# ------------------------------------------------------------------------------------------ API for other systems
+
+
+def test_api_filters_match_the_ui(store: Store, tmp_path: Path) -> None:
+    with TestClient(create_app(_cfg(tmp_path), store)) as c:
+        every = c.get("/api/v1/datasets?limit=1000").json()["items"]
+        fails = c.get("/api/v1/datasets?status=fail&characteristic=accesibles&limit=1000").json()
+        assert fails["total"] == sum(1 for d in every if d["accesibles"] == "fail") > 0
+        both = c.get("/api/v1/datasets?status=fail_partial&characteristic=libre_uso&limit=1000").json()
+        assert both["total"] == sum(1 for d in every if d["libre_uso"] in ("fail", "partial"))
+        anywhere = c.get("/api/v1/datasets?status=fail&limit=1000").json()
+        assert anywhere["total"] == sum(1 for d in every if "fail" in d.values())
+        # the same numbers as the characteristic page with the same filter
+        page = c.get("/caracteristicas/accesibles?status=fail").text
+        assert f"no cumplen {fails['total']};" in page
+
+
+def test_etag_and_cache_control_follow_the_run_and_conditional_get_answers_304(store: Store, tmp_path: Path) -> None:
+    with TestClient(create_app(_cfg(tmp_path), store)) as c:
+        for url in ("/", "/organizaciones/secretaria-000", "/api/v1/organizations", "/api/v1/datasets?run=1",
+                    "/corridas"):
+            first = c.get(url)
+            tag = first.headers["etag"]
+            assert tag and "cache-control" in first.headers, url
+            again = c.get(url, headers={"If-None-Match": tag})
+            assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == tag, url
+            assert c.get(url, headers={"If-None-Match": 'W/"otro"'}).status_code == 200
+        assert c.get("/api/v1/datasets?run=1").headers["cache-control"] == "public, max-age=3600"  # named run
+        assert c.get("/api/v1/datasets").headers["cache-control"] == "public, max-age=60"  # "the newest run"
+        assert c.get("/?run=1").headers["etag"] != c.get("/?run=2").headers["etag"]
+        assert "etag" not in c.get("/admin").headers
+
+
+def test_read_only_cors_for_configured_origins(store: Store, tmp_path: Path) -> None:
+    app = create_app(_cfg(tmp_path, cors_origins=["https://datos.edomex.gob.mx"]), store)
+    with TestClient(app) as c:
+        ok = c.get("/api/v1/runs", headers={"Origin": "https://datos.edomex.gob.mx"})
+        assert ok.headers["access-control-allow-origin"] == "https://datos.edomex.gob.mx"
+        assert "Origin" in ok.headers["vary"]
+        other = c.get("/api/v1/runs", headers={"Origin": "https://evil.invalid"})
+        assert "access-control-allow-origin" not in other.headers
+        pre = c.options("/api/v1/datasets", headers={"Origin": "https://datos.edomex.gob.mx",
+                                                     "Access-Control-Request-Method": "GET"})
+        assert pre.status_code == 204 and pre.headers["access-control-allow-methods"] == "GET, HEAD"
+        assert "access-control-allow-credentials" not in pre.headers
+        assert "access-control-allow-origin" not in c.get("/", headers={"Origin": "https://datos.edomex.gob.mx"}).headers
+        refused = c.options("/api/v1/datasets", headers={"Origin": "https://evil.invalid",
+                                                         "Access-Control-Request-Method": "GET"})
+        assert "access-control-allow-origin" not in refused.headers
+
+
+def test_dataset_history_across_runs_in_api_and_page(store: Store, tmp_path: Path) -> None:
+    with TestClient(create_app(_cfg(tmp_path), store)) as c:
+        history = c.get("/api/v1/datasets/conjunto-00000/history").json()
+        assert [h["run"] for h in history] == [1, 2]
+        assert all(len(h["statuses"]) == 10 for h in history)
+        page = c.get("/conjuntos/conjunto-00000").text
+        table = page.split("Estado de cada característica en cada corrida", 1)[1].split("</table>", 1)[0]
+        assert table.count("Corrida 1") == 1 and table.count("Corrida 2") == 1
+        assert table.count('class="st st-') == 20
+        assert c.get("/api/v1/datasets/no-existe/history").json()["error"]["code"] == "not_found"

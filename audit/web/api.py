@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from audit.web import data
@@ -39,6 +39,7 @@ router = APIRouter(prefix="/api/v1", tags=["api"],
                               422: {"model": ErrorOut, "description": "Parámetro inválido o desconocido."}})
 
 StatusLit = Literal["pass", "partial", "fail", "not_applicable"]
+FilterStatusLit = Literal["pass", "partial", "fail", "not_applicable", "fail_partial"]
 CharLit = Literal[
     "accesibles", "integrales", "gratuitos", "no_discriminatorios", "oportunos",
     "permanentes", "primarios", "legibles_por_maquinas", "formatos_abiertos", "libre_uso",
@@ -171,10 +172,12 @@ def _limit(request: Request, limit: int | None) -> int:
     return limit or _state(request).cfg.web.page_size
 
 
-def _run_or_404(s: Any, run: int | None, year: int | None) -> Any:
+def _run_or_404(s: Any, run: int | None, year: int | None, response: Response | None = None) -> Any:
     r = data.resolve_run(s, run_id=run, year=year)
     if r is None:
         raise HTTPException(404, "No hay corridas de auditoría que coincidan (revise run/year).")
+    if response is not None:
+        response.headers["Cache-Control"] = data.cache_control(r, run is not None)
     return r
 
 
@@ -199,24 +202,24 @@ def get_run(request: Request, run_id: Annotated[int, Path(ge=1, le=MAX_INT)]) ->
 
 @router.get("/organizations", response_model=Page[OrganizationOut],  # type: ignore[valid-type]
             summary="Organizaciones (organizations.csv)")
-def list_organizations(request: Request, run: RunQ = None, year: YearQ = None, q: TextQ = None,
+def list_organizations(request: Request, response: Response, run: RunQ = None, year: YearQ = None, q: TextQ = None,
                        sort: Annotated[Literal[data.ORG_SORT_KEYS], Query()] = "score",  # type: ignore[valid-type]
                        order: Annotated[Literal["asc", "desc"], Query()] = "desc",
                        limit: LimitQ = None, offset: OffsetQ = 0) -> dict[str, Any]:
     st = _state(request)
     lim = _limit(request, limit)
     with st.store.session() as s:
-        r = _run_or_404(s, run, year)
+        r = _run_or_404(s, run, year, response)
         rows = st.cache.get(s, r, st.cfg.scoring.weights).organizations
     rows = data.sort_rows(data.text_filter(rows, q, ("organization", "title")), sort, order == "desc")
     return {"items": rows[offset:offset + lim], "total": len(rows), "limit": lim, "offset": offset, "run": r.id}
 
 
 @router.get("/organizations/{name}", response_model=OrganizationOut, summary="Una organización")
-def get_organization(request: Request, name: NamePath, run: RunQ = None, year: YearQ = None) -> dict[str, Any]:
+def get_organization(request: Request, response: Response, name: NamePath, run: RunQ = None, year: YearQ = None) -> dict[str, Any]:
     st = _state(request)
     with st.store.session() as s:
-        r = _run_or_404(s, run, year)
+        r = _run_or_404(s, run, year, response)
         rows = st.cache.get(s, r, st.cfg.scoring.weights).organizations
     for row in rows:
         if row["organization"] == name:
@@ -226,33 +229,39 @@ def get_organization(request: Request, name: NamePath, run: RunQ = None, year: Y
 
 @router.get("/datasets", response_model=Page[DatasetOut],  # type: ignore[valid-type]
             summary="Conjuntos (datasets.csv)")
-def list_datasets(request: Request, run: RunQ = None, year: YearQ = None, organization: NameQ = None,
-                  conforme: Annotated[bool | None, Query()] = None, q: TextQ = None,
-                  characteristic: Annotated[CharLit | None, Query()] = None,
-                  status: Annotated[StatusLit | None, Query(description="Estado en `characteristic`.")] = None,
+def list_datasets(request: Request, response: Response, run: RunQ = None, year: YearQ = None,
+                  organization: NameQ = None, conforme: Annotated[bool | None, Query()] = None, q: TextQ = None,
+                  characteristic: Annotated[CharLit | None, Query(description="Característica a filtrar.")] = None,
+                  status: Annotated[FilterStatusLit | None, Query(
+                      description="Estado en `characteristic` (o en cualquiera, sin `characteristic`); "
+                                  "`fail_partial` = no cumple o parcial, como en el tablero.")] = None,
                   limit: LimitQ = None, offset: OffsetQ = 0) -> dict[str, Any]:
     st = _state(request)
     lim = _limit(request, limit)
     with st.store.session() as s:
-        r = _run_or_404(s, run, year)
+        r = _run_or_404(s, run, year, response)
         summary = st.cache.get(s, r, st.cfg.scoring.weights)
     rows = summary.datasets
     if organization is not None:
         rows = [d for d in rows if d["organization"] == organization]
     if conforme is not None:
         rows = [d for d in rows if d["conforme"] == conforme]
-    if characteristic and status:
-        rows = [d for d in rows if d[characteristic] == status]
+    if status:
+        wanted = ("fail", "partial") if status == "fail_partial" else (status,)
+        chars = [characteristic] if characteristic else list(CHARACTERISTICS)
+        rows = [d for d in rows if any(d[c] in wanted for c in chars)]
+    elif characteristic:  # a characteristic alone: the datasets it applies to
+        rows = [d for d in rows if d[characteristic] not in (None, "not_applicable")]
     rows = data.text_filter(rows, q, ("dataset", "title"))
     items = [data.public_dataset(d) for d in rows[offset:offset + lim]]
     return {"items": items, "total": len(rows), "limit": lim, "offset": offset, "run": r.id}
 
 
 @router.get("/datasets/{name}", response_model=DatasetDetailOut, summary="Un conjunto con evidencia")
-def get_dataset(request: Request, name: NamePath, run: RunQ = None, year: YearQ = None) -> dict[str, Any]:
+def get_dataset(request: Request, response: Response, name: NamePath, run: RunQ = None, year: YearQ = None) -> dict[str, Any]:
     st = _state(request)
     with st.store.session() as s:
-        r = _run_or_404(s, run, year)
+        r = _run_or_404(s, run, year, response)
         summary = st.cache.get(s, r, st.cfg.scoring.weights)
         detail = data.dataset_detail(s, r, data.clean(name) or "", st.cfg.scoring.weights)
     if detail is None:
@@ -261,21 +270,45 @@ def get_dataset(request: Request, name: NamePath, run: RunQ = None, year: YearQ 
     return {**detail, "score": row.get("score"), "conforme": bool(row.get("conforme")), "run": r.id}
 
 
+class HistoryOut(BaseModel):
+    run: int
+    year: int | None
+    started_at: datetime | None
+    run_status: str
+    presence: str
+    score: float | None
+    conforme: bool
+    statuses: dict[str, str] = Field(description="Estado de cada característica en esa corrida.")
+
+
+@router.get("/datasets/{name}/history", response_model=list[HistoryOut],
+            summary="Historial de un conjunto: estado de cada característica en cada corrida")
+def get_dataset_history(request: Request, response: Response, name: NamePath, run: RunQ = None,
+                        year: YearQ = None) -> list[dict[str, Any]]:
+    st = _state(request)
+    with st.store.session() as s:
+        r = _run_or_404(s, run, year, response)
+        detail = data.dataset_detail(s, r, data.clean(name) or "", st.cfg.scoring.weights)
+    if detail is None:
+        raise HTTPException(404, f"No existe el conjunto {name!r} en la corrida {r.id}.")
+    return list(detail["history"])
+
+
 @router.get("/results", response_model=Page[ResultOut], summary="Resultados por característica (scores.csv)")
-def list_results(request: Request, run: RunQ = None, year: YearQ = None, organization: NameQ = None,
+def list_results(request: Request, response: Response, run: RunQ = None, year: YearQ = None, organization: NameQ = None,
                  dataset: NameQ = None, characteristic: Annotated[CharLit | None, Query()] = None,
                  status: Annotated[StatusLit | None, Query()] = None,
                  limit: LimitQ = None, offset: OffsetQ = 0) -> dict[str, Any]:
     lim = _limit(request, limit)
     with _state(request).store.session() as s:
-        r = _run_or_404(s, run, year)
+        r = _run_or_404(s, run, year, response)
         items, total = data.results_rows(s, r.id, organization=data.clean(organization), dataset=data.clean(dataset),
                                          characteristic=characteristic, status=status, limit=lim, offset=offset)
     return {"items": items, "total": total, "limit": lim, "offset": offset, "run": r.id}
 
 
 @router.get("/indicator", response_model=IndicatorOut, summary="Avance en la implementación de datos abiertos")
-def get_indicator(request: Request, run: RunQ = None, year: YearQ = None) -> dict[str, Any]:
+def get_indicator(request: Request, response: Response, run: RunQ = None, year: YearQ = None) -> dict[str, Any]:
     with _state(request).store.session() as s:
-        r = _run_or_404(s, run, year)
+        r = _run_or_404(s, run, year, response)
         return data.indicator(s, r.id)

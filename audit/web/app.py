@@ -29,7 +29,12 @@ from audit.web.errors import ERROR_TITLES, error_body, spanish_detail, spanish_e
 from audit.web.format import install_web_filters
 from audit.web.jobs import JobRunner
 from audit.web.labels import install_label_filters
-from audit.web.middleware import HeadMiddleware, QueryAllowlistMiddleware, SlashMiddleware
+from audit.web.middleware import (
+    ConditionalGetMiddleware,
+    HeadMiddleware,
+    QueryAllowlistMiddleware,
+    SlashMiddleware,
+)
 from audit.web.proxy import ForwardedHeadersMiddleware
 from audit.web.security import (
     AdminCredentials,
@@ -109,9 +114,10 @@ def create_app(cfg: AuditConfig, store: Store) -> FastAPI:
     if state.admin is None:
         log.info("admin disabled: AUDIT_ADMIN_PASSWORD is not set")
     app.router.redirect_slashes = False  # SlashMiddleware redirects relatively (never to the Host header)
-    # added innermost first: Security(Forwarded(Head(Slash(Query(Cors(PageCache(app)))))))
+    # added innermost first: Security(Forwarded(Head(Slash(Query(Conditional(Cors(PageCache(app))))))))
     app.add_middleware(PageCacheMiddleware, state=state)  # inner: cached pages still get the security headers
     app.add_middleware(CorsMiddleware, origins=cfg.web.cors_origins)
+    app.add_middleware(ConditionalGetMiddleware)  # ETag/304 for cached pages too
     app.add_middleware(QueryAllowlistMiddleware,
                        routes=[*api.router.routes, *feeds.router.routes, *pages.router.routes, *badges.router.routes,
                                *files.router.routes, *admin.router.routes])

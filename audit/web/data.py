@@ -242,6 +242,15 @@ def not_judged_note(counts: dict[str, int], characteristic: str = "") -> str | N
     return ("no se pudo juzgar: no aplica a ninguno de los conjuntos evaluados" + (f" ({hint})" if hint else ""))
 
 
+def cache_control(run: AuditRun | None, explicit: bool) -> str:
+    """How long a client or proxy may reuse an answer about ``run``: a finished run never changes (an hour when
+    the address names it; a minute when it means "the newest run", which a new audit replaces); a run in
+    progress must be revalidated every time (its ETag changes as it advances)."""
+    if run is None or run.status not in FINISHED:
+        return "no-cache"
+    return "public, max-age=3600" if explicit else "public, max-age=60"
+
+
 def run_version(run: AuditRun) -> tuple[Any, ...]:
     """Changes when a run's results may have changed (a stage re-run or the run finishing)."""
     return (run.status, run.stage, str(run.finished_at), len(run.stages_done or []), str(run.counts))

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -100,3 +101,55 @@ class QueryAllowlistMiddleware:
         known = {k: v for k, v in pairs if k in allowed}  # the last value wins, as FastAPI reads it
         query = urlencode(sorted(known.items())).encode("latin-1", "replace")
         await self.app({**scope, "query_string": query}, receive, send)
+
+
+class ConditionalGetMiddleware:
+    """``ETag`` (a hash of the body: a finished run's pages and API answers never change, so the tag is stable
+    for the run they show) and ``Cache-Control`` on every HTML/JSON answer to GET; ``If-None-Match`` with the
+    same tag answers 304 without a body. Views may set their own ``Cache-Control`` (by the run's state)."""
+
+    def __init__(self, app: ASGIApp, default_cache: str = "public, max-age=60") -> None:
+        self.app = app
+        self.default_cache = default_cache.encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or scope.get("method") != "GET" or path.startswith(("/admin", "/static")):
+            await self.app(scope, receive, send)
+            return
+        wanted = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"if-none-match"), "")
+        start: Message | None = None
+
+        async def send_tagged(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                content_type = dict(message.get("headers", [])).get(b"content-type", b"")
+                if message["status"] == 200 and content_type.startswith((b"text/html", b"application/json",
+                                                                         b"image/svg+xml")):
+                    start = message  # held until the body is known
+                    return
+                await send(message)
+                return
+            if start is None:
+                await send(message)
+                return
+            held, start = start, None
+            if message.get("more_body"):  # streamed: no tag
+                await send(held)
+                await send(message)
+                return
+            body = message.get("body", b"")
+            tag = b'W/"' + hashlib.blake2b(body, digest_size=12).hexdigest().encode() + b'"'
+            headers = [(k, v) for k, v in held.get("headers", []) if k != b"etag"]
+            if not any(k == b"cache-control" for k, _ in headers):
+                headers.append((b"cache-control", self.default_cache))
+            headers.append((b"etag", tag))
+            if wanted and tag.decode() in [t.strip() for t in wanted.split(",")] or wanted.strip() == "*":
+                keep = [(k, v) for k, v in headers if k in (b"etag", b"cache-control", b"vary")]
+                await send({**held, "status": 304, "headers": keep})
+                await send({"type": "http.response.body", "body": b""})
+                return
+            await send({**held, "headers": headers})
+            await send(message)
+
+        await self.app(scope, receive, send_tagged)

@@ -90,7 +90,9 @@ def _cached(st: Any, key: tuple[tuple[str, str], tuple[Any, ...]] | None) -> Res
     return None if body is None else HTMLResponse(body)
 
 
-def _remember(st: Any, key: tuple[tuple[str, str], tuple[Any, ...]] | None, resp: Response) -> Response:
+def _remember(st: Any, key: tuple[tuple[str, str], tuple[Any, ...]] | None, r: Any, run: int | None,
+              resp: Response) -> Response:
+    resp.headers["Cache-Control"] = data.cache_control(r, run is not None)
     if key is not None and resp.status_code == 200:
         st.pages.put(key[0], key[1], bytes(resp.body))
     return resp
@@ -151,7 +153,7 @@ def overview(request: Request, run: RunQ = None, year: YearQ = None, q: TextQ = 
     bars = [{"key": c, "label": st.titles[c], "value": summary.characteristic_pct[c],
              "note": data.not_judged_note(summary.characteristic_counts[c], c),
              "href": f"/caracteristicas/{c}?run={r.id}"} for c in CHARACTERISTICS]
-    return _remember(st, key, st.render(request, "overview.html", {
+    return _remember(st, key, r, run, st.render(request, "overview.html", {
         **ctx, "kpis": kpis, "bars": bars, "orgs": shown, "pager": pager, "q": q or "", "sort": sort, "order": order,
         "files": run_files(st.cfg, r)}))
 
@@ -188,7 +190,7 @@ def organization(request: Request, name: NamePath, run: RunQ = None, year: YearQ
              "href": f"/caracteristicas/{c}?run={r.id}&organization={name}"} for c in CHARACTERISTICS]
     reports = run_files(st.cfg, r, name)
     unmatched = [c for c in commitments if c["committed"] and not c["matched"]]
-    return _remember(st, key, st.render(request, "organization.html", {
+    return _remember(st, key, r, run, st.render(request, "organization.html", {
         **ctx, "org": {**org, "state": org_state(org)}, "datasets": shown, "pager": pager, "trend": trend,
         "bars": bars, "q": q or "", "position": position, "files": reports, "unmatched": unmatched, "commitments": commitments}))
 
@@ -220,7 +222,7 @@ def dataset(request: Request, name: NamePath, run: RunQ = None, year: YearQ = No
         rows = [{"organization": detail["organization"], "dataset": detail["dataset"], **res} for res in detail["results"]]
         return download(rows, ["organization", "dataset", "characteristic", "status", "score", "findings",
                                "automatic_status"], formato, f"resultados-{name}-{r.year}")
-    return _remember(st, key, st.render(request, "dataset.html", {
+    return _remember(st, key, r, run, st.render(request, "dataset.html", {
         **ctx, "ds": detail, "score": row.get("score"), "conforme": row.get("conforme"),
         "org_title": summary.org_titles.get(detail["organization"] or "")}))
 
@@ -265,7 +267,7 @@ def characteristic(request: Request, characteristic: NamePath, run: RunQ = None,
         found = data.findings_for(s, [d["snapshot_id"] for d in shown], characteristic)
         ctx = _context(request, s, r)
     items = [{**d, "status": d[characteristic], "findings": found.get(d["snapshot_id"], [])} for d in shown]
-    return _remember(st, key, st.render(request, "characteristic.html", {
+    return _remember(st, key, r, run, st.render(request, "characteristic.html", {
         **ctx, "char": characteristic, "items": items, "pager": pager, "status": status,
         "organization": organization or "", "by_org": sorted(by_org.items(), key=lambda kv: (-kv[1], kv[0])),
         "counts": counts, "pct": pct, "evaluated": len(scope), "org_titles": summary.org_titles,
