@@ -20,6 +20,7 @@ import hashlib
 import logging
 import os
 import tempfile
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -33,6 +34,10 @@ from audit.store.models import AuditRun, ContentCheck
 log = logging.getLogger(__name__)
 
 _SHA256_HEX = frozenset("0123456789abcdef")
+
+
+def _ms(t0: float) -> float:
+    return round((time.perf_counter() - t0) * 1000, 2)
 
 
 def archive_dir(cfg: Any) -> Path:
@@ -62,6 +67,7 @@ class EvidenceArchive:
 
     def put(self, data: bytes, sha256: str | None = None) -> dict[str, Any]:
         """Store ``data`` (once per content); returns what the content check records in ``details["archive"]``."""
+        t0 = time.perf_counter()
         digest = sha256 or hashlib.sha256(data).hexdigest()
         if len(data) > self.max_file_bytes:
             return {"sha256": digest, "stored": False, "reason": "too_large", "bytes": len(data)}
@@ -69,7 +75,7 @@ class EvidenceArchive:
         if path.exists():
             os.utime(path)  # a newer reference: retention reads the database, this only helps a human browsing
             return {"sha256": digest, "stored": True, "path": self.relpath(digest), "bytes": len(data),
-                    "stored_bytes": path.stat().st_size, "new": False}
+                    "stored_bytes": path.stat().st_size, "new": False, "ms": _ms(t0)}
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".gz")
         try:
@@ -82,7 +88,7 @@ class EvidenceArchive:
             log.warning("archive: could not store %s: %s", digest, exc)
             return {"sha256": digest, "stored": False, "reason": f"os_error: {exc.strerror or exc}", "bytes": len(data)}
         return {"sha256": digest, "stored": True, "path": self.relpath(digest), "bytes": len(data),
-                "stored_bytes": path.stat().st_size, "new": True}
+                "stored_bytes": path.stat().st_size, "new": True, "ms": _ms(t0)}
 
     def read(self, sha256: str, limit: int | None = None) -> bytes | None:
         """The stored bytes (or their first ``limit`` bytes); None when not archived."""

@@ -471,6 +471,8 @@ def _copy_check(prev: ContentCheck, run_id: int, resource_snapshot_id: int, prob
                 validators: dict[str, Any] | None = None) -> ContentCheck:
     details = dict(prev.details or {})
     details["reused_from_run"] = prev.run_id
+    if isinstance(details.get("archive"), dict):  # the same stored file, referenced again (not stored by this run)
+        details["archive"] = {k: v for k, v in details["archive"].items() if k not in ("new", "ms")}
     if probe_sha256:
         details["probe_sha256"] = probe_sha256
     if validators:
