@@ -30,7 +30,7 @@ from sqlalchemy import select
 
 from audit.changes import OrgChanges, PortalChanges, compute_changes
 from audit.demand import NO_DEMAND_NOTE_ES, Usage
-from audit.notify import Delivery, deliver, load_contacts, safe_name, smtp_password
+from audit.notify import Deliveries, Delivery, deliver, load_contacts, safe_name, smtp_password
 from audit.store.db import utcnow
 from audit.store.models import AlertDelivery, AuditRun, DatasetSnapshot
 
@@ -299,24 +299,12 @@ def recipients_by_org(store: Any, cfg: Any, run_id: int, orgs: list[str]) -> dic
     return {o: sorted(dict.fromkeys(e.strip().lower() for e in emails)) for o, emails in out.items()}
 
 
-@dataclass
-class AlertsResult:
+@dataclass(kw_only=True)
+class AlertsResult(Deliveries):
     run_id: int
     previous_run_id: int | None
     dry_run: bool
     changes: int = 0
-    deliveries: list[Delivery] = field(default_factory=list)
-
-    def _with(self, status: str) -> list[Delivery]:
-        return [d for d in self.deliveries if d.status == status]
-
-    @property
-    def failed(self) -> list[Delivery]:
-        return self._with("failed")
-
-    @property
-    def ok(self) -> bool:
-        return not self.failed
 
     def summary_es(self) -> str:
         if self.previous_run_id is None:

@@ -51,13 +51,27 @@ class Delivery:
 
 
 @dataclass
-class NotifyResult:
-    year: int
-    dry_run: bool
+class Deliveries:
+    """What happened to each message of one sending (shared by the annual notification and the change alerts)."""
+
     deliveries: list[Delivery] = field(default_factory=list)
 
     def _with(self, status: str) -> list[Delivery]:
         return [d for d in self.deliveries if d.status == status]
+
+    @property
+    def failed(self) -> list[Delivery]:
+        return self._with("failed")
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+@dataclass(kw_only=True)
+class NotifyResult(Deliveries):
+    year: int
+    dry_run: bool
 
     @property
     def sent(self) -> list[Delivery]:
@@ -68,16 +82,8 @@ class NotifyResult:
         return self._with("written")
 
     @property
-    def failed(self) -> list[Delivery]:
-        return self._with("failed")
-
-    @property
     def skipped(self) -> list[Delivery]:
         return self._with("skipped")
-
-    @property
-    def ok(self) -> bool:
-        return not self.failed
 
     def summary_es(self) -> str:
         """Spanish summary for the CLI: counts, then one line per failure/skip."""
