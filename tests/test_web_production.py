@@ -285,3 +285,40 @@ def test_dataset_history_across_runs_in_api_and_page(store: Store, tmp_path: Pat
         assert table.count("Corrida 1") == 1 and table.count("Corrida 2") == 1
         assert table.count('class="st st-') == 20
         assert c.get("/api/v1/datasets/no-existe/history").json()["error"]["code"] == "not_found"
+
+
+# ------------------------------------------------------------------------------------------ badges
+
+
+def test_badges_are_valid_escaped_cacheable_svg_with_a_link_target(store: Store, tmp_path: Path) -> None:
+    from xml.etree import ElementTree as ET
+
+    app = create_app(_cfg(tmp_path, public_url="https://tablero.example.gob.mx"), store)
+    with TestClient(app) as c:
+        every = c.get("/api/v1/datasets?limit=1000").json()["items"]
+        hostile = next(d for d in every if "<" in (d["title"] or ""))
+        for url, target in ((f"/insignias/conjuntos/{hostile['dataset']}.svg", f"/conjuntos/{hostile['dataset']}"),
+                            ("/insignias/organizaciones/secretaria-001.svg", "/organizaciones/secretaria-001")):
+            r = c.get(url)
+            assert r.status_code == 200 and r.headers["content-type"].startswith("image/svg+xml")
+            assert "max-age" in r.headers["cache-control"] and r.headers["etag"]
+            assert c.get(url, headers={"If-None-Match": r.headers["etag"]}).status_code == 304
+            root = ET.fromstring(r.text)  # well-formed: every portal string escaped
+            assert "<script" not in r.text and "onload" not in r.text.replace("&lt;svg onload", "")
+            link = root.find("{http://www.w3.org/2000/svg}a")
+            assert link is not None and link.get("href") == "https://tablero.example.gob.mx" + target
+        text = c.get(f"/insignias/conjuntos/{hostile['dataset']}.svg").text
+        assert "calificación" in text and text.count("<rect") >= 12  # ten statuses drawn, with symbols
+        assert "parcial" in c.get("/insignias/organizaciones/secretaria-000.svg").text or \
+            "cumple" in c.get("/insignias/organizaciones/secretaria-000.svg").text
+        missing = c.get("/insignias/conjuntos/no-existe.svg")
+        assert missing.status_code == 200 and "sin evaluar" in missing.text
+        assert c.get("/insignias/conjuntos/no-existe.png").status_code == 200  # never a broken <img>
+    with TestClient(create_app(_cfg(tmp_path), store)) as c:  # without public_url: relative, never the Host
+        r = c.get("/insignias/organizaciones/secretaria-000.svg", headers={"Host": "evil.example"})
+        assert "evil.example" not in r.text and 'href="/organizaciones/secretaria-000"' in r.text
+
+
+def test_dashboard_doc_shows_the_ckan_badge_snippet() -> None:
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "dashboard.md").read_text(encoding="utf-8")
+    assert "/insignias/conjuntos/{{ pkg.name }}.svg" in doc and "/insignias/organizaciones/" in doc
