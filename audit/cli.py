@@ -23,14 +23,15 @@ from audit.errors import AuditError, ConfigError
 from audit.store import Store, open_store
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Auditor de Datos Abiertos: evalúa un portal CKAN contra las diez características legales.")
+                  help="Auditor de Datos Abiertos: evalúa un portal CKAN o un catálogo DCAT contra las diez características legales.")
 console = Console(stderr=False)
 err_console = Console(stderr=True)
 log = logging.getLogger("audit.cli")
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="Archivo config.yaml.")]
 DbOpt = Annotated[str | None, typer.Option("--db", help="URL de la base de datos (sqlite:///… o postgresql+psycopg://…).")]
-PortalOpt = Annotated[str | None, typer.Option("--portal", help="URL base del portal CKAN.")]
+PortalOpt = Annotated[str | None, typer.Option(
+    "--portal", help="URL base del portal CKAN, o de su data.json o catálogo RDF DCAT (el tipo se detecta).")]
 OutOpt = Annotated[Path | None, typer.Option("--out", help="Carpeta de resultados.")]
 RunOpt = Annotated[int | None, typer.Option("--run", help="Corrida (por omisión, la última).")]
 YearOpt = Annotated[int | None, typer.Option("--year", help="Año evaluado (por omisión, el de la corrida).")]

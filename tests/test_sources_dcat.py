@@ -204,3 +204,38 @@ def test_dcat_ap_turtle_catalogue_is_audited(metadata_audit_cfg, tmp_path):
     assert ingresos["oportunos"] == "pass"  # monthly, modified today
     scores = (outcome.out_dir / "datasets.csv").read_text(encoding="utf-8")
     assert "hgo-ingresos-2024" in scores and "Ingresos públicos 2024" in scores
+
+
+class _StopAfter:
+    """A stop event that fires after ``n`` checks (the crawl checks it before storing each page)."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def is_set(self) -> bool:
+        self.n -= 1
+        return self.n < 0
+
+
+@needs_real
+def test_an_interrupted_dcat_crawl_resumes_without_duplicates(tmp_path):
+    from audit.crawl import crawl_portal
+    from audit.runs import StageInterrupted, create_run
+
+    cfg = _cfg(crawl={"page_size": 20, "batch_size": 20})
+    store = open_store(f"sqlite:///{tmp_path / 'r.db'}")
+    with SamplePortal(catalog_factory=datajson_catalog(load_datajson()), ckan_api=False) as portal:
+        source, info = open_source(portal.url + "/data.json", cfg)
+        with closing(source):
+            pid = store.get_or_create_portal(portal.url + "/data.json", info.title, info.version)
+            run_id = create_run(store, pid, cfg)
+            with pytest.raises(StageInterrupted):
+                crawl_portal(store, run_id, cfg, source=source, stop=_StopAfter(2))  # type: ignore[arg-type]
+            with store.session() as s:
+                partial = s.query(DatasetSnapshot).filter_by(run_id=run_id).count()
+            result = crawl_portal(store, run_id, cfg, source=source)
+    assert partial == 40  # two pages of 20 stored before the stop
+    assert result.datasets == 70 and result.mode == "dcat"
+    with store.session() as s:
+        names = [n for (n,) in s.execute(select(DatasetSnapshot.name).where(DatasetSnapshot.run_id == run_id))]
+    assert len(names) == len(set(names)) == 70
