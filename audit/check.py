@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -103,8 +104,13 @@ class CheckResult:
         }
 
 
-def check_dataset(cfg: Any, target: str) -> CheckResult:
-    """Crawl, probe, validate and score one dataset of ``cfg.portal_url`` now (see module docstring)."""
+STAGE_ES = {"probe": "Sondeando los recursos", "content": "Validando el contenido",
+            "score": "Evaluando las diez características"}
+
+
+def check_dataset(cfg: Any, target: str, *, progress: Callable[[str], None] | None = None) -> CheckResult:
+    """Crawl, probe, validate and score one dataset of ``cfg.portal_url`` now (see module docstring).
+    ``progress(text)`` is told each step in Spanish (the dashboard shows it)."""
     from audit.ckan import CKANClient
     from audit.crawl import insert_datasets
     from audit.pipeline import run_stage
@@ -125,6 +131,8 @@ def check_dataset(cfg: Any, target: str) -> CheckResult:
         raise ConfigError("Falta la URL del portal.", hint="Use --portal URL o defina portal_url en config.yaml.")
     portal_url = cfg.portal_url.rstrip("/")
     name = dataset_ref(portal_url, target)
+    say = progress or (lambda _text: None)
+    say("Leyendo el conjunto en el portal")
     with CKANClient(portal_url, cfg.http, token=cfg.ckan_api_token) as client:
         info = client.identify()
         try:
@@ -164,6 +172,7 @@ def check_dataset(cfg: Any, target: str) -> CheckResult:
             mark_stage(store, run_id, "crawl", done=True)
             counts: dict[str, Any] = {}
             for stage in ("probe", "content", "score"):
+                say(STAGE_ES[stage])
                 counts.update(run_stage(stage, store, run_id, check_cfg))
                 mark_stage(store, run_id, stage, done=True)
             titles = {r.id: r.title_es for r in RULES}

@@ -123,3 +123,75 @@ def test_check_command_prints_json_and_refuses_other_hosts(portal, tmp_path):
     assert refused.returncode == 2 and "no pertenece al portal configurado" in refused.stderr
     assert "Traceback" not in refused.stderr
     assert not (tmp_path / "audit.db").exists()
+
+
+# --- «Revisar un conjunto ahora» in the dashboard (audit/web/checks.py) ----------------------------------------
+
+ADMIN_PASSWORD = "una-clave-larga-de-prueba-2026"
+
+
+def _csrf(html: str) -> str:
+    import re
+
+    m = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert m is not None
+    return m.group(1)
+
+
+def test_dashboard_check_runs_in_the_background_is_linkable_and_rate_limited(portal, tmp_path, monkeypatch):
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from audit.store import open_store
+    from audit.web import checks
+    from audit.web.app import create_app
+
+    monkeypatch.setenv("AUDIT_ADMIN_USER", "dgsei")
+    monkeypatch.setenv("AUDIT_ADMIN_PASSWORD", ADMIN_PASSWORD)
+    monkeypatch.setattr(checks, "PER_WINDOW", 2)
+    cfg = _cfg(tmp_path, portal.url)
+    store = open_store(f"sqlite:///{tmp_path / 'tablero.db'}")
+    with TestClient(create_app(cfg, store)) as c:
+        assert c.get("/admin/revisar").status_code == 401  # signed-in users only
+        r = c.post("/admin/login", data={"user": "dgsei", "password": ADMIN_PASSWORD,
+                                         "csrf_token": _csrf(c.get("/admin").text)}, follow_redirects=False)
+        assert r.status_code == 303
+        form = c.get("/admin/revisar")
+        assert form.status_code == 200 and "Revisar un conjunto ahora" in form.text
+        token = _csrf(form.text)
+
+        # another host is refused before anything starts; a missing CSRF token is refused
+        other = c.post("/admin/revisar", data={"csrf_token": token, "conjunto": "https://otro.invalid/dataset/x"})
+        assert other.status_code == 400 and "no pertenece al portal configurado" in other.text
+        assert c.post("/admin/revisar", data={"conjunto": "becas-otorgadas"}).status_code == 403
+
+        started = c.post("/admin/revisar", data={"csrf_token": token, "conjunto": "capacitacion-para-el-trabajo"},
+                         follow_redirects=False)
+        assert started.status_code == 303
+        page_url = started.headers["location"]
+        # one running check per user
+        busy = c.post("/admin/revisar", data={"csrf_token": token, "conjunto": "becas-otorgadas"})
+        assert busy.status_code == 429 and "revisión en curso" in busy.text
+        running = c.get(page_url).text
+        assert 'http-equiv="refresh"' in running or "Las diez características" in running
+        deadline = time.monotonic() + 120
+        while c.get(page_url + ".json").json()["status"] == "running" and time.monotonic() < deadline:
+            time.sleep(0.5)
+        doc = c.get(page_url + ".json").json()
+        assert doc["status"] == "ok" and doc["result"]["dataset"] == "capacitacion-para-el-trabajo"
+        assert doc["result"]["characteristics"][0]["status"] == "partial"
+        done = c.get(page_url).text  # the same link now shows the result
+        assert "Las diez características" in done and "no conforme" in done and "Cursos 2019-2023" in done
+
+        second = c.post("/admin/revisar", data={"csrf_token": token, "conjunto": "ingresos-estatales-mensuales"},
+                        follow_redirects=False)
+        assert second.status_code == 303
+        deadline = time.monotonic() + 120
+        while c.get(second.headers["location"] + ".json").json()["status"] == "running" and time.monotonic() < deadline:
+            time.sleep(0.5)
+        limited = c.post("/admin/revisar", data={"csrf_token": token, "conjunto": "becas-otorgadas"})
+        assert limited.status_code == 429 and "límite de 2 revisiones" in limited.text
+        assert c.get("/admin/revisar/" + "x" * 22).status_code == 404
+        assert "revisar un conjunto" in c.get("/admin").text  # the admin log names the action
+    store.close()

@@ -86,7 +86,7 @@ def make_env() -> Environment:
 
 
 def create_app(cfg: AuditConfig, store: Store) -> FastAPI:
-    from audit.web import admin, api, badges, evidence, feeds, files, fleet, pages
+    from audit.web import admin, api, badges, checks, evidence, feeds, files, fleet, pages
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -128,6 +128,7 @@ def create_app(cfg: AuditConfig, store: Store) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(api.router)
     app.include_router(feeds.router)  # Atom feeds of the change digests (audit/web/feeds.py, issue 19)
+    app.include_router(checks.router)  # «Revisar un conjunto ahora» (audit/web/checks.py, issue 19)
     app.include_router(fleet.router)  # /portales: comparison of a fleet of portals (audit/web/fleet.py, issue 17)
     app.include_router(pages.router)
     app.include_router(badges.router)

@@ -92,10 +92,10 @@ def reason_es(code: str | None) -> str:
 
 ADMIN_ACTION = {"login": "inicio de sesión", "logout": "cierre de sesión", "audit": "auditoría",
                 "reports": "regenerar informes", "upload_compromisos": "subir compromisos",
-                "upload_revisiones": "subir revisiones manuales"}
+                "upload_revisiones": "subir revisiones manuales", "check": "revisar un conjunto"}
 ADMIN_OUTCOME = {"ok": "correcto", "rejected": "rechazado", "error": "con error", "started": "iniciado"}
 ADMIN_DETAIL = {"file": "archivo", "reason": "motivo", "rows": "filas", "portal": "portal", "message": "mensaje",
-                "run": "corrida", "error": "error"}
+                "run": "corrida", "error": "error", "target": "conjunto", "job": "revisión"}
 
 
 def install_label_filters(env: Any) -> None:
