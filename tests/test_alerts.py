@@ -460,3 +460,38 @@ def test_atom_feeds_publish_the_same_changes_per_organization_and_portal(scenari
     assert root.findtext("a:title", namespaces=ns) == 'Cambios en los datos abiertos de IGECEM & <Catastro> "estatal"'
     assert b"<Catastro>" not in raw and b"&lt;Catastro&gt;" in raw
     assert "IGECEM &amp; &lt;Catastro&gt;" in (entries[0].findtext("a:content", namespaces=ns) or "")
+
+
+def test_delivery_records_are_claimed_once_on_sqlite_and_postgresql(db_url):
+    """The idempotence record (alert_delivery, migration 0005) on both backends: a claimed digest is not claimed
+    again; a failed one is; usage rows are kept per run."""
+    from email.message import EmailMessage
+
+    from audit.alerts import Digest, _claim, _finish
+    from audit.demand import Usage, _save, run_demand
+    from audit.store.models import AuditRun
+
+    st = open_store(db_url)
+    try:
+        portal_id = st.get_or_create_portal("https://datos.example.org")
+        with st.session() as s:
+            run = AuditRun(portal_id=portal_id, started_at=datetime.now(UTC), status="complete", kind="periodic")
+            s.add(run)
+            s.flush()
+            run_id = run.id
+        msg = EmailMessage()
+        msg["Message-ID"] = "<cambios-1-igecem@example.org>"
+        d = Digest(organization="igecem", subject="Cambios", heading="", intro="", count=2)
+        assert _claim(st, run_id, "igecem", ["a@example.org"], d, msg) is None
+        assert _claim(st, run_id, "igecem", ["a@example.org"], d, msg) == "sending"
+        _finish(st, run_id, "igecem", 2, "falló tras 2 intentos: 421")
+        assert _claim(st, run_id, "igecem", ["a@example.org"], d, msg) is None  # failed → may be retried
+        _finish(st, run_id, "igecem", 1, None)
+        assert _claim(st, run_id, "igecem", ["a@example.org"], d, msg) == "sent"
+        with st.session() as s:
+            row = s.scalars(select(AlertDelivery)).one()
+            assert (row.status, row.attempts, row.error, row.sent_at is not None) == ("sent", 3, None, True)
+        _save(st, run_id, {"igecem-poblacion": Usage(10, 2, None)})
+        assert run_demand(st, run_id) == {"igecem-poblacion": Usage(10, 2, None, "tracking_summary")}
+    finally:
+        st.close()
