@@ -140,6 +140,12 @@ def org_sections(o: OrgChanges, changes: PortalChanges, *, max_items: int = 50) 
                            "descargable.",) if c.matched_dataset else
                           ("Aún no hay en el portal un conjunto con ese nombre o título en su organización.",))
                      for c in o.commitments], max_items),
+        _section("Posibles datos personales", "Columnas de archivos publicados que parecen contener datos personales "
+                 "(ejemplos enmascarados). Verifique y, si lo son, retire o anonimice la columna.", [
+                     Line(f"{a.dataset_title} — «{a.resource}», columna «{a.column}»: {a.count:,} valores con forma "
+                          f"de {a.kind_es}", ((f"Ejemplos: {', '.join(a.examples)}",) if a.examples else ()),
+                          dataset_url(portal, a.dataset))
+                     for a in o.personal_data], max_items),
         _section("Corregidos", "Características que antes no se cumplían y ahora sí.", [
             Line(f"{x.title} — {titles.get(x.characteristic, x.characteristic)}: ahora cumple",
                  link=dataset_url(portal, x.dataset)) for x in o.fixed], max_items),

@@ -33,6 +33,7 @@ from sqlalchemy import select
 
 from audit.demand import Usage, most_used_failing, priority, run_demand
 from audit.evidence import REACHABLE_OUTCOMES
+from audit.privacy import PersonalDataAlert, personal_data_alerts
 from audit.store.models import (
     AuditRun,
     CommitmentRecord,
@@ -107,11 +108,13 @@ class OrgChanges:
     overdue: list[OverdueSoon] = field(default_factory=list)
     commitments: list[CommitmentSoon] = field(default_factory=list)
     fixed: list[Fixed] = field(default_factory=list)
+    #: likely personal data found in this audit and not in the previous one (masked examples only)
+    personal_data: list[PersonalDataAlert] = field(default_factory=list)
 
     @property
     def count(self) -> int:
         return (len(self.new_failures) + len(self.broken) + len(self.overdue) + len(self.commitments)
-                + len(self.fixed))
+                + len(self.fixed) + len(self.personal_data))
 
 
 @dataclass
@@ -281,6 +284,12 @@ def compute_changes(store: Any, cfg: Any, run_id: int, *, as_of: date | None = N
             priority(float(weights.get("accesibles", 1.0)), usage), usage))
 
     out.most_used_failing = most_used_failing(store, run_id, demand)
+
+    seen_before = ({(a.dataset, a.resource, a.column, a.kind) for a in personal_data_alerts(store, out.previous_run_id)}
+                   if out.previous_run_id is not None else set())
+    for alert in personal_data_alerts(store, run_id):
+        if (alert.dataset, alert.resource, alert.column, alert.kind) not in seen_before:
+            org(alert.organization).personal_data.append(alert)
 
     for c in commitments:
         org(c.organization_name).commitments.append(CommitmentSoon(c.dataset_key, c.due_date, c.matched_dataset))

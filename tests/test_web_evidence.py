@@ -72,3 +72,28 @@ def test_signed_in_users_see_masked_alerts_and_download_the_package_as_an_attach
         assert f"archivos/{shas['recent']}.bin" in names
     missing = c.get("/admin/evidencia/paquete", params={"conjunto": "no-existe", "anio": 2026})
     assert missing.status_code == 404 and "no aparece" in missing.text
+
+
+def test_new_personal_data_alerts_reach_the_change_digest(tmp_path):
+    from sqlalchemy import select
+
+    from audit.alerts import digest_html, digest_text, org_digest
+    from audit.changes import compute_changes
+    from audit.store.models import AuditRun
+
+    cfg = AuditConfig.model_validate({"archive": {"dir": str(tmp_path / "ev")}, "output_dir": str(tmp_path / "out")})
+    archive = EvidenceArchive.from_config(cfg)
+    assert archive is not None
+    store, shas = _store_with_runs(tmp_path, archive)
+    with store.session() as s:  # type: ignore[attr-defined]
+        check = s.query(ContentCheck).filter_by(sha256=shas["recent"]).one()
+        check.details = {"personal_data": [{"column": "correo", "kind": "email", "count": 3,
+                                            "examples": ["a•••@gmail.com"]}]}
+        recent = s.scalar(select(AuditRun.id).order_by(AuditRun.started_at.desc()).limit(1))
+    changes = compute_changes(store, cfg, recent)
+    [org] = [o for o in changes.organizations.values() if o.personal_data]
+    digest = org_digest(org, changes, cfg)
+    text = digest_text(digest)
+    assert "POSIBLES DATOS PERSONALES" in text.upper() and "a•••@gmail.com" in text
+    assert "correo electrónico personal" in text
+    assert "Posibles datos personales" in digest_html(digest)
