@@ -402,9 +402,12 @@ class SamplePortal:
             return web.Response(status=304, headers=headers)
         resp = web.StreamResponse(headers={"Content-Type": "text/csv; charset=utf-8", **headers})
         await resp.prepare(request)
-        for chunk in F.synthetic_csv_chunks(n):
-            await resp.write(chunk)
-        await resp.write_eof()
+        try:
+            for chunk in F.synthetic_csv_chunks(n):
+                await resp.write(chunk)
+            await resp.write_eof()
+        except ConnectionResetError:  # the prober reads only the first bytes and hangs up: not a server error
+            pass
         return resp
 
     async def _fault(self, request: web.Request) -> web.StreamResponse:
