@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import yaml
 from sqlalchemy import select
+from test_workers import _alive, _children
 
 from audit.store import AuditRun, DatasetSnapshot, RuleResultRecord, open_store
-from test_workers import _alive, _children
 
 REPO = Path(__file__).resolve().parents[1]
 LINUX = sys.platform.startswith("linux")
