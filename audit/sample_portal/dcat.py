@@ -222,6 +222,10 @@ theme:GOVE skos:prefLabel "Gobierno y sector público"@es .
 """
 
 _TTL_PAGE2 = """
+<{base}/conjunto/borrador-interno> a dcat:Dataset ;
+    dct:identifier "hgo-borrador-interno" ; dct:title "Borrador interno (no público)"@es ;
+    dct:accessRights <http://publications.europa.eu/resource/authority/access-right/NON_PUBLIC> .
+
 <{base}/catalogo.ttl?page=2> a hydra:PagedCollection ;
     hydra:totalItems 3 ; hydra:itemsPerPage 2 ; hydra:previousPage <{base}/catalogo.ttl> .
 
@@ -229,6 +233,7 @@ _TTL_PAGE2 = """
 
 <{base}/conjunto/obra-publica> a dcat:Dataset ;
     dct:identifier "hgo-obra-publica" ;
+    dct:accessRights <http://publications.europa.eu/resource/authority/access-right/PUBLIC> ;
     dct:title "Obra pública contratada"@es ;
     dct:description "Contratos de obra pública por municipio."@es ;
     dct:publisher [ a foaf:Organization ; foaf:name "Secretaría de Obras Públicas"@es ] ;

@@ -139,6 +139,12 @@ def _license(graph: Graph, node: Node | None) -> Any:
     return _str(node)
 
 
+def _access_level(node: Node | None) -> str | None:
+    """dct:accessRights (EU access-right table: PUBLIC, RESTRICTED, NON_PUBLIC) as DCAT-US accessLevel."""
+    code = (_str(node) or "").rstrip("/").rsplit("/", 1)[-1].upper()
+    return {"PUBLIC": "public", "RESTRICTED": "restricted public", "NON_PUBLIC": "non-public"}.get(code)
+
+
 def _rights(graph: Graph, subject: Node) -> str | None:
     node = _one(graph, subject, DCTERMS.rights)
     return _label(graph, node) if node is not None else None
@@ -201,6 +207,7 @@ def _dataset(graph: Graph, node: Node) -> dict[str, Any]:
         "conformsTo": ", ".join(_uris(graph, node, DCTERMS.conformsTo)) or None,
         "describedBy": ", ".join(_uris(graph, node, WDRS.describedby, POD.describedBy)) or None,
         "landingPage": _str(_one(graph, node, DCAT.landingPage)),
+        "accessLevel": _access_level(_one(graph, node, DCTERMS.accessRights)),
         "language": ", ".join(_uris(graph, node, DCTERMS.language)) or None,
         "distribution": dists,
     }
