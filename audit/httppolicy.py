@@ -281,11 +281,14 @@ class HttpPolicy:
         return GuardedResolver()
 
     def httpx_transport(self) -> httpx.HTTPTransport:
-        """An httpx transport whose connections are opened by :meth:`connect` (judged address, no re-resolution)."""
+        """An httpx transport whose connections are opened by :meth:`connect` (judged address, no re-resolution).
+
+        Give it to an ``httpx.Client(trust_env=False)``: proxies from the environment would get transports of
+        their own, around this one (the prober, on aiohttp, ignores them too)."""
         import httpcore
         import httpx
 
-        transport = httpx.HTTPTransport(verify=self.verify_tls, trust_env=False)
+        transport = httpx.HTTPTransport(verify=self.verify_tls)  # trust_env: SSL_CERT_FILE/DIR, as before
         pool = transport._pool
         if not isinstance(pool, httpcore.ConnectionPool):  # pragma: no cover - only without a proxy, as here
             raise TypeError(f"unexpected httpx pool {type(pool).__name__}")

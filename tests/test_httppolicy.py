@@ -104,6 +104,18 @@ def test_content_download_connects_to_the_judged_address(srv: FaultServer, net: 
     assert net.lookups == ["portal.invalid"]  # resolved once: no separate check lookup
 
 
+def test_content_download_ignores_environment_proxies(srv: FaultServer, net: Network,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    # a proxy from the environment would get its own transport, around the guarded one
+    for var in ("HTTP_PROXY", "http_proxy", "ALL_PROXY"):
+        monkeypatch.setenv(var, "http://127.0.0.1:9")
+    net.answers["rebind2.invalid"] = [PUBLIC, "127.0.0.1"]
+    http = load_config(None, {"http": {"retries": 1, "backoff_base_s": 0.01, "user_agent": "prueba-proxy (a@b.mx)"}}).http
+    dl = fetch_bytes_sync(f"http://rebind2.invalid:{srv.port}/files/ok.csv?proxied", http=http, cap=10_000)
+    assert dl.error == "blocked_loopback"
+    assert ("127.0.0.1", 9) not in net.connects
+
+
 # --------------------------------------------------------------------------------------- CKAN API (requests)
 
 

@@ -101,6 +101,7 @@ def _client(policy: HttpPolicy) -> httpx.Client:
             max_redirects=policy.max_redirects,
             headers={"User-Agent": policy.settings.user_agent, "Accept-Encoding": "identity"},
             event_hooks={"request": [precheck]},
+            trust_env=False,  # no environment proxies: they would bypass the guarded transport
         )
     return client
 
