@@ -371,9 +371,10 @@ def _guarded_backend_class() -> type:
 def _guarded_connection(base: type[HTTPConnection], policy: HttpPolicy) -> type[HTTPConnection]:
     class Guarded(base):  # type: ignore[valid-type,misc]
         def _new_conn(self) -> socket.socket:
+            # urllib3's "default" timeout is a sentinel, not a number: the socket default (None) then
+            timeout = self.timeout if isinstance(self.timeout, int | float) else None
             try:
-                sock = policy.connect(self._dns_host, self.port, self.timeout,  # type: ignore[arg-type]
-                                      self.source_address, self.socket_options)
+                sock = policy.connect(self._dns_host, self.port, timeout, self.source_address, self.socket_options)
             except socket.gaierror as exc:
                 raise NameResolutionError(self.host, self, exc) from exc
             except TimeoutError as exc:
