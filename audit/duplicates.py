@@ -20,6 +20,7 @@ from audit.indicator import CommitmentOutcome
 from audit.store.db import Store
 from audit.store.models import ContentCheck, DatasetSnapshot, Probe, ResourceSnapshot
 from audit.textnorm import match_key
+from rules._common import RuleParams, is_documentation
 
 TITLE_SIMILARITY = 0.9
 
@@ -51,8 +52,21 @@ def _across_organizations(refs: set[DatasetRef]) -> bool:
     return len({r.organization for r in refs}) >= 2
 
 
-def find_duplicates(store: Store, run_id: int) -> list[DuplicateGroup]:
-    """Groups of datasets of different organizations that publish the same data in ``run_id``."""
+#: what the prober saw that is not a data file (a shared error or landing page is not shared data)
+_NOT_DATA = {"html", "text", "pdf", "doc", "docx", "png", "jpeg", "gif", "empty"}
+
+
+def find_duplicates(store: Store, run_id: int, documentation: RuleParams | None = None) -> list[DuplicateGroup]:
+    """Groups of datasets of different organizations that publish the same data in ``run_id``. Only data files
+    count: documentation (data dictionaries, methodology notes — agencies share templates of those), pages and
+    documents are left out, by the rules' own documentation test (``documentation``: the *legibles* rule's
+    parameters; defaults when not given)."""
+    if documentation is None:
+        import rules
+
+        doc_params = rules.params_for({})["legibles_por_maquinas"]
+        assert isinstance(doc_params, RuleParams)
+        documentation = doc_params
     by_hash: dict[str, set[DatasetRef]] = defaultdict(set)
     columns_of: dict[DatasetRef, set[tuple[str, ...]]] = defaultdict(set)
     with store.session() as s:
@@ -63,21 +77,30 @@ def find_duplicates(store: Store, run_id: int) -> list[DuplicateGroup]:
                        DatasetSnapshot.title)
                 .where(DatasetSnapshot.run_id == run_id, DatasetSnapshot.presence == "listed"))
         }
+        data_resources = {
+            rid for rid, name, raw in s.execute(
+                select(ResourceSnapshot.id, ResourceSnapshot.name, ResourceSnapshot.raw)
+                .where(ResourceSnapshot.run_id == run_id))
+            if not is_documentation({**(raw if isinstance(raw, dict) else {}), "name": name}, documentation)
+        }
         hashes = s.execute(
-            select(ResourceSnapshot.dataset_snapshot_id, Probe.sha256, Probe.truncated)
+            select(ResourceSnapshot.id, ResourceSnapshot.dataset_snapshot_id, Probe.sha256, Probe.truncated,
+                   Probe.sniffed_type)
             .join(Probe, Probe.resource_snapshot_id == ResourceSnapshot.id)
-            .where(Probe.run_id == run_id, Probe.sha256.is_not(None))
+            .where(Probe.run_id == run_id, Probe.sha256.is_not(None), Probe.outcome == "ok")
         ).all()
         checks = s.execute(
-            select(ResourceSnapshot.dataset_snapshot_id, ContentCheck.sha256, ContentCheck.details)
+            select(ResourceSnapshot.id, ResourceSnapshot.dataset_snapshot_id, ContentCheck.sha256,
+                   ContentCheck.details)
             .join(ContentCheck, ContentCheck.resource_snapshot_id == ResourceSnapshot.id)
             .where(ContentCheck.run_id == run_id)
         ).all()
-    for ds_id, sha, truncated in hashes:
-        if ds_id in refs and sha and not truncated:  # a truncated read's hash is of the first bytes only
+    for rid, ds_id, sha, truncated, sniffed in hashes:
+        # a truncated read's hash is of the first bytes only
+        if ds_id in refs and rid in data_resources and sha and not truncated and (sniffed or "") not in _NOT_DATA:
             by_hash[sha].add(refs[ds_id])
-    for ds_id, sha, details in checks:
-        if ds_id not in refs:
+    for rid, ds_id, sha, details in checks:
+        if ds_id not in refs or rid not in data_resources:
             continue
         details = details or {}
         if sha and not details.get("truncated") and not details.get("is_dictionary"):

@@ -295,7 +295,8 @@ def aggregate_organizations(store: Store, run_id: int, cfg: AuditConfig,
                             per_dataset: dict[int, dict[str, tuple[str, float]]],
                             probes: dict[int, ProbeEvidence], commitments: list[Commitment] | None) -> None:
     weights = cfg.scoring.weights
-    shared = find_duplicates(store, run_id) if commitments is not None else []
+    shared = (find_duplicates(store, run_id, rules_pkg.params_for(cfg.rules.model_dump())["legibles_por_maquinas"])  # type: ignore[arg-type]
+              if commitments is not None else [])
     with store.session() as s:
         run = s.get(AuditRun, run_id)
         assert run is not None

@@ -339,6 +339,13 @@ def _effective_params(rules_params: dict[str, Any] | None) -> dict[str, Any]:
         return dict(rules_params or {})
 
 
+def _documentation_params(rules_params: dict[str, Any] | None) -> Any:
+    """The *legibles* rule's parameters: its documentation test tells data files from dictionaries and notes."""
+    from rules import params_for
+
+    return params_for(rules_params or {})["legibles_por_maquinas"]
+
+
 def characteristic_infos(rules_params: dict[str, Any] | None = None,
                          legal_basis: LegalBasis = DEFAULT_LEGAL_BASIS) -> list[CharacteristicInfo]:
     """Title, legal text (from the ``legal_basis`` config) and measurement description per characteristic."""
@@ -833,7 +840,7 @@ def build_portal_report(
             agency_suites=_agency_summary(_suite_results(s, run_id, dictionary=False), orgs),
             legal_basis=legal_basis,
             doc=document_info(run, year, doc_settings or DocSettings(unit=evaluating_unit)),
-            duplicates=find_duplicates(store, run_id),
+            duplicates=find_duplicates(store, run_id, _documentation_params(rules_params)),
             personal_data_alerts=len(personal_data_alerts(store, run_id)),
         )
 
@@ -1090,7 +1097,8 @@ def build_organization_report(
             legal_basis=legal_basis,
             doc=document_info(run, year, doc_settings or DocSettings(unit=evaluating_unit)),
             personal_data=personal_data_alerts(store, run_id, org_name),
-            duplicates=[g for g in find_duplicates(store, run_id) if org_name in g.organizations],
+            duplicates=[g for g in find_duplicates(store, run_id, _documentation_params(rules_params))
+                        if org_name in g.organizations],
         )
 
 

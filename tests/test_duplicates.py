@@ -23,7 +23,14 @@ DATASETS = [
     ("educacion", "presupuesto-2025-sep", "Presupuesto 2025", "pres-b", ["partida", "unidad", "monto"]),
     ("movilidad", "rutas", "Rutas", "rutas", ["ruta", "origen"]),
     ("movilidad", "rutas-copia", "Rutas (copia)", "rutas", ["ruta", "origen"]),  # same organization: not listed
+    # agencies share templates of documentation and land on the same error page: neither is shared data
+    ("cultura", "museos", "Museos", "plantilla-diccionario", ["campo", "tipo"]),
+    ("turismo", "hoteles", "Hoteles", "plantilla-diccionario", ["campo", "tipo"]),
+    ("agua", "pozos", "Pozos", "<html>portal</html>", ["x", "y"]),
+    ("campo", "granos", "Granos", "<html>portal</html>", ["x", "y"]),
 ]
+RESOURCE_NAMES = {"museos": "Diccionario de datos", "hoteles": "Diccionario de datos"}
+SNIFFED = {"pozos": "html", "granos": "html"}
 
 
 def _store(tmp_path):  # type: ignore[no-untyped-def]
@@ -40,11 +47,13 @@ def _store(tmp_path):  # type: ignore[no-untyped-def]
             s.add(ds)
             s.flush()
             res = ResourceSnapshot(run_id=run.id, dataset_snapshot_id=ds.id, position=0, url=f"http://x/{name}.csv",
-                                   raw={})
+                                   name=RESOURCE_NAMES.get(name), raw={})
             s.add(res)
             s.flush()
             s.add(Probe(run_id=run.id, resource_snapshot_id=res.id, outcome="ok", sha256=_sha(content),
-                        checked_at=utcnow()))
+                        sniffed_type=SNIFFED.get(name, "csv"), checked_at=utcnow()))
+            if name in SNIFFED:
+                continue
             s.add(ContentCheck(run_id=run.id, resource_snapshot_id=res.id, sha256=_sha(content), parsed_ok=True,
                                details={"parsed_ok": True, "column_kinds": {c: "text" for c in columns}},
                                expectations={}, checked_at=utcnow()))
@@ -63,7 +72,8 @@ def test_same_file_and_near_identical_title_with_same_columns_are_listed_across_
 def test_same_title_alone_or_same_organization_is_not_a_duplicate(tmp_path):
     store, run_id = _store(tmp_path)
     names = {d.name for g in find_duplicates(store, run_id) for d in g.datasets}
-    assert not names & {"presupuesto-2025", "presupuesto-2025-sep", "rutas", "rutas-copia"}
+    assert not names & {"presupuesto-2025", "presupuesto-2025-sep", "rutas", "rutas-copia", "museos", "hoteles",
+                        "pozos", "granos"}
 
 
 def test_one_file_committed_by_two_organizations_counts_for_both_but_is_flagged(tmp_path):
