@@ -170,7 +170,7 @@ def structure_findings(content: ContentEvidence, label: str) -> list[Finding]:
             used = f"revisada: «{content.sheet_used}»; " if content.sheet_used else ""
             observed = short(used + "hojas: " + ", ".join(content.sheet_names)) if content.sheet_names else None
         out.append(Finding(code, message, remediation, resource=label, observed=observed,
-                           manual_review=problem == "multiple_sheets"))
+                           manual_review=problem == "multiple_sheets", advisory=True))  # never lowers the status
     return out
 
 

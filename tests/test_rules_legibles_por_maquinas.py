@@ -110,3 +110,13 @@ def test_legibles_structure_problems_are_observations_that_keep_the_verdict():
     assert by_code["claves_inegi_invalidas"].observed == "cve_mun"
     assert by_code["varias_hojas"].manual_review and by_code["varias_hojas"].observed == "hojas: Datos, Notas"
     assert all(f.resource == "Padrón" and f.remediation_es for f in result.findings)
+
+
+def test_structure_observations_are_advisory_even_when_the_rule_does_not_pass():
+    messy = content(problems=("title_rows_above_header",), header_row=2)
+    result = legibles.evaluate(
+        ctx(resources=[ev(resource("A"), probe(sniffed="csv"), c=messy), ev(resource("B"), failed("not_found"))]),
+        legibles.Params())
+    assert result.status.value == "partial"
+    by_code = {f.code: f for f in result.findings}
+    assert by_code["filas_de_titulo"].advisory and not by_code["no_descargable"].advisory
