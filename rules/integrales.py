@@ -481,15 +481,16 @@ RULE = Rule(
     id=ID,
     title_es="Integrales",
     description_es=(
-        "Proporción de elementos presentes: título; descripción de al menos 100 caracteres; al menos una etiqueta; "
-        "al menos un grupo o tema; licencia; contacto con correo válido; frecuencia de actualización; cobertura "
-        "temporal; cobertura espacial; cada recurso con nombre, formato y descripción; diccionario de datos; y, "
-        "cuando hay validación de contenido, archivos tabulares completos: con encabezado, sin columnas vacías, "
-        "conformes con su propio diccionario de datos y con las validaciones que la dependencia haya definido "
-        "(columnas con más de la mitad de valores vacíos o filas repetidas cuentan la mitad y piden revisión "
-        "manual). Cumple con "
-        "≥ 80 %, cumple parcialmente con ≥ 50 %. Los metadatos se buscan en los campos de CKAN, en campos de "
-        "primer nivel (ckanext-scheming) y en «extras», con claves en español e inglés."
+        "Proporción ponderada de elementos presentes. Pesan el doble los metadatos obligatorios de la Guía de "
+        "Implementación de la Política de Datos Abiertos: título, descripción de al menos 100 caracteres, contacto con "
+        "correo válido, frecuencia de actualización, fecha de modificación, página de acceso, URL y formato de cada "
+        "recurso y diccionario de datos; pesan uno etiquetas, grupo o tema, licencia, coberturas temporal y espacial, "
+        "nombre y descripción de cada recurso y, cuando hay validación de contenido, archivos tabulares completos. "
+        "Cumple con ≥ 80 %, cumple parcialmente con ≥ 50 %. Un archivo que no coincide con su propio diccionario de "
+        "datos o que no pasa las validaciones de la dependencia impide cumplir (a lo más, parcial). Sin recursos o sin "
+        "ningún archivo de datos obtenible, no cumple: los metadatos solos no hacen integral al conjunto. Los "
+        "metadatos se buscan en los campos de CKAN, en campos de primer nivel (ckanext-scheming) y en «extras», con "
+        "claves en español e inglés."
     ),
     evaluate=evaluate,
     params_model=Params,

@@ -91,7 +91,8 @@ RULE = Rule(
         "licencias del portal y un vocabulario propio. Cumple: licencias de solo atribución o dominio público (CC BY "
         "en cualquier versión, CC0, PDDL, ODC-BY, Términos de Libre Uso MX, licencias de gobierno abierto). Parcial: "
         "compartir igual (CC BY-SA, ODbL) u «otra (abierta)», que requiere revisión manual. No cumple: no comercial, "
-        "sin derivadas, «otra (cerrada)», no especificada, vacía o desconocida."
+        "sin derivadas, «otra (cerrada)», no especificada, vacía o desconocida. No aplica si la licencia cumpliría "
+        "pero el conjunto no tiene ningún archivo de datos obtenible (no hay datos que usar)."
     ),
     evaluate=evaluate,
     params_model=Params,

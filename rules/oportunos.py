@@ -504,7 +504,10 @@ RULE = Rule(
         "conjunto cosechado de otro catálogo no se usan las fechas de CKAN, que son las de la cosecha. Con antigüedad "
         "A a la fecha de la auditoría: cumple si A ≤ 1.25 P, parcial si A ≤ 2 P, no cumple después. Irregular o "
         "eventual (incluye «no se actualiza»): parcial si tiene más de dos años; si no, cumple. Sin frecuencia "
-        "declarada: parcial si se actualizó en el último año; si no, no cumple. Sin ninguna fecha: no cumple."
+        "declarada: parcial si se actualizó en el último año; si no, no cumple. Sin ninguna fecha: no cumple. El "
+        "encabezado Last-Modified no prueba una actualización si cae a menos de un día de la revisión o si el "
+        "contenido es el mismo que vio una revisión anterior más antigua; un archivo que cambia en cada descarga no "
+        "cuenta como actualizado. Sin recursos o sin ningún archivo de datos obtenible: no cumple."
     ),
     evaluate=evaluate,
     params_model=Params,
