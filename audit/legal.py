@@ -134,8 +134,8 @@ class LegalBasis(_Block):
         return f"{self.short_name}, art. {self.article}, fr. {self.open_formats.fraction}"
 
     def full_citation(self) -> str:
-        return (f"{self.law} ({self.short_name}; {self.publication}), artículo {self.article}, "
-                f"fracción {self.fraction}")
+        # no parentheses: outputs often quote it inside their own
+        return f"{self.law}, {self.publication}, artículo {self.article}, fracción {self.fraction}"
 
     def instruments_es(self) -> list[str]:
         """Each additional instrument as one citation line ("name, citation (publication)")."""

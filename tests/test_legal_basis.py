@@ -100,4 +100,4 @@ def test_changing_the_block_changes_reports_dashboard_api_mail_and_published_not
     mail = build_message(cfg, year=2026, contact=Contact("org-a", "Ana", "ana@example.org"),
                          row={"title": "Org A"}, pdf=None)
     assert "Ley de Prueba de Datos Abiertos" in mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-    assert "LPDA" in _notes(2026, "http://127.0.0.1", "", cfg.legal_basis)
+    assert "Ley de Prueba de Datos Abiertos, Gaceta de Prueba" in _notes(2026, "http://127.0.0.1", "", cfg.legal_basis)
