@@ -288,10 +288,20 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
     return make_result(ID, status, score=completeness, findings=findings, evidence=evidence)
 
 
+def _dictionary_suite(expectations: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The result of the suite built from the dataset's own data dictionary, if one ran."""
+    return next((x for x in expectations.get("suites") or [] if isinstance(x, Mapping) and x.get("source") == "dictionary"),
+                None)
+
+
+def _failed_agency_suites(expectations: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return [x for x in expectations.get("suites") or []
+            if isinstance(x, Mapping) and x.get("source") == "agency" and not x.get("success")]
+
+
 def _minor_dictionary_mismatch(content: ContentEvidence, tolerance: float) -> bool:
     """Only type mismatches, each on at most ``tolerance`` of the rows checked (a Total row, one typo)."""
-    suite = next((x for x in (content.expectations or {}).get("suites") or []
-                  if isinstance(x, Mapping) and x.get("source") == "dictionary"), None)
+    suite = _dictionary_suite(content.expectations or {})
     failed = [r for r in (suite or {}).get("failed") or [] if isinstance(r, Mapping)]
     if not failed:
         return False
@@ -378,7 +388,7 @@ def content_findings(content: ContentEvidence, label: str, tolerance: float = 0.
 
 
 def _dictionary_mismatch(expectations: Mapping[str, Any]) -> str:
-    suite = next((s for s in expectations.get("suites") or [] if isinstance(s, Mapping) and s.get("source") == "dictionary"), None)
+    suite = _dictionary_suite(expectations)
     if not suite:
         return ""
     missing: list[str] = []
@@ -402,9 +412,7 @@ def _dictionary_mismatch(expectations: Mapping[str, Any]) -> str:
 
 def _agency_failures(expectations: Mapping[str, Any]) -> str:
     parts = []
-    for suite in expectations.get("suites") or []:
-        if not isinstance(suite, Mapping) or suite.get("source") != "agency" or suite.get("success"):
-            continue
+    for suite in _failed_agency_suites(expectations):
         failed = [f"{r.get('type')}({(r.get('kwargs') or {}).get('column', '')})" for r in suite.get("failed") or []
                   if isinstance(r, Mapping)]
         invalid = [f"{i.get('type') or 'suite'}: {i.get('error')}" for i in suite.get("invalid") or [] if isinstance(i, Mapping)]
@@ -440,7 +448,7 @@ def _describe_failure(item: Mapping[str, Any]) -> str:
 
 
 def _dictionary_detail(expectations: Mapping[str, Any]) -> str:
-    suite = next((s for s in expectations.get("suites") or [] if isinstance(s, Mapping) and s.get("source") == "dictionary"), None)
+    suite = _dictionary_suite(expectations)
     if not suite:
         return ""
     parts = []
@@ -462,9 +470,7 @@ def _dictionary_detail(expectations: Mapping[str, Any]) -> str:
 
 def _agency_detail(expectations: Mapping[str, Any]) -> str:
     parts = []
-    for suite in expectations.get("suites") or []:
-        if not isinstance(suite, Mapping) or suite.get("source") != "agency" or suite.get("success"):
-            continue
+    for suite in _failed_agency_suites(expectations):
         failed = [_describe_failure(r) for r in suite.get("failed") or [] if isinstance(r, Mapping)]
         for i in suite.get("invalid") or []:
             if not isinstance(i, Mapping):
