@@ -6,18 +6,14 @@ could make the auditor talk to its own machine or the internal network (``http:/
 HTTP client when the connection is opened (every hop of a redirect chain), so a DNS answer cannot change between
 the check and the connection.
 
-Hosts in ``allow_hosts`` (the portal's own host, hosts allowlisted in config; tests use it for loopback) skip
-the address check. Matching is by exact host name or IP literal, case-insensitive, without port.
+Pure functions, no network. The allow-list (the portal's own host and ``probe.allow_hosts``, whose addresses are
+not judged) is the policy's: :meth:`audit.httppolicy.HttpPolicy.allows`, exact host name or IP literal,
+case-insensitive, without port, normalised with :func:`normalize_host`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
-import socket
-from collections.abc import Collection
-from typing import Any
-from urllib.parse import urlsplit
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -99,13 +95,6 @@ def normalize_host(host: str) -> str:
     return host
 
 
-def host_allowed(host: str, allow_hosts: Collection[str]) -> bool:
-    if not allow_hosts:
-        return False
-    h = normalize_host(host)
-    return any(h == normalize_host(a) for a in allow_hosts)
-
-
 def parse_ip(host: str) -> IPAddress | None:
     try:
         return ipaddress.ip_address(normalize_host(host).split("%", 1)[0])
@@ -132,61 +121,3 @@ def check_addresses(host: str, addresses: list[str]) -> list[str]:
         if reason:
             raise UnsafeAddressError(host, reason, addr)
     return addresses
-
-
-def _unique_addresses(infos: list[tuple[Any, ...]]) -> list[str]:
-    seen: dict[str, None] = {}
-    for info in infos:
-        seen.setdefault(str(info[4][0]), None)
-    return list(seen)
-
-
-async def check_host(host: str, port: int, *, allow_hosts: Collection[str]) -> list[str]:
-    """Resolve ``host`` and return its addresses; raise UnsafeAddressError if any of them is not public.
-
-    Allowlisted hosts are resolved but not judged. DNS failures raise ``socket.gaierror`` (the caller decides
-    whether that is a ``dns_error``).
-    """
-    ip = parse_ip(host)
-    if ip is not None:
-        if not host_allowed(host, allow_hosts):
-            check_ip_literal(host)
-        return [str(ip)]
-    loop = asyncio.get_running_loop()
-    infos = await loop.getaddrinfo(normalize_host(host), port, type=socket.SOCK_STREAM)
-    addresses = _unique_addresses(infos)
-    if host_allowed(host, allow_hosts):
-        return addresses
-    return check_addresses(host, addresses)
-
-
-def check_url_sync(url: str, *, allow_hosts: Collection[str]) -> str | None:
-    """Blocking check of a whole URL: a reason string if it must not be fetched, else None.
-
-    Reasons: ``unsupported_scheme``, ``malformed_url``, or an address class from :func:`unsafe_reason`.
-    A name that does not resolve returns None (the fetch itself will report ``dns_error``).
-    """
-    try:
-        parts = urlsplit(url.strip())
-        host = parts.hostname
-        port = parts.port
-    except (ValueError, AttributeError):
-        return "malformed_url"
-    if parts.scheme.lower() not in SUPPORTED_SCHEMES:
-        return "unsupported_scheme"
-    if not host:
-        return "malformed_url"
-    if host_allowed(host, allow_hosts):
-        return None
-    ip = parse_ip(host)
-    if ip is not None:
-        return unsafe_reason(ip)
-    try:
-        infos = socket.getaddrinfo(host, port or 80, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError):
-        return None
-    try:
-        check_addresses(host, _unique_addresses(infos))
-    except UnsafeAddressError as exc:
-        return exc.reason
-    return None

@@ -116,6 +116,12 @@ def test_content_download_ignores_environment_proxies(srv: FaultServer, net: Net
     assert ("127.0.0.1", 9) not in net.connects
 
 
+def test_content_download_reports_unparseable_urls() -> None:
+    http = load_config(None, {"http": {"retries": 0}}).http
+    assert fetch_bytes_sync("http://[::1", http=http, cap=10).error == "malformed_url"
+    assert fetch_bytes_sync("ftp://datos.example/a.csv", http=http, cap=10).error == "blocked_unsupported_scheme"
+
+
 # --------------------------------------------------------------------------------------- CKAN API (requests)
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 
 import pytest
 
-from audit.netguard import UnsafeAddressError, check_host, check_ip_literal, check_url_sync, unsafe_reason
+from audit.config import HttpSettings
+from audit.httppolicy import HttpPolicy
+from audit.netguard import UnsafeAddressError, check_ip_literal, unsafe_reason
 
 
 @pytest.mark.parametrize(
@@ -57,34 +58,34 @@ def test_check_ip_literal_raises_with_reason() -> None:
 
 
 @pytest.mark.parametrize(
-    ("url", "reason"),
+    ("scheme", "host", "reason"),
     [
-        ("ftp://datos.example/a.csv", "unsupported_scheme"),
-        ("file:///etc/passwd", "unsupported_scheme"),
-        ("mailto:datos@example.org", "unsupported_scheme"),
-        ("http://", "malformed_url"),
-        ("http://[::1", "malformed_url"),
-        ("http://127.0.0.1:8080/x", "loopback"),
-        ("http://localhost/x", "loopback"),
-        ("http://[::ffff:192.168.0.1]/x", "private"),
-        ("http://169.254.169.254/latest/meta-data/", "link-local"),
+        ("ftp", "datos.example", "scheme_ftp"),
+        ("file", "", "scheme_file"),
+        ("mailto", None, "scheme_mailto"),
+        ("", "datos.example", "scheme_missing"),
+        ("http", None, "malformed_url"),
+        ("http", "127.0.0.1", "loopback"),
+        ("https", "::ffff:192.168.0.1", "private"),
+        ("http", "169.254.169.254", "link-local"),
+        ("http", "localhost", None),  # names are judged when connecting (HttpPolicy.resolve)
+        ("HTTPS", "datos.edomex.gob.mx", None),
     ],
 )
-def test_check_url_sync_reasons(url: str, reason: str) -> None:
-    assert check_url_sync(url, allow_hosts=()) == reason
+def test_policy_precheck_reasons(scheme: str, host: str | None, reason: str | None) -> None:
+    assert HttpPolicy(HttpSettings()).precheck(scheme, host) == reason
 
 
-def test_check_url_sync_allowlist_and_unresolvable() -> None:
-    assert check_url_sync("http://127.0.0.1:8080/x", allow_hosts=["127.0.0.1"]) is None
-    assert check_url_sync("http://LOCALHOST./x", allow_hosts=["localhost"]) is None
-    assert check_url_sync("http://no-existe.invalid/x", allow_hosts=()) is None  # the fetch reports dns_error
+def test_policy_precheck_skips_allow_listed_literals() -> None:
+    assert HttpPolicy.for_hosts(HttpSettings(), ["127.0.0.1"]).precheck("http", "127.0.0.1") is None
 
 
-def test_check_host_resolves_and_refuses_loopback_names() -> None:
+def test_policy_resolve_judges_names_and_honours_the_allow_list() -> None:
     with pytest.raises(UnsafeAddressError) as info:
-        asyncio.run(check_host("localhost", 80, allow_hosts=()))
+        HttpPolicy(HttpSettings()).resolve("localhost", 80)
     assert info.value.reason == "loopback"
-    assert "127.0.0.1" in asyncio.run(check_host("localhost", 80, allow_hosts=["localhost"]))
-    assert asyncio.run(check_host("127.0.0.3", 80, allow_hosts=["127.0.0.3"])) == ["127.0.0.3"]
+    allowed = HttpPolicy.for_hosts(HttpSettings(), ["LOCALHOST.", "127.0.0.3"])
+    assert "127.0.0.1" in allowed.resolve("localhost", 80)
+    assert allowed.resolve("127.0.0.3", 80) == ["127.0.0.3"]
     with pytest.raises(OSError):
-        asyncio.run(check_host("no-existe.invalid", 80, allow_hosts=()))
+        allowed.resolve("no-existe.invalid", 80)

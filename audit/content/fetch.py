@@ -135,6 +135,8 @@ def _fetch_once(client: httpx.Client, url: str, *, cap: int, deadline: float) ->
         return Download(error=f"blocked_{exc.reason}", final_url=url)
     except httpx.TimeoutException:
         return Download(error="timeout", final_url=url)
+    except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError):  # raised before any connection
+        return Download(error="malformed_url", final_url=url)
     except httpx.TooManyRedirects:
         return Download(error="redirect_loop", final_url=url)
     except httpx.ConnectError as exc:
