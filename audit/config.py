@@ -188,16 +188,18 @@ class ArchiveSettings(Section):
     )
 
 
+def _characteristics() -> tuple[str, ...]:
+    from rules import (
+        CHARACTERISTICS,  # the registry is the one list; imported late because rules imports config
+    )
+
+    return CHARACTERISTICS
+
+
 class ScoringSettings(Section):
     weights: dict[str, float] = Field(
-        default_factory=lambda: {
-            c: 1.0
-            for c in (
-                "accesibles", "integrales", "gratuitos", "no_discriminatorios", "oportunos",
-                "permanentes", "primarios", "legibles_por_maquinas", "formatos_abiertos", "libre_uso",
-            )
-        },
-        description="Peso de cada característica en la calificación del conjunto.",
+        default_factory=lambda: {c: 1.0 for c in _characteristics()},
+        description="Peso de cada característica en la calificación del conjunto (por omisión 1 para cada una).",
     )
 
 

@@ -58,18 +58,7 @@ from rules import CHARACTERISTICS, RULES
 
 log = logging.getLogger(__name__)
 
-SHORT_TITLES = {
-    "accesibles": "Acc",
-    "integrales": "Int",
-    "gratuitos": "Gra",
-    "no_discriminatorios": "NoD",
-    "oportunos": "Opo",
-    "permanentes": "Per",
-    "primarios": "Pri",
-    "legibles_por_maquinas": "Leg",
-    "formatos_abiertos": "FmA",
-    "libre_uso": "Lib",
-}
+SHORT_TITLES = {rule.id: rule.short_title_es or rule.title_es[:3] for rule in RULES}
 
 
 # ---------------------------------------------------------------------------------------------- records

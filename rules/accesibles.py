@@ -134,6 +134,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
 RULE = Rule(
     id=ID,
     title_es="Accesibles",
+    short_title_es="Acc",
     description_es=(
         "El conjunto es público y activo y tiene recursos. Cada recurso se solicita de forma anónima: es accesible "
         "si responde 2xx con contenido; una página web donde se declaró un archivo de datos cuenta la mitad y pide "

@@ -76,6 +76,7 @@ class Rule:
     title_es: str
     evaluate: Callable[[DatasetContext, Any], RuleResult]
     description_es: str = ""  # how it is measured, for docs/reglas.md and the report's methodology
+    short_title_es: str = ""  # three letters for narrow table columns ("Acc"); the reports' legend spells it out
     params_model: type[BaseModel] | None = None  # pydantic model of ``rules.<id>`` (defaults = built-in vocabulary)
 
     def default_params(self) -> Any:

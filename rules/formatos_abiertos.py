@@ -167,6 +167,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
 RULE = Rule(
     id=ID,
     title_es="En formatos abiertos",
+    short_title_es="FmA",
     description_es=(
         "Una sola prueba legal para todos los formatos: estructura para almacenar datos (no documento, página ni "
         "imagen), especificación disponible públicamente y sin costo, y aplicación sin contraprestación ni licencia "

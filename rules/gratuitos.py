@@ -224,6 +224,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
 RULE = Rule(
     id=ID,
     title_es="Gratuitos",
+    short_title_es="Gra",
     description_es=(
         "No cumple si algún recurso responde 402 o lleva a una página de pago, o si los metadatos declaran un precio "
         "o costo distinto de cero (claves precio, costo, price, cost, tarifa) o frases como «previo pago», «tiene un "

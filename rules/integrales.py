@@ -486,6 +486,7 @@ def _agency_detail(expectations: Mapping[str, Any]) -> str:
 RULE = Rule(
     id=ID,
     title_es="Integrales",
+    short_title_es="Int",
     description_es=(
         "Proporción ponderada de elementos presentes. Pesan el doble los metadatos obligatorios de la Guía de "
         "Implementación de la Política de Datos Abiertos: título, descripción de al menos 100 caracteres, contacto con "

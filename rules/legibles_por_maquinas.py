@@ -177,6 +177,7 @@ def structure_findings(content: ContentEvidence, label: str) -> list[Finding]:
 RULE = Rule(
     id=ID,
     title_es="Legibles por máquinas",
+    short_title_es="Leg",
     description_es=(
         "Se decide por el tipo real detectado en el archivo descargado, no por el formato declarado. Cuentan CSV/TSV, "
         "JSON, GeoJSON, XML/RDF/KML, XLSX/XLS/ODS, shapefiles comprimidos, Parquet y GeoPackage si se pueden abrir; "

@@ -86,6 +86,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
 RULE = Rule(
     id=ID,
     title_es="De libre uso",
+    short_title_es="Lib",
     description_es=(
         "La licencia se resuelve por identificador, título o URL (sin distinguir mayúsculas), con la lista de "
         "licencias del portal y un vocabulario propio. Cumple: licencias de solo atribución o dominio público (CC BY "

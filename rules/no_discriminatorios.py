@@ -87,6 +87,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
 RULE = Rule(
     id=ID,
     title_es="No discriminatorios",
+    short_title_es="NoD",
     description_es=(
         "Entre los recursos de datos que respondieron (descarga exitosa o muro de acceso), se cuentan los que exigen "
         "autenticación: 401, 403 con señal de registro (encabezado WWW-Authenticate, formulario de inicio de sesión "

@@ -494,6 +494,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
 RULE = Rule(
     id=ID,
     title_es="Oportunos",
+    short_title_es="Opo",
     description_es=(
         "Se interpreta la frecuencia declarada (palabras en español o inglés, frases como «cada 2 semanas», "
         "duraciones ISO 8601 como R/P1M o R/P0.5M, URI de frecuencias de la UE) como un periodo P. La última "

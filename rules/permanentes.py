@@ -186,6 +186,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
 RULE = Rule(
     id=ID,
     title_es="Permanentes",
+    short_title_es="Per",
     description_es=(
         "Requiere revisiones anteriores: en la primera auditoría del portal no aplica («sin historial»). Se compara "
         "con todas las revisiones de los últimos 365 días: cumple si todo recurso visto antes sigue listado y "

@@ -268,6 +268,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
 RULE = Rule(
     id=ID,
     title_es="Primarios",
+    short_title_es="Pri",
     description_es=(
         "Heurísticas (documentadas como tales): (1) el publicador es la fuente: ningún metadato «fuente»/«source» "
         "nombra a otra institución; (2) los datos tabulares están a nivel de registro: suficientes filas, sin filas "

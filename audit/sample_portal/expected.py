@@ -14,10 +14,7 @@ than a day) after the portal started.
 
 from __future__ import annotations
 
-CHARACTERISTICS = (
-    "accesibles", "integrales", "gratuitos", "no_discriminatorios", "oportunos", "permanentes", "primarios",
-    "legibles_por_maquinas", "formatos_abiertos", "libre_uso",
-)
+from rules import CHARACTERISTICS
 
 PASS, PARTIAL, FAIL, NA = "pass", "partial", "fail", "not_applicable"
 
