@@ -122,6 +122,32 @@ def test_content_download_reports_unparseable_urls() -> None:
     assert fetch_bytes_sync("ftp://datos.example/a.csv", http=http, cap=10).error == "blocked_unsupported_scheme"
 
 
+# ---------------------------------------------------------------------------------------------- prober (aiohttp)
+
+
+def test_prober_resolver_judges_every_answer(net: Network) -> None:
+    # aiohttp connects to what its resolver returned (and caches only that): each answer is judged there
+    import asyncio
+
+    from audit.config import HttpSettings
+    from audit.httppolicy import UnsafeResolution
+
+    net.answers["rebind3.invalid"] = [PUBLIC, "127.0.0.1"]
+
+    async def go() -> tuple[list[str], str]:
+        resolver = HttpPolicy(HttpSettings()).aiohttp_resolver()
+        try:
+            first = await resolver.resolve("rebind3.invalid", 80)
+            with pytest.raises(UnsafeResolution) as info:
+                await resolver.resolve("rebind3.invalid", 80)
+            return [str(r["host"]) for r in first], info.value.error.reason
+        finally:
+            await resolver.close()
+
+    assert asyncio.run(go()) == ([PUBLIC], "loopback")
+    assert net.connects == []
+
+
 # --------------------------------------------------------------------------------------- CKAN API (requests)
 
 
