@@ -322,3 +322,19 @@ def test_badges_are_valid_escaped_cacheable_svg_with_a_link_target(store: Store,
 def test_dashboard_doc_shows_the_ckan_badge_snippet() -> None:
     doc = (Path(__file__).resolve().parent.parent / "docs" / "dashboard.md").read_text(encoding="utf-8")
     assert "/insignias/conjuntos/{{ pkg.name }}.svg" in doc and "/insignias/organizaciones/" in doc
+
+
+def test_an_unexpected_failure_is_a_spanish_500_not_a_traceback(store: Store, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from audit.web import data
+
+    def broken(*_a: Any, **_k: Any) -> Any:
+        raise RuntimeError("boom: secret detail")
+
+    monkeypatch.setattr(data, "list_runs", broken)
+    with TestClient(create_app(_cfg(tmp_path), store), raise_server_exceptions=False) as c:
+        r = c.get("/api/v1/runs")
+        assert r.status_code == 500 and r.json()["error"]["code"] == "internal_error"
+        page = c.get("/corridas")
+        assert page.status_code == 500 and "error interno" in page.text
+        assert "boom" not in page.text + r.text and "Traceback" not in page.text

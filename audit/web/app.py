@@ -162,6 +162,13 @@ def create_app(cfg: AuditConfig, store: Store) -> FastAPI:
         problems = spanish_errors(request, exc.errors())  # Spanish: parameter, what was wrong, what is accepted
         return error(request, 422, spanish_message(problems), problems)
 
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, exc: Exception) -> Response:
+        # never a traceback or Starlette's English «Internal Server Error»: the same format, in Spanish
+        log.exception("dashboard failure on %s", request.url.path)
+        return error(request, 500, "Ocurrió un error interno del tablero; quedó registrado. Intente de nuevo "
+                                   "más tarde.")
+
     @app.exception_handler(AuditError)
     async def audit_error(request: Request, exc: AuditError) -> Response:
         log.error("dashboard error on %s: %s", request.url.path, exc)
@@ -195,6 +202,8 @@ def serve(cfg: AuditConfig, store: Store, host: str | None = None, port: int | N
     import uvicorn
 
     host, port = host or cfg.web.host, port or cfg.web.port
+    # proxy_headers=False: uvicorn would trust X-Forwarded-* from 127.0.0.1 by default; the app decides instead,
+    # from web.trusted_proxies only (audit/web/proxy.py)
     if cfg.web.workers <= 1:
         uvicorn.run(create_app(cfg, store), host=host, port=port, log_level="info", proxy_headers=False,
                     server_header=False)
