@@ -45,7 +45,11 @@ def _setup(config: Path | None, db: str | None, *, portal: str | None = None, ou
     configure_logging(logging.DEBUG if verbose else logging.INFO)
     overrides: dict[str, Any] = {"database_url": db, "portal_url": portal,
                                  "output_dir": str(out) if out else None}
-    return load_config(config, overrides)
+    cfg = load_config(config, overrides)
+    from audit.csvfiles import configure_input_limits
+
+    configure_input_limits(cfg.limits.input_max_mb, cfg.limits.input_max_rows, cfg.limits.suite_max_mb)
+    return cfg
 
 
 def _store(cfg: AuditConfig) -> Store:

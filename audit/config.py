@@ -526,17 +526,56 @@ class AuditConfig(Section):
         return hashlib.sha256(raw).hexdigest()[:16]
 
 
-def _format_validation_error(exc: ValidationError, source: str) -> str:
-    lines = [f"Configuración inválida en {source}:"]
-    for err in exc.errors():
+#: the command-line flags that set top-level keys (an error in one of them is about the flag, not the file)
+FLAG_KEYS = {"portal_url": "--portal", "database_url": "--db", "output_dir": "--out"}
+
+
+def _format_validation_error(exc: ValidationError, source: str, flags: set[str] | None = None) -> str:
+    errors = exc.errors()
+    from_flags = {str(e["loc"][0]) for e in errors if e["loc"] and str(e["loc"][0]) in (flags or set())}
+    if from_flags and len(from_flags) == len(errors):
+        lines = ["Opción inválida en la línea de comandos:"]
+    else:
+        lines = [f"Configuración inválida en {source}:"]
+    for err in errors:
         key = ".".join(str(p) for p in err["loc"]) or "(raíz)"
+        name = FLAG_KEYS[key] if key in from_flags else f"'{key}'"
         if err["type"] == "extra_forbidden":
             lines.append(f"  - clave desconocida '{key}': revise la ortografía (ver docs/configuration.md)")
         else:
             got = err.get("input")
             shown = repr(got) if not isinstance(got, dict) else "{…}"
-            lines.append(f"  - '{key}': {err['msg']} (valor recibido: {shown})")
+            lines.append(f"  - {name}: {_message_es(err)} (valor recibido: {shown})")
     return "\n".join(lines)
+
+
+def _message_es(err: Any) -> str:
+    """pydantic's message in Spanish (the common types; anything else keeps pydantic's words)."""
+    ctx = err.get("ctx") or {}
+    kind = err["type"]
+    fixed = {
+        "float_parsing": "debe ser un número", "float_type": "debe ser un número",
+        "int_parsing": "debe ser un número entero", "int_type": "debe ser un número entero",
+        "int_from_float": "debe ser un número entero (sin decimales)",
+        "bool_parsing": "debe ser verdadero o falso (true/false)", "bool_type": "debe ser verdadero o falso (true/false)",
+        "string_type": "debe ser texto", "list_type": "debe ser una lista",
+        "dict_type": "debe ser un mapa de claves", "model_type": "debe ser un mapa de claves",
+        "missing": "falta: es obligatoria", "none_required": "debe quedar vacía",
+    }
+    if kind in fixed:
+        return fixed[kind]
+    bounds = {"greater_than": "mayor que", "greater_than_equal": "mayor o igual que", "less_than": "menor que",
+              "less_than_equal": "menor o igual que"}
+    if kind in bounds:
+        limit = next(iter(ctx.values()), "?")
+        return f"debe ser {bounds[kind]} {limit}"
+    if kind == "literal_error":
+        return f"debe ser uno de: {ctx.get('expected', '?')}"
+    if kind == "string_pattern_mismatch":
+        return f"no tiene el formato esperado (patrón {ctx.get('pattern', '?')})"
+    if kind == "value_error":
+        return str(ctx.get("error") or err["msg"]).removeprefix("Value error, ")
+    return str(err["msg"])
 
 
 def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -582,7 +621,8 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
     try:
         cfg = AuditConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_format_validation_error(exc, source)) from exc
+        flags = {k for k, v in (overrides or {}).items() if v is not None and k in FLAG_KEYS}
+        raise ConfigError(_format_validation_error(exc, source, flags)) from exc
     _validate_rules_section(cfg, source)
     return cfg
 

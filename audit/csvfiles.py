@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -32,6 +33,35 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 _DELIMITERS = ",;\t|"
+
+
+@dataclass
+class InputLimits:
+    """Bounds of every user-supplied file (``limits`` in config.yaml); the CLI and the pipeline set them from the
+    configuration (:func:`configure_input_limits`), the defaults are the configuration's defaults."""
+
+    max_bytes: int = 20 * 2**20
+    max_rows: int = 100_000
+    suite_max_bytes: int = 2 * 2**20
+
+
+LIMITS = InputLimits()
+
+
+def configure_input_limits(max_mb: float, max_rows: int, suite_max_mb: float) -> None:
+    LIMITS.max_bytes, LIMITS.max_rows = int(max_mb * 2**20), max_rows
+    LIMITS.suite_max_bytes = int(suite_max_mb * 2**20)
+
+
+def check_size(p: Path, what: str, max_bytes: int | None = None) -> None:
+    """Refuse a file larger than the configured bound before reading it (a 50 MB «CSV» is a mistake or an attack)."""
+    limit = LIMITS.max_bytes if max_bytes is None else max_bytes
+    size = p.stat().st_size
+    if size > limit:
+        key = "limits.suite_max_mb" if max_bytes is not None else "limits.input_max_mb"
+        raise InputFileError(
+            f"El archivo de {what} {p} pesa {size / 2**20:.1f} MB; el máximo admitido es {limit / 2**20:.1f} MB ({key}).",
+            hint="Revise que sea el archivo correcto; si lo es, aumente el límite en config.yaml.")
 
 
 def _decode(raw: bytes, p: Path, what: str) -> str:
@@ -84,6 +114,7 @@ def read_csv_rows(path: str | Path, required: tuple[str, ...], *, what: str) -> 
     p = Path(path)
     if not p.is_file():
         raise InputFileError(f"No existe el archivo de {what}: {p}", hint="Revise la ruta indicada.")
+    check_size(p, what)
     text = _decode(p.read_bytes(), p, what)
     delimiter = _delimiter(text, required)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
@@ -108,6 +139,11 @@ def read_csv_rows(path: str | Path, required: tuple[str, ...], *, what: str) -> 
                 continue
             row = {name: (cells[i].strip() if i < len(cells) else "") for i, name in enumerate(header) if name}
             rows.append((reader.line_num, row))
+            if len(rows) > LIMITS.max_rows:
+                most = f"{LIMITS.max_rows:_}".replace("_", " ")
+                raise InputFileError(
+                    f"El archivo de {what} {p} tiene más de {most} filas (limits.input_max_rows).",
+                    hint="Revise que sea el archivo correcto; si lo es, aumente el límite en config.yaml.")
     except csv.Error as exc:
         raise InputFileError(
             f"El archivo de {what} {p} no es un CSV válido cerca de la línea {reader.line_num}: {exc}.",

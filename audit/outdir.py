@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import errno
@@ -64,7 +65,8 @@ def check_out_dir(out: Path, min_free_mb: float) -> None:
         raise ConfigError(f"No se puede escribir en la carpeta de resultados {out}: {exc.strerror or exc}",
                           hint="Revise los permisos o use --out con otra carpeta.") from exc
     finally:
-        probe.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            probe.unlink(missing_ok=True)
     free_mb = shutil.disk_usage(where).free / 2**20
     if free_mb < min_free_mb:
         raise ConfigError(

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from audit.config import AuditConfig
+from audit.csvfiles import configure_input_limits
 from audit.errors import AuditError, PortalError
 from audit.outdir import (
     FULL_ERRNOS,
@@ -82,6 +83,7 @@ def run_audit(cfg: AuditConfig, store: Store, *, portal_url: str, year: int | No
     from audit.reviews import load_reviews, store_reviews
 
     portal_url = normalize_portal_url(portal_url)
+    configure_input_limits(cfg.limits.input_max_mb, cfg.limits.input_max_rows, cfg.limits.suite_max_mb)
     # Input files and the results folder are checked before anything is written: a bad file changes nothing.
     commitments_file = commitments or cfg.indicator.commitments_file
     commitment_rows = load_commitments(commitments_file) if commitments_file else None

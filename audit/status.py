@@ -67,14 +67,23 @@ def status_data(store: Store, cfg: Any) -> dict[str, Any]:
     from audit.fleet import portals_overview
     from audit.scheduler import _safe_url, next_jobs
 
+    locks = current_locks(store)
+    runs = recent_runs(store)
+    # a run "running" while nobody holds its portal's lock was left by a process that died (kill -9, power cut):
+    # it is shown as interrupted (the next audit of the portal records it so)
+    held = {lk["portal_url"].rstrip("/") for lk in locks if not lk["stale"]}
+    for run in runs:
+        if run["status"] == "running" and (run["portal"] or "").rstrip("/") not in held:
+            run["status"], run["abandoned"] = "interrupted", True
+            run["error"] = run["error"] or "El proceso que la ejecutaba terminó sin cerrarla."
     return {
         "generated_at": utcnow().isoformat(),
         "database": _safe_url(cfg.database_url),
         "portal_url": cfg.portal_url,
         "timezone": cfg.timezone,
-        "runs": recent_runs(store),
+        "runs": runs,
         "portals": portals_overview(store, cfg),
-        "locks": current_locks(store),
+        "locks": locks,
         "jobs": next_jobs(cfg),
     }
 

@@ -175,6 +175,18 @@ def html_to_pdf(html: str, path: Path, attachments: list[PdfAttachment] | None =
     return list(fetcher.refused)
 
 
+def _check_size(html: str, st: _JobSettings) -> None:
+    """A report beyond ``limits.report_max_mb`` fails (the run then exits non-zero) before it is written or laid
+    out as a PDF, which would take many times its size in memory."""
+    if st.max_html_bytes is not None and len(html) > st.max_html_bytes:  # characters ≤ bytes: a cheap lower bound
+        raise ReportTooLargeError(
+            f"el informe mide más de {st.max_html_bytes / 2**20:.0f} MB (limits.report_max_mb); no se escribió")
+
+
+class ReportTooLargeError(Exception):
+    pass
+
+
 def _write_text(path: Path, text: str) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(text, encoding="utf-8")
@@ -274,6 +286,7 @@ class _JobSettings:
     legal_basis: LegalBasis
     context: PortalContext | None
     pdf_annex_max: int | None = None
+    max_html_bytes: int | None = None  # limits.report_max_mb: a larger report fails (never exhausts memory in PDF)
     doc: DocSettings | None = None
 
 
@@ -283,6 +296,7 @@ def _settings_from(cfg: AuditConfig, run_id: int, out_dir: Path, pdf: bool, cont
         evaluating_unit=cfg.reports.evaluator.unit, portal_title=cfg.portal_title,
         rules_params=cfg.rules.model_dump(), legal_basis=cfg.legal_basis, context=context,
         pdf_annex_max=cfg.reports.pdf_annex_max_datasets, doc=doc_settings(cfg),
+        max_html_bytes=int(cfg.limits.report_max_mb * 2**20),
     )
 
 
@@ -293,6 +307,7 @@ def _render_portal(store: Store, st: _JobSettings) -> tuple[Path, Path | None, i
     charts = portal_charts(report)
     html = render_html("portal.html", report=report, charts=charts, annex_in_document=True)
     html_path = st.out_dir / PORTAL_HTML
+    _check_size(html, st)
     _write_text(html_path, html)
     pdf_path, refused = None, []
     if st.pdf:
@@ -324,6 +339,7 @@ def _render_org(store: Store, st: _JobSettings, name: str) -> tuple[Path, Path |
     html = render_html("organization.html", report=report, charts=organization_charts(report))
     stem = org_file(name)
     html_path = st.out_dir / f"{stem}.html"
+    _check_size(html, st)
     _write_text(html_path, html)
     pdf_path, refused = None, []
     if st.pdf:

@@ -30,7 +30,10 @@ def slug(text: str) -> str:
 
 def load_suite_file(path: Path) -> dict[str, Any]:
     """Parse one suite file; a malformed file raises InputFileError naming the file and the fix."""
+    from audit.csvfiles import LIMITS, check_size
+
     try:
+        check_size(path, "suite", LIMITS.suite_max_bytes)
         text = path.read_text(encoding="utf-8")
         doc = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (OSError, UnicodeDecodeError) as exc:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
-from sqlalchemy import create_engine, event, select
+from sqlalchemy import create_engine, event, select, text
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import (
     ArgumentError,
@@ -29,6 +29,8 @@ from audit.store.models import Portal
 
 log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+#: PostgreSQL advisory lock taken (per transaction) around migrations; audit locks hash URLs, this is a constant
+MIGRATION_LOCK_KEY = 0x417564_4D696772  # "Aud" "Migr"
 
 
 def utcnow() -> datetime:
@@ -67,11 +69,11 @@ def _supported_url(url: str) -> URL:
     """Parse ``url`` and accept only SQLite and PostgreSQL through psycopg 3; anything else is a StoreError."""
     try:
         parsed = make_url(url)
+        backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
     except NoSuchModuleError as exc:  # a scheme SQLAlchemy has no dialect for (nonsense://, postgres://)
         raise StoreError(f"Base de datos no admitida: {_safe(url)!r}", hint=_SUPPORTED_HINT) from exc
     except ArgumentError as exc:
         raise StoreError(f"URL de base de datos inválida: {_safe(url)!r}", hint=_SUPPORTED_HINT) from exc
-    backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
     if backend == "sqlite" and driver in ("pysqlite", "sqlite"):
         return parsed
     if backend == "postgresql" and driver in ("psycopg", ""):
@@ -145,6 +147,10 @@ def migrate(engine: Engine) -> None:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            # two first-ever runs at once would both create the schema and one would fail: the second waits for
+            # the first's transaction, then finds the schema up to date
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK_KEY})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
 
