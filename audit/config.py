@@ -539,7 +539,7 @@ def _format_validation_error(exc: ValidationError, source: str, flags: set[str] 
         lines = [f"Configuración inválida en {source}:"]
     for err in errors:
         key = ".".join(str(p) for p in err["loc"]) or "(raíz)"
-        name = FLAG_KEYS[key] if key in from_flags else f"'{key}'"
+        name = f"{FLAG_KEYS[key]} ({key})" if key in from_flags else f"'{key}'"
         if err["type"] == "extra_forbidden":
             lines.append(f"  - clave desconocida '{key}': revise la ortografía (ver docs/configuration.md)")
         else:
