@@ -131,4 +131,10 @@ def signal_stop(grace_s: float, notice: Callable[[str], None]) -> Iterator[threa
     finally:
         handler.finished.set()
         for sig, old in previous.items():
-            signal.signal(sig, old)
+            # once stopping, the process is on its way out (exit 130): a further signal ends it at once
+            signal.signal(sig, _exit_now if handler.signals else old)
+
+
+def _exit_now(_signum: int, _frame: Any) -> None:
+    sys.stderr.flush()
+    os._exit(EXIT_INTERRUPTED)

@@ -270,3 +270,30 @@ def test_resume_with_nothing_to_resume_says_so(tmp_path, sample_portal, fast_cfg
     proc = _cli("crawl", "--resume", "--portal", sample_portal.url, "--db", f"sqlite:///{tmp_path / 'a.db'}",
                 cwd=tmp_path)
     assert proc.returncode == 0 and "No había una corrida interrumpida" in proc.stderr
+
+
+# ------------------------------------------------------------------------------------------------ report size
+def test_an_oversized_report_fails_and_makes_the_exit_code_non_zero(tmp_path):
+    """The HTML is measured before it is written or laid out as a PDF (a 215 MB report once took a PDF worker to
+    16 GB); the failure is recorded and the command exits 1, the run's data stays complete."""
+    import typer
+    from test_reports_actions import ORG, build
+
+    from audit.cli import _finish
+    from audit.config import load_config
+    from audit.pipeline import AuditOutcome, run_stage
+
+    store, run_id = build(tmp_path / "a.db", {ORG: "Secretaría de Movilidad"})
+    cfg = load_config(None, {"output_dir": str(tmp_path / "out"), "reports": {"pdf": False, "workers": 1},
+                             "limits": {"report_max_mb": 0.01, "out_min_free_mb": 0}})
+    counts = run_stage("report", store, run_id, cfg)
+    assert counts["report_errors"] == 2 and counts["reports"] == 0  # the portal's and the organization's
+    with pytest.raises(typer.Exit) as info:
+        _finish(AuditOutcome(run_id=run_id, status="complete", year=2026, counts=counts))
+    assert info.value.exit_code == 1
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({"reports": {"pdf": False}, "limits": {"report_max_mb": 0.01}}), encoding="utf-8")
+    proc = _cli("report", "--run", str(run_id), "--config", str(config), "--db", f"sqlite:///{tmp_path / 'a.db'}",
+                "--out", str(tmp_path / "out"), cwd=tmp_path)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "limits.report_max_mb" in proc.stderr and "Traceback" not in proc.stderr

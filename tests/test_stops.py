@@ -169,11 +169,17 @@ def test_kill_9_during_content_on_postgres_then_resume_at_once(tmp_path, synthet
         time.sleep(0.1)
     assert time.monotonic() - t0 < 20
     # it carries on with the content stage where the killed one stopped (then stop it: the rest is tested above)
-    _wait_for_stage(resumed, fresh_postgres_url, "content")
+    workers = _wait_for_stage(resumed, fresh_postgres_url, "content")
+    # an operator who insists: a second signal stops at once, and the run is still marked interrupted
+    t0 = time.monotonic()
+    resumed.send_signal(signal.SIGTERM)
+    time.sleep(0.2)
     resumed.send_signal(signal.SIGTERM)
     out, err = resumed.communicate(timeout=30)
+    assert time.monotonic() - t0 < 6
     assert resumed.returncode == 130, out + err
     assert _stage(fresh_postgres_url)[1] == "interrupted"
+    assert _wait_alive(workers) == []
 
 
 def _lock_pid(db: str) -> int | None:
