@@ -240,6 +240,14 @@ class ReportsSettings(Section):
         "en el HTML y en datasets.csv); limita la memoria de portales muy grandes. Vacío = sin límite.",
     )
 
+    pdf_annex_chunk_datasets: int | None = Field(
+        2000,
+        ge=100,
+        description="Con más conjuntos, el anexo del PDF del portal se escribe en varios PDF (portal-anexo-N.pdf) de "
+        "este tamaño: el PDF de un anexo de 10,000 conjuntos de una sola vez necesita varios GB de memoria. Vacío = "
+        "un solo PDF.",
+    )
+
     @model_validator(mode="after")
     def _migrate_evaluating_unit(self) -> ReportsSettings:
         """The old ``reports.evaluating_unit`` still works: it fills ``evaluator.unit`` unless that is given."""

@@ -8,8 +8,12 @@ machine: on an idle 2-core machine the wall time is about render_cpu_s / 2 plus 
     .venv/bin/python benchmarks/bench_reports.py sample            # 18 organizations, like the sample portal
     .venv/bin/python benchmarks/bench_reports.py synthetic         # 200 organizations × 50 datasets
     .venv/bin/python benchmarks/bench_reports.py synthetic --sample 20   # portal + 20 of them, extrapolated
+    .venv/bin/python benchmarks/bench_reports.py synthetic --orgs 200 --per-org 10   # 2,000 datasets, 200 orgs
     .venv/bin/python benchmarks/bench_reports.py scaling           # 25/50/100 organizations × 10 datasets: linear?
-    options: --workers N (default 2)  --no-pdf  --keep DIR
+    options: --workers N (default 2)  --no-pdf  --keep DIR  --orgs N --per-org M (synthetic)
+
+The portal PDF's annex is split into PDFs of ``reports.pdf_annex_chunk_datasets`` (default 2,000) datasets, so the
+largest worker's peak RSS is bounded by one chunk, not by the portal's size.
 """
 
 from __future__ import annotations
@@ -90,6 +94,7 @@ def run(orgs: int, per_org: int, years: tuple[int, ...], workers: int, pdf: bool
         out = portal
     result["load_avg_1m"] = round(os.getloadavg()[0], 1)
     result["output_mb"] = round(sum(p.stat().st_size for p in out_dir.iterdir()) / 1e6, 1)
+    result["annex_pdfs"] = len(list(out_dir.glob("portal-anexo-*.pdf")))
     result["peak_rss_main_mb"] = round(_rss_mb(resource.RUSAGE_SELF))
     result["peak_rss_worker_mb"] = round(_rss_mb(resource.RUSAGE_CHILDREN))
     portal_pdf = out_dir / "portal.pdf"
@@ -111,6 +116,8 @@ def main() -> None:
     ap.add_argument("--keep", type=Path, default=None, help="carpeta donde dejar las salidas")
     ap.add_argument("--sample", type=int, default=None,
                     help="synthetic: render the portal report plus N organization reports and extrapolate")
+    ap.add_argument("--orgs", type=int, default=200, help="synthetic: organizations")
+    ap.add_argument("--per-org", type=int, default=50, help="synthetic: datasets per organization")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
@@ -118,7 +125,7 @@ def main() -> None:
     if args.scenario == "sample":
         run(18, 4, (2025, 2026), args.workers, pdf, args.keep)
     elif args.scenario == "synthetic":
-        run(200, 50, (2026,), args.workers, pdf, args.keep, sample=args.sample)
+        run(args.orgs, args.per_org, (2026,), args.workers, pdf, args.keep, sample=args.sample)
     else:
         rows = [run(n, 10, (2026,), args.workers, pdf, args.keep) for n in (25, 50, 100)]
         base = rows[0]["render_cpu_s"] / rows[0]["organizations"]  # type: ignore[operator]

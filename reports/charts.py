@@ -22,15 +22,20 @@ from matplotlib.figure import Figure
 
 from reports.format import fmt_num, fmt_pct, truncate
 
-# colours of the report palette (also in the CSS); colour is never the only signal: values are printed too
+# colours of the report palette (also in the CSS); colour is never the only signal: values are printed next to
+# each bar and the bands also differ by lightness and pattern, so they survive grayscale printing and colour-blind
+# readers (Okabe–Ito blue / orange / vermillion, never red against green)
 INK = "#1f2933"
 MUTED = "#6b7785"
 GRID = "#d9dee4"
 PRIMARY = "#7a1737"  # guinda
 SECONDARY = "#b38e5d"  # dorado
-GOOD = "#2e7d4f"
-WARN = "#b7791f"
-BAD = "#b42318"
+GOOD = "#0b4f7c"  # ≥ 80: dark blue, solid
+WARN = "#e69f00"  # ≥ 50: orange (light in grayscale), diagonal hatch
+BAD = "#fdebe1"  # < 50: pale vermillion (lightest), sparse cross hatch, dark outline
+#: band → (colour, hatch, legend label)
+BANDS = ((80.0, GOOD, "", "80 o más (alto)"), (50.0, WARN, "////", "de 50 a menos de 80 (medio)"),
+         (float("-inf"), BAD, "x", "menos de 50 (bajo)"))
 
 _RC: dict[Any, Any] = {
     "svg.fonttype": "none",  # keep text as <text>: small, searchable, rendered with the page's fonts
@@ -81,8 +86,18 @@ def _to_svg(fig: Figure) -> str:
     return svg[start:] if start > 0 else svg
 
 
+def _band(pct: float) -> tuple[float, str, str, str]:
+    return next(b for b in BANDS if pct >= b[0])
+
+
 def _bar_color(pct: float) -> str:
-    return GOOD if pct >= 80 else WARN if pct >= 50 else BAD
+    return _band(pct)[1]
+
+
+def _values_text(rows: Sequence[tuple[str, str]], limit: int = 40) -> str:
+    """The plotted values for the ``alt`` text: «Accesibles: 33.3 %; Integrales: 100.0 %…»."""
+    shown = "; ".join(f"{label}: {value}" for label, value in rows[:limit])
+    return shown + (f"; y {len(rows) - limit} más" if len(rows) > limit else "")
 
 
 def hbar_chart(
@@ -99,34 +114,52 @@ def hbar_chart(
     series_label: str = "",
     label_width: int = 42,
     none_label: str = "sin dato",
+    xlabel: str = "",
 ) -> Chart:
-    """Horizontal bars (0–xmax) with the value printed at the end of each bar; optional reference markers."""
+    """Horizontal bars (0–xmax) with the value printed after each bar (never under the reference mark); the bars'
+    bands (≥ 80, ≥ 50, below) differ by colour, lightness and pattern and have a legend; optional reference marks."""
+    from matplotlib.patches import Patch
+
     short = [truncate(label, label_width) for label in labels]
     n = max(len(short), 1)
     with _style():
-        fig = Figure(figsize=(7.0, 0.6 + 0.28 * n))
+        fig = Figure(figsize=(7.0, 0.9 + 0.28 * n))
         ax = fig.subplots()
         ys = list(range(n))[::-1]
         vals = [v if v is not None else 0.0 for v in values]
-        colors = [_bar_color(v / xmax * 100) if color_by_value else PRIMARY for v in vals] or [PRIMARY]
-        ax.barh(ys[: len(vals)], vals, color=colors, height=0.62, label=series_label or None)
-        for y, v, raw in zip(ys, vals, values, strict=False):
+        for y, v in zip(ys, vals, strict=False):
+            _lo, color, hatch, _label = _band(v / xmax * 100) if color_by_value else (0, PRIMARY, "", "")
+            ax.barh(y, v, color=color, hatch=hatch, edgecolor=INK if color_by_value else color, linewidth=0.6,
+                    height=0.62)
+        refs = list(reference) if reference is not None else [None] * len(vals)
+        for y, v, raw, ref in zip(ys, vals, values, refs + [None] * (len(vals) - len(refs)), strict=False):
             text = value_fmt(raw) if raw is not None else none_label
-            ax.text(min(v, xmax) + xmax * 0.01, y, text, va="center", fontsize=8, color=INK)
+            # the label goes after the bar and after the reference mark, so the mark never covers it
+            x = max(min(v, xmax), ref if ref is not None else 0.0) + xmax * 0.015
+            ax.text(x, y, text, va="center", fontsize=8, color=INK)
+        handles: list[Any] = []
+        if color_by_value:
+            handles = [Patch(facecolor=c, hatch=h, edgecolor=INK, linewidth=0.6, label=lab) for _lo, c, h, lab in BANDS]
         if reference is not None:
             ref_y = [y for y, r in zip(ys, reference, strict=False) if r is not None]
             ref_v = [r for r in reference if r is not None]
-            ax.scatter(ref_v, ref_y, marker="|", s=180, color=INK, linewidths=2, label=reference_label, zorder=3)
-            ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False, fontsize=8)
+            handles.append(ax.scatter(ref_v, ref_y, marker="|", s=180, color=INK, linewidths=2, label=reference_label,
+                                      zorder=3))
+        if handles:
+            ax.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=min(len(handles), 4),
+                      frameon=False, fontsize=7.5)
         ax.set_yticks(ys[: len(short)], short)
-        ax.set_xlim(0, xmax * 1.14)
+        ax.set_xlim(0, xmax * 1.2)
+        ax.set_xticks([0, 20, 40, 60, 80, 100] if xmax == 100 else ax.get_xticks())
+        if xlabel:
+            ax.set_xlabel(xlabel, fontsize=8)
         ax.xaxis.grid(True, color=GRID, linewidth=0.6)
         ax.set_axisbelow(True)
         ax.tick_params(axis="y", length=0)
         fig.tight_layout()
         svg = _to_svg(fig)
     rows = tuple((str(label), value_fmt(v) if v is not None else none_label) for label, v in zip(labels, values, strict=False))
-    return Chart(svg=svg, alt=alt, title=title, rows=rows)
+    return Chart(svg=svg, alt=f"{alt.rstrip('.')}. Valores: {_values_text(rows)}.", title=title, rows=rows)
 
 
 def characteristic_chart(
@@ -145,7 +178,7 @@ def characteristic_chart(
     )
     return hbar_chart(
         titles, pcts, title=title, alt=alt, reference=reference, reference_label="Promedio del portal" if reference else "",
-        label_width=28, none_label="no aplica",
+        label_width=28, none_label="no aplica", xlabel="Conjuntos que cumplen (%, escala de 0 a 100)",
     )
 
 
@@ -180,7 +213,7 @@ def distribution_chart(
         fig.tight_layout()
         svg = _to_svg(fig)
     rows = tuple((f"{edges[i]:.0f}–{edges[i + 1]:.0f}", str(counts[i])) for i in range(bins))
-    return Chart(svg=svg, title=title, alt=alt, rows=rows)
+    return Chart(svg=svg, title=title, alt=f"{alt.rstrip('.')}. Valores: {_values_text(rows)}.", rows=rows)
 
 
 def trend_chart(years: Sequence[int], series: dict[str, Sequence[float | None]], *, ylabel: str) -> Chart:
@@ -214,6 +247,7 @@ def trend_chart(years: Sequence[int], series: dict[str, Sequence[float | None]],
     return Chart(
         svg=svg,
         title="Evolución entre evaluaciones",
-        alt="Gráfica de líneas: " + ", ".join(series) + " por año de evaluación (" + ", ".join(map(str, years)) + ").",
+        alt="Gráfica de líneas: " + ", ".join(series) + " por año de evaluación (" + ", ".join(map(str, years))
+            + "). Valores: " + _values_text(rows) + ".",
         rows=rows,
     )

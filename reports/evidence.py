@@ -145,7 +145,11 @@ def _source_text(source: str) -> str:
 
 
 def _frequency(value: Any, _evidence: Mapping[str, Any]) -> str | None:
-    return "ninguna" if value in (None, "") else _plain("frequency", value)
+    from reports.wording import frequency_text
+
+    if value in (None, ""):
+        return "ninguna"
+    return (frequency_text(value) if isinstance(value, str) else None) or _plain("frequency", value)
 
 
 def _harvested(value: Any, _evidence: Mapping[str, Any]) -> str | None:
@@ -192,7 +196,9 @@ def _plain(key: str, value: Any) -> str | None:
     if isinstance(value, int | float):
         return _number(value)
     if isinstance(value, str):
-        return VALUES.get(key, {}).get(value) or f"«{truncate(value, _VALUE_CHARS)}»"
+        from reports.wording import CODES_ES
+
+        return VALUES.get(key, {}).get(value) or CODES_ES.get(value) or f"«{truncate(value, _VALUE_CHARS)}»"
     if isinstance(value, list | tuple) and value and all(isinstance(v, str | int | float) for v in value):
         return ", ".join(f"«{truncate(v, _VALUE_CHARS)}»" if isinstance(v, str) else _number(v) for v in value[:5]) + (
             f" y {len(value) - 5} más" if len(value) > 5 else "")

@@ -49,7 +49,7 @@ def fmt_pct(value: float | None, digits: int = 1, placeholder: str = DASH) -> st
     """A percentage already on the 0–100 scale: 75 → "75.0 %"."""
     if value is None:
         return placeholder
-    return f"{fmt_num(value, digits)} %"
+    return f"{fmt_num(value, digits)}\u00a0%"  # non-breaking: «46.7 %» never splits across lines
 
 
 def fmt_ratio_pct(value: float | None, digits: int = 1, placeholder: str = DASH) -> str:

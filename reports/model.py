@@ -54,6 +54,8 @@ from audit.store.models import (
 )
 from reports.document import DocSettings, DocumentInfo, document_info
 from reports.evidence import evidence_line
+from reports.resources import ResourceInfo, dataset_resources, find_resource
+from reports.wording import expectation_names_es, plain_es
 from rules import CHARACTERISTICS, RULES
 
 log = logging.getLogger(__name__)
@@ -116,6 +118,7 @@ class OrgRow:
     progress_pct: float | None
     quality_progress_pct: float | None
     position: int | None = None  # ranking among organizations with datasets (ties share the position)
+    tied: bool = False  # another organization shares the position
     retired: int = 0  # of ``datasets``, those retired from the portal
     characteristic_partial_pct: dict[str, float | None] = field(default_factory=dict)
 
@@ -147,6 +150,7 @@ class FindingView:
     resource: str | None
     observed: str | None
     manual_review: bool
+    resource_info: ResourceInfo | None = None  # the file the finding is about: URL, CKAN id, history
 
 
 @dataclass(slots=True)
@@ -181,15 +185,32 @@ class DatasetSection(DatasetRow):
     reviews: list[ReviewNote] = field(default_factory=list)
     anchor: str = ""
     basis: list[tuple[str, str]] = field(default_factory=list)  # (characteristic title, «Base de la evaluación»)
+    recommendations: list[FindingView] = field(default_factory=list)  # advice on characteristics that pass
+    resource_list: list[ResourceInfo] = field(default_factory=list)
+    demand: int | None = None  # views/downloads the portal reports for it (CKAN tracking), when it does
+
+
+@dataclass(slots=True)
+class ActionTarget:
+    """Where an action applies: a dataset (and the resource, when the cause is a file) and what it fixes there."""
+
+    dataset: str  # title
+    dataset_name: str
+    anchor: str
+    characteristics: list[str]  # titles of the states it lifts or helps lift here
+    resource: ResourceInfo | None = None
+    problem: str = ""  # what was observed (Spanish)
 
 
 @dataclass(slots=True)
 class Action:
-    """One remediation and the states below "pass" it is credited with (the prioritised action list).
+    """One root cause and the states below "pass" it is credited with (the prioritised action list).
 
-    A state is one (dataset, characteristic) below "pass"; it is credited only to the remediations of the findings
-    that cause it (``state_causes``) and weighs 1 in total: ``weight`` adds 1/n for each state that needs this
-    remediation and n − 1 others, so the weights of all actions add up to the number of states."""
+    A root cause is a resource that cannot be obtained (every characteristic it fails is one action), or else one
+    remediation, wherever it applies. A state is one (dataset, characteristic) below "pass"; it is credited only to
+    the causes of its findings (``state_causes``) and weighs 1 in total: ``weight`` adds 1/n for each state that
+    needs this action and n − 1 others, so the weights of all actions add up to the number of states. A state with
+    no remediation recorded gets a «revise» action of its own: every state is in some action."""
 
     remediation: str
     code: str
@@ -201,6 +222,15 @@ class Action:
     alone_fails: int = 0
     shared: int = 0  # states that also need other remediations
     weight: float = 0.0
+    kind: str = "fix"  # fix | resource (a file that cannot be obtained) | review (no remediation recorded)
+    targets: list[ActionTarget] = field(default_factory=list)
+    demand: int = 0  # views/downloads of the datasets affected (0 when the portal does not report them)
+    states: list[tuple[str, str]] = field(default_factory=list)  # (dataset name, characteristic id) credited
+
+    @property
+    def impact(self) -> int:
+        """Characteristics fixed × datasets affected (the ranking key)."""
+        return len(self.characteristics) * len(self.datasets)
 
 
 @dataclass(slots=True)
@@ -282,6 +312,8 @@ class PortalReport:
     doc: DocumentInfo | None = None  # folio, period, method version, legal basis, evaluator
     duplicates: list[DuplicateGroup] = field(default_factory=list)  # same data of different organizations
     personal_data_alerts: int = 0  # likely personal data found in files (detail in each organization's report)
+    previous_positions: dict[str, int | None] = field(default_factory=dict)  # last year's ranking, by name
+    glossary: list[tuple[str, str]] = field(default_factory=list)  # codes of the CSV/JSON files and their meaning
 
 
 @dataclass(slots=True)
@@ -309,10 +341,23 @@ class OrganizationReport:
     dictionary_checks: list[SuiteResult] = field(default_factory=list)
     portal_characteristic_partial_pct: dict[str, float | None] = field(default_factory=dict)
     unattributed: int = 0  # states below "pass" without any remediation (not in ``actions``)
+    history: list[tuple[int, OrgRow | None, int]] = field(default_factory=list)  # (year, row, ranked), oldest first
+    changes: list[str] = field(default_factory=list)  # what changed since the previous year, in Spanish
+    glossary: list[tuple[str, str]] = field(default_factory=list)  # codes of the CSV/JSON rows and their meaning
+
     legal_basis: LegalBasis = DEFAULT_LEGAL_BASIS
     doc: DocumentInfo | None = None  # folio, period, method version, legal basis, evaluator
     personal_data: list[PersonalDataAlert] = field(default_factory=list)  # masked; for a person to decide
     duplicates: list[DuplicateGroup] = field(default_factory=list)  # groups with one of its datasets
+
+    @property
+    def covered_states(self) -> int:
+        """(dataset, characteristic) states the actions cover (each counted once): equals ``states_below_pass``."""
+        return len({st for a in self.actions for st in a.states})
+
+    @property
+    def states_below_pass(self) -> int:
+        return sum(1 for d in self.datasets for c in d.statuses if c.status in ("fail", "partial"))
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -485,6 +530,11 @@ def _org_rows(s: Session, run_id: int, data: _RunData) -> list[OrgRow]:
         if last is None or abs(r.score - last) > 1e-9:  # type: ignore[operator]
             position, last = i, r.score
         r.position = position
+    shared: dict[int | None, int] = defaultdict(int)
+    for r in ranked:
+        shared[r.position] += 1
+    for r in ranked:
+        r.tied = shared[r.position] > 1
     unranked = sorted((r for r in rows if r.position is None), key=lambda r: r.title.casefold())
     return ranked + unranked
 
@@ -629,8 +679,8 @@ def _expectation_issue(item: dict[str, Any]) -> ExpectationIssue:
         parts[0] += f" ({bounds})"
     elif "value_set" in kwargs:
         parts[0] += f" ({_value_list(kwargs['value_set'])})"
-    elif "regex" in kwargs:
-        parts[0] += f" ({_short_value(kwargs['regex'], 50)})"
+    elif "regex" in kwargs:  # the pattern itself is in scores.json; a reader gets the meaning
+        parts[0] += " definido en la suite"
     if item.get("error"):
         parts = [f"no se pudo evaluar: {_short_value(item['error'], 200)}"]
     count = result.get("unexpected_count")
@@ -666,6 +716,7 @@ def _invalid_issue(entry: dict[str, Any]) -> ExpectationIssue:
         text = f"expectativa n.º {int(entry['index']) + 1} inválida (tipo desconocido o argumentos incorrectos): {_short_value(error, 200)}"
     else:
         text = f"la suite no se pudo leer o ejecutar: {_short_value(error, 200)}"
+    text = expectation_names_es(text)
     return ExpectationIssue(type=etype, column=None if column is None else _short_value(column, 80), text=text)
 
 
@@ -794,6 +845,7 @@ def build_portal_report(
         errors = s.scalar(select(func.count()).select_from(RunError).where(RunError.run_id == run_id)) or 0
 
         change = None
+        previous_positions: dict[str, int | None] = {}
         trend: list[RunSummary] = []
         for y in range(year - trend_years, year):
             rid = previous_run_id(s, run, y)
@@ -802,10 +854,12 @@ def build_portal_report(
             prun = s.get(AuditRun, rid)
             assert prun is not None
             pdata = _load_run_data(s, rid, weights)
-            psum = _summary(s, prun, pdata, _org_rows(s, rid, pdata))
+            prows = _org_rows(s, rid, pdata)
+            psum = _summary(s, prun, pdata, prows)
             trend.append(psum)
             if y == year - 1:
                 change = Change(previous=psum, sentences=_change_sentences(psum, summary))
+                previous_positions = {o.name: o.position for o in prows}
         trend.append(summary)
 
         return PortalReport(
@@ -831,6 +885,8 @@ def build_portal_report(
             doc=document_info(run, year, doc_settings or DocSettings(unit=evaluating_unit)),
             duplicates=find_duplicates(store, run_id, _documentation_params(rules_params)),
             personal_data_alerts=len(personal_data_alerts(store, run_id)),
+            previous_positions=previous_positions,
+            glossary=glossary(infos, outcomes=[o for o, _n in outcomes]),
         )
 
 
@@ -845,6 +901,20 @@ class PortalContext:
     previous_orgs: dict[str, OrgRow]
     previous_year: int | None
     portal_partial_pct: dict[str, float | None] = field(default_factory=dict)
+    #: earlier years' evaluations, oldest first: (year, run id, organizations ranked that year, rows by name)
+    history: list[tuple[int, int, int, dict[str, OrgRow]]] = field(default_factory=list)
+
+
+def _org_history(s: Session, run: AuditRun, year: int, weights: dict[str, float] | None,
+                 years: int = 5) -> list[tuple[int, int, int, dict[str, OrgRow]]]:
+    out = []
+    for y in range(year - years, year):
+        rid = previous_run_id(s, run, y)
+        if rid is None:
+            continue
+        rows = _org_rows(s, rid, _load_run_data(s, rid, weights))
+        out.append((y, rid, sum(1 for o in rows if o.position is not None), {o.name: o for o in rows}))
+    return out
 
 
 def build_portal_context(store: Store, run_id: int, *, weights: dict[str, float] | None = None) -> PortalContext:
@@ -854,11 +924,10 @@ def build_portal_context(store: Store, run_id: int, *, weights: dict[str, float]
         data = _load_run_data(s, run_id, weights)
         orgs = _org_rows(s, run_id, data)
         ids = [d[0] for d in data.datasets]
-        previous_orgs: dict[str, OrgRow] = {}
-        prev_id = previous_run_id(s, run, year - 1)
-        if prev_id is not None:
-            pdata = _load_run_data(s, prev_id, weights)
-            previous_orgs = {o.name: o for o in _org_rows(s, prev_id, pdata)}
+        history = _org_history(s, run, year, weights)
+        last = history[-1] if history and history[-1][0] == year - 1 else None
+        previous_orgs = last[3] if last else {}
+        prev_id = last[1] if last else None
         return PortalContext(
             orgs=orgs,
             portal_pct=_characteristic_pct(ids, data.cells),
@@ -866,6 +935,7 @@ def build_portal_context(store: Store, run_id: int, *, weights: dict[str, float]
             previous_orgs=previous_orgs,
             previous_year=year - 1 if prev_id is not None else None,
             portal_partial_pct=_characteristic_pct(ids, data.cells, "partial"),
+            history=history,
         )
 
 
@@ -901,57 +971,90 @@ def state_causes(characteristic: str, findings: list[FindingView]) -> list[Findi
     return causes or actionable
 
 
-def _actions(sections: list[DatasetSection], limit: int = 12) -> tuple[list[Action], int]:
-    """The prioritised actions and the number of states below "pass" without any remediation.
+def _cause_key(ds: DatasetSection, f: FindingView) -> tuple[str, str]:
+    """A file that cannot be obtained as data (an error, or a page instead of the file) is one root cause whatever
+    it fails, and so is a dataset without any resource; otherwise the remediation is."""
+    info = f.resource_info
+    if info is not None and info.problem:
+        return ("resource", f"{ds.name}\x00{info.ckan_id or info.url or info.name}")
+    if ds.resources == 0 and ds.presence == "listed":
+        return ("empty", ds.name)
+    return ("fix", _remediation_key(f.remediation))
 
-    Each (dataset, characteristic) state below "pass" is attributed to the remediations of its own causes
-    (``state_causes``) and counted once: a state that needs n distinct remediations adds 1/n to each. Actions are
-    ranked by that weight (the states they would lift), then by the weight of the "no cumple" among them."""
-    groups: dict[str, dict[str, Any]] = {}
-    unattributed = 0
+
+def _new_group(kind: str, f: FindingView | None, title: str) -> dict[str, Any]:
+    if f is None:
+        remediation = (f"Revise «{title}» en los conjuntos señalados: el resultado no registró una corrección "
+                       "(vea el detalle de cada conjunto).")
+    else:
+        remediation = f.remediation.strip()
+    return {"remediation": remediation, "code": f.code if f else "", "kind": kind, "alone": 0, "alone_fails": 0,
+            "shared": 0, "fails": 0, "weight": Fraction(0), "fail_weight": Fraction(0), "chars": [], "datasets": [],
+            "targets": {}, "demand": 0, "states": [], "seen_ds": set()}
+
+
+def _actions(sections: list[DatasetSection]) -> tuple[list[Action], int]:
+    """Every action (root cause) with the states below "pass" it is credited with, most impact first.
+
+    Each (dataset, characteristic) state below "pass" is attributed to the root causes of its findings
+    (``state_causes``, ``_cause_key``) and counted once: a state that needs n causes fixed adds 1/n to each; a state
+    with no remediation recorded gets a «revise» action. Actions are ranked by impact (characteristics fixed ×
+    datasets affected), then by weight, by the weight of their «no cumple», and by demand (views/downloads)."""
+    groups: dict[tuple[str, str], dict[str, Any]] = {}
     for ds in sections:
         by_state: dict[str, list[FindingView]] = defaultdict(list)
-        status_of: dict[str, str] = {}
         for f in ds.findings:
             if f.status in ("fail", "partial"):
                 by_state[f.characteristic].append(f)
-                status_of[f.characteristic] = f.status
         for cell in ds.statuses:
-            if cell.status in ("fail", "partial") and cell.characteristic not in by_state:
-                unattributed += 1  # below "pass" with no finding recorded
-        for cid, findings in by_state.items():
-            remediations: dict[str, FindingView] = {}
-            for f in state_causes(cid, findings):
-                remediations.setdefault(_remediation_key(f.remediation), f)
-            if not remediations:
-                unattributed += 1
+            if cell.status not in ("fail", "partial"):
                 continue
-            share = Fraction(1, len(remediations))
-            failed = status_of[cid] == "fail"
-            for key, f in remediations.items():
-                g = groups.setdefault(key, {"remediation": f.remediation.strip(), "code": f.code, "alone": 0,
-                                            "alone_fails": 0, "shared": 0, "fails": 0, "weight": Fraction(0),
-                                            "fail_weight": Fraction(0), "chars": [], "datasets": []})
+            causes: dict[tuple[str, str], FindingView | None] = {}
+            for cause in state_causes(cell.characteristic, by_state.get(cell.characteristic, [])):
+                causes.setdefault(_cause_key(ds, cause), cause)
+            if not causes:
+                causes[("review", cell.characteristic)] = None
+            share = Fraction(1, len(causes))
+            failed = cell.status == "fail"
+            for key, cause_f in causes.items():
+                g = groups.get(key)
+                if g is None:
+                    g = groups[key] = _new_group(key[0], cause_f, cell.title)
                 g["weight"] += share
                 g["fails"] += failed
-                if len(remediations) == 1:
+                if len(causes) == 1:
                     g["alone"] += 1
                     g["alone_fails"] += failed
                 else:
                     g["shared"] += 1
                 if failed:
                     g["fail_weight"] += share
-                if f.characteristic_title not in g["chars"]:
-                    g["chars"].append(f.characteristic_title)
+                if cell.title not in g["chars"]:
+                    g["chars"].append(cell.title)
                 if ds.title not in g["datasets"]:
                     g["datasets"].append(ds.title)
-    ranked = sorted(groups.values(), key=lambda g: (-g["weight"], -g["fail_weight"], -g["alone"], g["remediation"]))
+                if ds.name not in g["seen_ds"]:
+                    g["seen_ds"].add(ds.name)
+                    g["demand"] += ds.demand or 0
+                g["states"].append((ds.name, cell.characteristic))
+                info = cause_f.resource_info if cause_f is not None else None
+                tkey = (ds.name, (info.ckan_id or info.url or info.name) if info else "")
+                target = g["targets"].get(tkey)
+                if target is None:
+                    problem = plain_es(info.reason or info.outcome) if info is not None and info.problem else (
+                        cause_f.message if cause_f is not None else "")
+                    target = g["targets"][tkey] = ActionTarget(ds.title, ds.name, ds.anchor, [], info, problem)
+                if cell.title not in target.characteristics:
+                    target.characteristics.append(cell.title)
     actions = [
         Action(g["remediation"], g["code"], g["alone"] + g["shared"], g["fails"], g["chars"], g["datasets"],
-               alone=g["alone"], alone_fails=g["alone_fails"], shared=g["shared"], weight=float(g["weight"]))
-        for g in ranked
+               alone=g["alone"], alone_fails=g["alone_fails"], shared=g["shared"], weight=float(g["weight"]),
+               kind=g["kind"], targets=list(g["targets"].values()), demand=g["demand"], states=g["states"])
+        for g in groups.values()
     ]
-    return actions[:limit], unattributed
+    fail_weight = {id(a): float(g["fail_weight"]) for a, g in zip(actions, groups.values(), strict=True)}
+    actions.sort(key=lambda a: (-a.impact, -a.weight, -fail_weight[id(a)], -a.demand, a.remediation))
+    return actions, 0
 
 
 def build_organization_report(
@@ -997,9 +1100,7 @@ def build_organization_report(
                 if rec.manual_review_id:
                     review_ids.add(rec.manual_review_id)
         reviews = {r.id: r for r in s.scalars(select(ManualReview).where(ManualReview.id.in_(review_ids)))} if review_ids else {}
-        n_resources = dict(s.execute(
-            select(ResourceSnapshot.dataset_snapshot_id, func.count()).where(ResourceSnapshot.dataset_snapshot_id.in_(ids))
-            .group_by(ResourceSnapshot.dataset_snapshot_id)).all()) if ids else {}
+        resources_of = dataset_resources(s, run, year, ids)
 
         sections: list[DatasetSection] = []
         for i, ds in enumerate(snaps):
@@ -1017,17 +1118,19 @@ def build_organization_report(
                                         automatic_status=rec.automatic_status, error=rec.error))
                 line = evidence_line(rec.evidence if isinstance(rec.evidence, dict) else None)
                 if line:
-                    basis.append((info.title, line))
+                    basis.append((info.title, plain_es(line)))
                 for f in rec.findings or []:
                     if not isinstance(f, dict):
                         continue
+                    # every text a reader sees in Spanish words: the codes stay in scores.csv / scores.json
                     findings.append(FindingView(
                         characteristic=info.id, characteristic_title=info.title, status=rec.status,
-                        code=str(f.get("code") or ""), message=str(f.get("message_es") or ""),
-                        remediation=str(f.get("remediation_es") or ""),
+                        code=str(f.get("code") or ""), message=plain_es(f.get("message_es") or ""),
+                        remediation=plain_es(f.get("remediation_es") or ""),
                         resource=(str(f["resource"]) if f.get("resource") else None),
-                        observed=(str(f["observed"]) if f.get("observed") not in (None, "") else None),
+                        observed=(plain_es(f["observed"]) if f.get("observed") not in (None, "") else None),
                         manual_review=bool(f.get("manual_review")),
+                        resource_info=find_resource(resources_of.get(ds.id, []), f.get("resource")),
                     ))
                 review = reviews.get(rec.manual_review_id) if rec.manual_review_id else None
                 if review is not None:
@@ -1041,8 +1144,10 @@ def build_organization_report(
             sections.append(DatasetSection(
                 organization=org_name, name=ds.name, title=ds.title or ds.name, presence=ds.presence,
                 score=score, conforme=conforme, statuses=cells, description=desc,
-                resources=n_resources.get(ds.id, 0), findings=findings, reviews=notes, anchor=f"ds-{i + 1}",
-                basis=basis,
+                resources=len(resources_of.get(ds.id, [])), findings=findings, reviews=notes,
+                anchor=f"ds-{i + 1}", basis=basis,
+                recommendations=[f for f in findings if f.status == "pass" and f.remediation],
+                resource_list=resources_of.get(ds.id, []), demand=_demand(ds.raw),
             ))
         # worst first: the reader starts with what needs the most work
         sections.sort(key=lambda d: (d.conforme, d.score if d.score is not None else -1.0, d.title.casefold()))
@@ -1059,6 +1164,9 @@ def build_organization_report(
         ]
 
         actions, unattributed = _actions(sections)
+        prev_id = next((rid for y, rid, _n, _rows in ctx.history if y == year - 1), None)
+        changes = _dataset_changes(_load_run_data(s, prev_id, weights, org=org_name), data_org, infos) \
+            if prev_id is not None else []
         return OrganizationReport(
             portal_title=_portal_title(portal, portal_title),
             portal_url=portal.url,
@@ -1088,7 +1196,78 @@ def build_organization_report(
             personal_data=personal_data_alerts(store, run_id, org_name),
             duplicates=[g for g in find_duplicates(store, run_id, _documentation_params(rules_params))
                         if org_name in g.organizations],
+            history=[(y, rows.get(org_name), ranked) for y, _rid, ranked, rows in ctx.history],
+            changes=changes,
+            glossary=glossary(infos, findings=[f for d in sections for f in d.findings],
+                              outcomes=[r.reason or r.outcome or "" for d in sections for r in d.resource_list]),
         )
+
+
+def _dataset_changes(prev: _RunData, cur: _RunData, infos: list[CharacteristicInfo]) -> list[str]:
+    """«3 conjuntos dejaron de cumplir «Oportunos»», «2 conjuntos empezaron a cumplir …», new and gone datasets."""
+    from reports.format import plural
+
+    prev_ids = {d[1]: d[0] for d in prev.datasets}
+    cur_ids = {d[1]: d[0] for d in cur.datasets}
+    out = []
+    new, gone = sorted(set(cur_ids) - set(prev_ids)), sorted(set(prev_ids) - set(cur_ids))
+    if new:
+        out.append(f"{plural(len(new), 'conjunto nuevo', 'conjuntos nuevos')} en la evaluación")
+    if gone:
+        out.append(f"{plural(len(gone), 'conjunto', 'conjuntos')} de la evaluación anterior ya no "
+                   f"{'aparece' if len(gone) == 1 else 'aparecen'}")
+    both = sorted(set(prev_ids) & set(cur_ids))
+    for info in infos:
+        before = {n for n in both if prev.cells.get(prev_ids[n], {}).get(info.id, ("",))[0] == "pass"}
+        now = {n for n in both if cur.cells.get(cur_ids[n], {}).get(info.id, ("",))[0] == "pass"}
+        if lost := len(before - now):
+            out.append(f"{plural(lost, 'conjunto', 'conjuntos')} {'dejó' if lost == 1 else 'dejaron'} de cumplir "
+                       f"«{info.title}»")
+        if won := len(now - before):
+            out.append(f"{plural(won, 'conjunto', 'conjuntos')} {'empezó' if won == 1 else 'empezaron'} a cumplir "
+                       f"«{info.title}»")
+    conf_before = sum(1 for n in both if prev.scores.get(prev_ids[n], (None, False))[1])
+    conf_now = sum(1 for n in both if cur.scores.get(cur_ids[n], (None, False))[1])
+    if both and conf_before != conf_now:
+        out.append(f"conformes entre los conjuntos de ambos años: de {conf_before} a {conf_now}")
+    return out
+
+
+def glossary(infos: list[CharacteristicInfo], *, findings: list[FindingView] | None = None,
+             outcomes: list[str] | None = None) -> list[tuple[str, str]]:
+    """The codes a reader meets in scores.csv / scores.json / datasets.csv and what they mean, in Spanish:
+    statuses, characteristic columns, the findings' reason codes (with their message) and the probe results."""
+    from reports.format import STATUS_LABEL
+    from reports.wording import CODES_ES, http_text
+
+    items: dict[str, str] = {k: v for k, v in STATUS_LABEL.items()}
+    items.update({i.id: f"característica «{i.title}»" for i in infos})
+    for f in sorted(findings or [], key=lambda f: f.code):
+        if f.code and f.code not in items:
+            items[f.code] = f"{f.characteristic_title}: {f.message}"
+    for o in sorted(set(outcomes or [])):
+        if not o or o in items:
+            continue
+        if o.startswith("http_") and o[5:].isdigit():
+            items[o] = http_text(int(o[5:]))
+        elif o in CODES_ES:
+            items[o] = CODES_ES[o]
+    return list(items.items())
+
+
+def _demand(raw: Any) -> int | None:
+    """Views or downloads the portal reports for a dataset (CKAN ``tracking_summary``, or ``views``/``downloads``
+    extras), None when it reports none: the tie-breaker of the action list («by demand»)."""
+    if not isinstance(raw, dict):
+        return None
+    tracking = raw.get("tracking_summary")
+    if isinstance(tracking, dict) and isinstance(tracking.get("total"), int):
+        return int(tracking["total"])
+    for key in ("downloads", "views", "num_downloads", "num_views"):
+        value = raw.get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    return None
 
 
 def organization_names(store: Store, run_id: int) -> list[str]:

@@ -208,7 +208,7 @@ def portal_charts(report: PortalReport) -> list[ch.Chart]:
                 alt=(f"Gráfica de barras: calificación de 0 a 100 de las {plural(len(ranked), 'organización', 'organizaciones')} "
                      "con conjuntos, de mayor a menor." if len(ranked) > 1 else
                      "Gráfica de barras: calificación de 0 a 100 de la única organización con conjuntos."),
-                value_fmt=lambda v: fmt_num(v),
+                value_fmt=lambda v: fmt_num(v), xlabel="Calificación (escala de 0 a 100)",
             ))
         else:
             out.append(ch.distribution_chart([o.score * 100 for o in ranked]))  # type: ignore[operator]
@@ -221,6 +221,7 @@ def portal_charts(report: PortalReport) -> list[ch.Chart]:
                 title="Avance frente a compromisos",
                 alt="Gráfica de barras: porcentaje de conjuntos comprometidos ya publicados, por organización "
                     "(solo organizaciones con compromisos registrados).",
+                xlabel="Avance frente a compromisos (%, escala de 0 a 100)",
             ))
         else:
             out.append(ch.distribution_chart(
@@ -288,6 +289,7 @@ class _JobSettings:
     pdf_annex_max: int | None = None
     max_html_bytes: int | None = None  # limits.report_max_mb: a larger report fails (never exhausts memory in PDF)
     doc: DocSettings | None = None
+    pdf_annex_chunk: int | None = None
 
 
 def _settings_from(cfg: AuditConfig, run_id: int, out_dir: Path, pdf: bool, context: PortalContext | None) -> _JobSettings:
@@ -297,6 +299,7 @@ def _settings_from(cfg: AuditConfig, run_id: int, out_dir: Path, pdf: bool, cont
         rules_params=cfg.rules.model_dump(), legal_basis=cfg.legal_basis, context=context,
         pdf_annex_max=cfg.reports.pdf_annex_max_datasets, doc=doc_settings(cfg),
         max_html_bytes=int(cfg.limits.report_max_mb * 2**20),
+        pdf_annex_chunk=cfg.reports.pdf_annex_chunk_datasets,
     )
 
 
@@ -305,20 +308,31 @@ def _render_portal(store: Store, st: _JobSettings) -> tuple[Path, Path | None, i
                                  portal_title=st.portal_title, rules_params=st.rules_params,
                                  legal_basis=st.legal_basis, doc_settings=st.doc)
     charts = portal_charts(report)
-    html = render_html("portal.html", report=report, charts=charts, annex_in_document=True)
+    html = render_html("portal.html", report=report, charts=charts, annex_in_document=True, annex_parts=[])
     html_path = st.out_dir / PORTAL_HTML
     _check_size(html, st)
     _write_text(html_path, html)
     pdf_path, refused = None, []
     if st.pdf:
         pdf_path = st.out_dir / PORTAL_PDF
-        if st.pdf_annex_max is not None and len(report.annex) > st.pdf_annex_max:
-            # WeasyPrint keeps every page's layout in memory: a 10,000-row annex needs gigabytes
-            log.info("PDF del portal sin anexo: %d conjuntos > reports.pdf_annex_max_datasets=%d",
-                     len(report.annex), st.pdf_annex_max)
-            html = render_html("portal.html", report=report, charts=charts, annex_in_document=False)
+        n = len(report.annex)
+        chunk = st.pdf_annex_chunk
+        parts = [(f"portal-anexo-{k}.pdf", i + 1, min(i + chunk, n)) for k, i in enumerate(range(0, n, chunk), 1)] \
+            if chunk and n > chunk else []
+        if st.pdf_annex_max is not None and n > st.pdf_annex_max:
+            log.info("PDF del portal sin anexo: %d conjuntos > reports.pdf_annex_max_datasets=%d", n, st.pdf_annex_max)
+            parts = []
+        if parts or (st.pdf_annex_max is not None and n > st.pdf_annex_max):
+            # WeasyPrint keeps every page's layout in memory: a 10,000-row annex in one PDF needs gigabytes, so
+            # the annex is written as separate PDFs of reports.pdf_annex_chunk datasets each
+            html = render_html("portal.html", report=report, charts=charts, annex_in_document=False, annex_parts=parts)
         refused = html_to_pdf(html, pdf_path, [PdfAttachment(
             "scores.csv", _year_scores_csv(store, st), f"Calificaciones de todos los conjuntos, {report.year}")])
+        del html
+        for k, (name, first, last) in enumerate(parts, 1):
+            part = render_html("portal_annex.html", report=report, rows=report.annex[first - 1:last], part=k,
+                               parts=len(parts), first=first, last=last)
+            refused += html_to_pdf(part, st.out_dir / name)
     return html_path, pdf_path, len(refused)
 
 

@@ -90,6 +90,9 @@ _SNAKE = re.compile(r"(?<![\w./:-])([a-z][a-z0-9]*(?:_[a-z0-9]+)+)(?![\w/-])")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 _PLURAL_S = re.compile(r"\b(\d[\d,]*)\s+(\w+?)\((s|es)\)")
 _EXPECT = re.compile(r"\bexpect_[a-z_]+\b")
+_DATE_IN_TEXT = re.compile(r"(?<![\w/-])(\d{4}-\d{2}-\d{2})(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?(?![\w/-])")
+_REPEATED = re.compile(r"«([^«»]{3,60})» \(\1\)|(\b[\w ]{8,80}?) \(\2\)")
+_DOUBLE_QUOTES = re.compile(r"««([^«»]*)»»")
 
 
 def spell(n: int) -> str:
@@ -140,6 +143,13 @@ def _iso_sub(m: re.Match[str]) -> str:
     return f"«{text}»" if text else m.group(0)
 
 
+def _date_sub(m: re.Match[str]) -> str:
+    try:
+        return fmt_date(date.fromisoformat(m.group(1)))
+    except ValueError:
+        return m.group(0)
+
+
 def plain_es(text: Any) -> str:
     """A rule's message, remediation or observed value with every internal code in Spanish words."""
     if text is None:
@@ -156,7 +166,10 @@ def plain_es(text: Any) -> str:
     for code in ("notspecified", "other-closed", "other-nc"):
         if code in s:
             s = re.sub(rf"(?<![\w-]){re.escape(code)}(?![\w-])", CODES_ES[code], s)
-    return s
+    s = _DATE_IN_TEXT.sub(_date_sub, s)  # one date format in running text: «6 de noviembre de 2024»
+    s = _DOUBLE_QUOTES.sub(r"«\1»", s)
+    # a code and its explanation that now say the same thing: «cada mes» (cada mes) → «cada mes»
+    return _REPEATED.sub(lambda m: f"«{m.group(1)}»" if m.group(1) else m.group(2), s)
 
 
 def expectation_name(etype: str) -> str:
@@ -165,6 +178,11 @@ def expectation_name(etype: str) -> str:
 
     meaning = _EXPECTATION_ES.get(etype)
     return f"regla «{meaning}»" if meaning else "regla de la suite"
+
+
+def expectation_names_es(text: str) -> str:
+    """Only the Great Expectations type names of a text in words (column names and values are left as they are)."""
+    return _EXPECT.sub(lambda m: expectation_name(m.group(0)), text)
 
 
 def param_text(key: str, value: Any) -> str:

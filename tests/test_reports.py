@@ -137,7 +137,7 @@ def test_format_uses_es_mx_numbers_percentages_and_dates():
     from datetime import UTC, date, datetime
 
     assert fmt_int(1234) == "1,234"
-    assert fmt_pct(75) == "75.0 %"
+    assert fmt_pct(75) == "75.0\u00a0%"  # non-breaking space before «%»
     assert fmt_score(0.825) == "82.5"
     assert fmt_date(date(2026, 11, 26)) == "26 de noviembre de 2026"
     # 03:00 UTC on the 27th is still the 26th in Mexico City
@@ -153,7 +153,7 @@ def test_chart_is_svg_data_url_with_escaped_labels_and_text_alternative():
     assert chart.svg.startswith("<svg") and "<script" not in chart.svg
     assert "&lt;script&gt;" in chart.svg and "$x^2$" in chart.svg  # mathtext disabled: shown literally
     assert chart.data_url.startswith("data:image/svg+xml;base64,")
-    assert chart.rows == (("<script>alert(1)</script> $x^2$ Órgano", "75.0 %"), ("Secretaría", "sin dato"))
+    assert chart.rows == (("<script>alert(1)</script> $x^2$ Órgano", "75.0\u00a0%"), ("Secretaría", "sin dato"))
 
 
 def test_org_file_names_are_safe_and_never_overwrite_the_portal_report():
@@ -273,7 +273,7 @@ def test_previous_year_comparison_appears_when_two_years_exist(rendered, tmp_pat
     assert "Cambio frente a la evaluación 2025" in text
     assert re.search(r"de \d+ a \d+ conjuntos evaluados, de \d+ a \d+ organizaciones", text)
     org_html = (out_dir / "secretaria-de-finanzas.html").read_text(encoding="utf-8")
-    assert "Frente a 2025" in org_html
+    assert "Qué cambió frente a 2025" in org_html and "Evaluaciones anteriores" in org_html
     # a single year: no comparison, said plainly
     single = open_populated(f"sqlite:///{tmp_path / 'one.db'}", orgs=3, datasets_per_org=2, years=(2026,))
     out = render_reports(single.store, single.runs[2026], tmp_path / "r", cfg=AuditConfig(), pdf=False, workers=1)

@@ -24,6 +24,7 @@ from audit.store import models as m
 from audit.store.db import open_store
 from reports.model import build_organization_report, build_portal_report, state_causes
 from reports.render import render_reports
+from reports.wording import plain_es
 from rules import CHARACTERISTICS
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -197,10 +198,11 @@ def htmltext(html: str) -> str:
 def test_stale_data_state_is_credited_to_updating_the_data_not_to_declaring_the_frequency(one_org):
     store, run_id, _out, _output = one_org
     report = build_organization_report(store, run_id, ORG)
-    by_text = {a.remediation: a for a in report.actions}
+    by_text = {a.remediation: a for a in report.actions}  # as the reader sees them: «cada mes», not R/P1M
     update = by_text[UPDATE_AND_DECLARE]
     assert (update.alone, update.alone_fails, update.shared, update.characteristics) == (1, 1, 0, ["Oportunos"])
-    declare = by_text[DECLARE]
+    declare = by_text[plain_es(DECLARE)]
+    assert "R/P1M" not in declare.remediation and "cada mes" in declare.remediation
     # it lifts the recent dataset's oportunos by itself and helps the stale one's integrales; never the stale state
     assert (declare.alone, declare.shared, declare.fails) == (1, 1, 0)
     assert declare.statuses == 2 and set(declare.characteristics) == {"Oportunos", "Integrales"}
@@ -208,12 +210,16 @@ def test_stale_data_state_is_credited_to_updating_the_data_not_to_declaring_the_
     assert "Padron vehicular" in declare.datasets  # through integrales only
     # the metadata date advice does not claim the stale monthly dataset: updating the data does
     assert REGISTER_DATE not in by_text
-    assert by_text[UPDATE_MONTHLY].alone_fails == 1
+    assert by_text[plain_es(UPDATE_MONTHLY)].alone_fails == 1
+    assert "cada 1 mes" not in plain_es(UPDATE_MONTHLY)
     # every state below "pass" is counted exactly once across the actions
     assert sum(a.weight for a in report.actions) == pytest.approx(STATES_BELOW_PASS)
     assert sum(a.alone for a in report.actions) + report.unattributed <= STATES_BELOW_PASS
-    weights = [a.weight for a in report.actions]
-    assert weights == sorted(weights, reverse=True)
+    # every state below "pass" is in exactly the actions it is credited to, and all of them are covered
+    assert report.covered_states == report.states_below_pass == STATES_BELOW_PASS
+    # most impact first: characteristics fixed × datasets affected, then weight
+    keys = [(a.impact, a.weight) for a in report.actions]
+    assert keys == sorted(keys, reverse=True)
 
 
 def test_state_causes_keeps_the_decisive_finding_and_drops_advice():
@@ -236,10 +242,10 @@ def test_first_action_and_ranking_rule_are_in_the_pdf(one_org):
     text = pdfplain(out_dir / f"{ORG}.pdf")
     first = report.actions[0]
     assert f"Primera acción: {first.remediation}" in text
-    assert "cuenta una sola vez" in text and "se atribuye a actualizar los datos" in text
-    assert "Oportunos: resuelve por sí sola 1 estado (1 «no cumple»)" in text
-    assert re.search(r"(Integrales, Oportunos|Oportunos, Integrales): resuelve por sí sola 1 estado; necesaria, "
-                     r"junto con otras correcciones, en 1 estado\.", text)
+    assert "Cada acción corrige una causa" in text and "se atribuye a actualizar los datos" in text
+    assert "Corrige Oportunos en 1 conjunto: resuelve por sí sola 1 estado (1 «no cumple»)" in text
+    assert re.search(r"Corrige (Integrales, Oportunos|Oportunos, Integrales) en 2 conjuntos: resuelve por sí sola 1 "
+                     r"estado; necesaria, junto con otras correcciones, en 1 estado\.", text)
     assert "Registre la fecha de última modificación" not in text.split("Acciones prioritarias", 1)[1].split(
         "Conjuntos de datos", 1)[0]
 
@@ -287,7 +293,7 @@ def test_counts_agree_and_singulars_are_singular(one_org):
     assert "No existe una evaluación completa del año 2025" in text
     assert "1 organizaciones" not in text and "1 organización" in text
     summary = htmltext((out_dir / "index.html").read_text(encoding="utf-8")).split("Resumen ejecutivo", 2)[2]
-    assert "1 organización 1 grupo temático 0 conjuntos conformes (0.0 %)" in summary
+    assert "1 organización, 1 con conjuntos publicados 1 grupo temático 0 conjuntos conformes (0.0 %)" in summary
     assert "de la única organización con conjuntos" in text
     assert "conjuntos del portal" in text and "de el " not in text
     org_text = pdfplain(out_dir / f"{ORG}.pdf")
@@ -321,7 +327,7 @@ def test_all_partial_is_not_shown_like_all_fail(one_org, tmp_path):
     html = (out_dir / f"{ORG}.html").read_text(encoding="utf-8")
     assert "Cumplen parcialmente" in html
     portal_html = (out_dir / "index.html").read_text(encoding="utf-8")
-    assert '<span class="part" title="Cumplen parcialmente">◐&#160;100 %</span>' in portal_html
+    assert '<span class="part" title="Cumplen parcialmente">◐&#160;100\u00a0%</span>' in portal_html
     paths = write_exports(store, run_id, tmp_path / "2026", {})
     rows = list(csv.DictReader(paths["organizations.csv"].open(encoding="utf-8")))
     row = next(r for r in rows if r["organization"] == ORG)

@@ -17,7 +17,9 @@ import pytest
 from audit.manifest import MANIFEST_NAME, evaluation_folio, verify_manifest
 
 POPPLER = all(shutil.which(t) for t in ("pdftotext", "pdfinfo", "pdfdetach", "pdftoppm"))
-pytestmark = pytest.mark.skipif(not POPPLER, reason="poppler-utils no instalado (apt-get install -y poppler-utils)")
+# a whole audit of the sample portal with its reports: minutes on a loaded 2-core machine
+pytestmark = [pytest.mark.skipif(not POPPLER, reason="poppler-utils no instalado (apt-get install -y poppler-utils)"),
+              pytest.mark.timeout(900)]
 
 EVALUATOR = {"unit": "Unidad de Evaluación de Prueba", "name": "Mtra. Ana Pérez López",
              "position": "Directora de Datos Abiertos", "oficio": "DGSEI/0123/2027"}
@@ -128,3 +130,102 @@ def test_scores_json_describes_the_run_as_it_finished(demo):
     assert data["run"]["finished_at"]
     assert data["evaluation"]["folio"] == evaluation_folio(url, outcome.year, outcome.run_id)
     assert data["evaluation"]["config_digest"]
+
+
+def _body_text(pdf: Path) -> str:
+    """The report's text up to the glossary annex (the only place where codes may appear)."""
+    text = _run("pdftotext", str(pdf), "-")
+    return text.split("Glosario de códigos", 1)[0]
+
+
+def test_no_internal_code_reaches_a_reader_outside_the_glossary(demo):
+    _outcome, year_dir, _url = demo
+    rows = list(csv.DictReader(io.StringIO((year_dir / "scores.csv").read_text(encoding="utf-8"))))
+    # every reason code the run wrote (those with an underscore: single words may be plain Spanish), plus the
+    # probe reasons and vocabularies a reader must never meet
+    codes = {c for r in rows for c in r["findings"].split(";") if "_" in c} | set(INTERNAL_CODES)
+    codes |= {"not_applicable", "formatos_abiertos", "legibles_por_maquinas", "last_update_source", "age_days"}
+    for path in [*_reports(year_dir), *sorted((year_dir / "reports").glob("*.html"))]:
+        if path.suffix == ".pdf":
+            text = _body_text(path)
+        else:
+            html = path.read_text(encoding="utf-8").split('id="glosario"', 1)[0]
+            html = re.sub(r"<(style|script)\b.*?</\1>", " ", html, flags=re.S)
+            text = re.sub(r"<[^>]+>", " ", html)
+        found = sorted(c for c in codes if re.search(rf"(?<![\w/.-]){re.escape(c)}(?![\w/.-])", text))
+        assert not found, (path.name, found)
+        assert not re.search(r"\bhttp_\d{3}\b|\bR/P\d|\bexpect_[a-z_]+", text), path.name
+    glossary = _run("pdftotext", str(year_dir / "reports" / "secretaria-de-movilidad.pdf"), "-").split(
+        "Glosario de códigos", 1)[1]
+    assert "not_applicable" in glossary and "formatos_abiertos" in glossary
+
+
+def test_every_failing_state_has_an_action_naming_dataset_and_resource(demo):
+    _outcome, year_dir, _url = demo
+    rows = list(csv.DictReader(io.StringIO((year_dir / "scores.csv").read_text(encoding="utf-8"))))
+    datasets = {d["dataset"]: d["title"] for d in csv.DictReader(
+        io.StringIO((year_dir / "datasets.csv").read_text(encoding="utf-8")))}
+    failing = [r for r in rows if r["organization"] == "secretaria-de-movilidad" and r["status"] in ("fail", "partial")]
+    text = " ".join(_run("pdftotext", str(year_dir / "reports" / "secretaria-de-movilidad.pdf"), "-").split())
+    annex = text.split("Anexo de acciones", 2)[-1].split("Anexo metodológico", 1)[0]
+    for r in failing:  # every failing dataset is named in the complete action annex
+        assert datasets[r["dataset"]][:40] in annex, r
+    assert f"abarcan los {len(failing)} estados" in text
+    # one action per root cause: the 401 resource is one action for the three characteristics it fails
+    actions = text.split("Acciones prioritarias", 2)[-1].split("Validaciones propias", 1)[0]
+    assert actions.count("Licencias expedidas") == 1
+    assert "Corrige Accesibles, No discriminatorios, Legibles por máquinas" in actions
+    # the first action names its dataset: the dataset without resources fails four characteristics (most impact)
+    first = text.split("Primera acción:", 1)[1][:300]
+    assert "Publique al menos un archivo de datos" in first and "En «Concesiones de transporte público»" in first
+    assert "corrige Accesibles, Primarios, Legibles por máquinas, En formatos abiertos" in first
+    # a failing resource says where it is and since when it fails
+    assert "unauthorized/licencias-de-conducir" in actions and "Identificador en el portal" in actions
+    assert re.search(r"Falla desde el \d+ de \w+ de \d{4}, en 1 de 1 revisión", actions)
+
+
+def test_advisory_findings_on_passing_characteristics_are_recommendations(demo):
+    _outcome, year_dir, _url = demo
+    text = " ".join(_run("pdftotext", str(year_dir / "reports" / "secretaria-de-movilidad.pdf"), "-").split())
+    recs = text.split("Recomendaciones", 2)[1]
+    assert "Publique un diccionario de datos" in recs
+
+
+def test_first_evaluation_says_so_once_and_ranks_with_ties(demo):
+    _outcome, year_dir, _url = demo
+    org = " ".join(_run("pdftotext", str(year_dir / "reports" / "secretaria-de-movilidad.pdf"), "-").split())
+    assert org.count("no hay evaluaciones anteriores") == 1
+    portal = " ".join(_run("pdftotext", str(year_dir / "reports" / "portal.pdf"), "-").split())
+    assert "18 organizaciones, 17 con conjuntos publicados" in portal
+
+
+def _gray_of_bar(tmp: Path, value: float) -> float:
+    """Mean gray level (0 black – 255 white) of the non-white pixels of a one-bar chart printed in grayscale."""
+    from PIL import Image
+
+    from reports import charts
+    from reports.render import html_to_pdf
+
+    chart = charts.hbar_chart(["Conjunto"], [value], title="t", alt="a")
+    pdf = tmp / f"bar-{value:.0f}.pdf"
+    # the bar alone (no legend, no label): crop to the bar's row at the chart's left edge
+    html_to_pdf(f'<html lang="es"><title>t</title><body><img style="width:16cm" src="{chart.data_url}"></body></html>', pdf)
+    _run("pdftoppm", "-gray", "-r", "60", "-f", "1", "-l", "1", str(pdf), str(tmp / f"bar-{value:.0f}"))
+    img = Image.open(next(tmp.glob(f"bar-{value:.0f}*.pgm")))
+    pixels = [p for p in img.getdata() if p < 245]
+    return sum(pixels) / len(pixels)
+
+
+def test_chart_bands_stay_distinct_in_grayscale(tmp_path):
+    high, mid, low = (_gray_of_bar(tmp_path, v) for v in (95, 75, 45))
+    # dark solid / hatched medium / pale cross-hatched: distinguishable without colour
+    assert high + 30 < mid < low - 30, (high, mid, low)
+
+
+def test_chart_alt_text_carries_the_values_and_the_legend_explains_the_bands():
+    from reports import charts
+
+    chart = charts.characteristic_chart(["Accesibles", "Integrales"], [33.3, 100.0], reference=[80.0, 90.0])
+    assert "Accesibles: 33.3\u00a0%" in chart.alt and "Integrales: 100.0\u00a0%" in chart.alt
+    assert "80 o más (alto)" in chart.svg and "de 50 a menos de 80 (medio)" in chart.svg and "menos de 50" in chart.svg
+    assert "escala de 0 a 100" in chart.svg

@@ -1,4 +1,4 @@
-"""Agency suites and data-dictionary checks in the reports ("Validaciones propias de la dependencia").
+"""Agency suites and data-dictionary checks in the reports ("Validaciones propias de la organización").
 
 The demo end to end (``run_audit.py demo``: the embedded sample portal, the real content stage with Great
 Expectations, a SQLite store, HTML and PDF reports), with its example suite plus two suites a user dropped into the
@@ -56,7 +56,9 @@ expectations:
   - type: expect_column_values_to_be_awesome
     kwargs: {column: camas}
 """
-SECTION = "Validaciones propias de la dependencia"
+pytestmark = pytest.mark.timeout(900)  # the demo fixture audits the sample portal with its reports
+
+SECTION = "Validaciones propias de la organización"
 
 
 @pytest.fixture(scope="module")
@@ -111,8 +113,10 @@ def test_demo_report_lists_the_failing_expectation_with_its_unexpected_values(de
     failing = _row(section, str(DEMO_SUITE["name"]))
     assert DEMO_SUITE_RESOURCE in failing and "calidad-del-aire-zmvt" in failing
     assert "✘</span> No cumple" in failing and "1 de 4" in failing
-    assert "<code>expect_column_values_to_be_in_set</code> · columna «<bdi>estacion</bdi>»" in failing
-    assert re.search(r"\d+ de 300 valores \(\d+\.\d %\)", failing)
+    # the expectation in words, never its type name (that is in scores.json)
+    assert "Columna «<bdi>estacion</bdi>»: valores fuera de los permitidos" in failing
+    assert "expect_column" not in failing
+    assert re.search(r"\d+ de 300 valores \(\d+\.\d\u00a0%\)", failing)
     examples = re.findall(r"«<bdi>([^<]*)</bdi>»", failing.split("Ejemplos:", 1)[1])
     # the sample file mixes in three stations of the Valle de México network
     assert set(examples) == {"XAL", "NEZ", "ATI"}
@@ -129,8 +133,8 @@ def test_invalid_expectations_and_missing_columns_are_explained(demo):
     section = _section((reports / "secretaria-de-salud.html").read_text(encoding="utf-8"))
     row = _row(section, "unidades-medicas-clues")
     assert "✘</span> No cumple" in row and "2 de 3" in row
-    assert "columna «<bdi>camas_censables</bdi>»: columna inexistente" in row
-    assert "<code>expect_column_values_to_be_awesome</code>" in row and "inválida" in row
+    assert "Columna «<bdi>camas_censables</bdi>»: columna inexistente" in row
+    assert "expect_column_values_to_be_awesome" not in row and "inválida" in row
     assert "expect_column_values_to_match_regex" not in row  # it passed: only failures are detailed
 
 
@@ -140,14 +144,14 @@ def test_organization_without_suites_gets_the_how_to_note(demo):
     section = " ".join(_section(html).split())
     assert SECTION in section
     assert "No se aplicó ninguna suite propia" in section and "<code>content.suites_dir</code>" in section
-    assert "Suites de la dependencia por recurso" not in section
+    assert "Suites de la organización por recurso" not in section
     assert re.search(r"Diccionario de datos:</strong> \d+ recursos validados", section)
 
 
 def test_portal_report_counts_agency_suites_per_organization(demo):
     _out, reports = demo
     html = " ".join((reports / "index.html").read_text(encoding="utf-8").split())
-    assert "Validaciones propias de las dependencias" in html
+    assert "Validaciones propias de las organizaciones" in html
     assert "2 organizaciones aplicaron suites de expectativas propias a sus recursos: 3 suites ejecutadas" in html
     assert "2 no cumplen" in html
     rows = {m.group(1): m.group(2) for m in re.finditer(
@@ -184,8 +188,8 @@ def test_demo_pdf_shows_the_section_inside_the_page(demo):
     _out, reports = demo
     pdf = reports / f"{DEMO_SUITE_ORGANIZATION}.pdf"
     text = " ".join(pdftext(pdf).split())
-    for phrase in (SECTION, "Suites de la dependencia por recurso", "Fallidas", "✘ No cumple", "✔ Cumple", "«XAL»",
-                   "expect_column_values_to_be_in_set", "Residuos sólidos", "0 de 3", "1 de 4"):
+    for phrase in (SECTION, "Suites de la organización por recurso", "Fallidas", "✘ No cumple", "✔ Cumple", "«XAL»",
+                   "valores fuera de los", "Residuos sólidos", "0 de 3", "1 de 4"):
         assert phrase in text, phrase
     assert _words_beyond_right_margin(pdf) == []
     assert SECTION in pdftext(reports / "secretaria-de-finanzas.pdf")
@@ -205,7 +209,7 @@ def test_model_reads_suite_results_in_one_query_on_both_backends(db_url):
     missing, in_set = failing.issues  # the column the file lacks is said once, as "columna inexistente"
     assert (missing.column, missing.text.split(":")[0]) == ("curp", "columna inexistente")
     assert in_set.column == "cve_ent" and in_set.examples == ["09", "9", "MEX", "Edomex"]  # distinct, in order
-    assert "12 de 300 valores (4.0 %)" in in_set.text and in_set.note == "Sólo registros del Estado de México"
+    assert "12 de 300 valores (4.0\u00a0%)" in in_set.text and in_set.note == "Sólo registros del Estado de México"
     assert [d.success for d in report.dictionary_checks] == [False, True, True]
     assert "faltan: monto, cve_mun" in report.dictionary_checks[0].issues[0].text
     empty = build_organization_report(built.store, run_id, "secretaria-del-medio-ambiente")
