@@ -208,7 +208,11 @@ def compute_changes(store: Any, cfg: Any, run_id: int, *, as_of: date | None = N
         titles = dict(s.execute(select(OrganizationSnapshot.name, OrganizationSnapshot.title)
                                 .where(OrganizationSnapshot.run_id == run_id)).all())
         current = _results(s, run_id)
-        earlier = _results(s, out.previous_run_id)
+        earlier = s.execute(  # only what the comparison needs (no findings or evidence documents)
+            select(DatasetSnapshot.name, DatasetSnapshot.presence, RuleResultRecord.characteristic,
+                   RuleResultRecord.status)
+            .join(DatasetSnapshot, DatasetSnapshot.id == RuleResultRecord.dataset_snapshot_id)
+            .where(RuleResultRecord.run_id == out.previous_run_id)).all()
         before = {(r.name, r.characteristic): r.status for r in earlier}
         listed_before = {r.name for r in earlier if r.presence == "listed"}
         runs = _recent_complete_runs(s, run, n_fail + 1)

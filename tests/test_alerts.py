@@ -309,8 +309,13 @@ def test_a_server_that_drops_or_refuses_fails_cleanly_and_a_later_run_retries_on
     closed = free_port()  # nothing listens there: connection refused
     assert len(send_alerts(st, _with_port(cfg, closed), r3).failed) == 4
 
-    # the failed digests are sent by the next invocation, once
-    result = send_alerts(st, cfg, r3)
+    # the failed digests are sent by the next invocation, once, throttled
+    import time
+
+    throttled = cfg.model_copy(update={"alerts": cfg.alerts.model_copy(update={"throttle_s": 0.3})})
+    began = time.monotonic()
+    result = send_alerts(st, throttled, r3)
+    assert time.monotonic() - began >= 0.9  # three pauses between four messages
     assert result.ok and len(box.messages) == 4
     assert "4 enviados, 0 ya enviados antes, 0 fallidos" in result.summary_es()
     with st.session() as s:
