@@ -29,7 +29,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from audit.demand import Usage, most_used_failing, priority, run_demand
 from audit.evidence import REACHABLE_OUTCOMES
@@ -218,7 +218,10 @@ def compute_changes(store: Any, cfg: Any, run_id: int, *, as_of: date | None = N
         runs = _recent_complete_runs(s, run, n_fail + 1)
         failing = [_failing_resources(s, r) for r in runs]
         commitments = s.execute(select(CommitmentRecord).where(
+            # "published" is only judged for rows due by the year's cut-off; a row due after it counts as not
+            # published until the next year, so there only a missing dataset is news
             CommitmentRecord.run_id == run_id, CommitmentRecord.published.is_(False),
+            or_(CommitmentRecord.committed.is_(True), CommitmentRecord.matched_dataset.is_(None)),
             CommitmentRecord.organization_name.is_not(None),
             CommitmentRecord.due_date >= day,
             CommitmentRecord.due_date <= day + timedelta(days=alerts.commitment_warning_days))).scalars().all()
