@@ -280,7 +280,8 @@ def test_characteristic_summary_follows_the_organization_filter(client: TestClie
     text = _char_summary(html)
     assert text.startswith("Secretaría de Finanzas") and "secretaria-000" not in text  # the name, not the slug
     assert f": {len(mine)} conjuntos evaluados." in text
-    assert f"Cumplen {counts['pass']} ({fmt_pct(org['libre_uso_pct'])} de aquellos a los que aplica)" in text
+    pct = fmt_pct(org['libre_uso_pct']).replace("\xa0", " ")  # the summary's text has its spaces normalised
+    assert f"Cumplen {counts['pass']} ({pct} de aquellos a los que aplica)" in text
     assert (f"parcialmente {counts['partial']}; no cumplen {counts['fail']}; "
             f"no aplica {counts['not_applicable']}.") in text
     assert text != portal

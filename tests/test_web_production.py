@@ -255,6 +255,8 @@ def test_etag_and_cache_control_follow_the_run_and_conditional_get_answers_304(s
         assert c.get("/api/v1/datasets").headers["cache-control"] == "public, max-age=60"  # "the newest run"
         assert c.get("/?run=1").headers["etag"] != c.get("/?run=2").headers["etag"]
         assert "etag" not in c.get("/admin").headers
+        assert c.get("/healthz").headers["cache-control"] == "no-store"
+        assert c.get("/corridas").headers["cache-control"] == "no-cache"
 
 
 def test_read_only_cors_for_configured_origins(store: Store, tmp_path: Path) -> None:

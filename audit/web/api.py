@@ -182,21 +182,23 @@ def _run_or_404(s: Any, run: int | None, year: int | None, response: Response | 
 
 
 @router.get("/runs", response_model=Page[RunOut], summary="Corridas de auditoría")
-def list_runs(request: Request, year: YearQ = None,
+def list_runs(request: Request, response: Response, year: YearQ = None,
               status: Annotated[Literal["running", "interrupted", "complete", "partial", "failed"] | None, Query()] = None,
               limit: LimitQ = None, offset: OffsetQ = 0) -> dict[str, Any]:
     lim = _limit(request, limit)
+    response.headers["Cache-Control"] = "no-cache"  # runs in progress change; the ETag makes a 304 cheap
     with _state(request).store.session() as s:
         items, total = data.list_runs(s, year=year, status=status, limit=lim, offset=offset)
     return {"items": items, "total": total, "limit": lim, "offset": offset}
 
 
 @router.get("/runs/{run_id}", response_model=RunOut, summary="Una corrida")
-def get_run(request: Request, run_id: Annotated[int, Path(ge=1, le=MAX_INT)]) -> dict[str, Any]:
+def get_run(request: Request, response: Response, run_id: Annotated[int, Path(ge=1, le=MAX_INT)]) -> dict[str, Any]:
     with _state(request).store.session() as s:
         item = data.get_run(s, run_id)
     if item is None:
         raise HTTPException(404, f"No existe la corrida {run_id}.")
+    response.headers["Cache-Control"] = "no-cache" if item["status"] not in data.FINISHED else "public, max-age=3600"
     return item
 
 

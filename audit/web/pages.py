@@ -113,7 +113,8 @@ def _resolve(s: Any, run: int | None, year: int | None, st: Any = None) -> Any:
 def healthz(request: Request) -> JSONResponse:
     with _st(request).store.session() as s:
         latest = data.resolve_run(s)
-    return JSONResponse({"status": "ok", "latest_run": latest.id if latest else None})
+    return JSONResponse({"status": "ok", "latest_run": latest.id if latest else None},
+                        headers={"Cache-Control": "no-store"})  # monitoring must see the live answer
 
 
 @router.get("/")
@@ -287,7 +288,9 @@ def runs(request: Request, year: YearQ = None, page: PageQ = 1, formato: FmtQ = 
     for item in items:
         item["files"] = run_files(st.cfg, SimpleNamespace(**item))
     pager = {"page": page, "pages": max(1, math.ceil(total / size)), "total": total, "size": size}
-    return st.render(request, "runs.html", {**ctx, "runs": items, "pager": pager, "year": year})
+    resp = st.render(request, "runs.html", {**ctx, "runs": items, "pager": pager, "year": year})
+    resp.headers["Cache-Control"] = "no-cache"  # a run in progress changes this list; the ETag makes a 304 cheap
+    return resp
 
 
 @router.get("/corridas/{run_id}")
@@ -306,5 +309,7 @@ def run_detail(request: Request, run_id: Annotated[int, Path(ge=1, le=MAX_INT)],
         errors, total = data.run_errors(s, run_id, limit=size, offset=(page - 1) * size)
         ctx = _context(request, s, None)
     pager = {"page": page, "pages": max(1, math.ceil(total / size)), "total": total, "size": size}
-    return st.render(request, "run.html", {**ctx, "info": info, "errors": errors, "pager": pager,
+    resp = st.render(request, "run.html", {**ctx, "info": info, "errors": errors, "pager": pager,
                                            "files": run_files(st.cfg, SimpleNamespace(**info)), "year": info["year"]})
+    resp.headers["Cache-Control"] = "no-cache"
+    return resp
