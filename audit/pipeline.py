@@ -107,7 +107,7 @@ def run_audit(cfg: AuditConfig, store: Store, *, portal_url: str, year: int | No
                 run_id = create_run(store, portal_id, cfg, kind=kind, year=year)
             else:
                 log.info("run=%d event=resume", run_id)
-                set_status(store, run_id, "running")
+                set_status(store, run_id, "running", error="")  # the stop or crash that interrupted it is over
             if review_rows:
                 store_reviews(store, portal_id, review_rows)
             with store.session() as s:
@@ -179,7 +179,8 @@ def _outcome(store: Store, run_id: int, status: str, out: Path, **kw: Any) -> Au
         assert run is not None
         year_dir = out / str(run.year)
         # name the folder only when it holds this run's outputs (an interrupted run has not written it)
-        shown = year_dir if year_dir.is_dir() and status in ("complete", "partial") else None
+        wrote = "export" in (run.stages_done or []) and status in ("complete", "partial")
+        shown = year_dir if wrote and year_dir.is_dir() else None
         return AuditOutcome(run_id=run_id, status=status, year=run.year or 0, counts=dict(run.counts or {}),
                             out_dir=shown, error=run.error, **kw)
 

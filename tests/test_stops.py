@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 from sqlalchemy import select
-from test_workers import _alive, _children
+from test_workers import _children, _wait_gone
 
 from audit.store import AuditRun, DatasetSnapshot, RuleResultRecord, open_store
 
@@ -140,13 +140,8 @@ def test_sigterm_in_probe_content_and_reports_stops_within_seconds_and_resumes_t
 
 
 def _wait_alive(pids: set[int], timeout: float = 3.0) -> list[int]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        left = [p for p in pids if _alive(p)]
-        if not left:
-            return []
-        time.sleep(0.05)
-    return [p for p in pids if _alive(p)]
+    """The pids still alive after ``timeout`` (empty as soon as all are gone)."""
+    return _wait_gone(list(pids), timeout)
 
 
 @pytest.mark.skipif(not LINUX, reason="/proc is Linux")
@@ -176,7 +171,7 @@ def test_kill_9_during_content_on_postgres_then_resume_at_once(tmp_path, synthet
     time.sleep(0.2)
     resumed.send_signal(signal.SIGTERM)
     out, err = resumed.communicate(timeout=30)
-    assert time.monotonic() - t0 < 6
+    assert time.monotonic() - t0 < 10  # (under 2 s on an idle machine; CI may be loaded)
     assert resumed.returncode == 130, out + err
     assert _stage(fresh_postgres_url)[1] == "interrupted"
     assert _wait_alive(workers) == []
