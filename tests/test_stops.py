@@ -171,7 +171,7 @@ def test_kill_9_during_content_on_postgres_then_resume_at_once(tmp_path, synthet
     time.sleep(0.2)
     resumed.send_signal(signal.SIGTERM)
     out, err = resumed.communicate(timeout=30)
-    assert time.monotonic() - t0 < 10  # (under 2 s on an idle machine; CI may be loaded)
+    assert time.monotonic() - t0 < 10  # the bound the issue sets for a first signal
     assert resumed.returncode == 130, out + err
     assert _stage(fresh_postgres_url)[1] == "interrupted"
     assert _wait_alive(workers) == []
