@@ -471,6 +471,7 @@ def print_summary(store: Store, run_id: int, cfg: AuditConfig, *, out_dir: Path 
 
 
 from audit import cli_loop as _cli_loop  # noqa: E402,F401  — registers `alerts` and `check` (issue 19) on `app`
+from audit.distributed import worker as _worker  # noqa: E402,F401  — registers `worker` (issue 18)
 
 
 def main() -> None:

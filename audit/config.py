@@ -462,6 +462,25 @@ def portal_base_url(url: str) -> str:
     return urlunsplit((parts.scheme.lower(), parts.netloc, path, "", ""))
 
 
+class ExecutionSettings(Section):
+    backend: Literal["local", "distributed"] = Field(
+        "local", description="Dónde se sondean y validan los recursos: local (procesos de esta máquina) o "
+        "distributed (trabajadores Celery en una o varias máquinas; requiere PostgreSQL y Redis; ver "
+        "docs/architecture.md).")
+    broker_url: str = Field("redis://127.0.0.1:6379/0", description="Broker Redis de las tareas (modo distributed).")
+    worker_wait_s: float = Field(
+        60.0, gt=0, description="Cuánto se espera a que responda algún trabajador antes de detener la corrida "
+        "con un error.")
+    visibility_timeout_s: int = Field(
+        3600, ge=5, description="Segundos tras los que la tarea de un trabajador perdido (máquina caída) se entrega "
+        "a otro; debe exceder la tarea más larga (si no, una tarea lenta se ejecutaría dos veces).")
+    probe_batch_size: int = Field(
+        100, ge=1, description="Recursos de un mismo host por tarea de sondeo (las tareas de un host van en cadena).")
+    max_attempts: int = Field(
+        3, ge=1, le=10, description="Entregas de un mismo archivo antes de registrarlo como 'worker_crashed' (un "
+        "archivo que tumba al trabajador no se reintenta sin fin).")
+
+
 class AuditConfig(Section):
     portal_url: str | None = Field(
         None, description="URL base del portal CKAN a auditar (se aceptan también la de su API o de una página "
@@ -492,6 +511,7 @@ class AuditConfig(Section):
     web: WebSettings = Field(default_factory=lambda: WebSettings())
     archive: ArchiveSettings = Field(default_factory=lambda: ArchiveSettings())
     alerts: AlertsSettings = Field(default_factory=lambda: AlertsSettings())
+    execution: ExecutionSettings = Field(default_factory=lambda: ExecutionSettings())
     legal_basis: LegalBasis = Field(
         default_factory=lambda: LegalBasis(),
         description="Fundamento legal citado en reglas, informes, tablero y API (por omisión, LGTAIP 2025, art. 3, "
@@ -523,6 +543,14 @@ class AuditConfig(Section):
             "portal_url": entry.url, "portal_title": entry.title, "portal_type": entry.type,
             "indicator": indicator, "reports": entry.reports or self.reports,
             "output_dir": str(Path(self.output_dir) / entry.name)})
+
+    @model_validator(mode="after")
+    def _distributed_needs_postgres(self) -> AuditConfig:
+        if self.execution.backend == "distributed" and self.database_url.strip().lower().startswith("sqlite"):
+            raise ValueError("execution.backend: distributed requiere PostgreSQL (database_url: "
+                             "postgresql+psycopg://…): los trabajadores de otras máquinas escriben en la misma base "
+                             "de datos y SQLite es un archivo local")
+        return self
 
     @property
     def ckan_api_token(self) -> str | None:

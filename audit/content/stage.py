@@ -575,25 +575,23 @@ def run_content_stage(store: Store, run_id: int, cfg: AuditConfig, *, resume: bo
             counts["reused"] += 1
             counts["parsed_ok" if item["check"].parsed_ok else "failed"] += 1
 
+    if cfg.execution.backend == "distributed":  # one file per task on the workers, which store the rows
+        from audit.distributed.coordinator import run_content_distributed
+
+        for phase in _phases(store, run_id, jobs):
+            run_content_distributed(store, run_id, cfg, phase, counts)
+        jobs = []
     if jobs:
         # import GX once here: forked workers (and replacements after a crash) inherit it instead of paying
         # seconds each
         gxsuite.warm_up()
-    dict_jobs = [j for j in jobs if j.is_dictionary]
-    data_jobs = [j for j in jobs if not j.is_dictionary]
     cfg_dump = cfg.model_dump(mode="json")
     pool: WatchedPool[Job, dict[str, Any]] = WatchedPool(
         functools.partial(_safe, cfg_dump=cfg_dump), workers=cfg.content.workers,
         time_limit_s=worker_time_limit(cfg), on_lost=_lost, initializer=_worker_init,
     )
     with stage_progress("Validando contenido", total=len(jobs)) as advance, pool:
-        for phase in (dict_jobs, data_jobs):
-            if phase is data_jobs:
-                fields_by_dataset = _dictionary_fields(store, run_id)
-                for j in data_jobs:
-                    j.dictionary_fields = fields_by_dataset.get(j.dataset_snapshot_id or -1)
-            if not phase:
-                continue
+        for phase in _phases(store, run_id, jobs):
             batch: list[tuple[Job, dict[str, Any]]] = []
             for job, out in pool.map(phase):
                 batch.append((job, out))
@@ -606,6 +604,19 @@ def run_content_stage(store: Store, run_id: int, cfg: AuditConfig, *, resume: bo
         counts["archive_deleted"] = prune_archive(store, cfg)["deleted"]
     log.info("content stage run=%d counts=%s", run_id, counts)
     return counts
+
+
+def _phases(store: Store, run_id: int, jobs: list[Job]) -> Iterator[list[Job]]:
+    """Data dictionaries first; the other files then get the fields of their dataset's dictionary."""
+    dict_jobs = [j for j in jobs if j.is_dictionary]
+    data_jobs = [j for j in jobs if not j.is_dictionary]
+    if dict_jobs:
+        yield dict_jobs
+    if data_jobs:
+        fields_by_dataset = _dictionary_fields(store, run_id)
+        for j in data_jobs:
+            j.dictionary_fields = fields_by_dataset.get(j.dataset_snapshot_id or -1)
+        yield data_jobs
 
 
 def _flush(store: Store, run_id: int, batch: list[tuple[Job, dict[str, Any]]], counts: dict[str, int]) -> None:

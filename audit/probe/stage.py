@@ -180,7 +180,11 @@ def run_probe_stage(store: Store, run_id: int, cfg: AuditConfig, *, resume: bool
     allow_hosts = allow_list(cfg, portal_url)
     log.info("probe run=%d resources=%d (already probed skipped) allow_hosts=%s", run_id, len(requests),
              sorted(allow_hosts))
-    if requests:
+    if requests and cfg.execution.backend == "distributed":  # batches of one host per task, on the workers
+        from audit.distributed.coordinator import run_probe_distributed
+
+        run_probe_distributed(store, run_id, cfg, requests, allow_hosts)
+    elif requests:
         _run_coro(_probe_and_store(store, run_id, cfg, requests, allow_hosts))
 
     # Run bookkeeping (stage, stages_done, counts) belongs to the pipeline (audit.runs.mark_stage).
