@@ -16,7 +16,7 @@ import logging
 import math
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -174,7 +174,7 @@ def host_batches(requests: Sequence[ProbeRequest], size: int) -> dict[str, list[
 
 
 def run_probe_distributed(store: Store, run_id: int, cfg: AuditConfig, requests: Sequence[ProbeRequest],
-                          allow_hosts: set[str]) -> None:
+                          allow_hosts: Collection[str]) -> None:
     coord = _Coordinator(store, run_id, cfg, "probe")
     coord.wait_for_workers()
     size = probe_batch_size(cfg)

@@ -126,7 +126,7 @@ def probe_batch(run_id: int, gen: str, batch_id: str, requests_json: list[dict[s
                         "quedaron sin sondear (se reintentan al reanudar).")
         else:
             cfg = AuditConfig.model_validate(cfg_dump)
-            _run_coro(_probe_and_store(store, run_id, cfg, todo, set(allow_hosts)))
+            _run_coro(_probe_and_store(store, run_id, cfg, todo, frozenset(allow_hosts)))
     state.mark_done(gen, batch_id)
     return "done"
 
