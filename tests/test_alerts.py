@@ -500,3 +500,16 @@ def test_delivery_records_are_claimed_once_on_sqlite_and_postgresql(db_url):
         assert run_demand(st, run_id) == {"igecem-poblacion": Usage(10, 2, None, "tracking_summary")}
     finally:
         st.close()
+
+
+def test_feed_links_never_come_from_the_host_header():
+    from starlette.requests import Request
+
+    from audit.config import AuditConfig
+    from audit.web import feeds
+
+    hostile = Request({"type": "http", "method": "GET", "scheme": "http", "path": "/cambios.atom", "query_string": b"",
+                       "headers": [(b"host", b"evil.example")], "server": ("evil.example", 80)})
+    assert feeds._base(hostile, AuditConfig()) == "http://127.0.0.1:8000"
+    public = AuditConfig.model_validate({"web": {"public_url": "https://datos.example.gob.mx/tablero"}})
+    assert feeds._base(hostile, public) == "https://datos.example.gob.mx/tablero"

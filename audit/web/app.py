@@ -119,8 +119,9 @@ def create_app(cfg: AuditConfig, store: Store) -> FastAPI:
     app.add_middleware(CorsMiddleware, origins=cfg.web.cors_origins)
     app.add_middleware(ConditionalGetMiddleware)  # ETag/304 for cached pages too
     app.add_middleware(QueryAllowlistMiddleware,
-                       routes=[*api.router.routes, *feeds.router.routes, *pages.router.routes, *badges.router.routes,
-                               *files.router.routes, *admin.router.routes])
+                       routes=[*api.router.routes, *feeds.router.routes, *checks.router.routes, *fleet.router.routes,
+                               *pages.router.routes, *badges.router.routes, *files.router.routes,
+                               *evidence.router.routes, *admin.router.routes])
     app.add_middleware(SlashMiddleware)
     app.add_middleware(HeadMiddleware)
     app.add_middleware(ForwardedHeadersMiddleware, trusted=cfg.web.trusted_proxies)

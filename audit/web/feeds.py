@@ -71,9 +71,11 @@ def _stamp(value: datetime) -> str:
 
 
 def _base(request: Request, cfg: Any) -> str:
+    """Absolute links of the feed: the configured public URL, else the address the dashboard listens on — never
+    the request's Host header, which any client can set (a feed is cached and read by others)."""
     from audit.alerts import dashboard_base
 
-    return dashboard_base(cfg) or str(request.base_url).rstrip("/")
+    return dashboard_base(cfg) or f"http://{cfg.web.host}:{cfg.web.port}"
 
 
 def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
