@@ -7,7 +7,6 @@ http.per_host_concurrency however many workers probe it; no worker → a Spanish
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import re
@@ -23,6 +22,7 @@ from sqlalchemy import func, select, text
 from audit.config import AuditConfig, load_config
 from audit.pipeline import run_audit
 from audit.sample_portal import SamplePortal
+from audit.sample_portal.tracking import TrackingPortal
 from audit.store import open_store
 from audit.store.models import AuditRun, ContentCheck, Probe, ResourceSnapshot
 
@@ -30,33 +30,6 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.timeout(600)]
 
 HTTP = {"connect_timeout_s": 3, "read_timeout_s": 5, "total_timeout_s": 15, "retries": 1, "backoff_base_s": 0.05,
         "retry_after_cap_s": 2}
-
-
-class SlowFilesPortal(SamplePortal):
-    """The sample portal, whose files can be made slow (so a worker can be killed mid-file) and which records
-    the peak number of requests in flight at once."""
-
-    def __init__(self, **kw: object) -> None:
-        super().__init__(**kw)  # type: ignore[arg-type]
-        self.file_delay = 0.0
-        self.in_flight = 0
-        self.peak = 0
-
-    async def _track(self, handler, request):  # type: ignore[no-untyped-def]
-        self.in_flight += 1
-        self.peak = max(self.peak, self.in_flight)
-        try:
-            if self.file_delay:
-                await asyncio.sleep(self.file_delay)
-            return await handler(request)
-        finally:
-            self.in_flight -= 1
-
-    async def _file(self, request):  # type: ignore[no-untyped-def]
-        return await self._track(super()._file, request)
-
-    async def _synthetic_file(self, request):  # type: ignore[no-untyped-def]
-        return await self._track(super()._synthetic_file, request)
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +77,7 @@ def _same(a: dict[str, str], b: dict[str, str]) -> bool:
 
 
 def test_distributed_audit_equals_local_despite_a_killed_worker(cluster, tmp_path):  # type: ignore[no-untyped-def]
-    with SlowFilesPortal() as portal:
+    with TrackingPortal() as portal:
         local_cfg = _cfg(tmp_path / "local", database_url=f"sqlite:///{tmp_path / 'local.db'}")
         t0 = time.monotonic()
         local = run_audit(local_cfg, open_store(local_cfg.database_url), portal_url=portal.url)
@@ -168,7 +141,7 @@ def test_per_host_limit_holds_across_workers(cluster, tmp_path):  # type: ignore
     alive = sum(p.poll() is None for p in workers.procs)
     workers.start(2, concurrency=2, queues="probe")
     workers.wait_ready(cluster["broker"], alive + 2)
-    with SlowFilesPortal(synthetic=60) as portal:
+    with TrackingPortal(synthetic=60) as portal:
         portal.file_delay = 0.05  # long enough for requests to overlap
         cfg = _cfg(tmp_path, database_url=cluster["db"], content={"enabled": False},
                    http={**HTTP, "per_host_concurrency": 2},

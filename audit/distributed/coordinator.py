@@ -140,6 +140,17 @@ class _Coordinator:
         elif now - self._no_worker_since > self.settings.worker_wait_s:
             raise self._no_workers()
 
+    def close(self) -> None:
+        """Release the broker connections (a process forked later must not inherit them)."""
+        self.app.close()
+        self.redis.close()
+
+    def __enter__(self) -> _Coordinator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def count(self, model: Any) -> int:
         with self.store.session() as s:
             return int(s.scalar(select(func.count()).select_from(model).where(model.run_id == self.run_id)) or 0)
@@ -175,7 +186,12 @@ def host_batches(requests: Sequence[ProbeRequest], size: int) -> dict[str, list[
 
 def run_probe_distributed(store: Store, run_id: int, cfg: AuditConfig, requests: Sequence[ProbeRequest],
                           allow_hosts: Collection[str]) -> None:
-    coord = _Coordinator(store, run_id, cfg, "probe")
+    with _Coordinator(store, run_id, cfg, "probe") as coord:
+        _probe(coord, store, run_id, cfg, requests, allow_hosts)
+
+
+def _probe(coord: _Coordinator, store: Store, run_id: int, cfg: AuditConfig, requests: Sequence[ProbeRequest],
+           allow_hosts: Collection[str]) -> None:
     coord.wait_for_workers()
     size = probe_batch_size(cfg)
     plan = host_batches(requests, size)
@@ -229,7 +245,12 @@ def run_content_distributed(store: Store, run_id: int, cfg: AuditConfig, jobs: S
     """Validate ``jobs`` on the workers (one file per task); add what they stored to ``counts``."""
     if not jobs:
         return
-    coord = _Coordinator(store, run_id, cfg, "content")
+    with _Coordinator(store, run_id, cfg, "content") as coord:
+        _content(coord, store, run_id, cfg, jobs, counts, description)
+
+
+def _content(coord: _Coordinator, store: Store, run_id: int, cfg: AuditConfig, jobs: Sequence[Job],
+             counts: dict[str, int], description: str) -> None:
     coord.wait_for_workers()
     time_limit = worker_time_limit(cfg)
     if cfg.execution.visibility_timeout_s < time_limit:
