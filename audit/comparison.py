@@ -17,7 +17,7 @@ from typing import Any
 from jinja2 import Environment, select_autoescape
 from sqlalchemy import select
 
-from audit.annual import annual_snapshot_run
+from audit.availability import annual_snapshot_run
 from audit.exports import safe_cell
 from audit.indicator import portal_commitment_totals
 from audit.scoring import dataset_score, is_conforme

@@ -87,10 +87,10 @@ def _notes(year: int, portal_url: str, snapshot: str, legal_basis: LegalBasis) -
 
 def _snapshot_text(store: Any, portal_url: str, year: int) -> str:
     try:
-        from audit.annual import _portal_id, annual_snapshot_run
+        from audit.availability import annual_snapshot_run, find_portal_id
         from audit.store.models import AuditRun
 
-        portal_id = _portal_id(store, portal_url)
+        portal_id = find_portal_id(store, portal_url)
         run_id = annual_snapshot_run(store, portal_id, year) if portal_id is not None else None
         if run_id is None:
             return ""

@@ -293,11 +293,11 @@ def _resumable(store: Any, portal_url: str) -> tuple[int, str, int | None] | Non
     """(run id, kind, year) of the portal's unfinished run, if any."""
     from sqlalchemy import select
 
-    from audit.annual import _portal_id
+    from audit.availability import find_portal_id
     from audit.runs import resumable_run
     from audit.store.models import AuditRun
 
-    portal_id = _portal_id(store, portal_url)
+    portal_id = find_portal_id(store, portal_url)
     if portal_id is None:
         return None
     run_id = resumable_run(store, portal_id)

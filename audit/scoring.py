@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 
 import rules as rules_pkg
+from audit.availability import availability_for_year
 from audit.config import AuditConfig
 from audit.duplicates import find_duplicates, flag_shared_files
 from audit.evidence import (
@@ -95,8 +96,6 @@ def _availability(store: Store, run: AuditRun, cfg: AuditConfig, *, annual: bool
     saw that night)."""
     if not (annual or run.kind == "annual"):
         return {}
-    from audit.annual import availability_for_year
-
     year = run.year or audit_year(run, cfg)
     return availability_for_year(store, run.portal_id, year, until_run_id=run.id)
 

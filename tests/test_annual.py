@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from audit.annual import annual_snapshot_run, availability_for_year, describe_availability, year_runs
+from audit.availability import annual_snapshot_run, availability_for_year, describe_availability, year_runs
 from audit.evidence import Availability
 from audit.store.db import open_store
 from audit.store.models import AuditRun, DatasetSnapshot, Portal, Probe, ResourceSnapshot

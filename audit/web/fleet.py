@@ -16,7 +16,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import func, select
 
-from audit.annual import annual_snapshot_run
+from audit.availability import annual_snapshot_run
 from audit.comparison import CSV_HEADER, compare
 from audit.store import AuditRun, Portal
 from audit.web.exports import download
