@@ -55,5 +55,5 @@ def configure_logging(level: int | str = "INFO", *, json_lines: bool | None = No
     for name in ("urllib3", "httpx", "httpcore", "aiosmtpd", "mail.log", "weasyprint", "alembic"):
         logging.getLogger(name).setLevel(quiet)
     # their debug output is internals (GX dumps every asset's field specs), never useful to an auditor
-    for name in ("great_expectations", "fontTools", "matplotlib", "PIL"):
+    for name in ("great_expectations", "fontTools", "PIL"):
         logging.getLogger(name).setLevel(logging.WARNING)

@@ -1,11 +1,11 @@
-"""Annual reports: one HTML + PDF report for the portal and one per organization (issue 6).
+"""Annual reports: one HTML + PDF report for the portal and one per organization .
 
-Modules (imported lazily by callers: WeasyPrint and matplotlib are slow to import)::
+Modules (imported lazily by callers: WeasyPrint is slow to import)::
 
     reports.model    build_portal_report / build_organization_report → plain dataclasses from the store
     reports.render   render_reports (parallel), render_html (one Jinja2 env), html_to_pdf (data:-only fetcher)
     reports.format   es-MX formatting (Babel) and Jinja2 filters, shared with the dashboard
-    reports.charts   SVG charts (matplotlib) with text alternatives, shared with the dashboard
+    reports.charts   SVG charts (written directly) with text alternatives, shared with the dashboard
 
 See docs/reports.md.
 """

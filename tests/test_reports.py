@@ -402,3 +402,25 @@ def test_partials_render_alone_for_the_dashboard():
     macro = environment().get_template("_scorecard.html").module.scorecard  # type: ignore[attr-defined]
     out = str(macro([StatusCell("accesibles", "Accesibles", "Acc", "fail", 0.0)]))
     assert "✘" in out and "No cumple" in out and "st-fail" in out
+
+
+def test_charts_are_well_formed_svg_and_values_never_sit_under_the_reference_mark():
+    import xml.etree.ElementTree as ET
+
+    ns = "{http://www.w3.org/2000/svg}"
+    hostile = ["<b>&amp; \"x\"</b> ]]> $x$", "Secretaría"]
+    chart = charts.characteristic_chart(hostile, [10.0, 95.0], reference=[60.0, 20.0])
+    root = ET.fromstring(chart.svg)  # raises on malformed XML (an unescaped label would break it)
+    texts = {t.text: float(t.get("x")) for t in root.iter(f"{ns}text")}
+    assert hostile[0] in texts  # shown literally, escaped in the markup
+    marks = [r for r in root.iter(f"{ns}rect") if r.get("width") == "2" and r.get("height") != "12"]
+    assert len(marks) == 2  # one reference mark per bar (the legend's key is 12 pt tall)
+    first_mark_x = min(float(m.get("x")) for m in marks)
+    # 10 % is drawn left of the 60 % portal mark: its label goes after the mark
+    assert texts["10.0\u00a0%"] > first_mark_x
+    assert {p.get("id") for p in root.iter(f"{ns}pattern")} == {"hatch-diag", "hatch-cross"}
+    for other in (charts.distribution_chart([5.0, 55.0, 100.0]),
+                  charts.trend_chart([2025, 2026], {"Calificación (0–100)": [50.0, 77.3]}, ylabel="0–100")):
+        ET.fromstring(other.svg)
+        assert other.svg.startswith("<svg")
+    assert "77.3" in charts.trend_chart([2025, 2026], {"a": [50.0, 77.3]}, ylabel="y").svg
