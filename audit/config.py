@@ -3,6 +3,9 @@
 Every key has a type, a default and a help line (``Field(description=...)``); ``docs/configuration.md`` is
 generated from these models and a test checks it is up to date. Secrets never live in the file: they are read
 from the environment (``CKAN_API_TOKEN``, ``AUDIT_SMTP_PASSWORD``, ``AUDIT_ADMIN_PASSWORD``).
+
+The model sits just above the rule registry: the ten characteristic ids and the validation of each rule's own
+``rules:`` block come from :mod:`rules`, which never imports this module (an import-linter contract keeps it so).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from audit.errors import ConfigError
 from audit.legal import LegalBasis
+from rules import CHARACTERISTICS, validate_params
 
 DEFAULT_CONFIG_PATH = Path("config.yaml")
 
@@ -188,17 +192,9 @@ class ArchiveSettings(Section):
     )
 
 
-def _characteristics() -> tuple[str, ...]:
-    from rules import (
-        CHARACTERISTICS,  # the registry is the one list; imported late because rules imports config
-    )
-
-    return CHARACTERISTICS
-
-
 class ScoringSettings(Section):
     weights: dict[str, float] = Field(
-        default_factory=lambda: {c: 1.0 for c in _characteristics()},
+        default_factory=lambda: {c: 1.0 for c in CHARACTERISTICS},
         description="Peso de cada característica en la calificación del conjunto (por omisión 1 para cada una).",
     )
 
@@ -665,8 +661,6 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
 
 def _validate_rules_section(cfg: AuditConfig, source: str) -> None:
     """Each rule validates its own parameters at load time (not when it runs)."""
-    from rules import CHARACTERISTICS, validate_params  # imported here: rules imports this module
-
     validate_params(cfg.rules.model_dump(), source)
     quoted = set(cfg.legal_basis.characteristics)
     missing, unknown = [c for c in CHARACTERISTICS if c not in quoted], sorted(quoted - set(CHARACTERISTICS))
