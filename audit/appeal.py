@@ -3,9 +3,12 @@ to an agency that contests a result («el archivo no estaba disponible», «los 
 
 For each revision (complete run) of the year that listed the dataset: the metadata as crawled, what was requested
 for each resource and what came back (status, final URL, redirect chain, the response headers the prober keeps,
-outcome and error), the content check, the rule results with their evidence, and the archived file itself
-(decompressed; deduplicated inside the ZIP by SHA-256). ``MANIFEST.sha256`` lists every member with its hash, in
-the format ``sha256sum -c`` reads.
+outcome and error), the content check, the rule results with their evidence, and the archived bytes themselves
+(decompressed; deduplicated inside the ZIP by SHA-256): the file the content check evaluated, and what the probe
+read of every other resource (a PDF, a page served instead of data, a ZIP…) — the whole file, or only its first
+``probe.sniff_bytes`` (then named ``<sha256>.parcial.<ext>`` and marked incomplete, with the size the server
+declared, in ``archivos.json``). ``MANIFEST.sha256`` lists every member with its hash, in the format
+``sha256sum -c`` reads.
 """
 
 from __future__ import annotations
@@ -50,8 +53,14 @@ Contenido:
 - revisiones/<corrida>_<fecha>/recursos.json: por recurso, lo que se pidió (URL) y lo que respondió el servidor
   (código HTTP, URL final, redirecciones, encabezados, resultado, error) y la validación de su contenido.
 - revisiones/<corrida>_<fecha>/resultados.json: el resultado de cada característica, con hallazgos y evidencia.
-- archivos/<sha256>.<ext>: copia del archivo descargado en esa revisión (se identifica por su SHA-256; el mismo
-  archivo visto en varias revisiones se incluye una vez). Un archivo no incluido se explica en recursos.json.
+- archivos/<sha256>.<ext>: copia de lo que respondió el servidor en esa revisión: el archivo cuyo contenido se
+  validó o lo que leyó el sondeo (un PDF, una página web en vez de datos, un ZIP…). Se identifica por su SHA-256;
+  el mismo archivo visto en varias revisiones se incluye una vez. Un archivo no incluido se explica en
+  recursos.json.
+- archivos/<sha256>.parcial.<ext>: solo los primeros bytes de un archivo más grande (el sondeo lee los primeros
+  probe.sniff_bytes); su SHA-256 es el de esos bytes.
+- archivos.json: índice de los archivos incluidos: ruta, SHA-256, bytes, si está completo o es parcial (con el
+  tamaño que declaró el servidor), de dónde proviene (sondeo o validación del contenido) y en qué revisiones.
 - MANIFEST.sha256: la huella SHA-256 de cada archivo de este paquete (verifique con `sha256sum -c MANIFEST.sha256`).
 
 Revisiones incluidas: {runs}
@@ -101,6 +110,7 @@ def build_appeal_package(store: Store, cfg: Any, dataset: str, year: int, out: P
         )
     archive = EvidenceArchive.from_config(cfg) if cfg.archive.enabled else None
     members: dict[str, bytes] = {}
+    index: dict[str, dict[str, Any]] = {}  # ruta → what archivos.json says about that member
     files_included = files_missing = 0
     run_labels = []
     with store.session() as s:
@@ -129,9 +139,19 @@ def build_appeal_package(store: Store, cfg: Any, dataset: str, year: int, out: P
                     stored = details.get("archive") or {}
                     entry["archivo"] = _attach(archive, members, check.sha256, stored, res.url,
                                                probe.sniffed_type if probe is not None else None)
+                    _index(index, entry["archivo"], "validacion_contenido", label, complete=not details.get("truncated"),
+                           declared=probe.content_length if probe is not None else None)
                     if entry["archivo"].get("incluido"):
                         files_included += 1
                     else:
+                        files_missing += 1
+                if probe is not None and probe.sha256:
+                    entry["bytes_sondeo"] = _attach_probe(archive, members, probe, res.url, entry.get("archivo"))
+                    _index(index, entry["bytes_sondeo"], "sondeo", label, complete=not probe.truncated,
+                           declared=probe.content_length)
+                    if entry["bytes_sondeo"].get("incluido") and "mismo_archivo_que" not in entry["bytes_sondeo"]:
+                        files_included += 1
+                    elif not entry["bytes_sondeo"].get("incluido"):
                         files_missing += 1
                 resources.append(entry)
             members[f"{base}/recursos.json"] = _json(resources)
@@ -143,6 +163,9 @@ def build_appeal_package(store: Store, cfg: Any, dataset: str, year: int, out: P
                                    .order_by(RuleResultRecord.id))
             ]
             members[f"{base}/resultados.json"] = _json(results)
+    members["archivos.json"] = _json(sorted(
+        ({**meta, "revisiones": sorted(meta["revisiones"]), "origen": sorted(meta["origen"])} for meta in index.values()),
+        key=lambda meta: str(meta["ruta"])))
     first = matches[-1][1]
     members["LEEME.txt"] = _README.format(
         dataset=first.name, title=first.title or first.name, portal=cfg.portal_url or "", year=year,
@@ -157,7 +180,49 @@ def build_appeal_package(store: Store, cfg: Any, dataset: str, year: int, out: P
             zf.writestr(name, data)
     tmp.replace(out)
     return {"revisions": len(matches), "files": files_included, "files_missing": files_missing,
-            "members": len(members)}
+            "partial_files": sum(1 for meta in index.values() if not meta["completo"]), "members": len(members)}
+
+
+def _attach_probe(archive: EvidenceArchive | None, members: dict[str, bytes], probe: Probe, url: str | None,
+                  checked: dict[str, Any] | None) -> dict[str, Any]:
+    """What the probe read of the resource: the whole file, or its first ``probe.sniff_bytes`` (``parcial``)."""
+    sha = str(probe.sha256)
+    partial = bool(probe.truncated)
+    if checked and checked.get("incluido") and (checked.get("sha256") == sha or partial):
+        # the same bytes, or only the first bytes of the file the content check kept whole
+        same: dict[str, Any] = {"incluido": True, "sha256": sha, "mismo_archivo_que": checked.get("ruta"),
+                                "completo": not partial}
+        if partial and checked.get("sha256") != sha:
+            same["nota"] = "el sondeo leyó solo los primeros bytes de este archivo; se incluye completo"
+        return same
+    if archive is None:
+        return {"incluido": False, "sha256": sha, "motivo": "el archivo de evidencias está desactivado"}
+    name = f"archivos/{sha}{'.parcial' if partial else ''}.{_extension(url, probe.sniffed_type)}"
+    if name not in members:
+        data = archive.read(sha)
+        if data is None:
+            return {"incluido": False, "sha256": sha,
+                    "motivo": "no se conservó (archivo de evidencias desactivado o borrado por retención)"}
+        members[name] = data
+    info: dict[str, Any] = {"incluido": True, "ruta": name, "sha256": sha, "bytes": len(members[name]),
+                            "completo": not partial}
+    if partial:
+        total = f"{probe.content_length} bytes" if probe.content_length else "tamaño no declarado por el servidor"
+        info["nota"] = (f"solo los primeros {len(members[name])} bytes del archivo ({total}): el sondeo lee los "
+                        "primeros probe.sniff_bytes")
+    return info
+
+
+def _index(index: dict[str, dict[str, Any]], info: dict[str, Any], origin: str, revision: str, *, complete: bool,
+           declared: int | None) -> None:
+    name = info.get("ruta")
+    if not info.get("incluido") or not name or "mismo_archivo_que" in info:
+        return
+    meta = index.setdefault(name, {"ruta": name, "sha256": info.get("sha256"), "bytes": info.get("bytes"),
+                                   "completo": complete, "bytes_declarados_por_el_servidor": declared,
+                                   "origen": set(), "revisiones": set()})
+    meta["origen"].add(origin)
+    meta["revisiones"].add(revision)
 
 
 def _attach(archive: EvidenceArchive | None, members: dict[str, bytes], sha256: str | None, stored: dict[str, Any],

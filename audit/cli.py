@@ -387,7 +387,8 @@ def evidencia(dataset: Annotated[str, typer.Argument(help="Nombre CKAN, id o tí
     cfg = _setup(config, db, portal=portal)
     counts = build_appeal_package(_store(cfg), cfg, dataset, year or date.today().year, out)
     console.print(f"Paquete de evidencia escrito en [bold]{out}[/]: {counts['revisions']} revisiones, "
-                  f"{counts['files']} archivos incluidos, {counts['files_missing']} no conservados.")
+                  f"{counts['files']} archivos incluidos ({counts['partial_files']} solo sus primeros bytes), "
+                  f"{counts['files_missing']} no conservados.")
 
 
 @app.command()

@@ -176,9 +176,12 @@ class RulesSettings(Section):
 
 
 class ArchiveSettings(Section):
-    """The evidence archive (audit/archive.py): the bytes of every file evaluated, for appeals."""
+    """The evidence archive (audit/archive.py): the bytes every probe and content check received, for appeals."""
 
-    enabled: bool = Field(True, description="Guardar una copia comprimida de cada archivo cuyo contenido se validó.")
+    enabled: bool = Field(
+        True, description="Guardar una copia comprimida de lo que respondió cada recurso: el archivo que se validó, o "
+        "los bytes que leyó el sondeo (los primeros probe.sniff_bytes de un PDF, una página, un ZIP…).",
+    )
     dir: str | None = Field(None, description="Carpeta del archivo de evidencias (vacío: <output_dir>/evidencias).")
     max_file_bytes: int = Field(50 * 1024 * 1024, gt=0, description="Tamaño máximo de un archivo que se guarda.")
     max_total_bytes: int = Field(
@@ -189,6 +192,11 @@ class ArchiveSettings(Section):
     retention_years: float = Field(2.0, gt=0, description="Años que se conservan los archivos de corridas periódicas.")
     annual_retention_years: float = Field(
         10.0, gt=0, description="Años que se conservan los archivos de la corrida de una evaluación anual."
+    )
+    prune_interval_hours: float = Field(
+        24.0, gt=0,
+        description="Cada cuántas horas, como máximo, se revisa todo el archivo de evidencias para aplicar la "
+        "retención (antes, solo si su tamaño excede archive.max_total_bytes).",
     )
 
 

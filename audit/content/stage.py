@@ -26,8 +26,7 @@ from urllib.parse import urlsplit
 import pandas as pd
 from sqlalchemy import delete, select
 
-from audit.archive import EvidenceArchive
-from audit.archive import prune as prune_archive
+from audit.archive import EvidenceArchive, maybe_prune
 from audit.config import AuditConfig, ContentSettings
 from audit.content import expectations as gxsuite
 from audit.content import personal
@@ -600,8 +599,8 @@ def run_content_stage(store: Store, run_id: int, cfg: AuditConfig, *, resume: bo
                     _flush(store, run_id, batch, counts)
                     batch = []
             _flush(store, run_id, batch, counts)
-    if cfg.archive.enabled:
-        counts["archive_deleted"] = prune_archive(store, cfg)["deleted"]
+    if cfg.archive.enabled:  # a full prune only over the cap or once per archive.prune_interval_hours
+        counts["archive_deleted"] = int(maybe_prune(store, cfg).get("deleted", 0))
     log.info("content stage run=%d counts=%s", run_id, counts)
     return counts
 

@@ -27,6 +27,7 @@ import aiohttp
 from multidict import CIMultiDictProxy
 from yarl import URL
 
+from audit.archive import EvidenceArchive
 from audit.config import AuditConfig
 from audit.evidence import Outcome, ProbeEvidence
 from audit.httppolicy import HttpPolicy, UnsafeResolution
@@ -145,8 +146,12 @@ class Prober:
             data, evidence = await prober.fetch(url, cap=50 * 2**20)
     """
 
-    def __init__(self, cfg: AuditConfig, *, allow_hosts: Collection[str] = ()) -> None:
+    def __init__(self, cfg: AuditConfig, *, allow_hosts: Collection[str] = (),
+                 archive: EvidenceArchive | None = None) -> None:
         self.cfg = cfg
+        # the bytes each probe read (the file, or its first sniff_bytes) go to the evidence archive as served
+        self.archive = archive
+        self._archived: set[str] = set()
         self.policy = HttpPolicy.for_hosts(cfg.http, [*allow_hosts, *cfg.probe.allow_hosts],
                                            verify_tls=cfg.probe.verify_tls, max_redirects=cfg.probe.max_redirects)
         self.allow_hosts = self.policy.allow_hosts
@@ -248,6 +253,8 @@ class Prober:
                     current = nxt
                     continue
                 evidence = self._classify(req, current, fetched, redirects, started)
+                if self.archive is not None and evidence.sha256 and fetched.body:
+                    await self._archive(fetched.body, evidence.sha256)
                 body = fetched.body if keep_body and evidence.reachable else b""
                 return body, evidence
             raise _Failure(
@@ -264,6 +271,18 @@ class Prober:
                 final_url=str(current),
                 error=clip(failure.error, 1000),
             )
+
+    async def _archive(self, body: bytes, sha256: str) -> None:
+        """Store what was read, once per content. Known files cost a set look-up or one stat; compressing a new
+        one runs in a thread (zlib releases the GIL) so the event loop keeps probing. Never parsed, never fatal."""
+        archive = self.archive
+        if archive is None or sha256 in self._archived:
+            return
+        if not archive.has(sha256):
+            result = await asyncio.to_thread(archive.put, body, sha256)
+            if not result.get("stored"):
+                return  # over archive.max_file_bytes or a disk error (logged): the probe row still has its hash
+        self._archived.add(sha256)
 
     def _conditional_headers(self, req: ProbeRequest) -> dict[str, str]:
         if not self.cfg.probe.conditional_requests:
@@ -504,9 +523,11 @@ async def _read_capped(resp: aiohttp.ClientResponse, cap: int) -> tuple[bytes, b
 
 
 async def probe_urls(
-    requests: Iterable[ProbeRequest], cfg: AuditConfig, *, allow_hosts: Collection[str] = ()
+    requests: Iterable[ProbeRequest], cfg: AuditConfig, *, allow_hosts: Collection[str] = (),
+    archive: EvidenceArchive | None = None,
 ) -> AsyncIterator[tuple[ProbeRequest, ProbeEvidence]]:
     """Probe many URLs concurrently; yield ``(request, evidence)`` as each finishes (not in input order).
+    With ``archive``, the bytes each probe read are stored there (keyed by the evidence's ``sha256``).
 
     Requests are queued per host and each host gets as many workers as its concurrency limit, so a portal
     whose resources are sorted by host never leaves other hosts idle (no head-of-line blocking).
@@ -524,7 +545,7 @@ async def probe_urls(
             queues.setdefault(host, deque()).append(req)
 
     results: asyncio.Queue[tuple[ProbeRequest, ProbeEvidence] | None] = asyncio.Queue()
-    async with Prober(cfg, allow_hosts=allow_hosts) as prober:
+    async with Prober(cfg, allow_hosts=allow_hosts, archive=archive) as prober:
 
         async def one(req: ProbeRequest) -> None:
             try:

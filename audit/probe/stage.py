@@ -13,6 +13,7 @@ from urllib.parse import urljoin
 
 from sqlalchemy import and_, delete, func, insert, select
 
+from audit.archive import EvidenceArchive, maybe_prune
 from audit.config import AuditConfig
 from audit.errors import StoreError
 from audit.evidence import Outcome, ProbeEvidence
@@ -186,6 +187,8 @@ def run_probe_stage(store: Store, run_id: int, cfg: AuditConfig, *, resume: bool
         run_probe_distributed(store, run_id, cfg, requests, allow_hosts)
     elif requests:
         _run_coro(_probe_and_store(store, run_id, cfg, requests, allow_hosts))
+    if requests and cfg.archive.enabled:  # cheap unless the cap is exceeded or the daily full prune is due
+        maybe_prune(store, cfg)
 
     # Run bookkeeping (stage, stages_done, counts) belongs to the pipeline (audit.runs.mark_stage).
     with store.session() as s:
@@ -201,6 +204,7 @@ async def _probe_and_store(
     batch: list[dict[str, Any]] = []
     errors: list[RunError] = []
     writing: asyncio.Task[None] | None = None
+    archive = EvidenceArchive.from_config(cfg)
 
     def write(rows: list[dict[str, Any]], errs: list[RunError]) -> None:
         with store.session() as s:
@@ -220,7 +224,7 @@ async def _probe_and_store(
 
     try:
         with stage_progress("Sondeando recursos", total=len(requests)) as advance:
-            async for req, ev in probe_urls(requests, cfg, allow_hosts=allow_hosts):
+            async for req, ev in probe_urls(requests, cfg, allow_hosts=allow_hosts, archive=archive):
                 now = utcnow()
                 if ev.outcome == "error":  # our own bug, not the publisher's: record it, leave it unprobed
                     errors.append(
