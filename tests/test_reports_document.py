@@ -206,6 +206,31 @@ def test_first_evaluation_says_so_once_and_ranks_with_ties(demo):
     assert "18 organizaciones, 17 con conjuntos publicados" in portal
 
 
+def _body_lines_per_page(pdf: Path) -> list[int]:
+    """Lines of each page that are not the running header/footer (lines on at least half of the pages, and the
+    «Página N de M» counter)."""
+    pages = _run("pdftotext", "-layout", str(pdf), "-").split("\f")
+    pages = [[ln.strip() for ln in p.splitlines() if ln.strip()] for p in pages if p.strip()]
+    seen: dict[str, int] = {}
+    for lines in pages:
+        for ln in set(lines):
+            seen[ln] = seen.get(ln, 0) + 1
+    running = {ln for ln, n in seen.items() if n >= max(2, len(pages) / 2)}
+    return [sum(1 for ln in lines if ln not in running and not re.fullmatch(r"Página \d+ de \d+", ln))
+            for lines in pages]
+
+
+def test_no_report_ends_on_a_near_empty_page(demo):
+    _outcome, year_dir, _url = demo
+    thin = {}
+    for pdf in _reports(year_dir):
+        counts = _body_lines_per_page(pdf)
+        if len(counts) > 1 and min(counts) < 5:
+            thin[pdf.name] = counts
+    # the signature never stands alone on the last page: it takes the glossary's last entries with it
+    assert thin == {}, thin
+
+
 def _gray_of_bar(tmp: Path, value: float) -> float:
     """Mean gray level (0 black – 255 white) of the non-white pixels of a one-bar chart printed in grayscale."""
     from PIL import Image
