@@ -29,9 +29,9 @@ from jinja2 import Environment, select_autoescape
 from sqlalchemy import select
 
 from audit.changes import OrgChanges, PortalChanges, compute_changes
+from audit.clock import utcnow
 from audit.demand import NO_DEMAND_NOTE_ES, Usage
 from audit.notify import Deliveries, Delivery, deliver, load_contacts, safe_name, smtp_password
-from audit.store.db import utcnow
 from audit.store.models import AlertDelivery, AuditRun, DatasetSnapshot
 
 log = logging.getLogger(__name__)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from audit.availability import annual_snapshot_run, find_portal_id, year_runs
+from audit.clock import utcnow
 from audit.config import AuditConfig
 from audit.errors import AuditError
 from audit.locking import default_holder
@@ -27,7 +28,7 @@ from audit.pipeline import run_audit
 from audit.pipeline import write_outputs as write_run_outputs
 from audit.scoring import run_score_stage
 from audit.store import AuditRun
-from audit.store.db import Store, utcnow
+from audit.store.db import Store
 
 log = logging.getLogger(__name__)
 

@@ -34,7 +34,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from audit.store.db import Store, utcnow
+from audit.clock import utcnow
+from audit.store.db import Store
 from audit.store.models import AuditRun, ContentCheck, Probe
 
 log = logging.getLogger(__name__)

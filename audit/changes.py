@@ -25,12 +25,13 @@ The first complete audit of a portal is the baseline: it has no previous audit a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
 
+from audit.clock import assume_utc
 from audit.demand import Usage, most_used_failing, priority, run_demand
 from audit.evidence import REACHABLE_OUTCOMES
 from audit.privacy import PersonalDataAlert, personal_data_alerts
@@ -146,10 +147,6 @@ class PortalChanges:
         return sum(o.count for o in self.organizations.values())
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def previous_complete_run(session: Any, run: AuditRun) -> int | None:
     return session.scalar(select(AuditRun.id).where(
         AuditRun.portal_id == run.portal_id, AuditRun.id < run.id, AuditRun.status == "complete",
@@ -198,7 +195,7 @@ def compute_changes(store: Any, cfg: Any, run_id: int, *, as_of: date | None = N
         run = s.get(AuditRun, run_id)
         if run is None:
             raise ValueError(f"no run {run_id}")
-        audited_at = _aware(run.started_at)
+        audited_at = assume_utc(run.started_at)
         day = as_of or audited_at.astimezone(ZoneInfo(cfg.timezone)).date()
         out = PortalChanges(run_id=run_id, previous_run_id=previous_complete_run(s, run),
                             portal_url=run.portal.url, portal_title=cfg.portal_title or run.portal.title or run.portal.url,
@@ -323,7 +320,7 @@ def _overdue_soon(evidence: dict[str, Any], pass_factor: float, day: date, windo
     if not period or float(period) <= window:
         return None
     try:
-        last = _aware(datetime.fromisoformat(str(evidence["last_update"])))
+        last = assume_utc(datetime.fromisoformat(str(evidence["last_update"])))
     except ValueError:
         return None
     deadline = (last + timedelta(days=pass_factor * float(period))).astimezone(ZoneInfo(timezone)).date()

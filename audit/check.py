@@ -112,12 +112,12 @@ def check_dataset(cfg: Any, target: str, *, progress: Callable[[str], None] | No
     """Crawl, probe, validate and score one dataset of ``cfg.portal_url`` now (see module docstring).
     ``progress(text)`` is told each step in Spanish (the dashboard shows it)."""
     from audit.ckan import CKANClient
+    from audit.clock import utcnow
     from audit.crawl import insert_datasets
     from audit.pipeline import run_stage
     from audit.runs import create_run, mark_stage
     from audit.scoring import dataset_score, is_conforme
     from audit.store import open_store
-    from audit.store.db import utcnow
     from audit.store.models import (
         AuditRun,
         DatasetSnapshot,

@@ -18,7 +18,7 @@ from jinja2 import Environment, select_autoescape
 from sqlalchemy import select
 
 from audit.availability import annual_snapshot_run
-from audit.exports import safe_cell
+from audit.csvfiles import safe_cell
 from audit.indicator import portal_commitment_totals
 from audit.scoring import dataset_score, is_conforme
 from audit.store import AuditRun, DatasetSnapshot, Portal, RuleResultRecord, Store

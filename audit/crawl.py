@@ -16,13 +16,14 @@ import threading
 from collections.abc import Iterable
 from contextlib import closing
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, cast
 
 from dateutil import parser as dateparser
 from sqlalchemy import Table, delete, insert, select, update
 
 from audit.ckan import CKANClient
+from audit.clock import to_utc
 from audit.config import AuditConfig
 from audit.errors import PortalResponseError
 from audit.progress import stage_progress
@@ -81,11 +82,7 @@ def parse_ckan_datetime(value: Any) -> datetime | None:
                 break
             except (ValueError, OverflowError):
                 continue
-    if dt is None:
-        return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC)
+    return to_utc(dt)
 
 
 def dataset_row(run_id: int, pkg: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:

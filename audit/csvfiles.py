@@ -4,6 +4,9 @@ These files are typed by evaluators in a spreadsheet on a government PC, so the 
 produces: UTF-8 with or without BOM, Windows-1252, UTF-16 ("Texto Unicode"), comma or semicolon (Excel in es-MX
 saves "CSV" with ";"), and Spanish column names next to the documented English ones. Anything else is an
 ``InputFileError`` that says what is wrong, where, and how to fix it — never a traceback.
+
+Every CSV the service writes (exports, comparisons, dashboard downloads) passes its cells through
+:func:`safe_cell`, the one guard against spreadsheet formula injection: the same PCs open those files.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from audit.errors import InputFileError
 from audit.textnorm import match_key
@@ -33,6 +37,16 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 _DELIMITERS = ",;\t|"
+
+#: a text cell starting with one of these is run as a formula by Excel, LibreOffice and Google Sheets
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: Any) -> Any:
+    """Prefix a quote to text that a spreadsheet would execute as a formula; anything else is returned as it is."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
 
 
 @dataclass

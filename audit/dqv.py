@@ -35,10 +35,10 @@ from urllib.parse import quote
 
 from sqlalchemy import select
 
+from audit.clock import utcnow
 from audit.legal import DEFAULT_LEGAL_BASIS, LegalBasis
 from audit.manifest import evaluation_folio, rules_version, software_version
 from audit.store import AuditRun, DatasetSnapshot, ManualReview, RuleResultRecord, Store
-from audit.store.db import utcnow
 from rules import CHARACTERISTICS
 
 ADA = "urn:auditor-datos-abiertos:def:"

@@ -21,6 +21,8 @@ from typing import Any
 
 from sqlalchemy import select
 
+from audit.clock import utcnow
+from audit.csvfiles import safe_cell
 from audit.dqv import write_dqv
 from audit.legal import LegalBasis
 from audit.manifest import evaluation_folio, rules_version, software_version
@@ -33,20 +35,11 @@ from audit.store import (
     RuleResultRecord,
     Store,
 )
-from audit.store.db import utcnow
 from rules import CHARACTERISTICS
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 #: longest ``evidencia`` cell, and longest value inside it (the full evidence is in scores.json)
 EVIDENCE_MAX_CHARS = 400
 EVIDENCE_VALUE_MAX_CHARS = 80
-
-
-def safe_cell(value: Any) -> Any:
-    """Prefix a quote to text that a spreadsheet would execute as a formula."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
 
 
 def _num(value: float | None, digits: int = 4) -> str:

@@ -25,7 +25,6 @@ import socket
 import time
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from datetime import UTC
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
@@ -36,6 +35,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 from urllib3.util.retry import Retry
 
+from audit.clock import assume_utc
 from audit.netguard import (
     SUPPORTED_SCHEMES,
     UnsafeAddressError,
@@ -77,8 +77,7 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError, OverflowError, IndexError):
         return None
-    if when.tzinfo is None:  # "-0000": UTC by RFC 5322
-        when = when.replace(tzinfo=UTC)
+    when = assume_utc(when)  # "-0000": UTC by RFC 5322
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 

@@ -29,8 +29,9 @@ from typing import Any
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from audit.clock import assume_utc, utcnow
 from audit.errors import LockHeldError, StoreError
-from audit.store.db import Store, utcnow
+from audit.store.db import Store
 from audit.store.models import AuditLock
 
 log = logging.getLogger(__name__)
@@ -62,13 +63,8 @@ def default_holder() -> str:
     return f"{user}@{socket.gethostname()} (pid {os.getpid()})"
 
 
-def _aware(value: datetime) -> datetime:
-    """SQLite returns naive datetimes even for timezone=True columns; they were stored in UTC."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
 def _format_since(value: datetime) -> str:
-    return _aware(value).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return assume_utc(value).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _held_error(portal_url: str, holder: str, since: datetime | None) -> LockHeldError:
@@ -98,7 +94,7 @@ def _pid_alive(pid: int) -> bool:
 def is_stale(row: AuditLock, *, now: datetime | None = None) -> bool:
     """Expired, or its holder was a process on this host that is gone."""
     now = now or utcnow()
-    if _aware(row.expires_at) <= now:
+    if assume_utc(row.expires_at) <= now:
         return True
     return row.hostname == socket.gethostname() and not _pid_alive(row.pid)
 
@@ -122,9 +118,9 @@ def current_locks(store: Store) -> list[dict[str, Any]]:
                     "holder": row.holder,
                     "pid": row.pid,
                     "hostname": row.hostname,
-                    "since": _aware(row.acquired_at).isoformat(),
-                    "heartbeat": _aware(row.heartbeat).isoformat(),
-                    "expires_at": _aware(row.expires_at).isoformat(),
+                    "since": assume_utc(row.acquired_at).isoformat(),
+                    "heartbeat": assume_utc(row.heartbeat).isoformat(),
+                    "expires_at": assume_utc(row.expires_at).isoformat(),
                     "stale": stale,
                 }
             )

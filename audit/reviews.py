@@ -8,10 +8,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from audit.clock import utcnow
 from audit.csvfiles import parse_day, read_csv_rows
 from audit.errors import InputFileError
 from audit.store import ManualReview, Store
-from audit.store.db import utcnow
 from audit.textnorm import match_key
 
 REVIEW_STATUSES = ("pass", "partial", "fail", "not_applicable")

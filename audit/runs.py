@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from audit.clock import utcnow
 from audit.config import AuditConfig
 from audit.store import AuditRun, RunError, Store
-from audit.store.db import utcnow
 
 log = logging.getLogger(__name__)
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select
 
 import rules as rules_pkg
 from audit.availability import availability_for_year
+from audit.clock import assume_utc
 from audit.config import AuditConfig
 from audit.duplicates import find_duplicates, flag_shared_files
 from audit.evidence import (
@@ -70,15 +71,6 @@ class ScoreSummary:
     manual_overrides: int = 0
 
 
-def _utc(dt: datetime) -> datetime:
-    """SQLite returns naive datetimes; the store always writes UTC."""
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
-
-
-def _aware(dt: datetime | None) -> datetime | None:
-    return None if dt is None else _utc(dt)
-
-
 def _probe_evidence(store: Store, run_id: int) -> dict[int, ProbeEvidence]:
     from audit.probe import probe_evidence_for_run
 
@@ -105,14 +97,14 @@ def _history(store: Store, run: AuditRun, lookback_days: int) -> tuple[dict[str,
 
     Returns (history by dataset CKAN id, last 'listed' snapshot by CKAN id, whether any earlier run exists).
     """
-    since = _utc(run.started_at) - timedelta(days=lookback_days)
+    since = assume_utc(run.started_at) - timedelta(days=lookback_days)
     with store.session() as s:
         earlier = s.execute(
             select(AuditRun.id, AuditRun.started_at).where(
                 AuditRun.portal_id == run.portal_id, AuditRun.id < run.id, AuditRun.status == "complete")
             .order_by(AuditRun.id)
         ).all()
-        runs = [(rid, _utc(started)) for rid, started in earlier if _utc(started) >= since]
+        runs = [(rid, assume_utc(started)) for rid, started in earlier if assume_utc(started) >= since]
         history: dict[str, list[HistoryEntry]] = defaultdict(list)
         last_seen: dict[str, DatasetSnapshot] = {}
         for rid, started in runs:
@@ -127,7 +119,7 @@ def _history(store: Store, run: AuditRun, lookback_days: int) -> tuple[dict[str,
                 resources[ds_id].append(HistoricResource(ckan_id, name, url, sha, outcome, final_url=final_url))
             for snap in s.scalars(select(DatasetSnapshot).where(DatasetSnapshot.run_id == rid,
                                                                 DatasetSnapshot.presence == "listed")):
-                history[snap.ckan_id].append(HistoryEntry(rid, started, _aware(snap.metadata_modified),
+                history[snap.ckan_id].append(HistoryEntry(rid, started, assume_utc(snap.metadata_modified),
                                                           tuple(resources.get(snap.id, ()))))
                 last_seen[snap.ckan_id] = snap
             s.expunge_all()
@@ -187,7 +179,7 @@ def run_score_stage(store: Store, run_id: int, cfg: AuditConfig, *, commitments:
         s.expunge(run)
         licenses = {lic.license_id: dict(lic.raw or {}) for lic in s.scalars(
             select(LicenseSnapshot).where(LicenseSnapshot.run_id == run_id))}
-    audit_date = _utc(run.started_at)
+    audit_date = assume_utc(run.started_at)
     probes = _probe_evidence(store, run_id)
     contents = _content_evidence(store, run_id)
     availability = _availability(store, run, cfg, annual=annual)
@@ -391,7 +383,7 @@ def aggregate_organizations(store: Store, run_id: int, cfg: AuditConfig,
 def audit_year(run: AuditRun, cfg: AuditConfig) -> int:
     from zoneinfo import ZoneInfo
 
-    return _utc(run.started_at).astimezone(ZoneInfo(cfg.timezone)).year
+    return assume_utc(run.started_at).astimezone(ZoneInfo(cfg.timezone)).year
 
 
 __all__ = ["run_score_stage", "dataset_score", "is_conforme", "ScoreSummary"]

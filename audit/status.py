@@ -6,24 +6,19 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 
+from audit.clock import assume_utc, utcnow
 from audit.locking import current_locks
-from audit.store.db import Store, utcnow
+from audit.store.db import Store
 from audit.store.models import AuditRun, Portal, RunError
 
 RUN_LIMIT = 10
 STATUS_ES = {"running": "en curso", "interrupted": "interrumpida", "complete": "completa", "failed": "fallida",
              "partial": "parcial"}
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def recent_runs(store: Store, *, limit: int = RUN_LIMIT) -> list[dict[str, Any]]:
@@ -39,7 +34,7 @@ def recent_runs(store: Store, *, limit: int = RUN_LIMIT) -> list[dict[str, Any]]
         ).all()
         out = []
         for run, url, n_errors in rows:
-            started, finished = _aware(run.started_at), _aware(run.finished_at)
+            started, finished = assume_utc(run.started_at), assume_utc(run.finished_at)
             end = finished or (now if run.status == "running" else None)
             counts = dict(run.counts or {})
             out.append({

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from audit.clock import utcnow
 from audit.legal import DEFAULT_LEGAL_BASIS, LegalBasis
 from audit.manifest import evaluation_folio, rules_version, software_version
-from audit.store.db import utcnow
 from audit.store.models import AuditRun
 
 #: what «publicado» meant, per ``indicator.published_requires`` (the evaluator's choice is stated in the report)

@@ -31,12 +31,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from audit.clock import utcnow
 from audit.duplicates import DuplicateGroup, find_duplicates
 from audit.errors import ConfigError
 from audit.indicator import portal_commitment_totals
 from audit.legal import DEFAULT_LEGAL_BASIS, LegalBasis
 from audit.privacy import PersonalDataAlert, personal_data_alerts
-from audit.store.db import Store, utcnow
+from audit.store.db import Store
 from audit.store.models import (
     AuditRun,
     CommitmentRecord,

@@ -6,17 +6,18 @@ Everything here is pure (no I/O); the rules call these with the dataset dict and
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import lru_cache
 from typing import Any, cast
 
 from dateutil import parser as dateparser
 from pydantic import BaseModel, ConfigDict, Field
 
+from audit.clock import to_utc
 from audit.evidence import DatasetContext, ResourceEvidence
+from audit.textnorm import strip_accents
 from rules.base import Finding, RuleResult, Status
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -86,8 +87,7 @@ PLACEHOLDER_VALUES: frozenset[str] = frozenset(
 @lru_cache(maxsize=8192)
 def _fold_str(s: str) -> str:
     if not s.isascii():
-        s = unicodedata.normalize("NFKD", s)
-        s = "".join(ch for ch in s if not unicodedata.combining(ch))
+        s = strip_accents(s)
     return " ".join(s.lower().split())
 
 
@@ -470,13 +470,7 @@ def parse_datetime(value: Any) -> datetime | None:
                 return None
             if dt.year != other.year:  # no year in the text («12:30», «24 de mayo»)
                 return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC)
-
-
-def aware(dt: datetime) -> datetime:
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+    return to_utc(dt)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -633,7 +627,3 @@ def graded(ok: float, total: float) -> tuple[Status, float]:
     if ok >= total:
         return Status.PASS, 1.0
     return Status.PARTIAL, ok / total
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)

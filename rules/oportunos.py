@@ -17,13 +17,13 @@ from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
+from audit.clock import to_utc
 from audit.evidence import DatasetContext, HistoricResource, ResourceEvidence
 from rules._common import (
     NO_DATA_RESOURCES,
     NO_RESOURCES,
     NONE_OBTAINED,
     RuleParams,
-    aware,
     data_availability,
     data_resources,
     find_all_metadata,
@@ -168,9 +168,9 @@ def _hash_history(ev: ResourceEvidence, ctx: DatasetContext) -> list[tuple[datet
     for entry in ctx.history:
         h = _match_history(ev, entry.resources)
         if h is not None and h.sha256:
-            seen.append((aware(entry.run_started), h.sha256))
+            seen.append((to_utc(entry.run_started), h.sha256))
     if ev.probe is not None and ev.probe.sha256:
-        seen.append((aware(ctx.audit_date), ev.probe.sha256))
+        seen.append((to_utc(ctx.audit_date), ev.probe.sha256))
     seen.sort(key=lambda x: x[0])
     return seen
 
@@ -232,12 +232,12 @@ def http_last_modified(ev: ResourceEvidence, ctx: DatasetContext, params: Params
     probe = ev.probe
     if probe is None or probe.last_modified is None:
         return None
-    when = aware(probe.last_modified)
-    if when >= aware(ctx.audit_date) - timedelta(days=params.http_generated_window_days):
+    when = to_utc(probe.last_modified)
+    if when >= to_utc(ctx.audit_date) - timedelta(days=params.http_generated_window_days):
         return IgnoredHeader(ev.label, when, "generated")
     if probe.sha256 and not regenerated(ev):
         for run_started, sha in _hash_history(ev, ctx):
-            if run_started < when and sha == probe.sha256 and run_started < aware(ctx.audit_date):
+            if run_started < when and sha == probe.sha256 and run_started < to_utc(ctx.audit_date):
                 return IgnoredHeader(ev.label, when, "unchanged", run_started)
     return DatedEvidence(when, "http_last_modified", "http", "resource", ev.label)
 
@@ -278,7 +278,7 @@ def last_update(ctx: DatasetContext, params: Params) -> LastUpdate:
     when nothing else exists, and never on a harvested dataset (they record when the harvester ran).
     """
     harvested = harvest_marker(ctx.dataset, params)
-    limit = aware(ctx.audit_date) + timedelta(days=params.future_tolerance_days)
+    limit = to_utc(ctx.audit_date) + timedelta(days=params.future_tolerance_days)
     ignored: list[str] = []
 
     def believable(items: list[DatedEvidence]) -> list[DatedEvidence]:
@@ -386,7 +386,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
     best, harvested = found.best, found.harvested is not None
     when = best.when if best else None
     label = best.resource if best else None
-    audit_date = aware(ctx.audit_date)
+    audit_date = to_utc(ctx.audit_date)
     findings: list[Finding] = []
     evidence: dict[str, Any] = {
         "frequency_key": declared[0] if declared else None,

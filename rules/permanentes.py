@@ -12,8 +12,9 @@ from typing import Any
 
 from pydantic import Field
 
+from audit.clock import to_utc
 from audit.evidence import REACHABLE_OUTCOMES, DatasetContext, HistoricResource, ResourceEvidence
-from rules._common import RuleParams, aware, make_result
+from rules._common import RuleParams, make_result
 from rules.base import Finding, Rule, RuleResult, Status
 
 ID = "permanentes"
@@ -89,8 +90,8 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
         return make_result(ID, Status.NOT_APPLICABLE, findings=[Finding(
             "sin_historial", "Primera auditoría del portal: no hay revisiones anteriores con qué comparar.",
             "Se evaluará en las siguientes auditorías.")], evidence={"history_runs": 0})
-    cutoff = aware(ctx.audit_date) - timedelta(days=params.lookback_days)
-    history = [h for h in ctx.history if aware(h.run_started) >= cutoff and aware(h.run_started) <= aware(ctx.audit_date)]
+    cutoff = to_utc(ctx.audit_date) - timedelta(days=params.lookback_days)
+    history = [h for h in ctx.history if to_utc(h.run_started) >= cutoff and to_utc(h.run_started) <= to_utc(ctx.audit_date)]
     if not history:
         return make_result(ID, Status.NOT_APPLICABLE, findings=[Finding(
             "sin_historial", "El conjunto no aparece en revisiones anteriores dentro del periodo de comparación "
@@ -100,7 +101,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
     # every resource seen before (latest sighting wins), with all its earlier outcomes
     seen: dict[str, HistoricResource] = {}
     outcomes: dict[str, list[str | None]] = {}
-    for entry in sorted(history, key=lambda h: aware(h.run_started)):
+    for entry in sorted(history, key=lambda h: to_utc(h.run_started)):
         for h in entry.resources:
             k = _key(h)
             if not k:

@@ -17,13 +17,13 @@ import logging
 import os
 import re
 import threading
-import unicodedata
 from typing import Any
 
 import pandas as pd
 
 from audit.config import ContentSettings
 from audit.content.load import column_kinds
+from audit.textnorm import strip_accents
 from audit.vocabulary import DATE_REGEX, NUMBER_REGEX, SUMMARY_RE, SUMMARY_REGEX
 
 log = logging.getLogger(__name__)
@@ -193,9 +193,7 @@ _TYPE_WORDS = {
 
 def norm(text: str) -> str:
     """Lower-case, accent-free, single-spaced: how dictionary names are matched to columns."""
-    nfkd = unicodedata.normalize("NFKD", str(text))
-    plain = "".join(ch for ch in nfkd if not unicodedata.combining(ch)).lower()
-    return re.sub(r"[\s_\-]+", " ", plain).strip()
+    return re.sub(r"[\s_\-]+", " ", strip_accents(str(text)).lower()).strip()
 
 
 def parse_dictionary(df: pd.DataFrame) -> list[dict[str, str]]:

@@ -27,6 +27,7 @@ import pandas as pd
 from sqlalchemy import delete, select
 
 from audit.archive import EvidenceArchive, maybe_prune
+from audit.clock import utcnow
 from audit.config import AuditConfig, ContentSettings
 from audit.content import expectations as gxsuite
 from audit.content import personal
@@ -38,7 +39,7 @@ from audit.evidence import REACHABLE_OUTCOMES, ContentEvidence
 from audit.httppolicy import allow_list
 from audit.progress import stage_progress
 from audit.sniff import sniff
-from audit.store.db import Store, utcnow
+from audit.store.db import Store
 from audit.store.models import (
     AuditRun,
     ContentCheck,

@@ -10,22 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
-import unicodedata
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from audit.errors import InputFileError
+from audit.textnorm import slug
 
 SUFFIXES = (".json", ".yaml", ".yml")
-
-
-def slug(text: str) -> str:
-    nfkd = unicodedata.normalize("NFKD", text)
-    plain = "".join(ch for ch in nfkd if not unicodedata.combining(ch)).lower()
-    return re.sub(r"[^a-z0-9]+", "-", plain).strip("-")
 
 
 def load_suite_file(path: Path) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from celery.signals import worker_process_init
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from audit.clock import utcnow
 from audit.config import AuditConfig
 from audit.content.stage import _flush, _lost, _safe
 from audit.distributed.app import CONTENT_TASK, PROBE_TASK
@@ -25,7 +26,7 @@ from audit.distributed.state import StageState, client
 from audit.distributed.wire import job_from_json, request_from_json
 from audit.errors import StoreError
 from audit.probe.stage import _probe_and_store, _run_coro
-from audit.store.db import Store, open_store, utcnow
+from audit.store.db import Store, open_store
 from audit.store.models import ContentCheck, Probe, RunError
 
 log = logging.getLogger(__name__)

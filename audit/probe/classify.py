@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import unquote, urlsplit
+
+from audit.clock import to_utc
 
 #: declared formats for which an HTML answer is what was promised (not a landing page)
 HTML_FORMATS = frozenset({"html", "htm", "xhtml", "web", "url", "link", "pagina web", "página web", "website", "api"})
@@ -87,11 +89,7 @@ def parse_http_date(value: str | None) -> datetime | None:
         dt = parsedate_to_datetime(value.strip())
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    if dt is None:
-        return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC)
+    return to_utc(dt)
 
 
 def parse_int(value: str | None) -> int | None:

@@ -28,6 +28,7 @@ from multidict import CIMultiDictProxy
 from yarl import URL
 
 from audit.archive import EvidenceArchive
+from audit.clock import assume_utc
 from audit.config import AuditConfig
 from audit.evidence import Outcome, ProbeEvidence
 from audit.httppolicy import HttpPolicy, UnsafeResolution
@@ -291,7 +292,7 @@ class Prober:
         if req.etag:
             headers["If-None-Match"] = req.etag
         if req.last_modified:
-            lm = req.last_modified if req.last_modified.tzinfo else req.last_modified.replace(tzinfo=UTC)
+            lm = assume_utc(req.last_modified)
             headers["If-Modified-Since"] = format_datetime(lm.astimezone(UTC), usegmt=True)
         return headers
 

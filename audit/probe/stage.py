@@ -7,20 +7,21 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Awaitable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import urljoin
 
 from sqlalchemy import and_, delete, func, insert, select
 
 from audit.archive import EvidenceArchive, maybe_prune
+from audit.clock import to_utc, utcnow
 from audit.config import AuditConfig
 from audit.errors import StoreError
 from audit.evidence import Outcome, ProbeEvidence
 from audit.httppolicy import allow_list
 from audit.probe.client import ProbeRequest, probe_urls, with_previous
 from audit.progress import stage_progress
-from audit.store.db import Store, utcnow
+from audit.store.db import Store
 from audit.store.models import AuditRun, DatasetSnapshot, Probe, ResourceSnapshot, RunError
 
 log = logging.getLogger(__name__)
@@ -53,15 +54,9 @@ _EVIDENCE_FIELDS = (
 )
 
 
-def _aware(dt: datetime | None) -> datetime | None:
-    if dt is None:
-        return None
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
-
-
 def evidence_from_row(row: Probe) -> ProbeEvidence:
     values: dict[str, Any] = {f: getattr(row, f) for f in _EVIDENCE_FIELDS}
-    values["last_modified"] = _aware(values["last_modified"])
+    values["last_modified"] = to_utc(values["last_modified"])
     values["redirects"] = tuple(row.redirects or ())
     values["reason"] = values["reason"] or ""
     values["bytes_read"] = values["bytes_read"] or 0

@@ -11,12 +11,13 @@ import copy
 import functools
 import re
 import threading
-import unicodedata
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+from audit.textnorm import strip_accents
 
 NAMESPACE = uuid.UUID("6f1d3c2e-8d2a-4b8e-9a51-5e0c4d7d2f10")
 
@@ -38,8 +39,7 @@ def ckan_time(dt: datetime) -> str:
 
 def fold(text: str) -> str:
     """Lower-case and strip accents, for matching like a search index would."""
-    norm = unicodedata.normalize("NFKD", text or "")
-    return "".join(c for c in norm if not unicodedata.combining(c)).lower()
+    return strip_accents(text or "").lower()
 
 
 class RawJSON(str):

@@ -14,8 +14,6 @@ import copy
 import io
 import json
 import os
-import re
-import unicodedata
 import zipfile
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -24,6 +22,7 @@ from typing import Any
 
 from audit.sample_portal import files as F
 from audit.sample_portal.catalog import Catalog, ServedFile
+from audit.textnorm import slug
 
 REAL_DATA_DIRS = (Path(os.environ.get("AUDIT_REAL_DATA", "")), Path(__file__).resolve().parents[3] / "shared" /
                   "data" / "real", Path("/work/shared/data/real"))
@@ -41,8 +40,7 @@ def real_data_file(name: str) -> Path | None:
 
 
 def _slug(text: str) -> str:
-    norm = unicodedata.normalize("NFKD", text)
-    return re.sub(r"[^a-z0-9]+", "-", "".join(c for c in norm if not unicodedata.combining(c)).lower()).strip("-")[:100]
+    return slug(text)[:100]
 
 
 def _zip_of(name: str, data: bytes) -> bytes:

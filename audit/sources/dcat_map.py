@@ -19,9 +19,9 @@ harvested it gives the same evidence:
 from __future__ import annotations
 
 import hashlib
-import re
-import unicodedata
 from typing import Any
+
+from audit import textnorm
 
 #: DCAT-US keys copied to ``extras`` as they are (the rules look them up by name)
 EXTRA_KEYS = ("identifier", "issued", "modified", "accrualPeriodicity", "temporal", "spatial", "conformsTo",
@@ -31,9 +31,7 @@ KEY_MAX = 100  # DatasetSnapshot.ckan_id / OrganizationSnapshot.ckan_id length
 
 def slugify(text: Any, limit: int = KEY_MAX) -> str:
     """ASCII, lower-case, hyphenated; a hash suffix keeps a truncated slug unique."""
-    norm = unicodedata.normalize("NFKD", str(text or ""))
-    ascii_text = "".join(c for c in norm if not unicodedata.combining(c)).lower()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
+    slug = textnorm.slug(str(text or ""))
     if len(slug) > limit:
         digest = hashlib.sha1(slug.encode()).hexdigest()[:8]  # noqa: S324 - a name, not security
         slug = slug[: limit - 9].rstrip("-") + "-" + digest

@@ -8,7 +8,6 @@ import os
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -24,6 +23,7 @@ from sqlalchemy.exc import (
 )
 from sqlalchemy.orm import Session, sessionmaker
 
+from audit.clock import utcnow
 from audit.errors import StoreError
 from audit.store.models import Portal
 
@@ -31,10 +31,6 @@ log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 #: PostgreSQL advisory lock taken (per transaction) around migrations; audit locks hash URLs, this is a constant
 MIGRATION_LOCK_KEY = 0x417564_4D696772  # "Aud" "Migr"
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]

@@ -25,8 +25,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile as StarletteUploadFile
 from starlette.formparsers import MultiPartException
 
+from audit.clock import utcnow
 from audit.errors import InputFileError
-from audit.store.db import utcnow
 from audit.web import data
 from audit.web.jobs import Job
 from audit.web.security import CSRF_COOKIE, SESSION_COOKIE, SESSION_TTL_S

@@ -15,12 +15,13 @@ import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from audit.clock import assume_utc
 from audit.indicator import portal_commitment_totals
 from audit.store.models import (
     AdminLogEntry,
@@ -50,13 +51,6 @@ def characteristic_titles() -> dict[str, str]:
     return {rule.id: rule.title_es for rule in RULES}
 
 
-def aware(value: datetime | None) -> datetime | None:
-    """SQLite returns naive datetimes: the store writes UTC, so a naive value is UTC."""
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
-
-
 def clean(text: str | None) -> str | None:
     """Strip NUL bytes (PostgreSQL rejects them in text parameters) and outer spaces."""
     if text is None:
@@ -78,7 +72,7 @@ def dataset_score(statuses: dict[str, tuple[str, float]], weights: dict[str, flo
 def run_dict(run: AuditRun, portal: Portal | None, errors: int = 0) -> dict[str, Any]:
     duration = None
     if run.started_at and run.finished_at:
-        duration = round((aware(run.finished_at) - aware(run.started_at)).total_seconds(), 1)  # type: ignore[operator]
+        duration = round((assume_utc(run.finished_at) - assume_utc(run.started_at)).total_seconds(), 1)  # type: ignore[operator]
     return {
         "id": run.id,
         "portal": portal.url if portal else None,
@@ -87,8 +81,8 @@ def run_dict(run: AuditRun, portal: Portal | None, errors: int = 0) -> dict[str,
         "kind": run.kind,
         "status": run.status,
         "stage": run.stage,
-        "started_at": aware(run.started_at),
-        "finished_at": aware(run.finished_at),
+        "started_at": assume_utc(run.started_at),
+        "finished_at": assume_utc(run.finished_at),
         "duration_s": duration,
         "counts": run.counts or {},
         "errors": errors,
@@ -137,7 +131,7 @@ def run_errors(s: Session, run_id: int, *, limit: int, offset: int) -> tuple[lis
         select(RunError).where(RunError.run_id == run_id).order_by(RunError.id).limit(limit).offset(offset)
     ).all()
     return [
-        {"stage": e.stage, "subject": e.subject, "code": e.code, "message": e.message, "created_at": aware(e.created_at)}
+        {"stage": e.stage, "subject": e.subject, "code": e.code, "message": e.message, "created_at": assume_utc(e.created_at)}
         for e in rows
     ], total
 
@@ -435,7 +429,7 @@ def organization_trend(s: Session, portal_id: int, name: str) -> list[dict[str, 
         {
             "run": rid,
             "year": year,
-            "started_at": aware(started),
+            "started_at": assume_utc(started),
             "score": r.score,
             "datasets": r.datasets,
             "conformes": r.conformes,
@@ -631,10 +625,10 @@ def dataset_detail(s: Session, run: AuditRun, name: str, weights: dict[str, floa
             {
                 "run": h.run_id,
                 "year": h.year,
-                "started_at": aware(h.started_at),
+                "started_at": assume_utc(h.started_at),
                 "run_status": h.status,
                 "presence": h.presence,
-                "metadata_modified": aware(h.metadata_modified),
+                "metadata_modified": assume_utc(h.metadata_modified),
                 "score": score,
                 "conforme": conforme,
                 "statuses": {c: v[0] for c, v in st.items()},
@@ -670,7 +664,7 @@ def dataset_detail(s: Session, run: AuditRun, name: str, weights: dict[str, floa
                 "reason": o.reason,
                 "status_code": o.status_code,
                 "sniffed_type": o.sniffed_type,
-                "checked_at": aware(o.checked_at),
+                "checked_at": assume_utc(o.checked_at),
             }
             for o in resources
             if (o.ckan_id or o.url) == key
@@ -681,7 +675,7 @@ def dataset_detail(s: Session, run: AuditRun, name: str, weights: dict[str, floa
                 "url": r.url,
                 "format": r.format,
                 "description": r.description,
-                "last_modified": aware(r.last_modified),
+                "last_modified": assume_utc(r.last_modified),
                 "probe": None
                 if r.probe_id is None
                 else {
@@ -693,7 +687,7 @@ def dataset_detail(s: Session, run: AuditRun, name: str, weights: dict[str, floa
                     "sniffed_type": r.sniffed_type,
                     "bytes_read": r.bytes_read,
                     "elapsed_ms": r.elapsed_ms,
-                    "last_modified": aware(r.probe_last_modified),
+                    "last_modified": assume_utc(r.probe_last_modified),
                     "error": r.error,
                 },
                 "content": None
@@ -716,7 +710,7 @@ def dataset_detail(s: Session, run: AuditRun, name: str, weights: dict[str, floa
         "title": snap.title,
         "presence": snap.presence,
         "license_id": snap.license_id,
-        "metadata_modified": aware(snap.metadata_modified),
+        "metadata_modified": assume_utc(snap.metadata_modified),
         "notes": raw.get("notes") if isinstance(raw.get("notes"), str) else None,
         "results": results,
         "resources": resource_rows,
@@ -729,7 +723,7 @@ def dataset_detail(s: Session, run: AuditRun, name: str, weights: dict[str, floa
 
 def admin_log(s: Session, limit: int = 50) -> list[dict[str, Any]]:
     return [
-        {"at": aware(e.at), "user": e.user, "action": e.action, "outcome": e.outcome, "detail": e.detail, "client": e.client}
+        {"at": assume_utc(e.at), "user": e.user, "action": e.action, "outcome": e.outcome, "detail": e.detail, "client": e.client}
         for e in s.scalars(select(AdminLogEntry).order_by(AdminLogEntry.id.desc()).limit(limit))
     ]
 
@@ -746,7 +740,7 @@ def start_session(s: Session, *, sid_hash: str, user: str, now: datetime, expire
 
 def session_active(s: Session, sid_hash: str, now: datetime) -> bool:
     row = s.get(AdminSession, sid_hash)
-    return row is not None and row.ended_at is None and (aware(row.expires_at) or now) > now
+    return row is not None and row.ended_at is None and (assume_utc(row.expires_at) or now) > now
 
 
 def end_session(s: Session, sid_hash: str, now: datetime) -> None:

@@ -1,5 +1,5 @@
-"""CSV and JSON downloads of what a view shows. CSV cells are neutralised against spreadsheet formula
-injection (a leading ``=``, ``+``, ``-``, ``@``, tab or carriage return gets a leading apostrophe)."""
+"""CSV and JSON downloads of what a view shows. CSV cells go through :func:`audit.csvfiles.safe_cell` against
+spreadsheet formula injection (a leading ``=``, ``+``, ``-``, ``@``, tab or carriage return gets an apostrophe)."""
 
 from __future__ import annotations
 
@@ -12,13 +12,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
+from audit.csvfiles import safe_cell
 
 
 def _cell(value: Any) -> Any:
@@ -32,7 +26,7 @@ def _cell(value: Any) -> Any:
         return ";".join(str(v.get("code", "")) if isinstance(v, dict) else str(v) for v in value)
     if isinstance(value, dict):
         return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
-    return neutralise(value)
+    return safe_cell(value)
 
 
 def to_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> str:

@@ -19,6 +19,8 @@ from fastapi import APIRouter, HTTPException, Path, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
+from audit.clock import assume_utc, utcnow
+
 router = APIRouter(include_in_schema=False)
 ATOM = "http://www.w3.org/2005/Atom"
 FEED_RUNS = 12  # the latest complete audits looked at (≈ three months of weekly audits)
@@ -59,15 +61,11 @@ def _recent_runs(store: Any, cfg: Any) -> list[tuple[int, datetime]]:
                 return []
             portal_id = latest.portal_id
         rows = s.execute(q.where(AuditRun.portal_id == portal_id).limit(FEED_RUNS)).all()
-    return [(r.id, _aware(r.finished_at or r.started_at)) for r in rows]
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return [(r.id, assume_utc(r.finished_at or r.started_at)) for r in rows]
 
 
 def _stamp(value: datetime) -> str:
-    return _aware(value).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return assume_utc(value).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _base(request: Request, cfg: Any) -> str:
@@ -92,7 +90,7 @@ def build_feed(*, feed_id: str, title: str, self_url: str, alternate: str, autho
     feed = ET.Element(f"{{{ATOM}}}feed", {"{http://www.w3.org/XML/1998/namespace}lang": "es-MX"})
     _sub(feed, "id", feed_id)
     _sub(feed, "title", title)
-    _sub(feed, "updated", _stamp(updated or datetime.now(UTC)))
+    _sub(feed, "updated", _stamp(updated or utcnow()))
     _sub(feed, "link", rel="self", type="application/atom+xml", href=self_url)
     _sub(feed, "link", rel="alternate", type="text/html", href=alternate)
     _sub(_sub(feed, "author"), "name", author)
@@ -145,7 +143,7 @@ def _feed(request: Request, org: str | None) -> Response:
         feed_title, path = f"Cambios en los datos abiertos de {org_title}", f"/organizaciones/{org}"
     else:
         feed_title, path = f"Cambios en los datos abiertos de {title}", ""
-    first = runs[-1][1] if runs else datetime.now(UTC)
+    first = runs[-1][1] if runs else utcnow()
     body = build_feed(
         feed_id=_tag(base, first, f"cambios/{org or 'portal'}"), title=feed_title,
         self_url=f"{base}{path}/cambios.atom", alternate=f"{base}{path or '/'}",

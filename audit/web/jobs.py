@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from audit.store.db import utcnow
+from audit.clock import utcnow
 
 log = logging.getLogger(__name__)
 
