@@ -59,14 +59,10 @@ _NOT_DATA = {"html", "text", "pdf", "doc", "docx", "png", "jpeg", "gif", "empty"
 def find_duplicates(store: Store, run_id: int, documentation: RuleParams | None = None) -> list[DuplicateGroup]:
     """Groups of datasets of different organizations that publish the same data in ``run_id``. Only data files
     count: documentation (data dictionaries, methodology notes — agencies share templates of those), pages and
-    documents are left out, by the rules' own documentation test (``documentation``: the *legibles* rule's
-    parameters; defaults when not given)."""
+    documents are left out, by the rules' own documentation test (``documentation``: the ``rules.common`` words,
+    :func:`rules.common_params`; defaults when not given)."""
     if documentation is None:
-        import rules
-
-        doc_params = rules.params_for({})["legibles_por_maquinas"]
-        assert isinstance(doc_params, RuleParams)
-        documentation = doc_params
+        documentation = RuleParams()
     by_hash: dict[str, set[DatasetRef]] = defaultdict(set)
     columns_of: dict[DatasetRef, set[tuple[str, ...]]] = defaultdict(set)
     with store.session() as s:

@@ -55,7 +55,7 @@ from audit.store import (
 )
 from audit.textnorm import match_key
 from rules import CHARACTERISTICS
-from rules._common import RuleParams, is_documentation, parse_datetime
+from rules._common import is_documentation, parse_datetime
 
 log = logging.getLogger(__name__)
 BATCH = 300
@@ -286,8 +286,9 @@ def aggregate_organizations(store: Store, run_id: int, cfg: AuditConfig,
                             per_dataset: dict[int, dict[str, tuple[str, float]]],
                             probes: dict[int, ProbeEvidence], commitments: list[Commitment] | None) -> None:
     weights = cfg.scoring.weights
-    shared = (find_duplicates(store, run_id, rules_pkg.params_for(cfg.rules.model_dump())["legibles_por_maquinas"])  # type: ignore[arg-type]
-              if commitments is not None else [])
+    # what is documentation and not data, outside the rules: the shared rules.common words
+    doc_params = rules_pkg.common_params(cfg.rules.model_dump())
+    shared = find_duplicates(store, run_id, doc_params) if commitments is not None else []
     with store.session() as s:
         run = s.get(AuditRun, run_id)
         assert run is not None
@@ -298,9 +299,7 @@ def aggregate_organizations(store: Store, run_id: int, cfg: AuditConfig,
         snaps = s.scalars(select(DatasetSnapshot).where(DatasetSnapshot.run_id == run_id)).all()
         # published (indicator.published_requires, by default data_file): its *data* can be downloaded — a reachable
         # data dictionary or methodology note next to a broken data file does not publish the data (the rules' own
-        # documentation test decides which is which)
-        doc_params = rules_pkg.params_for(cfg.rules.model_dump())["legibles_por_maquinas"]
-        assert isinstance(doc_params, RuleParams)
+        # documentation test, with the rules.common words, decides which is which)
         requires = cfg.indicator.published_requires
         reachable_ds: set[int] = set()
         any_probe = bool(probes)

@@ -7,6 +7,7 @@ Public API::
     RULES                                the built-in :class:`rules.base.Rule` objects, same order
     RULES_BY_ID                          id → Rule
     params_for(rules_section)            ``config.yaml``'s ``rules:`` block → {rule id: validated params model}
+    common_params(rules_section)         the ``rules.common`` keys alone (documentation words for non-rule code)
     validate_params(rules_section, src)  same validation, raising ConfigError naming the bad key
     evaluate_all(ctx, params)            every rule on one dataset; never raises (a crash → not_applicable + error)
     default_rules_config()               the default ``rules:`` block as plain data (docs/rules-config.yaml)
@@ -72,7 +73,7 @@ RULES_BY_ID: dict[str, Rule] = {r.id: r for r in RULES}
 COMMON_KEY = "common"
 
 __all__ = [
-    "CHARACTERISTICS", "COMMON_KEY", "RULES", "RULES_BY_ID", "Finding", "Rule", "RuleResult", "Status",
+    "CHARACTERISTICS", "COMMON_KEY", "RULES", "RULES_BY_ID", "Finding", "Rule", "RuleResult", "Status", "common_params",
     "default_rules_config", "evaluate_all", "params_for", "render_rules_config_yaml", "validate_params",
 ]
 
@@ -142,6 +143,13 @@ def params_for(rules_section: Mapping[str, Any] | None) -> dict[str, BaseModel]:
         raise ConfigError("Parámetros de reglas inválidos:\n" + "\n".join(problems),
                           hint="Consulte docs/reglas.md y docs/rules-config.yaml para las claves y valores válidos.")
     return params
+
+
+def common_params(rules_section: Mapping[str, Any] | None) -> RuleParams:
+    """The shared keys of ``rules.common`` alone (defaults where it says nothing): what the parts of the audit that
+    are not a rule — the publication indicator and duplicate detection — use to tell documentation from data."""
+    common = (rules_section or {}).get(COMMON_KEY) or {}
+    return RuleParams.model_validate(dict(common))
 
 
 def validate_params(rules_section: Mapping[str, Any] | None, source: str) -> None:
