@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -95,3 +96,24 @@ def metadata_audit_cfg(tmp_path):  # type: ignore[no-untyped-def]
         })
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _evidence_archive_off_the_repository(tmp_path_factory, monkeypatch):  # type: ignore[no-untyped-def]
+    """Stages archive what they read under ``<output_dir>/evidencias``; a test config without an absolute
+    ``output_dir`` (default ``salida``, relative to the working directory) would fill the checkout. Relative
+    archive folders go to a temporary folder instead (forked content workers inherit this)."""
+    import audit.archive as archive
+
+    original = archive.archive_dir
+    folder: list[Path] = []
+
+    def archive_dir(cfg):  # type: ignore[no-untyped-def]
+        path = original(cfg)
+        if path.is_absolute():
+            return path
+        if not folder:
+            folder.append(tmp_path_factory.mktemp("evidencias"))
+        return folder[0] / path
+
+    monkeypatch.setattr(archive, "archive_dir", archive_dir)

@@ -152,7 +152,6 @@ class Prober:
         self.cfg = cfg
         # the bytes each probe read (the file, or its first sniff_bytes) go to the evidence archive as served
         self.archive = archive
-        self._archived: set[str] = set()
         self.policy = HttpPolicy.for_hosts(cfg.http, [*allow_hosts, *cfg.probe.allow_hosts],
                                            verify_tls=cfg.probe.verify_tls, max_redirects=cfg.probe.max_redirects)
         self.allow_hosts = self.policy.allow_hosts
@@ -274,16 +273,13 @@ class Prober:
             )
 
     async def _archive(self, body: bytes, sha256: str) -> None:
-        """Store what was read, once per content. Known files cost a set look-up or one stat; compressing a new
-        one runs in a thread (zlib releases the GIL) so the event loop keeps probing. Never parsed, never fatal."""
+        """Store what was read, once per content. A file already stored costs one stat (no memory per file, so a
+        million-resource sweep stays flat); compressing a new one runs in a thread (zlib releases the GIL) so the
+        event loop keeps probing. Never parsed; over ``archive.max_file_bytes`` or on a disk error (logged) it is
+        not stored and the probe row keeps its hash."""
         archive = self.archive
-        if archive is None or sha256 in self._archived:
-            return
-        if not archive.has(sha256):
-            result = await asyncio.to_thread(archive.put, body, sha256)
-            if not result.get("stored"):
-                return  # over archive.max_file_bytes or a disk error (logged): the probe row still has its hash
-        self._archived.add(sha256)
+        if archive is not None and not archive.has(sha256):
+            await asyncio.to_thread(archive.put, body, sha256)
 
     def _conditional_headers(self, req: ProbeRequest) -> dict[str, str]:
         if not self.cfg.probe.conditional_requests:
