@@ -1,6 +1,7 @@
-"""Benchmark of the annual reports (issue 6).
+"""Benchmark of the annual reports.
 
-Builds a store directly (the same generator as the tests: tests/test_reports_store.py) and renders the portal report
+Builds a store directly (the same generator as the tests: tests/test_reports_store.py, in a child process so the
+peak RSS measured here is the report stage's alone) and renders the portal report
 plus every organization report in HTML and PDF, measuring wall time and peak RSS (this process and the largest
 worker process). ``render_cpu_s`` (CPU seconds of all processes) does not depend on what else runs on the
 machine: on an idle 2-core machine the wall time is about render_cpu_s / 2 plus the largest single report.
@@ -34,9 +35,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from test_reports_store import open_populated  # noqa: E402
+from test_reports_store import Built, open_populated  # noqa: E402
 
 from audit.config import AuditConfig  # noqa: E402
+from audit.store import open_store  # noqa: E402
 from reports.render import render_reports  # noqa: E402
 
 
@@ -50,6 +52,23 @@ def _cpu_s() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
+def _build_in_child(db_url: str, orgs: int, per_org: int, years: tuple[int, ...]) -> dict[str, object]:
+    """Build the store in a child process (the generator's memory is not the report stage's)."""
+    spec = json.dumps({"db_url": db_url, "orgs": orgs, "per_org": per_org, "years": list(years)})
+    out = subprocess.run([sys.executable, __file__, "build", "--spec", spec], capture_output=True, text=True, check=True)
+    made: dict[str, object] = json.loads(out.stdout.strip().splitlines()[-1])
+    return made
+
+
+def _build_only(spec: str) -> None:
+    args = json.loads(spec)
+    built = open_populated(args["db_url"], orgs=args["orgs"], datasets_per_org=args["per_org"],
+                           years=tuple(args["years"]))
+    built.store.close()
+    print(json.dumps({"portal_id": built.portal_id, "runs": built.runs, "org_names": built.org_names,
+                      "empty_org": built.empty_org}))
+
+
 def _render(built, year: int, out_dir: Path, workers: int, pdf: bool, **kwargs) -> tuple[object, float, float]:
     t, c = time.perf_counter(), _cpu_s()
     out = render_reports(built.store, built.runs[year], out_dir, cfg=AuditConfig(), workers=workers, pdf=pdf, **kwargs)
@@ -58,14 +77,39 @@ def _render(built, year: int, out_dir: Path, workers: int, pdf: bool, **kwargs) 
 
 def run(orgs: int, per_org: int, years: tuple[int, ...], workers: int, pdf: bool, keep: Path | None,
         sample: int | None = None) -> dict[str, object]:
-    """Render everything (``sample=None``) or the portal report alone plus ``sample`` organization reports,
-    extrapolating the organizations' CPU time linearly (each organization report reads only its own datasets)."""
+    """Build the store in one child process and render in another, so the peak RSS figures are the report
+    stage's alone (the main process and its PDF workers), as in ``run_audit.py report``."""
     if keep is not None:
         keep.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="bench-reports-", dir=keep))
     t0 = time.perf_counter()
-    built = open_populated(f"sqlite:///{tmp / 'audit.db'}", orgs=orgs, datasets_per_org=per_org, years=years)
-    build_s = time.perf_counter() - t0
+    spec = {"tmp": str(tmp), "orgs": orgs, "per_org": per_org, "years": list(years), "workers": workers, "pdf": pdf,
+            "sample": sample, "built": _build_in_child(f"sqlite:///{tmp / 'audit.db'}", orgs, per_org, years),
+            "build_s": 0.0}
+    spec["build_s"] = time.perf_counter() - t0
+    out = subprocess.run([sys.executable, __file__, "render", "--spec", json.dumps(spec)], capture_output=True,
+                         text=True, check=False)
+    if out.returncode != 0:
+        raise SystemExit(f"render child failed:\n{out.stderr[-3000:]}")
+    result: dict[str, object] = json.loads(out.stdout.strip().splitlines()[-1])
+    print(json.dumps(result, ensure_ascii=False), flush=True)
+    if keep is None:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return result
+
+
+def _measure(spec: str) -> None:
+    """The render child: render everything (``sample`` None) or the portal report alone plus ``sample``
+    organization reports, extrapolating the organizations' CPU time linearly (each organization report reads only
+    its own datasets); prints the result as one JSON line."""
+    args = json.loads(spec)
+    tmp, orgs, per_org, years = Path(args["tmp"]), args["orgs"], args["per_org"], tuple(args["years"])
+    workers, pdf, sample, made = args["workers"], args["pdf"], args["sample"], args["built"]
+    db_url = f"sqlite:///{tmp / 'audit.db'}"
+    built = Built(store=open_store(db_url), url=db_url, portal_id=made["portal_id"],
+                  runs={int(k): v for k, v in made["runs"].items()}, org_names=made["org_names"],
+                  empty_org=made["empty_org"])
+    build_s = args["build_s"]
     year = years[-1]
     out_dir = tmp / "salida" / str(year) / "reports"
     result: dict[str, object] = {"organizations": orgs, "datasets_per_org": per_org, "years": list(years),
@@ -103,14 +147,12 @@ def run(orgs: int, per_org: int, years: tuple[int, ...], workers: int, pdf: bool
         result["portal_pdf_pages"] = next((int(x.split()[1]) for x in info.splitlines() if x.startswith("Pages:")), None)
     built.store.close()
     print(json.dumps(result, ensure_ascii=False), flush=True)
-    if keep is None:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return result
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("scenario", choices=["sample", "synthetic", "scaling"])
+    ap.add_argument("scenario", choices=["sample", "synthetic", "scaling", "build", "render"])
+    ap.add_argument("--spec", default="", help=argparse.SUPPRESS)  # the children: "build" and "render"
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--no-pdf", action="store_true")
     ap.add_argument("--keep", type=Path, default=None, help="carpeta donde dejar las salidas")
@@ -122,7 +164,11 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     pdf = not args.no_pdf
-    if args.scenario == "sample":
+    if args.scenario == "build":
+        _build_only(args.spec)
+    elif args.scenario == "render":
+        _measure(args.spec)
+    elif args.scenario == "sample":
         run(18, 4, (2025, 2026), args.workers, pdf, args.keep)
     elif args.scenario == "synthetic":
         run(args.orgs, args.per_org, (2026,), args.workers, pdf, args.keep, sample=args.sample)
