@@ -10,6 +10,7 @@ autoescape).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
@@ -20,6 +21,8 @@ from reports.format import fmt_date, fmt_int, fmt_num, fmt_pct, truncate
 SKIP = frozenset({
     "detail", "frequency_key", "temporal_key", "spatial_key", "matched_by", "matched_value", "retired",
     "harvest_key", "last_update_source",  # shown with last_update
+    "last_update_evidence",  # the same source in a sentence
+    "mandatory_items",  # the same list for every dataset: the methods annex states the Guía's mandatory metadata
 })
 
 #: Spanish label per evidence key, in the order the line shows them
@@ -32,9 +35,12 @@ LABELS: dict[str, str] = {
     "period_days": "periodo",
     "harvested": "conjunto cosechado de otro catálogo",
     "ignored_future_dates": "fechas futuras descartadas",
+    "ignored_http_last_modified": "fechas HTTP de última modificación descartadas",
+    "regenerated": "archivos que cambian en cada descarga",
     # integrales
     "completeness": "completitud",
     "items": "elementos faltantes",
+    "contradicted_by_content": "recursos que contradicen su diccionario de datos",
     # libre_uso
     "license_id": "licencia",
     "category": "tipo de licencia",
@@ -62,6 +68,7 @@ LABELS: dict[str, str] = {
     "tabular_checked": "archivos tabulares revisados",
     "summary_only": "solo totales o resúmenes",
     # common
+    "data": "archivos de datos",
     "no_evidence": "sin evidencia",
     "error": "error",
 }
@@ -76,6 +83,10 @@ VALUES: dict[str, dict[str, str]] = {
         "metadata_modified": "fecha de modificación de los metadatos, no de los datos",
         "metadata_created": "fecha de creación de los metadatos, no de los datos",
         "none": "sin fecha",
+    },
+    "data": {
+        "obtained": "se obtuvo al menos uno", "none_obtained": "no se obtuvo ninguno",
+        "no_resources": "el conjunto no tiene recursos",
     },
     "frequency_kind": {
         "periodic": "periódica", "continuous": "continua", "irregular": "irregular o eventual",
@@ -95,7 +106,16 @@ ITEM_LABELS = {
     "licencia": "licencia", "contacto": "contacto", "frecuencia": "frecuencia", "cobertura_temporal":
     "cobertura temporal", "cobertura_espacial": "cobertura espacial", "recursos_descritos": "recursos descritos",
     "diccionario": "diccionario de datos", "contenido_tabular": "contenido de los archivos",
+    "modificacion": "fecha de modificación", "pagina_de_acceso": "página de acceso",
+    "recursos_descarga": "URL y formato de cada recurso",
 }
+
+#: why oportunos ignored an HTTP Last-Modified (``evidence["ignored_http_last_modified"]``: "resource: ISO (reason)")
+IGNORED_HTTP_ES = {
+    "generated": "el servidor la pone en cada respuesta",
+    "unchanged": "el contenido no cambió desde una revisión anterior",
+}
+_IGNORED_HTTP = re.compile(r"^(?P<res>.*): (?P<when>\S+) \((?P<why>[a-z_]+)\)$")
 
 MAX_CHARS = 260
 _VALUE_CHARS = 80
@@ -176,6 +196,22 @@ def _items(value: Any) -> str | None:
     return ", ".join(missing) if missing else "ninguno"
 
 
+def _ignored_http(value: Any) -> str | None:
+    """«Archivo 1: 5 de diciembre de 2026 (el servidor la pone en cada respuesta)»."""
+    if not isinstance(value, list):
+        return None
+    shown = []
+    for item in value[:5]:
+        m = _IGNORED_HTTP.match(str(item))
+        if m is None:
+            shown.append(f"«{truncate(item, _VALUE_CHARS)}»")
+            continue
+        when = _parse_date(m["when"])
+        why = IGNORED_HTTP_ES.get(m["why"], "descartada")
+        shown.append(f"«{truncate(m['res'], 60)}»: {fmt_date(when) if when else truncate(m['when'], 30)} ({why})")
+    return "; ".join(shown) + (f" y {len(value) - 5} más" if len(value) > 5 else "")
+
+
 _SPECIAL: dict[str, Callable[[Any, Mapping[str, Any]], str | None]] = {
     "last_update": _last_update,
     "frequency": _frequency,
@@ -184,6 +220,7 @@ _SPECIAL: dict[str, Callable[[Any, Mapping[str, Any]], str | None]] = {
     "period_days": lambda v, _e: _days(v),
     "completeness": lambda v, _e: _completeness(v),
     "items": lambda v, _e: _items(v),
+    "ignored_http_last_modified": lambda v, _e: _ignored_http(v),
 }
 
 

@@ -66,6 +66,10 @@ PARAMS_ES: dict[str, tuple[str, str]] = {
     "partial_threshold": ("proporción mínima para cumplir parcialmente", "ratio"),
     "min_description_chars": ("longitud mínima de la descripción (caracteres)", "int"),
     "check_content": ("se revisa el contenido de los archivos", "bool"),
+    "mandatory_weight": ("peso de cada metadato obligatorio de la Guía de Implementación (los opcionales pesan 1)", "num"),
+    "dictionary_type_tolerance": ("proporción de filas que puede no tener el tipo que declara el diccionario", "ratio"),
+    "http_generated_window_days": ("una fecha HTTP de última modificación a menos de estos días de la revisión no "
+                                   "prueba una actualización (días)", "num"),
     "count_payment_as_answered": ("un recurso que pide pago cuenta como recurso que respondió", "bool"),
     "future_tolerance_days": ("tolerancia para fechas futuras (días)", "num"),
     "pass_factor": ("antigüedad máxima para cumplir, en periodos de la frecuencia declarada", "num"),

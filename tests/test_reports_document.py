@@ -231,6 +231,37 @@ def test_no_report_ends_on_a_near_empty_page(demo):
     assert thin == {}, thin
 
 
+def test_every_fact_behind_a_verdict_has_spanish_wording(demo):
+    """«Base de la evaluación» and the methods annex never show a key the reader cannot understand: every evidence
+    key the demo's rules stored has a label (or is deliberately left out), every integrales item and vocabulary
+    value has its wording, and every threshold of every rule has a Spanish label."""
+    import sqlite3
+
+    from reports.evidence import ITEM_LABELS, LABELS, SKIP, VALUES
+    from reports.wording import PARAMS_ES
+    from rules import RULES
+
+    _outcome, year_dir, _url = demo
+    con = sqlite3.connect(year_dir.parent.parent / "audit.db")
+    unlabelled, unknown_items, unknown_values = set(), set(), set()
+    for (raw,) in con.execute("SELECT evidence FROM rule_result WHERE evidence IS NOT NULL"):
+        evidence = json.loads(raw) if isinstance(raw, str) else raw
+        for key, value in (evidence or {}).items():
+            if key not in LABELS and key not in SKIP:
+                unlabelled.add(key)
+            if key == "items":
+                unknown_items |= set(value) - set(ITEM_LABELS)
+            if key in VALUES and isinstance(value, str) and value not in VALUES[key]:
+                unknown_values.add(f"{key}={value}")
+    con.close()
+    assert (unlabelled, unknown_items, unknown_values) == (set(), set(), set())
+    scalar = (bool, int, float)
+    missing = {f"{rule.id}.{name}" for rule in RULES if rule.params_model is not None
+               for name, info in rule.params_model.model_fields.items()
+               if isinstance(info.default, scalar) and name not in PARAMS_ES}
+    assert missing == set()
+
+
 def _gray_of_bar(tmp: Path, value: float) -> float:
     """Mean gray level (0 black – 255 white) of the non-white pixels of a one-bar chart printed in grayscale."""
     from PIL import Image
