@@ -23,7 +23,7 @@ from datetime import date
 from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from jinja2 import Environment, select_autoescape
 from sqlalchemy import select
@@ -33,6 +33,10 @@ from audit.clock import utcnow
 from audit.demand import NO_DEMAND_NOTE_ES, Usage
 from audit.notify import Deliveries, Delivery, deliver, load_contacts, safe_name, smtp_password
 from audit.store.models import AlertDelivery, AuditRun, DatasetSnapshot
+
+if TYPE_CHECKING:
+    from audit.config import AuditConfig
+    from audit.store.db import Store
 
 log = logging.getLogger(__name__)
 _EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
@@ -153,22 +157,22 @@ def org_sections(o: OrgChanges, changes: PortalChanges, *, max_items: int = 50) 
     return [s for s in out if s is not None]
 
 
-def _audit_sentence(changes: PortalChanges, cfg: Any, whom: str | None) -> str:
+def _audit_sentence(changes: PortalChanges, cfg: AuditConfig, whom: str | None) -> str:
     when = fecha(changes.audited_at.date())
     what = f"los datos abiertos {whom} publicados en" if whom else "los datos abiertos de"
     return f"La {cfg.reports.evaluator.unit} auditó el {when} {what} {changes.portal_title}."
 
 
-def dashboard_base(cfg: Any) -> str:
+def dashboard_base(cfg: AuditConfig) -> str:
     return (cfg.alerts.dashboard_url or cfg.web.public_url or "").rstrip("/")
 
 
-def _org_link(cfg: Any, org: str) -> str | None:
+def _org_link(cfg: AuditConfig, org: str) -> str | None:
     base = dashboard_base(cfg)
     return f"{base}/organizaciones/{org}" if base and org else None
 
 
-def org_digest(o: OrgChanges, changes: PortalChanges, cfg: Any) -> Digest:
+def org_digest(o: OrgChanges, changes: PortalChanges, cfg: AuditConfig) -> Digest:
     when = fecha(changes.audited_at.date())
     closing = ["Este aviso se envía después de cada auditoría periódica sólo si hubo cambios; atender estos puntos "
                "antes del corte mejora el resultado de la evaluación anual."]
@@ -184,7 +188,7 @@ def org_digest(o: OrgChanges, changes: PortalChanges, cfg: Any) -> Digest:
         sections=org_sections(o, changes, max_items=cfg.alerts.max_items), closing=closing, count=o.count)
 
 
-def portal_digest(changes: PortalChanges, cfg: Any) -> Digest:
+def portal_digest(changes: PortalChanges, cfg: AuditConfig) -> Digest:
     when = fecha(changes.audited_at.date())
     lines = []
     for o in changes.changed:
@@ -268,7 +272,7 @@ def digest_html(d: Digest, greeting: str = "", signature: str = "") -> str:
     return _DOCUMENT.render(d=d, greeting=greeting, signature=signature, fragment=Markup(digest_fragment(d)))
 
 
-def build_message(cfg: Any, d: Digest, recipients: list[str], run_id: int) -> EmailMessage:
+def build_message(cfg: AuditConfig, d: Digest, recipients: list[str], run_id: int) -> EmailMessage:
     unit = cfg.reports.evaluator.unit
     msg = EmailMessage()
     msg["Subject"] = d.subject
@@ -287,7 +291,7 @@ def build_message(cfg: Any, d: Digest, recipients: list[str], run_id: int) -> Em
 # --- recipients and sending -------------------------------------------------------------------------------------
 
 
-def recipients_by_org(store: Any, cfg: Any, run_id: int, orgs: list[str]) -> dict[str, list[str]]:
+def recipients_by_org(store: Store, cfg: AuditConfig, run_id: int, orgs: list[str]) -> dict[str, list[str]]:
     """Configured liaisons per organization; the datasets' maintainers only when opted in and none is configured."""
     out: dict[str, list[str]] = {o: list(cfg.alerts.recipients.get(o, [])) for o in orgs}
     if cfg.notify.contacts_file:
@@ -327,7 +331,7 @@ class AlertsResult(Deliveries):
         return "\n".join(lines)
 
 
-def _claim(store: Any, run_id: int, org: str, recipients: list[str], d: Digest, msg: EmailMessage) -> str | None:
+def _claim(store: Store, run_id: int, org: str, recipients: list[str], d: Digest, msg: EmailMessage) -> str | None:
     """Record the delivery as ``sending`` unless this run's digest for ``org`` was already handled; returns the
     previous status that forbids sending (sent / sending) or None."""
     with store.session() as s:
@@ -344,7 +348,7 @@ def _claim(store: Any, run_id: int, org: str, recipients: list[str], d: Digest, 
     return None
 
 
-def _finish(store: Any, run_id: int, org: str, attempts: int, error: str | None) -> None:
+def _finish(store: Store, run_id: int, org: str, attempts: int, error: str | None) -> None:
     with store.session() as s:
         row = s.scalar(select(AlertDelivery).where(AlertDelivery.run_id == run_id,
                                                    AlertDelivery.organization_name == org))
@@ -355,7 +359,7 @@ def _finish(store: Any, run_id: int, org: str, attempts: int, error: str | None)
         row.sent_at = None if error else utcnow()
 
 
-def send_alerts(store: Any, cfg: Any, run_id: int, *, dry_run_dir: Path | None = None,
+def send_alerts(store: Store, cfg: AuditConfig, run_id: int, *, dry_run_dir: Path | None = None,
                 as_of: date | None = None) -> AlertsResult:
     """Compute the run's changes and send (or write) one digest per organization with changes, plus the portal
     digest to the evaluators. Never raises for one failed delivery (see ``result.failed``)."""

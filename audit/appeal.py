@@ -14,12 +14,11 @@ declared, in ``archivos.json``). ``MANIFEST.sha256`` lists every member with its
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import zipfile
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, select
 
@@ -36,6 +35,9 @@ from audit.store.models import (
     RuleResultRecord,
 )
 from audit.textnorm import match_key
+
+if TYPE_CHECKING:
+    from audit.config import AuditConfig
 
 _PROBE_FIELDS = ("outcome", "reason", "status_code", "final_url", "redirects", "content_type", "content_length",
                  "content_disposition", "last_modified", "etag", "sniffed_type", "bytes_read", "truncated", "sha256",
@@ -99,7 +101,7 @@ def _find_snapshots(store: Store, dataset: str, year: int, portal_url: str | Non
         return [(r, d) for r, d in rows if key and key in (match_key(d.name), match_key(d.title))]
 
 
-def build_appeal_package(store: Store, cfg: Any, dataset: str, year: int, out: Path) -> dict[str, int]:
+def build_appeal_package(store: Store, cfg: AuditConfig, dataset: str, year: int, out: Path) -> dict[str, int]:
     """Write the ZIP for ``dataset`` (CKAN name, id or title) and ``year``; returns counts. Raises InputFileError
     when the dataset was not listed in any complete run of that year."""
     matches = _find_snapshots(store, dataset, year, cfg.portal_url)
@@ -242,8 +244,3 @@ def _attach(archive: EvidenceArchive | None, members: dict[str, bytes], sha256: 
     members[name] = data
     return {"incluido": True, "ruta": name, "sha256": sha256, "bytes": len(data)}
 
-
-def zip_bytes(path: Path) -> dict[str, bytes]:
-    """Members of a package (tests and the dashboard's preview)."""
-    with zipfile.ZipFile(io.BytesIO(path.read_bytes())) as zf:
-        return {n: zf.read(n) for n in zf.namelist()}

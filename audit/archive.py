@@ -30,13 +30,16 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
 from audit.clock import utcnow
 from audit.store.db import Store
 from audit.store.models import AuditRun, ContentCheck, Probe
+
+if TYPE_CHECKING:
+    from audit.config import AuditConfig
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +53,7 @@ def _ms(t0: float) -> float:
     return round((time.perf_counter() - t0) * 1000, 2)
 
 
-def archive_dir(cfg: Any) -> Path:
+def archive_dir(cfg: AuditConfig) -> Path:
     return Path(cfg.archive.dir) if cfg.archive.dir else Path(cfg.output_dir) / "evidencias"
 
 
@@ -61,7 +64,7 @@ class EvidenceArchive:
     compresslevel: int = 1
 
     @classmethod
-    def from_config(cls, cfg: Any) -> EvidenceArchive | None:
+    def from_config(cls, cfg: AuditConfig) -> EvidenceArchive | None:
         if not cfg.archive.enabled:
             return None
         return cls(archive_dir(cfg), cfg.archive.max_file_bytes)
@@ -162,7 +165,7 @@ def _is_annual(run: AuditRun) -> bool:
     return run.kind == "annual" or "annual_evaluation" in (run.counts or {})
 
 
-def prune(store: Store, cfg: Any, *, now: datetime | None = None) -> dict[str, int]:
+def prune(store: Store, cfg: AuditConfig, *, now: datetime | None = None) -> dict[str, int]:
     """Apply the retention rules and the total cap; returns how many files were deleted and kept."""
     archive = EvidenceArchive.from_config(cfg)
     if archive is None or not archive.root.is_dir():
@@ -213,7 +216,7 @@ def prune(store: Store, cfg: Any, *, now: datetime | None = None) -> dict[str, i
     return {"deleted": deleted, "kept": files, "bytes": size}
 
 
-def maybe_prune(store: Store, cfg: Any, *, now: datetime | None = None) -> dict[str, Any]:
+def maybe_prune(store: Store, cfg: AuditConfig, *, now: datetime | None = None) -> dict[str, Any]:
     """:func:`prune` only when the running total exceeds ``archive.max_total_bytes`` or the last prune is older than
     ``archive.prune_interval_hours`` (or unknown); otherwise nothing is scanned. Returns prune's counts, or
     ``{"skipped": True, "bytes": estimate}``."""

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
@@ -44,6 +44,12 @@ from audit.store.models import (
     ResourceSnapshot,
     RuleResultRecord,
 )
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from audit.config import AuditConfig
+    from audit.store.db import Store
 
 FAILING = ("fail", "partial")
 #: run kinds that are evaluations of the whole portal (a future one-dataset "check" kind never counts)
@@ -147,29 +153,29 @@ class PortalChanges:
         return sum(o.count for o in self.organizations.values())
 
 
-def previous_complete_run(session: Any, run: AuditRun) -> int | None:
+def previous_complete_run(session: Session, run: AuditRun) -> int | None:
     return session.scalar(select(AuditRun.id).where(
         AuditRun.portal_id == run.portal_id, AuditRun.id < run.id, AuditRun.status == "complete",
         AuditRun.kind.in_(AUDIT_KINDS)).order_by(AuditRun.id.desc()).limit(1))
 
 
-def _recent_complete_runs(session: Any, run: AuditRun, n: int) -> list[int]:
+def _recent_complete_runs(session: Session, run: AuditRun, n: int) -> list[int]:
     """This run and the complete audits before it, newest first (at most n)."""
     return list(session.scalars(select(AuditRun.id).where(
         AuditRun.portal_id == run.portal_id, AuditRun.id <= run.id, AuditRun.status == "complete",
         AuditRun.kind.in_(AUDIT_KINDS)).order_by(AuditRun.id.desc()).limit(n)))
 
 
-def _results(session: Any, run_id: int) -> list[Any]:
-    return session.execute(
+def _results(session: Session, run_id: int) -> list[Any]:
+    return list(session.execute(
         select(DatasetSnapshot.name, DatasetSnapshot.title, DatasetSnapshot.organization_name,
                RuleResultRecord.characteristic, RuleResultRecord.status, RuleResultRecord.findings,
                RuleResultRecord.evidence, DatasetSnapshot.presence)
         .join(DatasetSnapshot, DatasetSnapshot.id == RuleResultRecord.dataset_snapshot_id)
-        .where(RuleResultRecord.run_id == run_id)).all()
+        .where(RuleResultRecord.run_id == run_id)).all())
 
 
-def _failing_resources(session: Any, run_id: int) -> dict[tuple[str, str], tuple[str, str, str]]:
+def _failing_resources(session: Session, run_id: int) -> dict[tuple[str, str], tuple[str, str, str]]:
     """(dataset, resource key) → (resource label, url, outcome) for resources whose probe failed in the run."""
     out: dict[tuple[str, str], tuple[str, str, str]] = {}
     for ds, rid, name, url, outcome in session.execute(
@@ -182,7 +188,7 @@ def _failing_resources(session: Any, run_id: int) -> dict[tuple[str, str], tuple
     return out
 
 
-def compute_changes(store: Any, cfg: Any, run_id: int, *, as_of: date | None = None) -> PortalChanges:
+def compute_changes(store: Store, cfg: AuditConfig, run_id: int, *, as_of: date | None = None) -> PortalChanges:
     """The changes of ``run_id`` (a complete audit) against the portal's previous complete audit."""
     import rules as rules_pkg
 

@@ -19,12 +19,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from sqlalchemy import select
 
 from audit.errors import ConfigError, InputFileError, PortalResponseError
+
+if TYPE_CHECKING:
+    from audit.config import AuditConfig
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$")
 #: the dataset page (with CKAN's optional locale prefix), a resource page under it, or the API's package_show
@@ -108,7 +111,7 @@ STAGE_ES = {"probe": "Sondeando los recursos", "content": "Validando el contenid
             "score": "Evaluando las diez características"}
 
 
-def check_dataset(cfg: Any, target: str, *, progress: Callable[[str], None] | None = None) -> CheckResult:
+def check_dataset(cfg: AuditConfig, target: str, *, progress: Callable[[str], None] | None = None) -> CheckResult:
     """Crawl, probe, validate and score one dataset of ``cfg.portal_url`` now (see module docstring).
     ``progress(text)`` is told each step in Spanish (the dashboard shows it)."""
     from audit.ckan import CKANClient

@@ -471,8 +471,8 @@ def print_summary(store: Store, run_id: int, cfg: AuditConfig, *, out_dir: Path 
         console.print(f"Archivos: {out_dir}")
 
 
-from audit import cli_loop as _cli_loop  # noqa: E402,F401  — registers `alerts` and `check` (issue 19) on `app`
-from audit.distributed import worker as _worker  # noqa: E402,F401  — registers `worker` (issue 18)
+from audit import cli_loop as _cli_loop  # noqa: E402,F401  — registers the `alerts` and `check` commands on `app`
+from audit.distributed import worker as _worker  # noqa: E402,F401  — registers the `worker` command on `app`
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from dateutil import parser as dateparser
 from sqlalchemy import Table, delete, insert, select, update
@@ -39,6 +39,9 @@ from audit.store import (
     ResourceSnapshot,
     Store,
 )
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +126,7 @@ def dataset_row(run_id: int, pkg: dict[str, Any]) -> tuple[dict[str, Any], list[
     return dataset, rows
 
 
-def insert_datasets(session: Any, run_id: int, pkgs: list[dict[str, Any]]) -> int:
+def insert_datasets(session: Session, run_id: int, pkgs: list[dict[str, Any]]) -> int:
     """Bulk-insert datasets and their resources in the caller's transaction."""
     if not pkgs:
         return 0
@@ -181,7 +184,7 @@ class SourceCrawler:
         self._final_counts()
         return self.result
 
-    def _set_state(self, session: Any, **state: Any) -> None:
+    def _set_state(self, session: Session, **state: Any) -> None:
         current = session.scalar(select(AuditRun.crawl_state).where(AuditRun.id == self.run_id)) or {}
         session.execute(update(AuditRun).where(AuditRun.id == self.run_id).values(crawl_state={**current, **state}))
 

@@ -21,11 +21,15 @@ import logging
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import delete, select
 
 from audit.store.models import DatasetDemand, DatasetSnapshot
+
+if TYPE_CHECKING:
+    from audit.config import AuditConfig
+    from audit.store.db import Store
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -93,7 +97,7 @@ def extract_usage(dataset: dict[str, Any]) -> Usage | None:
                  downloads=downloads[1] if downloads else None, source=f"extras:{key}"[:50])
 
 
-def record_demand(store: Any, run_id: int) -> dict[str, Usage]:
+def record_demand(store: Store, run_id: int) -> dict[str, Usage]:
     """Read usage from the run's stored datasets and (re)write it in ``dataset_demand``; {} when none has any."""
     found: dict[str, Usage] = {}
     with store.session() as s:
@@ -106,7 +110,7 @@ def record_demand(store: Any, run_id: int) -> dict[str, Usage]:
     return found
 
 
-def _save(store: Any, run_id: int, found: dict[str, Usage]) -> None:
+def _save(store: Store, run_id: int, found: dict[str, Usage]) -> None:
     with store.session() as s:
         s.execute(delete(DatasetDemand).where(DatasetDemand.run_id == run_id))
         s.add_all(DatasetDemand(run_id=run_id, dataset_name=name, views_total=u.views_total,
@@ -114,7 +118,7 @@ def _save(store: Any, run_id: int, found: dict[str, Usage]) -> None:
                   for name, u in found.items())
 
 
-def collect_demand(store: Any, cfg: Any, run_id: int) -> dict[str, Usage]:
+def collect_demand(store: Store, cfg: AuditConfig, run_id: int) -> dict[str, Usage]:
     """Usage of the run's datasets: from the stored listing, else from ``package_show`` with ``include_tracking``
     when the portal reports it. Never raises: a portal error only means "no usage" (logged)."""
     from audit.ckan import CKANClient
@@ -153,7 +157,7 @@ def collect_demand(store: Any, cfg: Any, run_id: int) -> dict[str, Usage]:
     return found
 
 
-def run_demand(store: Any, run_id: int) -> dict[str, Usage]:
+def run_demand(store: Store, run_id: int) -> dict[str, Usage]:
     """dataset name → usage recorded for the run (recorded now if the run has none yet). {} = portal exposes
     nothing (say :data:`NO_DEMAND_NOTE_ES` once)."""
     with store.session() as s:
@@ -179,7 +183,7 @@ def rank_by_impact_and_demand(items: Iterable[T], demand: dict[str, Usage], *, d
     return sorted(listed, key=lambda it: -priority(impact(it), demand.get(dataset(it))))
 
 
-def most_used_failing(store: Any, run_id: int, demand: dict[str, Usage] | None = None,
+def most_used_failing(store: Store, run_id: int, demand: dict[str, Usage] | None = None,
                       limit: int = 10) -> list[tuple[str, str, str, Usage, int]]:
     """The most-used datasets of the run that fail at least one characteristic, most used first:
     (name, title, organization, usage, characteristics failed). [] when the portal reports no usage."""

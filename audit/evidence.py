@@ -13,7 +13,7 @@ from typing import Any
 
 
 class Outcome(StrEnum):
-    """What happened when an anonymous client fetched a resource (issue 3 taxonomy)."""
+    """What happened when an anonymous client fetched a resource: one taxonomy for the probe, rules and reports."""
 
     OK = "ok"
     NOT_FOUND = "not_found"
@@ -64,7 +64,7 @@ class ProbeEvidence:
 
 @dataclass(frozen=True, slots=True)
 class ContentEvidence:
-    """Result of opening a tabular resource (issue 5)."""
+    """Result of opening a tabular resource (the content stage)."""
 
     parsed_ok: bool
     rows: int | None = None
@@ -79,7 +79,7 @@ class ContentEvidence:
     problems: tuple[str, ...] = ()  # reason codes
     expectations: dict[str, Any] = field(default_factory=dict)  # {"success": bool, "failed": [...], "suites": [...]}
     dictionary_conformance: bool | None = None
-    # additive (issue 5): how the file was read and what the suites said, for reports and rules
+    # optional, so older stored evidence still loads: how the file was read and what the suites said
     kind: str | None = None  # sniffed type used to load it (csv, xlsx …)
     quotechar: str | None = None
     header_row: int | None = None  # 0-based; > 0 means title rows above the header
@@ -94,13 +94,13 @@ class ContentEvidence:
     sample_rows: int | None = None  # rows GX validated (bounded sample)
     personal_data: tuple[dict[str, Any], ...] = ()  # likely personal data (audit/content/personal.py), masked
     #: the file differed between the probe and the content download minutes later (the bytes the probe read
-    #: hash differently): generated on every request, so a change of its hash is not an update (issue 12 §3)
+    #: hash differently): generated on every request, so a change of its hash is not an update
     regenerated: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Availability:
-    """How often a resource was reachable across a period's runs (annual consolidation, issue 7)."""
+    """How often a resource was reachable across a period's runs (the annual evaluation judges *accesibles* by it)."""
 
     reachable_runs: int
     total_runs: int

@@ -65,7 +65,7 @@ def audit_all(cfg: AuditConfig, store: Store, *, year: int | None = None, resume
     return outcomes, written
 
 
-def portals_overview(store: Store, cfg: Any) -> list[dict[str, Any]]:
+def portals_overview(store: Store, cfg: AuditConfig) -> list[dict[str, Any]]:
     """Every portal (configured or in the store) with its latest run: what ``status`` shows for a fleet."""
     configured = {e.url: e for e in getattr(cfg, "portals", []) or []}
     with store.session() as s:

@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -33,6 +33,9 @@ from audit.clock import assume_utc, utcnow
 from audit.errors import LockHeldError, StoreError
 from audit.store.db import Store
 from audit.store.models import AuditLock
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +130,7 @@ def current_locks(store: Store) -> list[dict[str, Any]]:
         return out
 
 
-def _pg_held_keys(session: Any) -> set[int]:
+def _pg_held_keys(session: Session) -> set[int]:
     # advisory locks on a bigint key appear as classid (high 32 bits) / objid (low 32 bits), objsubid = 1
     rows = session.execute(
         text(

@@ -23,9 +23,13 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from audit.errors import ConfigError, InputFileError
+
+if TYPE_CHECKING:
+    from audit.config import AuditConfig
+    from audit.store.db import Store
 
 log = logging.getLogger(__name__)
 
@@ -182,7 +186,7 @@ def _summary_lines(row: dict[str, str]) -> list[str]:
 
 
 def build_message(
-    cfg: Any, *, year: int, contact: Contact, row: dict[str, str], pdf: Path | None, note: str | None = None
+    cfg: AuditConfig, *, year: int, contact: Contact, row: dict[str, str], pdf: Path | None, note: str | None = None
 ) -> EmailMessage:
     title = row.get("title") or contact.organization
     unit = cfg.reports.evaluator.unit
@@ -224,7 +228,7 @@ class _Permanent(Exception):
     pass
 
 
-def _send_once(cfg: Any, msg: EmailMessage, password: str | None) -> None:
+def _send_once(cfg: AuditConfig, msg: EmailMessage, password: str | None) -> None:
     n = cfg.notify
     try:
         with smtplib.SMTP(n.smtp_host, n.smtp_port, timeout=n.smtp_timeout_s) as smtp:
@@ -253,7 +257,7 @@ def _send_once(cfg: Any, msg: EmailMessage, password: str | None) -> None:
         raise OSError(f"{exc.smtp_code} {text}") from exc
 
 
-def deliver(cfg: Any, msg: EmailMessage, password: str | None) -> tuple[int, str | None]:
+def deliver(cfg: AuditConfig, msg: EmailMessage, password: str | None) -> tuple[int, str | None]:
     """Send one message with ``notify``'s SMTP settings, retrying temporary failures: (attempts, error or None).
     Shared by the annual notification and the change alerts (audit.alerts)."""
     n = cfg.notify
@@ -277,7 +281,7 @@ def safe_name(value: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", value)[:120] or "mensaje"
 
 
-def smtp_password(cfg: Any, *, dry_run: bool) -> str | None:
+def smtp_password(cfg: AuditConfig, *, dry_run: bool) -> str | None:
     """The SMTP password from the environment; ConfigError when a login is configured and it is missing."""
     password = os.environ.get(PASSWORD_ENV) or None
     if not dry_run and cfg.notify.smtp_user and not password:
@@ -286,7 +290,7 @@ def smtp_password(cfg: Any, *, dry_run: bool) -> str | None:
     return password
 
 
-def notify_year(store: Any, cfg: Any, *, year: int, out_dir: Path, dry_run_dir: Path | None = None) -> NotifyResult:
+def notify_year(store: Store, cfg: AuditConfig, *, year: int, out_dir: Path, dry_run_dir: Path | None = None) -> NotifyResult:
     """Send (or, with ``dry_run_dir`` / ``notify.dry_run_dir``, write) each liaison's message; never raises for a
     single failed delivery — check ``result.failed``."""
     n = cfg.notify

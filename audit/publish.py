@@ -15,11 +15,15 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from audit.ckan import CKANClient
 from audit.errors import ConfigError, InputFileError, PortalResponseError
 from audit.legal import LegalBasis
+
+if TYPE_CHECKING:
+    from audit.config import AuditConfig
+    from audit.store.db import Store
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +89,7 @@ def _notes(year: int, portal_url: str, snapshot: str, legal_basis: LegalBasis) -
     )
 
 
-def _snapshot_text(store: Any, portal_url: str, year: int) -> str:
+def _snapshot_text(store: Store, portal_url: str, year: int) -> str:
     try:
         from audit.availability import annual_snapshot_run, find_portal_id
         from audit.store.models import AuditRun
@@ -103,7 +107,7 @@ def _snapshot_text(store: Any, portal_url: str, year: int) -> str:
         return ""
 
 
-def publish_year(store: Any, cfg: Any, *, year: int, out_dir: Path, portal_url: str, token: str | None) -> str:
+def publish_year(store: Store, cfg: AuditConfig, *, year: int, out_dir: Path, portal_url: str, token: str | None) -> str:
     """Create or update the year's dataset with its files; returns the dataset's URL on the portal."""
     portal_url = portal_url.strip().rstrip("/")
     if not token:

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.events import EVENT_SCHEDULER_STARTED
@@ -42,6 +42,10 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from audit.errors import AuditError, ConfigError, LockHeldError
+
+if TYPE_CHECKING:
+    from audit.config import AuditConfig
+    from audit.store.db import Store
 
 log = logging.getLogger(__name__)
 
@@ -112,13 +116,13 @@ def cron_text(trigger: Any) -> str:
 # --- building the scheduler ------------------------------------------------------------------------------------
 
 
-def job_overrides(cfg: Any) -> dict[str, Any]:
+def job_overrides(cfg: AuditConfig) -> dict[str, Any]:
     """What a job needs to rebuild exactly this configuration in its own thread (CLI flags included)."""
     return cfg.model_dump(mode="json")
 
 
 def build_scheduler(
-    cfg: Any,
+    cfg: AuditConfig,
     *,
     blocking: bool = True,
     config_path: str | None = None,
@@ -150,7 +154,7 @@ def build_scheduler(
 
 
 def register_jobs(
-    scheduler: BaseScheduler, cfg: Any, *, config_path: str | None = None, overrides: dict[str, Any] | None = None
+    scheduler: BaseScheduler, cfg: AuditConfig, *, config_path: str | None = None, overrides: dict[str, Any] | None = None
 ) -> None:
     """Add (or replace) the periodic and annual jobs from the config; remove disabled ones."""
     kwargs = {
@@ -215,7 +219,7 @@ def schedule_job(
                       **extra)
 
 
-def next_jobs(cfg: Any) -> list[dict[str, Any]]:
+def next_jobs(cfg: AuditConfig) -> list[dict[str, Any]]:
     """The persisted jobs and their next run time, without running a scheduler (for ``status``)."""
     scheduler = build_scheduler(cfg, blocking=False, jobs=False)
     store = scheduler._jobstores["default"]  # noqa: SLF001
@@ -289,7 +293,7 @@ def _job_context(job: str, config_path: str | None, overrides: dict[str, Any]) -
             store.close()
 
 
-def _resumable(store: Any, portal_url: str) -> tuple[int, str, int | None] | None:
+def _resumable(store: Store, portal_url: str) -> tuple[int, str, int | None] | None:
     """(run id, kind, year) of the portal's unfinished run, if any."""
     from sqlalchemy import select
 
@@ -314,7 +318,7 @@ def _holder(what: str) -> str:
     return f"servicio programado, {what} — {default_holder()}"
 
 
-def _portal(cfg: Any, job: str) -> str | None:
+def _portal(cfg: AuditConfig, job: str) -> str | None:
     if not cfg.portal_url:
         log.error("job=%s event=skipped reason=no_portal (defina portal_url en config.yaml o use --portal)", job)
     return cfg.portal_url
@@ -340,7 +344,7 @@ def periodic_audit_job(config_path: str | None, overrides: dict[str, Any]) -> No
             send_change_alerts(cfg, store, outcome.run_id)
 
 
-def send_change_alerts(cfg: Any, store: Any, run_id: int) -> None:
+def send_change_alerts(cfg: AuditConfig, store: Store, run_id: int) -> None:
     """After a complete periodic audit: the organizations' change digests (audit.alerts). Idempotent per run, so
     the resume job may call it again; a failure is logged and never fails the audit."""
     if not cfg.alerts.enabled:
@@ -406,7 +410,7 @@ def resume_interrupted_job(config_path: str | None, overrides: dict[str, Any]) -
 # --- the service ------------------------------------------------------------------------------------------------
 
 
-def run_scheduler(cfg: Any, config_path: str | None, *, overrides: dict[str, Any] | None = None) -> None:
+def run_scheduler(cfg: AuditConfig, config_path: str | None, *, overrides: dict[str, Any] | None = None) -> None:
     """Run the service in the foreground until SIGTERM/SIGINT (blocking)."""
     STOP.clear()
     overrides = overrides if overrides is not None else job_overrides(cfg)

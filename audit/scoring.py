@@ -12,7 +12,7 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, func, select
 
@@ -56,6 +56,9 @@ from audit.store import (
 from audit.textnorm import match_key
 from rules import CHARACTERISTICS
 from rules._common import is_documentation, parse_datetime
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 BATCH = 300
@@ -261,7 +264,7 @@ def run_score_stage(store: Store, run_id: int, cfg: AuditConfig, *, commitments:
     return summary
 
 
-def _stored_inventory(s: Any, run: AuditRun) -> list[Commitment] | None:
+def _stored_inventory(s: Session, run: AuditRun) -> list[Commitment] | None:
     """The commitments inventory kept in the database: this run's (re-scoring) or else the latest earlier run's of
     the same portal, so an audit started without ``--commitments`` (a scheduled one, the annual evaluation) still
     measures progress against the last inventory loaded. None when no inventory was ever loaded."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
@@ -15,6 +15,9 @@ from audit.clock import assume_utc, utcnow
 from audit.locking import current_locks
 from audit.store.db import Store
 from audit.store.models import AuditRun, Portal, RunError
+
+if TYPE_CHECKING:
+    from audit.config import AuditConfig
 
 RUN_LIMIT = 10
 STATUS_ES = {"running": "en curso", "interrupted": "interrumpida", "complete": "completa", "failed": "fallida",
@@ -57,7 +60,7 @@ def recent_runs(store: Store, *, limit: int = RUN_LIMIT) -> list[dict[str, Any]]
         return out
 
 
-def status_data(store: Store, cfg: Any) -> dict[str, Any]:
+def status_data(store: Store, cfg: AuditConfig) -> dict[str, Any]:
     """Everything ``status`` shows, JSON-serialisable."""
     from audit.fleet import portals_overview
     from audit.scheduler import _safe_url, next_jobs

@@ -55,11 +55,6 @@ def stop_scope(stop: threading.Event | None) -> Iterator[None]:
         _current.reset(token)
 
 
-def stop_requested() -> bool:
-    stop = _current.get()
-    return stop is not None and stop.is_set()
-
-
 def check_stop(stage: str = "") -> None:
     """Raise :class:`StageInterrupted` if a stop was requested."""
     stop = _current.get()

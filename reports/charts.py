@@ -133,10 +133,6 @@ def _band(pct: float) -> tuple[float, str, str, str]:
     return next(b for b in BANDS if pct >= b[0])
 
 
-def _bar_color(pct: float) -> str:
-    return _band(pct)[1]
-
-
 def _values_text(rows: Sequence[tuple[str, str]], limit: int = 40) -> str:
     """The plotted values for the ``alt`` text: «Accesibles: 33.3 %; Integrales: 100.0 %…»."""
     shown = "; ".join(f"{label}: {value}" for label, value in rows[:limit])

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from audit.clock import utcnow
 from audit.legal import DEFAULT_LEGAL_BASIS, LegalBasis
 from audit.manifest import evaluation_folio, rules_version, software_version
 from audit.store.models import AuditRun
+
+if TYPE_CHECKING:
+    from audit.config import AuditConfig
 
 #: what «publicado» meant, per ``indicator.published_requires`` (the evaluator's choice is stated in the report)
 PUBLISHED_DEFINITIONS = {
@@ -50,7 +53,7 @@ class DocSettings:
     legal: LegalInfo = field(default_factory=legal_info)
 
 
-def doc_settings(cfg: Any) -> DocSettings:
+def doc_settings(cfg: AuditConfig) -> DocSettings:
     ev = cfg.reports.evaluator
     return DocSettings(
         unit=ev.unit, name=ev.name, position=ev.position, oficio=ev.oficio,

@@ -1281,6 +1281,3 @@ def organization_names(store: Store, run_id: int) -> list[str]:
             DatasetSnapshot.run_id == run_id).distinct()) if n}
     return sorted(names)
 
-
-def titles_of(infos: list[CharacteristicInfo]) -> dict[str, str]:
-    return {i.id: i.title for i in infos}

@@ -252,7 +252,7 @@ def any_probe(resources: Iterable[ResourceEvidence]) -> bool:
 
 
 # What data could be obtained: the characteristics about the data themselves (their timeliness, content,
-# structure, format as served, terms of use) never pass on metadata alone (issue 12 §2).
+# structure, format as served, terms of use) never pass on metadata alone: a record that promises data is not data.
 NO_RESOURCES = "no_resources"  # the dataset lists no resource at all
 NO_DATA_RESOURCES = "no_data_resources"  # only documentation (dictionary, methodology)
 NOT_PROBED = "not_probed"  # the probe stage did not run: nothing is known about the files (metadata-only audit)
@@ -588,21 +588,6 @@ def retired_result(characteristic: str) -> RuleResult:
             )
         ],
         evidence={"retired": True},
-    )
-
-
-def no_evidence_result(characteristic: str, what: str = "sondeo de recursos") -> RuleResult:
-    return make_result(
-        characteristic,
-        Status.NOT_APPLICABLE,
-        findings=[
-            Finding(
-                "sin_evidencia",
-                f"Sin evidencia: no se ejecutó el {what} para este conjunto.",
-                f"Ejecute la etapa de {what} y vuelva a calificar.",
-            )
-        ],
-        evidence={"no_evidence": what},
     )
 
 

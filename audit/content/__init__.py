@@ -1,4 +1,4 @@
-"""Content validation (issue 5): load tabular resources and check them with Great Expectations.
+"""Content validation: load tabular resources and check them with Great Expectations.
 
 Public API: :func:`load_table`, :func:`validate`, :func:`check_bytes`, :func:`run_content_stage`,
 :func:`content_evidence_for_run`. GX itself is imported lazily (it takes seconds), never at package import.

@@ -1,4 +1,4 @@
-"""Resource probing stage (issue 3): what an anonymous citizen gets when downloading each resource.
+"""Resource probing stage: what an anonymous citizen gets when downloading each resource.
 
 ``client`` does the HTTP work (one aiohttp session, politeness, SSRF guard, byte caps); ``classify`` turns an
 exchange into an outcome; ``stage`` reads resources from the store and writes ``Probe`` rows.

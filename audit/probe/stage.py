@@ -8,7 +8,7 @@ import threading
 from collections import Counter
 from collections.abc import Awaitable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urljoin
 
 from sqlalchemy import and_, delete, func, insert, select
@@ -23,6 +23,9 @@ from audit.probe.client import ProbeRequest, probe_urls, with_previous
 from audit.progress import stage_progress
 from audit.store.db import Store
 from audit.store.models import AuditRun, DatasetSnapshot, Probe, ResourceSnapshot, RunError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +112,7 @@ def _run_coro(coro: Awaitable[T]) -> T:
     return box["value"]  # type: ignore[no-any-return]
 
 
-def _previous_evidence(s: Any, run: AuditRun) -> tuple[dict[str, ProbeEvidence], dict[str, ProbeEvidence]]:
+def _previous_evidence(s: Session, run: AuditRun) -> tuple[dict[str, ProbeEvidence], dict[str, ProbeEvidence]]:
     """Evidence of the latest earlier run of the same portal that probed anything: by CKAN id and by URL."""
     prev_run_id = s.scalar(
         select(func.max(Probe.run_id))

@@ -83,7 +83,7 @@ class ServedFile:
     body: bytes | None = None
     last_modified: datetime | None = None
     filename: str | None = None
-    #: planted freshness traps (issue 12 §3): a server that stamps ``Last-Modified`` with the time of every
+    #: planted freshness traps (dates that look fresh but prove no update): a server that stamps ``Last-Modified`` with the time of every
     #: request, and a file generated on every request (a column with the moment it was generated)
     stamp_now: bool = False
     regenerate: bool = False

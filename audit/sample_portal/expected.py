@@ -1,4 +1,4 @@
-"""The oracle of the default catalogue: what a careful evaluator applying issue 4's definitions concludes.
+"""The oracle of the default catalogue: what a careful evaluator applying docs/reglas.md concludes.
 
 ``EXPECTED[dataset][characteristic]`` lists only the statuses an evaluator would be confident about on the FIRST
 audit of the portal (``permanentes`` is ``not_applicable`` everywhere: there is no history yet). A characteristic
@@ -102,7 +102,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     # the only resource answers 401 (WWW-Authenticate)
     "licencias-de-conducir": only(accesibles=FAIL, no_discriminatorios=FAIL, oportunos=FAIL, libre_uso=NA,
                                   integrales=FAIL, formatos_abiertos=FAIL),
-    # dataset without resources: not oportuno, not integral (issue 12 §2)
+    # dataset without resources: not oportuno, not integral (nothing to download, so nothing was updated)
     "concesiones-de-transporte": only(accesibles=FAIL, gratuitos=NA, no_discriminatorios=NA, legibles_por_maquinas=FAIL,
                                       formatos_abiertos=FAIL, libre_uso=NA, integrales=FAIL, oportunos=FAIL,
                                       primarios=FAIL),

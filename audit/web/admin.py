@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, HTTPException, Request
@@ -32,6 +32,11 @@ from audit.web.jobs import Job
 from audit.web.security import CSRF_COOKIE, SESSION_COOKIE, SESSION_TTL_S
 from audit.web.uploads import UPLOAD_KINDS, validate_upload
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+    
+    from audit.web.app import WebState
+
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/admin", include_in_schema=False)
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
@@ -40,7 +45,7 @@ DISABLED = ("La administración está deshabilitada: defina las variables de ent
             "AUDIT_ADMIN_PASSWORD y reinicie el servicio.")
 
 
-def _st(request: Request) -> Any:
+def _st(request: Request) -> WebState:
     st = request.app.state.web
     if st.admin is None:
         raise HTTPException(404, DISABLED)
@@ -55,7 +60,7 @@ def _sid_hash(sid: str) -> str:
     return hashlib.sha256(sid.encode()).hexdigest()
 
 
-def _user(request: Request, st: Any) -> str | None:
+def _user(request: Request, st: WebState) -> str | None:
     """The signed-in user: a valid signed cookie whose server-side session has not ended (logout, expiry)."""
     found = st.signer.read_session_id(request.cookies.get(SESSION_COOKIE))
     if found is None or not found[1]:
@@ -64,14 +69,14 @@ def _user(request: Request, st: Any) -> str | None:
         return found[0] if data.session_active(s, _sid_hash(found[1]), utcnow()) else None
 
 
-def _require_user(request: Request, st: Any) -> str:
+def _require_user(request: Request, st: WebState) -> str:
     user = _user(request, st)
     if user is None:
         raise HTTPException(401, "Inicie sesión como administrador para realizar esta acción.")
     return user
 
 
-def _origins(request: Request, st: Any) -> set[str]:
+def _origins(request: Request, st: WebState) -> set[str]:
     """Where the admin forms may be posted from: this request's own origin (scheme and Host as resolved behind
     a trusted proxy) and the configured public URL."""
     own = {str(request.base_url).rstrip("/")}
@@ -81,7 +86,7 @@ def _origins(request: Request, st: Any) -> set[str]:
     return own
 
 
-def _check_csrf(request: Request, st: Any, token: str | None) -> None:
+def _check_csrf(request: Request, st: WebState, token: str | None) -> None:
     origin = request.headers.get("origin")
     if origin and origin != "null" and origin.rstrip("/") not in _origins(request, st):
         raise HTTPException(403, "Solicitud rechazada: origen distinto al del tablero.")
@@ -89,14 +94,14 @@ def _check_csrf(request: Request, st: Any, token: str | None) -> None:
         raise HTTPException(403, "Solicitud rechazada: el token CSRF falta o no es válido. Recargue la página e intente de nuevo.")
 
 
-def _log(st: Any, request: Request, user: str, action: str, outcome: str, **detail: Any) -> None:
+def _log(st: WebState, request: Request, user: str, action: str, outcome: str, **detail: Any) -> None:
     with st.store.session() as s:
         data.record_admin_action(s, user=user, action=action, outcome=outcome, detail=detail,
                                  client=_client(request), at=utcnow())
     log.info("admin user=%s action=%s outcome=%s detail=%s", user, action, outcome, detail)
 
 
-def _page(request: Request, st: Any, *, user: str | None, message: str | None = None, error: str | None = None,
+def _page(request: Request, st: WebState, *, user: str | None, message: str | None = None, error: str | None = None,
           status_code: int = 200) -> Response:
     csrf = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
     ctx: dict[str, Any] = {"csrf_token": st.signer.csrf_token(csrf), "user": user, "message": message, "error": error,
@@ -113,18 +118,18 @@ def _page(request: Request, st: Any, *, user: str | None, message: str | None = 
     return resp
 
 
-def _portals(st: Any, s: Any) -> list[dict[str, Any]]:
+def _portals(st: WebState, s: Session) -> list[dict[str, Any]]:
     known = data.portals(s)
     if st.cfg.portal_url and all(p["url"] != st.cfg.portal_url for p in known):
         known.insert(0, {"id": 0, "url": st.cfg.portal_url, "title": st.cfg.portal_title})
     return known
 
 
-def uploads_dir(st: Any) -> Path:
+def uploads_dir(st: WebState) -> Path:
     return Path(st.cfg.web.uploads_dir)
 
 
-def _upload_status(st: Any) -> list[dict[str, Any]]:
+def _upload_status(st: WebState) -> list[dict[str, Any]]:
     out = []
     for kind, spec in UPLOAD_KINDS.items():
         path = uploads_dir(st) / spec["filename"]
@@ -149,6 +154,7 @@ def login(request: Request, user: Annotated[str, Form(max_length=200)] = "",
         _log(st, request, user or "?", "login", "rejected", reason="demasiados intentos")
         return _page(request, st, user=None, status_code=429,
                      error="Demasiados intentos fallidos. Espere unos minutos e intente de nuevo.")
+    assert st.admin is not None  # _st answered 404 when the admin is disabled
     if not st.admin.check(user, password):
         st.throttle.failed(client)
         _log(st, request, user or "?", "login", "rejected", reason="credenciales inválidas")
@@ -237,7 +243,7 @@ async def upload(request: Request, kind: str) -> Response:
                  message=f"{spec['label']}: {count} filas válidas guardadas; se aplicarán en la próxima auditoría.")
 
 
-def _effective_cfg(st: Any) -> Any:
+def _effective_cfg(st: WebState) -> Any:
     """The config for an admin-started audit: the uploaded inventory/reviews, when present, take precedence."""
     cfg = st.cfg.model_copy(deep=True)
     commitments = uploads_dir(st) / UPLOAD_KINDS["compromisos"]["filename"]
@@ -249,7 +255,7 @@ def _effective_cfg(st: Any) -> Any:
     return cfg
 
 
-def _on_done(st: Any, request: Request, user: str, action: str) -> Callable[[Job], None]:
+def _on_done(st: WebState, request: Request, user: str, action: str) -> Callable[[Job], None]:
     def done(job: Job) -> None:
         _log(st, request, user, action, job.status, message=job.message[:1000])
         st.clear_caches()

@@ -8,13 +8,16 @@ of ``year`` (or overall) with results is used, as in the HTML views.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, TypeVar
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from audit.web import data
 from audit.web.data import CHARACTERISTICS, MAX_INT
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 T = TypeVar("T")
 
@@ -172,7 +175,7 @@ def _limit(request: Request, limit: int | None) -> int:
     return limit or _state(request).cfg.web.page_size
 
 
-def _run_or_404(s: Any, run: int | None, year: int | None, response: Response | None = None) -> Any:
+def _run_or_404(s: Session, run: int | None, year: int | None, response: Response | None = None) -> Any:
     r = data.resolve_run(s, run_id=run, year=year)
     if r is None:
         raise HTTPException(404, "No hay corridas de auditoría que coincidan (revise run/year).")

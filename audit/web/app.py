@@ -128,13 +128,13 @@ def create_app(cfg: AuditConfig, store: Store) -> FastAPI:
     app.add_middleware(SecurityHeadersMiddleware)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(api.router)
-    app.include_router(feeds.router)  # Atom feeds of the change digests (audit/web/feeds.py, issue 19)
-    app.include_router(checks.router)  # «Revisar un conjunto ahora» (audit/web/checks.py, issue 19)
-    app.include_router(fleet.router)  # /portales: comparison of a fleet of portals (audit/web/fleet.py, issue 17)
+    app.include_router(feeds.router)  # Atom feeds of the change digests (audit/web/feeds.py)
+    app.include_router(checks.router)  # «Revisar un conjunto ahora» (audit/web/checks.py)
+    app.include_router(fleet.router)  # /portales: comparison of a fleet of portals (audit/web/fleet.py)
     app.include_router(pages.router)
     app.include_router(badges.router)
     app.include_router(files.router)
-    app.include_router(evidence.router)  # alerts and appeal packages for signed-in users (issue 20)
+    app.include_router(evidence.router)  # alerts and appeal packages for signed-in users
     app.include_router(admin.router)
 
     def wants_json(request: Request) -> bool:

@@ -15,7 +15,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Path, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -23,6 +23,9 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from audit.errors import AuditError
 from audit.web.admin import _check_csrf, _log, _st, _user
 from audit.web.security import CSRF_COOKIE
+
+if TYPE_CHECKING:
+    from audit.web.app import WebState
 
 router = APIRouter(prefix="/admin/revisar", include_in_schema=False)
 PER_WINDOW = 6
@@ -85,7 +88,7 @@ def _signed_in(request: Request) -> tuple[Any, str]:
     return st, user
 
 
-def _form(request: Request, st: Any, user: str, *, error: str | None = None, status_code: int = 200,
+def _form(request: Request, st: WebState, user: str, *, error: str | None = None, status_code: int = 200,
           target: str = "") -> Response:
     csrf = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
     with _registry(request).lock:

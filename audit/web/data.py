@@ -492,10 +492,6 @@ def indicator(s: Session, run_id: int) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------ datasets
 
 
-def _finding_codes(findings: list[Any]) -> str:
-    return ";".join(str(f.get("code", "")) for f in findings if isinstance(f, dict))
-
-
 def results_rows(
     s: Session,
     run_id: int,

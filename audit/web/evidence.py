@@ -1,4 +1,4 @@
-"""Signed-in users only: the run's personal-data alerts and the appeal package of a dataset (issue 20).
+"""Signed-in users only: the run's personal-data alerts and the appeal package of a dataset.
 
 Alerts carry masked examples only; the package is always a download (``Content-Disposition: attachment`` and
 ``nosniff``), never shown inline, and the archived files inside it are bytes the dashboard never opens.

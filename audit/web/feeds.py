@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlsplit
 from xml.etree import ElementTree as ET
 
@@ -20,6 +20,10 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from audit.clock import assume_utc, utcnow
+
+if TYPE_CHECKING:
+    from audit.config import AuditConfig
+    from audit.store.db import Store
 
 router = APIRouter(include_in_schema=False)
 ATOM = "http://www.w3.org/2005/Atom"
@@ -30,7 +34,7 @@ _cache: OrderedDict[tuple[int, str], Any] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
-def _changes(store: Any, cfg: Any, run_id: int) -> Any:
+def _changes(store: Store, cfg: AuditConfig, run_id: int) -> Any:
     from audit.changes import compute_changes
 
     key = (run_id, cfg.digest())
@@ -46,7 +50,7 @@ def _changes(store: Any, cfg: Any, run_id: int) -> Any:
     return value
 
 
-def _recent_runs(store: Any, cfg: Any) -> list[tuple[int, datetime]]:
+def _recent_runs(store: Store, cfg: AuditConfig) -> list[tuple[int, datetime]]:
     """(run id, finished) of the latest complete audits of the configured portal (else the latest audited one)."""
     from audit.changes import AUDIT_KINDS
     from audit.store.models import AuditRun, Portal
@@ -68,7 +72,7 @@ def _stamp(value: datetime) -> str:
     return assume_utc(value).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _base(request: Request, cfg: Any) -> str:
+def _base(request: Request, cfg: AuditConfig) -> str:
     """Absolute links of the feed: the configured public URL, else the address the dashboard listens on — never
     the request's Host header, which any client can set (a feed is cached and read by others)."""
     from audit.alerts import dashboard_base
@@ -152,7 +156,7 @@ def _feed(request: Request, org: str | None) -> Response:
                     headers={"Cache-Control": "public, max-age=300"})
 
 
-def _org_title(store: Any, org: str, runs: list[int]) -> str | None:
+def _org_title(store: Store, org: str, runs: list[int]) -> str | None:
     from audit.store.models import OrganizationSnapshot
 
     if not runs:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi import Path as PathParam
@@ -16,6 +16,9 @@ from fastapi.responses import FileResponse, Response
 
 from audit.store.models import AuditRun
 from audit.web.data import MAX_INT
+
+if TYPE_CHECKING:
+    from audit.config import AuditConfig
 
 router = APIRouter(include_in_schema=False)
 
@@ -32,7 +35,7 @@ REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; fram
 NOT_FOUND = "Archivo no encontrado: genérelo con «run_audit.py report» (informes) o «run_audit.py export»."
 
 
-def run_folder(cfg: Any, run: Any) -> Path | None:
+def run_folder(cfg: AuditConfig, run: Any) -> Path | None:
     if getattr(run, "output_dir", None):
         return Path(run.output_dir)
     if run is None or run.year is None:
@@ -53,7 +56,7 @@ def _link(run_id: int, sub: str, fname: str, label: str, kind: str) -> dict[str,
     return {"href": prefix + fname, "label": label, "kind": kind, "file": fname}
 
 
-def run_files(cfg: Any, run: Any, organization: str | None = None) -> list[dict[str, str]]:
+def run_files(cfg: AuditConfig, run: Any, organization: str | None = None) -> list[dict[str, str]]:
     """Links to the files that exist for ``run``: the portal reports and data files, or one organization's
     report (HTML/PDF) followed by the portal's data files."""
     base = run_folder(cfg, run)

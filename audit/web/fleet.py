@@ -9,7 +9,7 @@ working unchanged.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
@@ -21,13 +21,16 @@ from audit.comparison import CSV_HEADER, compare
 from audit.store import AuditRun, Portal
 from audit.web.exports import download
 
+if TYPE_CHECKING:
+    from audit.web.app import WebState
+
 router = APIRouter(include_in_schema=False)
 YearQ = Annotated[int | None, Query(ge=1900, le=2200)]
 FmtQ = Annotated[Literal["csv", "json"] | None, Query()]
 NamePath = Annotated[str, Path(min_length=1, max_length=63, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
 
 
-def _st(request: Request) -> Any:
+def _st(request: Request) -> WebState:
     return request.app.state.web
 
 

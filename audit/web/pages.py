@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from types import SimpleNamespace
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
@@ -17,6 +17,12 @@ from audit.web.data import CHARACTERISTICS, MAX_INT
 from audit.web.exports import download
 from audit.web.files import run_files, year_report
 from audit.web.ranking import assign_positions, org_state, position_label, with_ranking
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+    
+    from audit.store.models import AuditRun
+    from audit.web.app import WebState
 
 router = APIRouter(include_in_schema=False)
 
@@ -33,7 +39,7 @@ DS_COLUMNS = ["organization", "dataset", "title", "score", "conforme", *CHARACTE
 RUN_COLUMNS = ["id", "portal", "year", "kind", "status", "stage", "started_at", "finished_at", "duration_s", "errors"]
 
 
-def _st(request: Request) -> Any:
+def _st(request: Request) -> WebState:
     return request.app.state.web
 
 
@@ -59,7 +65,7 @@ def paginate(rows: list[Any], page: int, size: int) -> tuple[list[Any], dict[str
     return rows[(page - 1) * size: page * size], {"page": page, "pages": pages, "total": len(rows), "size": size}
 
 
-def _context(request: Request, s: Any, run: Any, **extra: Any) -> dict[str, Any]:
+def _context(request: Request, s: Session, run: AuditRun | None, **extra: Any) -> dict[str, Any]:
     memo = _st(request).memo
     info = None
     if run is not None:
@@ -79,18 +85,18 @@ def cache_url(path: str, query: str) -> tuple[str, str] | None:
     return (path, query)
 
 
-def _page_key(request: Request, st: Any, s: Any, r: Any) -> tuple[tuple[str, str], tuple[Any, ...]] | None:
+def _page_key(request: Request, st: WebState, s: Session, r: AuditRun) -> tuple[tuple[str, str], tuple[Any, ...]] | None:
     url = cache_url(request.url.path, request.scope.get("query_string", b"").decode("latin-1"))
     version = st.pages.run_key(s, r, st.memo) if url is not None else None
     return None if url is None or version is None else (url, version)
 
 
-def _cached(st: Any, key: tuple[tuple[str, str], tuple[Any, ...]] | None) -> Response | None:
+def _cached(st: WebState, key: tuple[tuple[str, str], tuple[Any, ...]] | None) -> Response | None:
     body = st.pages.get(*key) if key is not None else None
     return None if body is None else HTMLResponse(body)
 
 
-def _remember(st: Any, key: tuple[tuple[str, str], tuple[Any, ...]] | None, r: Any, run: int | None,
+def _remember(st: WebState, key: tuple[tuple[str, str], tuple[Any, ...]] | None, r: AuditRun | None, run: int | None,
               resp: Response) -> Response:
     resp.headers["Cache-Control"] = data.cache_control(r, run is not None)
     if key is not None and resp.status_code == 200:
@@ -98,7 +104,7 @@ def _remember(st: Any, key: tuple[tuple[str, str], tuple[Any, ...]] | None, r: A
     return resp
 
 
-def _resolve(s: Any, run: int | None, year: int | None, st: Any = None) -> Any:
+def _resolve(s: Session, run: int | None, year: int | None, st: WebState | None = None) -> AuditRun | None:
     if run is None and st is not None:  # "the newest run (of the year)": re-read at most every 2 s
         run_id = st.memo.get(("resolve", year), lambda: getattr(data.resolve_run(s, year=year), "id", None))
         r = s.get(data.AuditRun, run_id) if run_id is not None else None
