@@ -21,6 +21,9 @@ class AuditError(Exception):
     """Base class. Keyword-only context is kept for logs and tests."""
 
     exit_code = 1
+    #: the run can be resumed once the cause is gone (portal back, disk freed, workers started): the run is
+    #: recorded as «interrupted», not «failed»
+    resumable = False
 
     def __init__(self, message: str, *, hint: str | None = None, **context: object) -> None:
         self.message = message
@@ -39,6 +42,7 @@ class InputFileError(AuditError):
 
 class PortalError(AuditError):
     exit_code = 3
+    resumable = True
 
 
 class PortalUnreachable(PortalError):

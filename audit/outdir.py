@@ -42,6 +42,7 @@ class OutputFullError(AuditError):
     """The results folder ran out of space (or hit a file size limit) while writing: resumable."""
 
     exit_code = 2
+    resumable = True
 
 
 def check_out_dir(out: Path, min_free_mb: float) -> None:

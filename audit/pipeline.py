@@ -16,10 +16,9 @@ from typing import Any
 
 from audit.config import AuditConfig
 from audit.csvfiles import configure_input_limits
-from audit.errors import AuditError, PortalError
+from audit.errors import AuditError
 from audit.outdir import (
     FULL_ERRNOS,
-    OutputFullError,
     check_out_dir,
     discard_staging,
     full_disk_message,
@@ -122,12 +121,9 @@ def run_audit(cfg: AuditConfig, store: Store, *, portal_url: str, year: int | No
             except StageInterrupted:
                 set_status(store, run_id, "interrupted")
                 return _outcome(store, run_id, "interrupted", out, **outcome_kw)
-            except (PortalError, OutputFullError) as exc:
-                # resumable once the portal is back / once there is room again
-                set_status(store, run_id, "interrupted", error=str(exc))
-                raise
             except AuditError as exc:
-                set_status(store, run_id, "failed", error=str(exc))
+                # resumable (portal back, room on disk, workers started) → interrupted; anything else → failed
+                set_status(store, run_id, "interrupted" if exc.resumable else "failed", error=str(exc))
                 raise
             except BaseException as exc:
                 set_status(store, run_id, "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed",

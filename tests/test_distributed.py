@@ -160,9 +160,16 @@ def test_no_worker_is_a_spanish_error_not_a_hang(postgres_server_url, tmp_path):
         cfg = _cfg(tmp_path, database_url=postgres_server_url, content={"enabled": False},
                    execution={"backend": "distributed", "broker_url": broker, "worker_wait_s": 3})
         t0 = time.monotonic()
+        store = open_store(cfg.database_url)
         with pytest.raises(WorkersUnavailable, match="Ningún trabajador respondió"):
-            run_audit(cfg, open_store(cfg.database_url), portal_url=portal.url, stages=("crawl", "probe"))
+            run_audit(cfg, store, portal_url=portal.url, stages=("crawl", "probe"))
     assert time.monotonic() - t0 < 30
+    # resumable once a worker is started: the run is «interrupted» (kept for --resume), not «failed»
+    from audit.store.models import AuditRun
+
+    with store.session() as s:
+        last = s.scalars(select(AuditRun).order_by(AuditRun.id.desc())).first()
+        assert last is not None and last.status == "interrupted" and "Ningún trabajador" in (last.error or "")
 
 
 def test_distributed_refuses_sqlite(tmp_path):  # type: ignore[no-untyped-def]

@@ -45,6 +45,7 @@ _QUIET_S = 5.0
 
 class WorkersUnavailable(AuditError):
     exit_code = 6
+    resumable = True  # start a worker and resume
 
 
 def require_distributed_store(store: Store) -> None:
