@@ -448,6 +448,9 @@ class LimitsSettings(Section):
     report_max_mb: float = Field(
         200.0, gt=0, description="Tamaño máximo (MB) del HTML de un informe; uno mayor falla y la corrida termina con "
         "código distinto de cero.")
+    report_worker_memory_mb: float | None = Field(
+        4096.0, ge=256, description="Memoria virtual máxima (MB) de cada proceso que genera los PDF (RLIMIT_AS, "
+        "Linux); un informe que necesite más falla con un mensaje claro y los demás se generan. null: sin límite.")
 
 
 #: what users paste after the portal's base: its API endpoint or a page of the catalogue

@@ -16,8 +16,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import resource
 import time
 import unicodedata
+from collections.abc import Iterator
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -288,6 +292,7 @@ class _JobSettings:
     context: PortalContext | None
     pdf_annex_max: int | None = None
     max_html_bytes: int | None = None  # limits.report_max_mb: a larger report fails (never exhausts memory in PDF)
+    worker_memory_mb: float | None = None  # limits.report_worker_memory_mb: address-space cap of a PDF worker
     doc: DocSettings | None = None
     pdf_annex_chunk: int | None = None
 
@@ -299,6 +304,7 @@ def _settings_from(cfg: AuditConfig, run_id: int, out_dir: Path, pdf: bool, cont
         rules_params=cfg.rules.model_dump(), legal_basis=cfg.legal_basis, context=context,
         pdf_annex_max=cfg.reports.pdf_annex_max_datasets, doc=doc_settings(cfg),
         max_html_bytes=int(cfg.limits.report_max_mb * 2**20),
+        worker_memory_mb=cfg.limits.report_worker_memory_mb,
         pdf_annex_chunk=cfg.reports.pdf_annex_chunk_datasets,
     )
 
@@ -385,7 +391,69 @@ def _init_worker(db_url: str, st: _JobSettings) -> None:
 
 
 def _worker_job(job: str | None) -> tuple[str | None, Path, Path | None, int]:
-    return _run_job(_WORKER["store"], _WORKER["settings"], job)
+    st: _JobSettings = _WORKER["settings"]
+    with memory_cap(st.worker_memory_mb):
+        return _run_job(_WORKER["store"], st, job)
+
+
+class ReportMemoryError(Exception):
+    pass
+
+
+@contextmanager
+def memory_cap(limit_mb: float | None) -> Iterator[None]:
+    """Cap this process's address space (RLIMIT_AS) while one report is laid out: WeasyPrint's memory grows with
+    the document, and a report beyond the cap must fail alone, not take the machine (or the run) with it. The
+    previous soft limit is restored afterwards, which also leaves room to report the failure."""
+    if limit_mb is None or not hasattr(resource, "RLIMIT_AS"):
+        yield
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    cap = int(limit_mb * 2**20)
+    if hard != resource.RLIM_INFINITY:
+        cap = min(cap, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    try:
+        yield
+    except MemoryError:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+        raise ReportMemoryError(
+            f"memoria insuficiente: el informe necesitó más de {limit_mb:.0f} MB "
+            "(limits.report_worker_memory_mb); auméntelo o divida el anexo (reports.pdf_annex_chunk_datasets)"
+        ) from None
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
+_WORKER_DIED = ("el proceso que generaba el informe terminó abruptamente (probablemente por falta de memoria: "
+                "limits.report_worker_memory_mb; o divida el anexo con reports.pdf_annex_chunk_datasets)")
+
+
+def _render_in_pool(jobs: list[str | None], n_workers: int, db_url: str, st: _JobSettings, record: Any,
+                    advance: Any, *, last_try: bool, one_per_pool: bool) -> list[str | None]:
+    """Render ``jobs`` in spawned workers (no inherited database connections; they die with this process and on a
+    stop). Returns the jobs lost to a broken pool (to be tried again), recording everything else; on the last try
+    those are recorded as failed too."""
+    broken: list[str | None] = []
+    batches = [[job] for job in jobs] if one_per_pool else [jobs]
+    for batch in batches:
+        with process_pool(min(n_workers, len(batch)), initializer=_init_worker, initargs=(db_url, st)) as pool:
+            futures = {pool.submit(_worker_job, job): job for job in batch}
+            for fut in completed(futures, stage="report"):
+                job = futures[fut]
+                exc = fut.exception()
+                if isinstance(exc, BrokenProcessPool) and not last_try:
+                    broken.append(job)
+                    continue
+                if exc is None:
+                    record(job, fut.result(), None)
+                elif isinstance(exc, BrokenProcessPool):
+                    record(job, None, _WORKER_DIED)
+                else:
+                    record(job, None, str(exc) if isinstance(exc, ReportMemoryError) else
+                           f"{exc.__class__.__name__}: {exc}")
+                advance(1)
+    return [job for job in jobs if job in broken]
 
 
 def _db_url(store: Store) -> str | None:
@@ -467,16 +535,17 @@ def render_reports(
                     record(job, None, f"{exc.__class__.__name__}: {exc}")
                 advance(1)
         else:
-            # spawned workers (no inherited database connections) that die with this process and on a stop
-            with process_pool(n_workers, initializer=_init_worker, initargs=(db_url, st)) as pool:
-                futures = {pool.submit(_worker_job, job): job for job in jobs}  # portal (largest) first
-                for fut in completed(futures, stage="report"):
-                    job = futures[fut]
-                    try:
-                        record(job, fut.result(), None)
-                    except Exception as exc:  # noqa: BLE001
-                        record(job, None, f"{exc.__class__.__name__}: {exc}")
-                    advance(1)
+            # A worker that dies (e.g. a C library aborting when the memory cap is reached) breaks the whole pool:
+            # the reports it took down are tried again in a fresh pool, then one pool each, so only the culprit
+            # fails and the others are still written.
+            pending: list[str | None] = list(jobs)  # portal (largest) first
+            for attempt in range(3):
+                broken = _render_in_pool(pending, n_workers if attempt < 2 else 1, db_url, st, record, advance,
+                                         last_try=attempt == 2, one_per_pool=attempt == 2)
+                if not broken:
+                    break
+                log.warning("Un proceso de informes terminó abruptamente; se reintentan %d informes", len(broken))
+                pending = broken
     output.elapsed_s = time.perf_counter() - started
     log.info("Informes: %d organizaciones%s en %.1f s (%d errores)", len(output.organizations),
              " y el del portal" if output.portal_html else "", output.elapsed_s, len(output.errors))

@@ -297,3 +297,45 @@ def test_an_oversized_report_fails_and_makes_the_exit_code_non_zero(tmp_path):
                 "--out", str(tmp_path / "out"), cwd=tmp_path)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "limits.report_max_mb" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_memory_cap_fails_one_report_clearly_and_restores_the_limit():
+    """limits.report_worker_memory_mb: RLIMIT_AS while a report is laid out; beyond it the report fails with a
+    Spanish message naming the setting, and the process can still allocate afterwards."""
+    code = """
+import resource
+from reports.render import ReportMemoryError, memory_cap
+vm_mb = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmSize:')) / 1024
+try:
+    with memory_cap(vm_mb + 64):
+        block = bytearray(512 * 2**20)  # far beyond the cap
+    print('no error')
+except ReportMemoryError as exc:
+    print('capped:', exc)
+after = bytearray(512 * 2**20)  # the previous limit is back
+print('soft limit restored:', resource.getrlimit(resource.RLIMIT_AS)[0] == resource.RLIM_INFINITY, len(after))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert out.returncode == 0, out.stderr
+    assert "capped: memoria insuficiente" in out.stdout and "limits.report_worker_memory_mb" in out.stdout
+    assert f"soft limit restored: True {512 * 2**20}" in out.stdout
+
+
+def test_reports_beyond_the_worker_memory_cap_fail_with_a_clear_message(tmp_path):
+    from test_reports_store import open_populated
+
+    from audit.config import load_config
+    from reports.render import render_reports
+
+    built = open_populated(f"sqlite:///{tmp_path / 'r.db'}", orgs=5, datasets_per_org=1)
+    # 256 MB of address space is below what a PDF worker maps once WeasyPrint is loaded: every report fails
+    cfg = load_config(None, {"limits": {"report_worker_memory_mb": 256}})
+    one = built.org_names[0]
+    out = render_reports(built.store, built.runs[2026], tmp_path / "out", cfg=cfg, workers=2, organizations=[one],
+                         include_portal=True)
+    # either the allocation fails in Python (ReportMemoryError) or a C library aborts and takes the worker down
+    # (tried again, then alone, then reported): the message names the setting either way, and the run goes on
+    assert set(out.errors) == {"portal", one}, out.errors
+    assert all("limits.report_worker_memory_mb" in msg for msg in out.errors.values()), out.errors
+    assert out.portal_pdf is None and out.organizations == {}
