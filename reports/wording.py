@@ -178,7 +178,7 @@ def plain_es(text: Any) -> str:
 
 def expectation_name(etype: str) -> str:
     """A Great Expectations type in words (the type name itself is only in scores.json and the glossary)."""
-    from reports.model import _EXPECTATION_ES  # the one table of expectation meanings
+    from reports.validation import _EXPECTATION_ES  # the one table of expectation meanings
 
     meaning = _EXPECTATION_ES.get(etype)
     return f"regla «{meaning}»" if meaning else "regla de la suite"

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from audit.clock import assume_utc
 from audit.indicator import portal_commitment_totals
+from audit.results import score_cells
 from audit.store.models import (
     AdminLogEntry,
     AdminSession,
@@ -59,11 +60,8 @@ def clean(text: str | None) -> str | None:
 
 
 def dataset_score(statuses: dict[str, tuple[str, float]], weights: dict[str, float]) -> tuple[float | None, bool]:
-    """The dataset score and conforme flag, computed exactly as the scoring stage and the reports do (one
-    definition: ``reports.model.dataset_score``, which calls ``audit.scoring``)."""
-    from reports.model import dataset_score as report_dataset_score
-
-    return report_dataset_score(dict(statuses), weights)
+    """The dataset score and conforme flag of the read model (``audit.results.score_cells``: one definition)."""
+    return score_cells(dict(statuses), weights)
 
 
 # --------------------------------------------------------------------------------------------------- runs

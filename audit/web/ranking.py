@@ -1,4 +1,4 @@
-"""The organization ranking as the reports rank it (``reports.model._org_rows``): organizations with datasets and a
+"""The organization ranking as the reports rank it (``audit.results.rank``, through ``org_rows``): organizations with datasets and a
 score, highest score first; equal scores (within 1e-9) share the position of the first of them («2.º (empate)»);
 the rest are unranked. A test checks the positions against the portal report of the same run.
 
@@ -7,10 +7,10 @@ of the report charts' colours: «cumple» ≥ 80, «parcial» ≥ 50, «no cumpl
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
-TIE = 1e-9
+from audit.results import rank
+
 STATES = {  # key: (symbol, word)
     "pass": ("✔", "cumple"),
     "partial": ("◐", "parcial"),
@@ -29,16 +29,8 @@ def org_state(row: dict[str, Any]) -> str:
 
 def assign_positions(rows: list[dict[str, Any]]) -> dict[str, tuple[int, bool]]:
     """organization name → (position, tied) for every ranked organization."""
-    ranked = sorted((r for r in rows if r.get("datasets") and r.get("score") is not None),
-                    key=lambda r: -r["score"])
-    positions: dict[str, int] = {}
-    position, last = 0, None
-    for i, r in enumerate(ranked, start=1):
-        if last is None or abs(r["score"] - last) > TIE:
-            position, last = i, r["score"]
-        positions[r["organization"]] = position
-    shared = Counter(positions.values())
-    return {name: (pos, shared[pos] > 1) for name, pos in positions.items()}
+    ranked = rank((r for r in rows if r.get("datasets") and r.get("score") is not None), lambda r: r["score"])
+    return {r["organization"]: (pos, tied) for r, pos, tied in ranked}
 
 
 def position_label(position: int | None, tied: bool = False) -> str:
