@@ -26,12 +26,12 @@ from audit.csvfiles import safe_cell
 from audit.dqv import write_dqv
 from audit.legal import LegalBasis
 from audit.manifest import evaluation_folio, rules_version, software_version
-from audit.scoring import dataset_score, is_conforme
+from audit.results import characteristic_pct, dataset_score, is_conforme
+from audit.results.table import organization_result_rows
 from audit.store import (
     AuditRun,
     CommitmentRecord,
     DatasetSnapshot,
-    OrganizationResult,
     RuleResultRecord,
     Store,
 )
@@ -90,14 +90,8 @@ def evidence_text(evidence: Any) -> str:
     return _short("; ".join(parts), EVIDENCE_MAX_CHARS)
 
 
-def _partial_pct(results: list[list[dict[str, Any]]]) -> dict[str, float | None]:
-    """Per characteristic: partial ÷ applicable × 100 over the datasets' results (as scoring computes ``_pct``)."""
-    out: dict[str, float | None] = {}
-    for c in CHARACTERISTICS:
-        statuses = [next((r["status"] for r in rs if r["characteristic"] == c), "not_applicable") for rs in results]
-        applicable = [st for st in statuses if st != "not_applicable"]
-        out[c] = round(100.0 * applicable.count("partial") / len(applicable), 1) if applicable else None
-    return out
+def _round1(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
 
 
 def _write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> None:
@@ -174,16 +168,18 @@ def collect(store: Store, run_id: int, weights: dict[str, float]) -> dict[str, A
         results: dict[int, list[RuleResultRecord]] = defaultdict(list)
         for r in s.scalars(select(RuleResultRecord).where(RuleResultRecord.run_id == run_id)):
             results[r.dataset_snapshot_id].append(r)
-        orgs = s.scalars(select(OrganizationResult).where(OrganizationResult.run_id == run_id)
-                         .order_by(OrganizationResult.organization_name)).all()
+        orgs = organization_result_rows(s, run_id, by_name=True)
         commitments = s.scalars(select(CommitmentRecord).where(CommitmentRecord.run_id == run_id)
                                 .order_by(CommitmentRecord.id)).all()
         portal = run.portal
         datasets: list[dict[str, Any]] = []
         order = {c: i for i, c in enumerate(CHARACTERISTICS)}
+        cells: dict[int, dict[str, tuple[str, float]]] = {}
+        by_org: dict[str, list[int]] = defaultdict(list)
         for snap in snaps:
             recs = sorted(results.get(snap.id, []), key=lambda r: order.get(r.characteristic, 99))
-            statuses = {r.characteristic: (r.status, r.score) for r in recs}
+            statuses = cells[snap.id] = {r.characteristic: (r.status, r.score) for r in recs}
+            by_org[snap.organization_name or ""].append(snap.id)
             datasets.append({
                 "organization": snap.organization_name or "",
                 "dataset": snap.name,
@@ -201,9 +197,6 @@ def collect(store: Store, run_id: int, weights: dict[str, float]) -> dict[str, A
                     for r in recs
                 ],
             })
-        by_org: dict[str, list[list[dict[str, Any]]]] = defaultdict(list)
-        for d in datasets:
-            by_org[d["organization"]].append(d["results"])
         status, finished_at = _run_as_finished(run)
         year = int(run.year or (run.started_at.year if run.started_at else 0))
         return {
@@ -217,12 +210,9 @@ def collect(store: Store, run_id: int, weights: dict[str, float]) -> dict[str, A
                            "config_digest": run.config_digest, "score_scale": "0-1"},
             "generated_at": utcnow().isoformat(),
             "organizations": [
-                {"organization": o.organization_name, "title": o.title or "", "datasets": o.datasets,
-                 "score": o.score, "conformes": o.conformes,
-                 **{f"{c}_pct": (o.characteristic_pct or {}).get(c) for c in CHARACTERISTICS},
-                 "committed": o.committed, "published": o.published, "progress_pct": o.progress_pct,
-                 "quality_progress_pct": o.quality_progress_pct,
-                 **{f"{c}_pct_parcial": v for c, v in _partial_pct(by_org.get(o.organization_name, [])).items()}}
+                {**o, "title": o["title"] or "",
+                 **{f"{c}_pct_parcial": _round1(v) for c, v in
+                    characteristic_pct(by_org.get(o["organization"], []), cells, "partial").items()}}  # type: ignore[arg-type]
                 for o in orgs
             ],
             "datasets": datasets,

@@ -23,8 +23,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from audit.config import AuditConfig
 from audit.errors import AuditError
+from audit.results.cache import ResultsCache
 from audit.store.db import Store
-from audit.web.data import PageCache, SummaryCache, TTLMemo, characteristic_titles
+from audit.web.cache import PageCache, TTLMemo
+from audit.web.data import characteristic_titles
 from audit.web.errors import ERROR_TITLES, error_body, spanish_detail, spanish_errors, spanish_message
 from audit.web.format import install_web_filters
 from audit.web.jobs import JobRunner
@@ -57,7 +59,7 @@ class WebState:
     env: Environment
     admin: AdminCredentials | None
     signer: Signer = field(default_factory=Signer)
-    cache: SummaryCache = field(default_factory=SummaryCache)
+    cache: ResultsCache = field(default_factory=ResultsCache)
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
     jobs: JobRunner = field(default_factory=JobRunner)
     titles: dict[str, str] = field(default_factory=characteristic_titles)

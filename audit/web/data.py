@@ -4,17 +4,13 @@ Everything here returns plain dicts whose keys follow the CSV contract (``organi
 ``conforme``, ``<characteristic>_pct`` …), so the HTML views, the JSON API and the CSV downloads share one shape.
 Queries are built with SQLAlchemy expressions only (never SQL text from user input).
 
-A finished run never changes, so its per-dataset table (score, conforme, ten statuses) is computed once and kept
-in a small in-process cache; a run still in progress is recomputed after a few seconds.
+A run's figures (per-dataset table, organization rows, scores) come from the read model (:mod:`audit.results`),
+which also caches them (``ResultsCache``); the dashboard's page caches are :mod:`audit.web.cache`.
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +20,13 @@ from sqlalchemy.orm import Session
 from audit.clock import assume_utc
 from audit.indicator import portal_commitment_totals
 from audit.results import score_cells
+from audit.results.cache import FINISHED as FINISHED
+from audit.results.cache import ResultsCache as ResultsCache
+from audit.results.cache import run_version as run_version
+from audit.results.table import RunTable as RunTable
+from audit.results.table import build_table, organization_rows
+from audit.results.table import characteristic_counts as characteristic_counts
+from audit.results.table import public_dataset as public_dataset
 from audit.store.models import (
     AdminLogEntry,
     AdminSession,
@@ -33,18 +36,17 @@ from audit.store.models import (
     DatasetSnapshot,
     ManualReview,
     OrganizationResult,
-    OrganizationSnapshot,
     Portal,
     Probe,
     ResourceSnapshot,
     RuleResultRecord,
     RunError,
 )
+from audit.web.cache import cache_control as cache_control
 from rules import CHARACTERISTICS, RULES
 
-FINISHED = ("complete", "partial", "failed", "interrupted")
-RUNNING_TTL_S = 5.0
 MAX_INT = 2**31 - 1
+build_summary = build_table  # the run's table under the dashboard's older name
 
 
 def characteristic_titles() -> dict[str, str]:
@@ -166,55 +168,6 @@ def resolve_run(s: Session, *, run_id: int | None = None, year: int | None = Non
 # ------------------------------------------------------------------------------------------ run summary
 
 
-@dataclass
-class RunSummary:
-    """Per-dataset table of one run (what datasets.csv holds) plus portal-wide aggregates.
-
-    The definitions are the reports' (``reports.model.RunSummary``, docs/reports.md): evaluated datasets =
-    listed + retired (a retired dataset is scored: *permanentes* fails); ``score`` is the unrounded mean of the
-    dataset scores (0–1), rounded once for display."""
-
-    run_id: int
-    datasets: list[dict[str, Any]]
-    by_name: dict[str, dict[str, Any]]
-    characteristic_pct: dict[str, float | None]
-    characteristic_counts: dict[str, dict[str, int]]
-    score: float | None
-    conformes: int
-    organizations: list[dict[str, Any]] = field(default_factory=list)  # organizations.csv rows
-    built_at: float = field(default_factory=time.monotonic)
-
-    @property
-    def org_titles(self) -> dict[str, str]:
-        """organization name → its title (names are slugs; people read titles)."""
-        return {o["organization"]: o["title"] or o["organization"] for o in self.organizations}
-
-    @property
-    def retired(self) -> int:
-        return sum(1 for d in self.datasets if d["presence"] != "listed")
-
-    @property
-    def listed(self) -> int:
-        """Datasets published (listed) on the portal in this run."""
-        return len(self.datasets) - self.retired
-
-    @property
-    def evaluated(self) -> int:
-        """Every dataset the evaluation covers: listed + retired (``reports.model.RunSummary.evaluated``)."""
-        return len(self.datasets)
-
-
-def characteristic_counts(datasets: Sequence[dict[str, Any]], characteristic: str) -> tuple[dict[str, int], float | None]:
-    """Datasets per status of one characteristic, and the share that passes among those where it applies
-    (percentage rounded once, to one decimal, as the reports show it)."""
-    counts = {"pass": 0, "partial": 0, "fail": 0, "not_applicable": 0}
-    for d in datasets:
-        if d.get(characteristic) in counts:
-            counts[d[characteristic]] += 1
-    applicable = counts["pass"] + counts["partial"] + counts["fail"]
-    return counts, (round(100.0 * counts["pass"] / applicable, 1) if applicable else None)
-
-
 #: why a characteristic may not be judgeable at all in a run, beyond "it applies to no dataset"
 _NOT_JUDGED_HINT = {
     "permanentes": "se juzga comparando con corridas anteriores del portal",
@@ -234,161 +187,7 @@ def not_judged_note(counts: dict[str, int], characteristic: str = "") -> str | N
     return ("no se pudo juzgar: no aplica a ninguno de los conjuntos evaluados" + (f" ({hint})" if hint else ""))
 
 
-def cache_control(run: AuditRun | None, explicit: bool) -> str:
-    """How long a client or proxy may reuse an answer about ``run``: a finished run never changes (an hour when
-    the address names it; a minute when it means "the newest run", which a new audit replaces); a run in
-    progress must be revalidated every time (its ETag changes as it advances)."""
-    if run is None or run.status not in FINISHED:
-        return "no-cache"
-    return "public, max-age=3600" if explicit else "public, max-age=60"
-
-
-def run_version(run: AuditRun) -> tuple[Any, ...]:
-    """Changes when a run's results may have changed (a stage re-run or the run finishing)."""
-    return (run.status, run.stage, str(run.finished_at), len(run.stages_done or []), str(run.counts))
-
-
-class SummaryCache:
-    """LRU of RunSummary by run id; a finished run is reused while its version is unchanged, a running one is
-    rebuilt after a few seconds."""
-
-    def __init__(self, size: int = 8) -> None:
-        self._items: OrderedDict[int, tuple[RunSummary, tuple[Any, ...]]] = OrderedDict()
-        self._lock = threading.Lock()
-        self._build_locks: dict[int, threading.Lock] = {}
-        self.size = size
-
-    def _fresh(self, run: AuditRun) -> RunSummary | None:
-        hit = self._items.get(run.id)
-        if hit is None or hit[1] != run_version(run):
-            return None
-        if run.status not in FINISHED and time.monotonic() - hit[0].built_at >= RUNNING_TTL_S:
-            return None
-        self._items.move_to_end(run.id)
-        return hit[0]
-
-    def get(self, s: Session, run: AuditRun, weights: dict[str, float]) -> RunSummary:
-        with self._lock:
-            if (summary := self._fresh(run)) is not None:
-                return summary
-            build_lock = self._build_locks.setdefault(run.id, threading.Lock())
-        with build_lock:  # one thread builds; concurrent requests for the same run wait for it
-            with self._lock:
-                if (summary := self._fresh(run)) is not None:
-                    return summary
-            summary = build_summary(s, run.id, weights)
-            with self._lock:
-                self._items[run.id] = (summary, run_version(run))
-                self._items.move_to_end(run.id)
-                while len(self._items) > self.size:
-                    self._items.popitem(last=False)
-            return summary
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-
-def build_summary(s: Session, run_id: int, weights: dict[str, float]) -> RunSummary:
-    snaps = s.execute(
-        select(
-            DatasetSnapshot.id,
-            DatasetSnapshot.name,
-            DatasetSnapshot.title,
-            DatasetSnapshot.organization_name,
-            DatasetSnapshot.presence,
-        ).where(DatasetSnapshot.run_id == run_id)
-    ).all()
-    statuses: dict[int, dict[str, tuple[str, float]]] = {row.id: {} for row in snaps}
-    for ds_id, char, rule_status, rule_score in s.execute(
-        select(
-            RuleResultRecord.dataset_snapshot_id,
-            RuleResultRecord.characteristic,
-            RuleResultRecord.status,
-            RuleResultRecord.score,
-        ).where(RuleResultRecord.run_id == run_id)
-    ):
-        if ds_id in statuses:
-            statuses[ds_id][char] = (rule_status, rule_score)
-    datasets: list[dict[str, Any]] = []
-    for row in snaps:
-        st = statuses[row.id]
-        score: float | None
-        score, conforme = dataset_score(st, weights) if st else (None, False)
-        item: dict[str, Any] = {
-            "organization": row.organization_name,
-            "dataset": row.name,
-            "title": row.title,
-            "score": score,  # as audit.scoring stores it and datasets.csv writes it
-            "conforme": conforme,
-            "presence": row.presence,
-            "snapshot_id": row.id,
-        }
-        for c in CHARACTERISTICS:
-            item[c] = st[c][0] if c in st else None
-        datasets.append(item)
-    datasets.sort(key=lambda d: ((d["organization"] or ""), d["dataset"]))
-    # the portal score as the report computes it (reports.model._summary): the plain mean, in the report's order,
-    # not rounded here (the template rounds it once, for display)
-    scored = [d["score"] for d in datasets if d["score"] is not None]
-    counts: dict[str, dict[str, int]] = {}
-    pct: dict[str, float | None] = {}
-    for c in CHARACTERISTICS:
-        counts[c], pct[c] = characteristic_counts(datasets, c)
-    return RunSummary(
-        run_id=run_id,
-        datasets=datasets,
-        by_name={d["dataset"]: d for d in datasets},
-        characteristic_pct=pct,
-        characteristic_counts=counts,
-        score=sum(scored) / len(scored) if scored else None,
-        conformes=sum(1 for d in datasets if d["conforme"]),
-        organizations=organization_rows(s, run_id),
-    )
-
-
-def public_dataset(d: dict[str, Any]) -> dict[str, Any]:
-    """The datasets.csv row (drops internal keys)."""
-    return {k: v for k, v in d.items() if k != "snapshot_id"}
-
-
 # ------------------------------------------------------------------------------------------ organizations
-
-
-def organization_rows(s: Session, run_id: int) -> list[dict[str, Any]]:
-    """organizations.csv rows of a run; organizations without a result row (no scoring yet) come from the
-    snapshot so every organization of the portal is listed."""
-    out: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    for r in s.scalars(select(OrganizationResult).where(OrganizationResult.run_id == run_id)):
-        seen.add(r.organization_name)
-        row: dict[str, Any] = {
-            "organization": r.organization_name,
-            "title": r.title,
-            "datasets": r.datasets,
-            "score": r.score,
-            "conformes": r.conformes,
-        }
-        pct = r.characteristic_pct or {}
-        for c in CHARACTERISTICS:
-            row[f"{c}_pct"] = pct.get(c)
-        row.update(
-            committed=r.committed,
-            published=r.published,
-            progress_pct=r.progress_pct,
-            quality_progress_pct=r.quality_progress_pct,
-        )
-        out.append(row)
-    for name, title in s.execute(
-        select(OrganizationSnapshot.name, OrganizationSnapshot.title).where(OrganizationSnapshot.run_id == run_id)
-    ):
-        if name in seen:
-            continue
-        row = {"organization": name, "title": title, "datasets": 0, "score": None, "conformes": 0}
-        row.update({f"{c}_pct": None for c in CHARACTERISTICS})
-        row.update(committed=0, published=0, progress_pct=None, quality_progress_pct=None)
-        out.append(row)
-    return out
 
 
 ORG_SORT_KEYS = ("organization", "title", "datasets", "score", "conformes", "progress_pct")
@@ -745,104 +544,3 @@ def end_session(s: Session, sid_hash: str, now: datetime) -> None:
 
 def portals(s: Session) -> list[dict[str, Any]]:
     return [{"id": p.id, "url": p.url, "title": p.title} for p in s.scalars(select(Portal).order_by(Portal.id))]
-
-
-class TTLMemo:
-    """Tiny time-bounded memo for values that may change but need not be re-read on every request (which run
-    is the newest, the run header, the list of years): at most ``ttl_s`` seconds stale."""
-
-    def __init__(self, ttl_s: float = 2.0, size: int = 256) -> None:
-        self.ttl_s, self.size = ttl_s, size
-        self._items: OrderedDict[Any, tuple[float, Any]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Any, compute: Any) -> Any:
-        now = time.monotonic()
-        with self._lock:
-            hit = self._items.get(key)
-            if hit is not None and now - hit[0] < self.ttl_s:
-                return hit[1]
-        value = compute()
-        with self._lock:
-            self._items[key] = (now, value)
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-        return value
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-
-class PageCache:
-    """Rendered HTML of views over finished runs (bounded LRU by URL, thread-safe).
-
-    A finished run does not change, but it can be re-scored (``run_audit.py score --run N``) or a newer run can
-    appear (year selector): each entry carries the run version it was rendered from (status, stage, finish time,
-    stages, counts, newest run id) and the view checks it before reusing the entry. Within ``fresh_s`` seconds of
-    the last check an entry is served straight from the ASGI layer without touching the database, so a change
-    shows up at most ``fresh_s`` seconds late. Admin jobs clear the cache when they finish."""
-
-    def __init__(self, entries: int, fresh_s: float = 10.0, max_bytes: int = 64 * 1024 * 1024) -> None:
-        self.entries = entries
-        self.fresh_s = fresh_s
-        self.max_bytes = max_bytes  # bounded in bytes too: many distinct filtered pages cannot exhaust memory
-        self.bytes = 0
-        self._items: OrderedDict[tuple[str, str], list[Any]] = OrderedDict()  # url → [version, body, checked_at]
-        self._lock = threading.Lock()
-        self.hits = self.fresh_hits = self.misses = 0
-
-    @staticmethod
-    def run_key(s: Session, run: AuditRun, memo: TTLMemo | None = None) -> tuple[Any, ...] | None:
-        if run.status not in FINISHED:
-            return None
-
-        def newest() -> int | None:
-            return s.scalar(select(func.max(AuditRun.id)))
-
-        return (run.id, *run_version(run), memo.get(("newest",), newest) if memo is not None else newest())
-
-    def fresh(self, url: tuple[str, str]) -> bytes | None:
-        """The body if it was validated less than ``fresh_s`` seconds ago (no database access)."""
-        if self.entries <= 0 or self.fresh_s <= 0:
-            return None
-        with self._lock:
-            item = self._items.get(url)
-            if item is None or time.monotonic() - item[2] > self.fresh_s:
-                return None
-            self._items.move_to_end(url)
-            self.fresh_hits += 1
-            return item[1]  # type: ignore[no-any-return]
-
-    def get(self, url: tuple[str, str], version: tuple[Any, ...] | None) -> bytes | None:
-        if version is None or self.entries <= 0:
-            return None
-        with self._lock:
-            item = self._items.get(url)
-            if item is None or item[0] != version:
-                self.misses += 1
-                return None
-            item[2] = time.monotonic()
-            self._items.move_to_end(url)
-            self.hits += 1
-            return item[1]  # type: ignore[no-any-return]
-
-    def put(self, url: tuple[str, str], version: tuple[Any, ...] | None, body: bytes) -> None:
-        if version is None or self.entries <= 0:
-            return
-        if len(body) > self.max_bytes:
-            return
-        with self._lock:
-            old = self._items.pop(url, None)
-            self.bytes -= len(old[1]) if old is not None else 0
-            self._items[url] = [version, body, time.monotonic()]
-            self.bytes += len(body)
-            while len(self._items) > self.entries or self.bytes > self.max_bytes:
-                _, evicted = self._items.popitem(last=False)
-                self.bytes -= len(evicted[1])
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-            self.bytes = 0

@@ -146,7 +146,7 @@ def overview(request: Request, run: RunQ = None, year: YearQ = None, q: TextQ = 
         return download(rows, ORG_COLUMNS, formato, f"organizaciones-{r.year}-corrida-{r.id}")
     shown, pager = paginate(rows, page, st.cfg.web.page_size)
     kpis = {
-        # the reports' definitions (reports.model.RunSummary): evaluated = published (listed) + retired
+        # the read model's definitions (audit.results.RunSummary): evaluated = published (listed) + retired
         "datasets": summary.evaluated,
         "listed": summary.listed,
         "retired": summary.retired,
