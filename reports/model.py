@@ -100,6 +100,7 @@ log = logging.getLogger(__name__)
 
 SHORT_TITLES = {rule.id: rule.short_title_es or rule.title_es[:3] for rule in RULES}
 
+
 # ---------------------------------------------------------------------------------------------- helpers
 
 
