@@ -39,7 +39,6 @@ from audit.indicator import (
     resource_publishes,
 )
 from audit.progress import stage_progress
-from audit.results.score import dataset_score, is_conforme
 from audit.runs import record_error
 from audit.store import (
     AuditRun,
@@ -149,6 +148,23 @@ def _add_retired(store: Store, run_id: int, last_seen: dict[str, DatasetSnapshot
             ))
             added += 1
         return added
+
+
+def dataset_score(results: dict[str, tuple[str, float]], weights: dict[str, float]) -> float | None:
+    """Weighted mean over applicable characteristics; None when nothing is applicable."""
+    num = den = 0.0
+    for char, (status, score) in results.items():
+        if status == "not_applicable":
+            continue
+        w = weights.get(char, 1.0)
+        num += w * score
+        den += w
+    return round(num / den, 4) if den else None
+
+
+def is_conforme(results: dict[str, tuple[str, float]]) -> bool:
+    applicable = [st for st, _ in results.values() if st != "not_applicable"]
+    return bool(applicable) and all(st == "pass" for st in applicable)
 
 
 def run_score_stage(store: Store, run_id: int, cfg: AuditConfig, *, commitments: list[Commitment] | None = None,

@@ -1,4 +1,5 @@
-"""The one definition of a dataset's score and *conforme* flag (the scoring stage stores it, every output reads it).
+"""A dataset's score and *conforme* flag as every output reads them: the scoring stage's one definition
+(:func:`audit.scoring.dataset_score`, :func:`audit.scoring.is_conforme`) over the stored results.
 
 Dataset score = weighted mean of the scores of its applicable characteristics (``scoring.weights``, default 1),
 rounded to 4 decimals; *conforme* = every applicable characteristic passes and at least one applies.
@@ -6,24 +7,11 @@ rounded to 4 decimals; *conforme* = every applicable characteristic passes and a
 
 from __future__ import annotations
 
+from audit.scoring import dataset_score, is_conforme
+
+__all__ = ["Cells", "dataset_score", "is_conforme", "score_cells"]
+
 Cells = dict[str, tuple[str, float | None]]  # characteristic → (status, score) as stored
-
-
-def dataset_score(results: dict[str, tuple[str, float]], weights: dict[str, float]) -> float | None:
-    """Weighted mean over applicable characteristics; None when nothing is applicable."""
-    num = den = 0.0
-    for char, (status, score) in results.items():
-        if status == "not_applicable":
-            continue
-        w = weights.get(char, 1.0)
-        num += w * score
-        den += w
-    return round(num / den, 4) if den else None
-
-
-def is_conforme(results: dict[str, tuple[str, float]]) -> bool:
-    applicable = [st for st, _ in results.values() if st != "not_applicable"]
-    return bool(applicable) and all(st == "pass" for st in applicable)
 
 
 def score_cells(cells: Cells, weights: dict[str, float] | None) -> tuple[float | None, bool]:
