@@ -92,7 +92,7 @@ __all__ = [
     "DatasetRow", "DatasetSection", "ExpectationIssue", "FindingView", "OrgRow", "OrganizationReport",
     "PortalContext", "PortalReport", "ReviewNote", "RunSummary", "StatusCell", "SuiteOrgSummary", "SuiteResult",
     "build_organization_report", "build_portal_context", "build_portal_report", "characteristic_infos",
-    "dataset_score", "glossary", "organization_names", "state_causes", "suite_result", "titles_of",
+    "dataset_score", "glossary", "organization_names", "state_causes", "suite_result",
 ]
 _suite_results = suite_results  # tests read suite rows through the old private name
 
