@@ -1,5 +1,5 @@
 """Commands of the all-year loop with agencies: ``alerts`` (change digests of an audit) and ``check`` (one
-dataset now). Registered on ``audit.cli.app`` (imported at the end of audit/cli.py)."""
+dataset now). Registered on ``audit.cli_base.app`` (audit/cli.py imports this module at its end)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from audit.cli import ConfigOpt, DbOpt, PortalOpt, RunOpt, VerboseOpt, _setup, _store, app, console
+from audit.cli_base import ConfigOpt, DbOpt, PortalOpt, RunOpt, VerboseOpt, _setup, _store, app, console
 from audit.errors import AuditError
 
 

@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, fields
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -32,6 +32,7 @@ from audit.config import AuditConfig, ContentSettings
 from audit.content import expectations as gxsuite
 from audit.content import personal
 from audit.content.fetch import fetch_bytes_sync
+from audit.content.jobs import Job, worker_time_limit
 from audit.content.load import TABULAR_TYPES, column_kinds, load_table
 from audit.content.pool import WatchedPool
 from audit.content.suites import digest, suites_for
@@ -234,25 +235,6 @@ def evidence_from_row(details: dict[str, Any], expectations: dict[str, Any]) -> 
 
 
 # --------------------------------------------------------------------------- jobs (run in worker processes)
-
-
-@dataclass
-class Job:
-    resource_snapshot_id: int
-    url: str
-    sniffed_type: str
-    dataset_name: str
-    resource_name: str | None
-    probe_sha256: str | None
-    suite_digest: str
-    suites: list[dict[str, Any]] = field(default_factory=list)
-    is_dictionary: bool = False
-    dictionary_fields: list[dict[str, str]] | None = None
-    previous_sha256: str | None = None  # content hash of the reusable earlier check (if the probe hash differed)
-    previous_check_id: int | None = None
-    probe_validators: dict[str, Any] = field(default_factory=dict)
-    dataset_snapshot_id: int | None = None
-    probe_bytes: int | None = None  # bytes the probe hashed (None: its hash was carried over by a 304)
 
 
 def _worker_init() -> None:
@@ -536,13 +518,6 @@ def _error_result(job: Job, error: str, problem: str) -> dict[str, Any]:
 
 def _lost(job: Job, reason: str) -> dict[str, Any]:
     return _error_result(job, reason, reason)
-
-
-def worker_time_limit(cfg: AuditConfig) -> float:
-    """How long one job may hold a worker before the parent kills it: the download's own deadline (plus one
-    read timeout: the deadline is checked between chunks), the per-file check limit, and a grace period for a
-    check that the alarm did stop to report it."""
-    return cfg.http.total_timeout_s + cfg.http.read_timeout_s + cfg.content.file_timeout_s + 5.0
 
 
 def _safe(job: Job, cfg_dump: dict[str, Any]) -> dict[str, Any]:

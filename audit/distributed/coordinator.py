@@ -25,7 +25,7 @@ from celery import Celery
 from sqlalchemy import func, select
 
 from audit.config import AuditConfig
-from audit.content.stage import Job, worker_time_limit
+from audit.content.jobs import Job, worker_time_limit
 from audit.distributed.app import CONTENT_TASK, PROBE_TASK, make_app
 from audit.distributed.state import StageState, client
 from audit.distributed.wire import job_to_json, request_to_json

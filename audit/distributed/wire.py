@@ -7,7 +7,7 @@ from dataclasses import asdict, fields
 from datetime import datetime
 from typing import Any
 
-from audit.content.stage import Job
+from audit.content.jobs import Job
 from audit.evidence import ProbeEvidence
 from audit.probe.client import ProbeRequest
 

@@ -1,5 +1,5 @@
 """``run_audit.py worker``: a Celery worker for ``execution.backend: distributed`` (registered on
-``audit.cli.app``; celery is imported only when the command runs)."""
+``audit.cli_base.app``; celery is imported only when the command runs)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from audit.cli import ConfigOpt, DbOpt, VerboseOpt, _setup, app
+from audit.cli_base import ConfigOpt, DbOpt, VerboseOpt, _setup, app
 from audit.config import AuditConfig
 from audit.errors import ConfigError
 
