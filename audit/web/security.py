@@ -16,9 +16,12 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from audit.web.app import WebState
 
 SESSION_COOKIE = "audit_session"
 CSRF_COOKIE = "audit_csrf"
@@ -160,7 +163,7 @@ class PageCacheMiddleware:
     """Serves a recently validated cached page (see ``PageCache.fresh``) without entering the framework or the
     database: the cheap path for the most-read views under load."""
 
-    def __init__(self, app: ASGIApp, state: Any) -> None:
+    def __init__(self, app: ASGIApp, state: WebState) -> None:
         self.app = app
         self.state = state
 
