@@ -115,10 +115,11 @@ def _effective_params(rules_params: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def _documentation_params(rules_params: dict[str, Any] | None) -> Any:
-    """The *legibles* rule's parameters: its documentation test tells data files from dictionaries and notes."""
-    from rules import params_for
+    """``rules.common``: what tells data files from dictionaries and notes, as the scoring stage's duplicate scan
+    uses it (so the reports list the same duplicate groups the indicator discounted)."""
+    from rules import common_params
 
-    return params_for(rules_params or {})["legibles_por_maquinas"]
+    return common_params(rules_params)
 
 
 def characteristic_infos(rules_params: dict[str, Any] | None = None,

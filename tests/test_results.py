@@ -14,7 +14,7 @@ from audit.results.cache import ResultsCache
 from audit.results.table import build_table
 from audit.store.models import AuditRun
 from reports.model import build_organization_report, build_portal_report
-from rules import params_for
+from rules import common_params
 
 
 def test_rank_gives_ties_the_same_position_and_skips_the_next() -> None:
@@ -49,7 +49,7 @@ def test_the_duplicate_scan_runs_once_per_run_for_all_organization_reports(tmp_p
     built = open_populated(f"sqlite:///{tmp_path / 'r.db'}", orgs=4, datasets_per_org=2)
     run_id = built.runs[2026]
     ctx = portal_context(built.store, run_id)
-    params = params_for({})["legibles_por_maquinas"]
+    params = common_params({})
     first = ctx.duplicates(built.store, run_id, params)
     for name in built.org_names:
         build_organization_report(built.store, run_id, name, context=ctx)
