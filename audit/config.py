@@ -245,7 +245,7 @@ class ReportsSettings(Section):
     )
 
     pdf_annex_chunk_datasets: int | None = Field(
-        2000,
+        1000,
         ge=100,
         description="Con más conjuntos, el anexo del PDF del portal se escribe en varios PDF (portal-anexo-N.pdf) de "
         "este tamaño: el PDF de un anexo de 10,000 conjuntos de una sola vez necesita varios GB de memoria. Vacío = "

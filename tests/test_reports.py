@@ -424,3 +424,40 @@ def test_charts_are_well_formed_svg_and_values_never_sit_under_the_reference_mar
         ET.fromstring(other.svg)
         assert other.svg.startswith("<svg")
     assert "77.3" in charts.trend_chart([2025, 2026], {"a": [50.0, 77.3]}, ylabel="y").svg
+
+
+def test_a_large_portal_annex_is_split_into_pdfs_that_together_hold_every_dataset(tmp_path):
+    """reports.pdf_annex_chunk_datasets bounds the memory of one PDF: 110 datasets with chunks of 100 become
+    portal-anexo-1.pdf (1–100) and portal-anexo-2.pdf (101–110); portal.pdf names them; no dataset is lost."""
+    import shutil
+    import subprocess
+
+    from sqlalchemy import select
+
+    from audit.config import load_config
+    from audit.store import models as m
+
+    if not shutil.which("pdftotext"):
+        pytest.skip("poppler-utils no instalado")
+    built = open_populated(f"sqlite:///{tmp_path / 'a.db'}", orgs=12, datasets_per_org=10, years=(2026,))
+    with built.store.session() as s:
+        names = set(s.scalars(select(m.DatasetSnapshot.name).where(m.DatasetSnapshot.run_id == built.runs[2026])))
+    assert len(names) > 100
+    out_dir = tmp_path / "reports"
+    cfg = load_config(None, {"reports": {"pdf_annex_chunk_datasets": 100}})
+    out = render_reports(built.store, built.runs[2026], out_dir, cfg=cfg, workers=1, organizations=[],
+                         include_portal=True)
+    assert out.errors == {}
+    parts = sorted(out_dir.glob("portal-anexo-*.pdf"))
+    assert [p.name for p in parts] == ["portal-anexo-1.pdf", "portal-anexo-2.pdf"]
+
+    def text(pdf: Path) -> str:
+        return subprocess.run(["pdftotext", "-raw", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+
+    portal = " ".join(text(out_dir / "portal.pdf").split())
+    assert "portal-anexo-1.pdf: conjuntos 1 a 100" in portal and f"portal-anexo-2.pdf: conjuntos 101 a {len(names)}" in portal
+    # one row per dataset: its score (0–100, one decimal) followed by the conformity column
+    rows = [len(re.findall(r"\b\d{1,3}\.\d (?:✔ Sí|✘ No)\b", text(p))) for p in parts]
+    assert rows == [100, len(names) - 100]
+    folio = re.search(r"Folio (DA-\d{4}-\d{4}-[0-9A-F]{6})", portal)
+    assert folio is not None and all(folio.group(1) in text(p) for p in parts)
