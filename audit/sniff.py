@@ -24,6 +24,8 @@ TYPES = (
     "html", "zip", "shapefile-zip", "png", "jpeg", "gif", "rar", "7z", "parquet", "gpkg", "text", "unknown",
 )
 TEXT_TYPES = frozenset({"csv", "tsv", "json", "geojson", "xml", "rdf", "kml", "html", "text"})
+#: the types the content stage loads and validates (and downloads whole)
+TABULAR_TYPES = frozenset({"csv", "tsv", "xlsx", "xls", "ods", "json", "geojson"})
 
 MEMBER_PEEK_BYTES = 64 * 1024  # decompressed bytes read from one zip member (or a gzip body) to classify it
 MAX_ZIP_MEMBERS_LISTED = 10_000

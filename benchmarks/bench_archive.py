@@ -10,6 +10,10 @@ full prune against the cheap check every stage now makes (``maybe_prune``).
 
     .venv/bin/python benchmarks/bench_archive.py [--synthetic 2000] [--no-content] [--json out.json]
     .venv/bin/python benchmarks/bench_archive.py --put-files 40   # put alone on the synthetic portal's CSVs
+    .venv/bin/python benchmarks/bench_archive.py --prune-scale 20000
+
+``--prune-scale N`` times a full prune against ``maybe_prune`` on an archive of N files referenced by the probes of
+10 runs (10 × N probe rows), the per-stage cost the cheap check removes.
 
 ``--put-files N`` measures what the content stage pays per downloaded tabular file: ``put`` of the first N synthetic
 CSVs (1,000–100,000 rows), CPU per new file and per file already stored.
@@ -126,14 +130,62 @@ def _put_files(n: int) -> dict[str, Any]:
                                     / 2**20, 2)}
 
 
+def _prune_scale(n: int, runs: int = 10) -> dict[str, Any]:
+    from sqlalchemy import insert
+
+    from audit.clock import utcnow
+    from audit.store.models import AuditRun, DatasetSnapshot, Portal
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = AuditConfig.model_validate({"database_url": f"sqlite:///{tmp}/a.db", "output_dir": f"{tmp}/out"})
+        archive = EvidenceArchive.from_config(cfg)
+        assert archive is not None
+        shas = [archive.put(f"recurso {i}\n".encode() * 20)["sha256"] for i in range(n)]
+        store = open_store(cfg.database_url)
+        now = utcnow()
+        with store.session() as s:
+            portal = Portal(url="http://127.0.0.1:9", title="p", created_at=now)
+            s.add(portal)
+            s.flush()
+            for _run in range(runs):
+                run = AuditRun(portal_id=portal.id, started_at=now, status="complete", kind="periodic", counts={},
+                               year=now.year)
+                s.add(run)
+                s.flush()
+                ds = DatasetSnapshot(run_id=run.id, ckan_id="d", name="d", raw={})
+                s.add(ds)
+                s.flush()
+                first = s.scalar(select(func.coalesce(func.max(ResourceSnapshot.id), 0))) + 1
+                s.execute(insert(ResourceSnapshot), [{"id": first + i, "run_id": run.id, "dataset_snapshot_id": ds.id,
+                                                      "position": i, "raw": {}} for i in range(n)])
+                s.execute(insert(Probe), [{"run_id": run.id, "resource_snapshot_id": first + i, "outcome": "ok",
+                                           "sha256": shas[i], "checked_at": now} for i in range(n)])
+        c0, t0 = _cpu(), time.perf_counter()
+        full = prune(store, cfg)
+        full_cost = {"cpu_s": round(_cpu() - c0, 2), "wall_s": round(time.perf_counter() - t0, 2), **full}
+        c0, t0 = _cpu(), time.perf_counter()
+        cheap = maybe_prune(store, cfg)
+        cheap_cost = {"cpu_ms": round(1000 * (_cpu() - c0), 3), "wall_ms": round(1000 * (time.perf_counter() - t0), 3),
+                      **cheap}
+        store.close()
+    return {"files": n, "probe_rows": n * runs, "full_prune": full_cost, "maybe_prune": cheap_cost}
+
+
 def main() -> None:
     global _PUT_LOG
     ap = argparse.ArgumentParser()
     ap.add_argument("--synthetic", type=int, default=None, help="datasets of a synthetic portal (default: sample)")
     ap.add_argument("--no-content", action="store_true", help="skip the content stage (probe-side archive only)")
+    ap.add_argument("--prune-scale", type=int, default=None, metavar="N", help="only time pruning N files")
     ap.add_argument("--put-files", type=int, default=None, metavar="N", help="only time put on N synthetic CSVs")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
+    if args.prune_scale:
+        result = _prune_scale(args.prune_scale)
+        print(json.dumps(result), flush=True)
+        if args.json:
+            args.json.write_text(json.dumps(result, indent=2), encoding="utf-8")
+        return
     if args.put_files:
         result = _put_files(args.put_files)
         print(json.dumps(result), flush=True)

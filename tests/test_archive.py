@@ -317,3 +317,29 @@ def test_a_probe_prefix_is_archived_as_partial_and_the_caps_hold(tmp_path):
         assert all(len(archive_b.read(p.name[:-3]) or b"") <= 2_000 for p in archive_b.root.glob("??/??/*.gz"))
         store.close()
         store_b.close()
+
+
+@pytest.mark.parametrize("content_enabled", [True, False])
+def test_the_prober_keeps_a_tabular_prefix_only_when_no_content_check_will_keep_the_whole_file(
+        tmp_path, sample_portal, content_enabled):
+    import asyncio
+    from urllib.parse import urlsplit
+
+    from audit.probe import ProbeRequest, probe_urls
+
+    cfg = AuditConfig.model_validate({"content": {"enabled": content_enabled}, "http": {"retries": 0},
+                                      "probe": {"sniff_bytes": 600, "use_range": False}})
+    archive = EvidenceArchive(tmp_path / "ev", max_file_bytes=1 << 20)
+    pdf = next(r["url"] for d in sample_portal.catalog.iter_datasets() if d["name"] == "catalogo-de-artesanias"
+               for r in d["resources"])
+    reqs = [ProbeRequest(f"{sample_portal.url}/files/synthetic/1.csv", key="csv"), ProbeRequest(pdf, key="pdf")]
+
+    async def go() -> dict[str, object]:
+        host = urlsplit(sample_portal.url).hostname
+        return {req.key: ev async for req, ev in probe_urls(reqs, cfg, allow_hosts=[host], archive=archive)}
+
+    got = asyncio.run(go())
+    csv, doc = got["csv"], got["pdf"]
+    assert csv.truncated and csv.sniffed_type == "csv" and doc.truncated and doc.sniffed_type == "pdf"  # type: ignore[attr-defined]
+    assert archive.has(doc.sha256)  # type: ignore[attr-defined]  # a PDF is never downloaded again: its bytes are kept
+    assert archive.has(csv.sha256) is (not content_enabled)  # type: ignore[attr-defined]

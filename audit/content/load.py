@@ -19,11 +19,11 @@ from typing import Any
 
 import pandas as pd
 
+from audit.sniff import TABULAR_TYPES as TABULAR_TYPES  # re-exported: the content stage's own list
 from audit.vocabulary import DATE_RE, NUMBER_RE, ColumnKind
 
 log = logging.getLogger(__name__)
 
-TABULAR_TYPES = frozenset({"csv", "tsv", "xlsx", "xls", "ods", "json", "geojson"})
 TEXT_TYPES = frozenset({"csv", "tsv", "text"})
 _CANDIDATE_DELIMITERS = ",;\t|"
 _HEADER_SCAN_ROWS = 30

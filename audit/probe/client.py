@@ -44,7 +44,7 @@ from audit.probe.classify import (
     total_from_content_range,
     url_words_match,
 )
-from audit.sniff import sniff
+from audit.sniff import TABULAR_TYPES, sniff
 
 log = logging.getLogger(__name__)
 
@@ -253,7 +253,7 @@ class Prober:
                     current = nxt
                     continue
                 evidence = self._classify(req, current, fetched, redirects, started)
-                if self.archive is not None and evidence.sha256 and fetched.body:
+                if self.archive is not None and evidence.sha256 and fetched.body and not self._kept_whole(evidence):
                     await self._archive(fetched.body, evidence.sha256)
                 body = fetched.body if keep_body and evidence.reachable else b""
                 return body, evidence
@@ -271,6 +271,11 @@ class Prober:
                 final_url=str(current),
                 error=clip(failure.error, 1000),
             )
+
+    def _kept_whole(self, evidence: ProbeEvidence) -> bool:
+        """The first bytes of a tabular file need no copy when the content stage will download and keep it whole."""
+        return (evidence.truncated and evidence.outcome == Outcome.OK.value and self.cfg.content.enabled
+                and (evidence.sniffed_type or "") in TABULAR_TYPES)
 
     async def _archive(self, body: bytes, sha256: str) -> None:
         """Store what was read, once per content. A file already stored costs one stat (no memory per file, so a
