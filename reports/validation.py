@@ -13,42 +13,8 @@ from sqlalchemy.orm import Session
 
 from audit.store.models import ContentCheck, DatasetSnapshot, ResourceSnapshot
 from reports.records import ExpectationIssue, OrgRow, SuiteOrgSummary, SuiteResult
-from reports.wording import expectation_names_es
+from reports.wording import EXPECTATION_ES, expectation_names_es
 
-#: what a failed expectation means, by GX type (the column is named separately)
-_EXPECTATION_ES = {
-    "expect_column_to_exist": "la columna no existe",
-    "expect_column_values_to_not_be_null": "valores vacíos",
-    "expect_column_values_to_be_null": "valores que deberían estar vacíos",
-    "expect_column_values_to_be_between": "valores fuera del intervalo",
-    "expect_column_values_to_be_in_set": "valores fuera de los permitidos",
-    "expect_column_values_to_not_be_in_set": "valores no permitidos",
-    "expect_column_values_to_match_regex": "valores que no siguen el patrón",
-    "expect_column_values_to_not_match_regex": "valores con un patrón no permitido",
-    "expect_column_values_to_match_strftime_format": "fechas con otro formato",
-    "expect_column_values_to_be_dateutil_parseable": "valores que no son fechas",
-    "expect_column_values_to_be_unique": "valores repetidos",
-    "expect_compound_columns_to_be_unique": "combinaciones repetidas",
-    "expect_column_value_lengths_to_be_between": "longitud fuera del intervalo",
-    "expect_column_value_lengths_to_equal": "longitud distinta de la esperada",
-    "expect_column_values_to_be_of_type": "valores de otro tipo",
-    "expect_column_values_to_be_in_type_list": "valores de otro tipo",
-    "expect_column_values_to_be_increasing": "valores que no aumentan",
-    "expect_column_values_to_be_decreasing": "valores que no disminuyen",
-    "expect_table_row_count_to_be_between": "número de filas fuera del intervalo",
-    "expect_table_row_count_to_equal": "número de filas distinto del esperado",
-    "expect_table_column_count_to_equal": "número de columnas distinto del esperado",
-    "expect_table_columns_to_match_set": "las columnas no coinciden",
-    "expect_table_columns_to_match_ordered_list": "las columnas no coinciden o están en otro orden",
-    "expect_column_distinct_values_to_be_in_set": "valores distintos fuera de los permitidos",
-    "expect_column_mean_to_be_between": "promedio fuera del intervalo",
-    "expect_column_median_to_be_between": "mediana fuera del intervalo",
-    "expect_column_min_to_be_between": "mínimo fuera del intervalo",
-    "expect_column_max_to_be_between": "máximo fuera del intervalo",
-    "expect_column_sum_to_be_between": "suma fuera del intervalo",
-    "expect_column_stdev_to_be_between": "desviación estándar fuera del intervalo",
-    "expect_column_unique_value_count_to_be_between": "número de valores distintos fuera del intervalo",
-}
 _MAX_EXAMPLES = 5
 _MAX_ISSUES = 12  # per suite and resource: a broken file would otherwise fill pages
 
@@ -97,7 +63,7 @@ def _expectation_issue(item: dict[str, Any]) -> ExpectationIssue:
     column = kwargs.get("column")
     if column is None and isinstance(kwargs.get("column_list"), list):
         column = ", ".join(str(c) for c in kwargs["column_list"][:5])
-    parts = [_EXPECTATION_ES.get(etype, "no se cumple")]
+    parts = [EXPECTATION_ES.get(etype, "no se cumple")]
     bounds = _range_text(kwargs)
     if bounds:
         parts[0] += f" ({bounds})"

@@ -176,11 +176,45 @@ def plain_es(text: Any) -> str:
     return _REPEATED.sub(lambda m: f"«{m.group(1)}»" if m.group(1) else m.group(2), s)
 
 
+#: what a failed expectation means, by GX type (the column is named separately)
+EXPECTATION_ES = {
+    "expect_column_to_exist": "la columna no existe",
+    "expect_column_values_to_not_be_null": "valores vacíos",
+    "expect_column_values_to_be_null": "valores que deberían estar vacíos",
+    "expect_column_values_to_be_between": "valores fuera del intervalo",
+    "expect_column_values_to_be_in_set": "valores fuera de los permitidos",
+    "expect_column_values_to_not_be_in_set": "valores no permitidos",
+    "expect_column_values_to_match_regex": "valores que no siguen el patrón",
+    "expect_column_values_to_not_match_regex": "valores con un patrón no permitido",
+    "expect_column_values_to_match_strftime_format": "fechas con otro formato",
+    "expect_column_values_to_be_dateutil_parseable": "valores que no son fechas",
+    "expect_column_values_to_be_unique": "valores repetidos",
+    "expect_compound_columns_to_be_unique": "combinaciones repetidas",
+    "expect_column_value_lengths_to_be_between": "longitud fuera del intervalo",
+    "expect_column_value_lengths_to_equal": "longitud distinta de la esperada",
+    "expect_column_values_to_be_of_type": "valores de otro tipo",
+    "expect_column_values_to_be_in_type_list": "valores de otro tipo",
+    "expect_column_values_to_be_increasing": "valores que no aumentan",
+    "expect_column_values_to_be_decreasing": "valores que no disminuyen",
+    "expect_table_row_count_to_be_between": "número de filas fuera del intervalo",
+    "expect_table_row_count_to_equal": "número de filas distinto del esperado",
+    "expect_table_column_count_to_equal": "número de columnas distinto del esperado",
+    "expect_table_columns_to_match_set": "las columnas no coinciden",
+    "expect_table_columns_to_match_ordered_list": "las columnas no coinciden o están en otro orden",
+    "expect_column_distinct_values_to_be_in_set": "valores distintos fuera de los permitidos",
+    "expect_column_mean_to_be_between": "promedio fuera del intervalo",
+    "expect_column_median_to_be_between": "mediana fuera del intervalo",
+    "expect_column_min_to_be_between": "mínimo fuera del intervalo",
+    "expect_column_max_to_be_between": "máximo fuera del intervalo",
+    "expect_column_sum_to_be_between": "suma fuera del intervalo",
+    "expect_column_stdev_to_be_between": "desviación estándar fuera del intervalo",
+    "expect_column_unique_value_count_to_be_between": "número de valores distintos fuera del intervalo",
+}
+
+
 def expectation_name(etype: str) -> str:
     """A Great Expectations type in words (the type name itself is only in scores.json and the glossary)."""
-    from reports.validation import _EXPECTATION_ES  # the one table of expectation meanings
-
-    meaning = _EXPECTATION_ES.get(etype)
+    meaning = EXPECTATION_ES.get(etype)
     return f"regla «{meaning}»" if meaning else "regla de la suite"
 
 
