@@ -204,9 +204,8 @@ def _attach_probe(archive: EvidenceArchive | None, members: dict[str, bytes], pr
         data = archive.read(sha)
         if data is None:
             if partial and checked is not None:
-                return {"incluido": False, "sha256": sha, "motivo": "el sondeo leyó solo los primeros bytes de un "
-                        "archivo de datos; se conserva el archivo que descargó la validación del contenido (ver "
-                        "«archivo»)"}
+                return {"incluido": False, "sha256": sha, "motivo": "el sondeo no guarda los primeros bytes de un "
+                        "archivo de datos: la validación del contenido lo descarga y lo guarda completo (ver «archivo»)"}
             return {"incluido": False, "sha256": sha,
                     "motivo": "no se conservó (archivo de evidencias desactivado o borrado por retención)"}
         members[name] = data

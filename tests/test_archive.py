@@ -164,6 +164,13 @@ def test_two_audits_store_each_file_once_and_the_appeal_package_holds_what_was_s
     results = members[f"revisiones/{revisions[0]}/resultados.json"].decode()
     assert "accesibles" in results and "evidencia" in results
     assert b"url_solicitada" in members[f"revisiones/{revisions[0]}/recursos.json"]
+    entries = json.loads(members[f"revisiones/{revisions[0]}/recursos.json"])
+    both = [e for e in entries if (e.get("archivo") or {}).get("incluido") and "bytes_sondeo" in e]
+    assert both, "a resource both probed and checked"
+    for e in both:  # the probe read the same small file: one copy in the package, pointed to
+        assert e["bytes_sondeo"]["mismo_archivo_que"] == e["archivo"]["ruta"]
+    index = json.loads(members["archivos.json"])
+    assert {e["ruta"] for e in index} == set(files) and all(e["completo"] for e in index)
 
 
 def test_a_file_written_while_a_stage_has_not_committed_its_rows_survives_a_prune(tmp_path):
