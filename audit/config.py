@@ -206,6 +206,18 @@ class ScoringSettings(Section):
         description="Peso de cada característica en la calificación del conjunto (por omisión 1 para cada una).",
     )
 
+    @field_validator("weights")
+    @classmethod
+    def _one_weight_per_characteristic(cls, value: dict[str, float]) -> dict[str, float]:
+        """Characteristics not listed weigh 1 (a rule added to the registry needs no config edit); a key that is
+        not a characteristic is a typo that would silently weigh nothing."""
+        unknown = sorted(set(value) - set(CHARACTERISTICS))
+        if unknown:
+            raise ValueError(f"características desconocidas: {', '.join(unknown)}; válidas: {', '.join(CHARACTERISTICS)}")
+        if any(w < 0 for w in value.values()):
+            raise ValueError("los pesos no pueden ser negativos")
+        return {c: float(value.get(c, 1.0)) for c in CHARACTERISTICS}
+
 
 class IndicatorSettings(Section):
     commitments_file: str | None = Field(None, description="CSV de compromisos (organization,dataset,due_date).")

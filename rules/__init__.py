@@ -202,13 +202,14 @@ def _crashed(rule_id: str, exc: BaseException) -> RuleResult:
 def evaluate_all(
     ctx: DatasetContext,
     params: Mapping[str, Any] | None = None,
-    rules: Iterable[Rule] = RULES,
+    rules: Iterable[Rule] | None = None,
 ) -> list[RuleResult]:
-    """Run every rule on one dataset, in order. Never raises: a crashing rule yields ``not_applicable`` with
-    ``evidence["error"]`` (the scoring stage records it as an error for that dataset)."""
+    """Run every rule on one dataset (``rules``: default the registry, read at call time), in order. Never raises:
+    a crashing rule yields ``not_applicable`` with ``evidence["error"]`` (the scoring stage records it as an error
+    for that dataset)."""
     params = params or {}
     results: list[RuleResult] = []
-    for rule in rules:
+    for rule in RULES if rules is None else rules:
         try:
             p = params.get(rule.id)
             if p is None:

@@ -43,10 +43,7 @@ router = APIRouter(prefix="/api/v1", tags=["api"],
 
 StatusLit = Literal["pass", "partial", "fail", "not_applicable"]
 FilterStatusLit = Literal["pass", "partial", "fail", "not_applicable", "fail_partial"]
-CharLit = Literal[
-    "accesibles", "integrales", "gratuitos", "no_discriminatorios", "oportunos",
-    "permanentes", "primarios", "legibles_por_maquinas", "formatos_abiertos", "libre_uso",
-]
+CharLit = Literal[CHARACTERISTICS]  # type: ignore[valid-type]  # the registry's ids, in legal order
 RunQ = Annotated[int | None, Query(ge=1, le=MAX_INT, description="Id de la corrida (por omisión, la más reciente).")]
 YearQ = Annotated[int | None, Query(ge=1900, le=2200, description="Año evaluado.")]
 LimitQ = Annotated[int | None, Query(ge=1, le=1000, description="Filas por página.")]
