@@ -30,7 +30,8 @@ from sqlalchemy import select
 
 from audit.changes import OrgChanges, PortalChanges, compute_changes
 from audit.clock import utcnow
-from audit.demand import NO_DEMAND_NOTE_ES, Usage
+from audit.demand import NO_DEMAND_NOTE_ES, Usage, collect_demand
+from audit.errors import AuditError
 from audit.notify import Deliveries, Delivery, deliver, load_contacts, safe_name, smtp_password
 from audit.store.models import AlertDelivery, AuditRun, DatasetSnapshot
 
@@ -366,15 +367,10 @@ def send_alerts(store: Store, cfg: AuditConfig, run_id: int, *, dry_run_dir: Pat
     with store.session() as s:
         run = s.get(AuditRun, run_id)
         if run is None:
-            from audit.errors import AuditError
-
             raise AuditError(f"No existe la corrida {run_id}.", hint="Vea las corridas con 'status'.")
         if run.status != "complete":
-            from audit.errors import AuditError
-
             raise AuditError(f"La corrida {run_id} no está completa ({run.status}): no se comparan corridas "
                              "parciales.", hint="Indique una corrida completa con --run.")
-    from audit.demand import collect_demand
 
     if cfg.alerts.usage_max_calls:
         collect_demand(store, cfg, run_id)  # before the changes: their order is impact × demand

@@ -33,7 +33,16 @@ from audit.cli_base import (
 )
 from audit.config import AuditConfig
 from audit.errors import AuditError, ConfigError
-from audit.store import Store
+from audit.store import (
+    AuditRun,
+    DatasetSnapshot,
+    GroupSnapshot,
+    OrganizationResult,
+    OrganizationSnapshot,
+    ResourceSnapshot,
+    RunError,
+    Store,
+)
 
 log = logging.getLogger("audit.cli")
 
@@ -46,7 +55,6 @@ def _portal(cfg: AuditConfig) -> str:
 
 def _resolve_run(store: Store, run: int | None) -> int:
     from audit.runs import latest_run
-    from audit.store import AuditRun
 
     if run is None:
         run = latest_run(store)
@@ -186,7 +194,6 @@ def score(run: RunOpt = None, config: ConfigOpt = None, db: DbOpt = None, out: O
     from audit.pipeline import run_stage
     from audit.reviews import load_reviews, store_reviews
     from audit.runs import mark_stage
-    from audit.store import AuditRun
 
     cfg = _setup(config, db, out=out, verbose=verbose)
     commitments_file = commitments or cfg.indicator.commitments_file
@@ -239,8 +246,6 @@ def report(run: RunOpt = None, year: YearOpt = None, config: ConfigOpt = None, d
 def _run_for_year(store: Store, year: int) -> int:
     from sqlalchemy import select
 
-    from audit.store import AuditRun
-
     with store.session() as s:
         rid = s.scalar(select(AuditRun.id).where(AuditRun.year == year, AuditRun.status == "complete")
                        .order_by(AuditRun.id.desc()).limit(1))
@@ -250,8 +255,6 @@ def _run_for_year(store: Store, year: int) -> int:
 
 
 def _year(store: Store, run_id: int) -> int:
-    from audit.store import AuditRun
-
     with store.session() as s:
         return int(s.get(AuditRun, run_id).year or 0)  # type: ignore[union-attr]
 
@@ -390,8 +393,6 @@ def _print_crawl_summary(store: Store, run_id: int) -> None:
     """What the run has stored (counted in the database: also right for a crawl that was interrupted)."""
     from sqlalchemy import func, select
 
-    from audit.store import DatasetSnapshot, GroupSnapshot, OrganizationSnapshot, ResourceSnapshot, RunError
-
     with store.session() as s:
         def count(model: Any, *where: Any) -> int:
             return int(s.scalar(select(func.count()).select_from(model).where(model.run_id == run_id, *where)) or 0)
@@ -415,8 +416,6 @@ def print_probe_summary(store: Store, run_id: int) -> None:
 
 def print_summary(store: Store, run_id: int, cfg: AuditConfig, *, out_dir: Path | None) -> None:
     from sqlalchemy import select
-
-    from audit.store import AuditRun, OrganizationResult
 
     with store.session() as s:
         run = s.get(AuditRun, run_id)

@@ -37,6 +37,7 @@ from audit.store import (
     LicenseSnapshot,
     OrganizationSnapshot,
     ResourceSnapshot,
+    RunError,
     Store,
 )
 from audit.store.bulk import bulk_insert
@@ -309,8 +310,6 @@ class SourceCrawler:
                 GroupSnapshot.run_id == self.run_id)) or 0
             r.licenses = s.scalar(select(func.count()).select_from(LicenseSnapshot).where(
                 LicenseSnapshot.run_id == self.run_id)) or 0
-            from audit.store import RunError
-
             r.errors = s.scalar(select(func.count()).select_from(RunError).where(
                 RunError.run_id == self.run_id, RunError.stage == "crawl",
                 RunError.code != "removed_during_crawl")) or 0

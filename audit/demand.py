@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import delete, select
 
-from audit.store.models import DatasetDemand, DatasetSnapshot
+from audit.errors import AuditError
+from audit.store.models import AuditRun, DatasetDemand, DatasetSnapshot, RuleResultRecord
 
 if TYPE_CHECKING:
     from audit.config import AuditConfig
@@ -122,8 +123,6 @@ def collect_demand(store: Store, cfg: AuditConfig, run_id: int) -> dict[str, Usa
     """Usage of the run's datasets: from the stored listing, else from ``package_show`` with ``include_tracking``
     when the portal reports it. Never raises: a portal error only means "no usage" (logged)."""
     from audit.ckan import CKANClient
-    from audit.errors import AuditError
-    from audit.store.models import AuditRun
 
     found = run_demand(store, run_id)
     if found:
@@ -188,8 +187,6 @@ def most_used_failing(store: Store, run_id: int, demand: dict[str, Usage] | None
     """The most-used datasets of the run that fail at least one characteristic, most used first:
     (name, title, organization, usage, characteristics failed). [] when the portal reports no usage."""
     from sqlalchemy import func
-
-    from audit.store.models import RuleResultRecord
 
     demand = run_demand(store, run_id) if demand is None else demand
     if not demand:

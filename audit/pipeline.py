@@ -31,6 +31,7 @@ from audit.runs import (
     StageInterrupted,
     create_run,
     mark_stage,
+    record_error,
     recover_abandoned_runs,
     resumable_run,
     set_status,
@@ -248,8 +249,6 @@ def _report(store: Store, run_id: int, cfg: AuditConfig, out: Path) -> dict[str,
     if full is not None:  # a worker ran out of room: the same as this process running out of it
         raise OSError(errno.ENOSPC, full)
     if result.errors:  # one broken report never loses the others; the run's summary counts it
-        from audit.runs import record_error
-
         with store.session() as s:
             for subject, message in result.errors.items():
                 record_error(s, run_id, "report", "report_failed", message, subject=subject)

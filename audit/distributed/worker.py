@@ -12,6 +12,7 @@ import typer
 from audit.cli_base import ConfigOpt, DbOpt, VerboseOpt, _setup, app
 from audit.config import AuditConfig
 from audit.errors import ConfigError
+from audit.store import open_store
 
 
 @app.command()
@@ -31,7 +32,6 @@ def run_worker(cfg: AuditConfig, *, queues: list[str], concurrency: int, verbose
     from audit.distributed.app import QUEUES, make_app
     from audit.distributed.coordinator import WorkersUnavailable, require_distributed_store
     from audit.distributed.state import client
-    from audit.store import open_store
 
     unknown = [q for q in queues if q not in QUEUES]
     if unknown or not queues:

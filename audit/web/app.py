@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from audit.config import AuditConfig
 from audit.errors import AuditError
 from audit.results.cache import ResultsCache
+from audit.store import open_store
 from audit.store.db import Store
 from audit.web.cache import PageCache, TTLMemo
 from audit.web.data import characteristic_titles
@@ -187,8 +188,6 @@ ENV_DB = "AUDIT_WEB_DATABASE_URL"
 def app_from_env() -> FastAPI:
     """uvicorn factory for multi-process serving: each worker opens its own store from the environment."""
     import os
-
-    from audit.store import open_store
 
     cfg = AuditConfig.model_validate_json(os.environ[ENV_CONFIG])
     return create_app(cfg, open_store(os.environ[ENV_DB], migrate_schema=False))

@@ -20,6 +20,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from audit.clock import assume_utc, utcnow
+from audit.store.models import AuditRun, OrganizationSnapshot, Portal
 
 if TYPE_CHECKING:
     from audit.config import AuditConfig
@@ -53,7 +54,6 @@ def _changes(store: Store, cfg: AuditConfig, run_id: int) -> Any:
 def _recent_runs(store: Store, cfg: AuditConfig) -> list[tuple[int, datetime]]:
     """(run id, finished) of the latest complete audits of the configured portal (else the latest audited one)."""
     from audit.changes import AUDIT_KINDS
-    from audit.store.models import AuditRun, Portal
 
     with store.session() as s:
         portal_id = s.scalar(select(Portal.id).where(Portal.url == cfg.portal_url)) if cfg.portal_url else None
@@ -157,8 +157,6 @@ def _feed(request: Request, org: str | None) -> Response:
 
 
 def _org_title(store: Store, org: str, runs: list[int]) -> str | None:
-    from audit.store.models import OrganizationSnapshot
-
     if not runs:
         return None
     with store.session() as s:

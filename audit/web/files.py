@@ -15,7 +15,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, Response
 
 from audit.store.models import AuditRun
-from audit.web.data import MAX_INT
+from audit.web.data import MAX_INT, resolve_run
 
 if TYPE_CHECKING:
     from audit.config import AuditConfig
@@ -126,8 +126,6 @@ def report_file(request: Request, run_id: RunId, filename: FileName) -> Response
 
 def year_report(request: Request, year: int, filename: str) -> Response:
     """``/informes/<year>/<file>`` (older links): the report of the year's newest run with results."""
-    from audit.web.data import resolve_run
-
     st = request.app.state.web
     if not REPORT_FILE.match(filename):
         raise HTTPException(404, "Informe no encontrado.")
