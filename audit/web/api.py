@@ -19,6 +19,9 @@ from audit.web.data import CHARACTERISTICS, MAX_INT
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from audit.store.models import AuditRun
+    from audit.web.app import WebState
+
 T = TypeVar("T")
 
 
@@ -164,7 +167,7 @@ class DatasetDetailOut(BaseModel):
     history: list[dict[str, Any]]
 
 
-def _state(request: Request) -> Any:
+def _state(request: Request) -> WebState:
     return request.app.state.web
 
 
@@ -172,7 +175,7 @@ def _limit(request: Request, limit: int | None) -> int:
     return limit or _state(request).cfg.web.page_size
 
 
-def _run_or_404(s: Session, run: int | None, year: int | None, response: Response | None = None) -> Any:
+def _run_or_404(s: Session, run: int | None, year: int | None, response: Response | None = None) -> AuditRun:
     r = data.resolve_run(s, run_id=run, year=year)
     if r is None:
         raise HTTPException(404, "No hay corridas de auditoría que coincidan (revise run/year).")
