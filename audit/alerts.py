@@ -33,6 +33,7 @@ from audit.clock import utcnow
 from audit.demand import NO_DEMAND_NOTE_ES, Usage, collect_demand
 from audit.errors import AuditError
 from audit.notify import Deliveries, Delivery, deliver, load_contacts, safe_name, smtp_password
+from audit.outcomes import outcome_es
 from audit.store.models import AlertDelivery, AuditRun, DatasetSnapshot
 
 if TYPE_CHECKING:
@@ -43,13 +44,7 @@ log = logging.getLogger(__name__)
 _EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
 PORTAL = ""  # organization_name of the evaluators' digest
 
-OUTCOME_ES = {
-    "not_found": "no encontrado", "server_error": "error del servidor", "timeout": "tiempo de espera agotado",
-    "dns_error": "el dominio no existe", "connection_error": "no se pudo conectar",
-    "tls_error": "error de certificado TLS", "auth_required": "requiere iniciar sesión",
-    "payment_required": "requiere pago", "empty": "respuesta vacía", "blocked_unsafe": "URL bloqueada por seguridad",
-    "unsupported_scheme": "tipo de URL no admitido", "client_error": "la petición fue rechazada",
-}
+OUTCOME_ES = outcome_es("dashboard")
 STATUS_ES = {"fail": "no cumple", "partial": "cumple parcialmente", "pass": "cumple"}
 _MONTHS = ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
            "noviembre", "diciembre")

@@ -8,31 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
-
-class Outcome(StrEnum):
-    """What happened when an anonymous client fetched a resource: one taxonomy for the probe, rules and reports."""
-
-    OK = "ok"
-    NOT_FOUND = "not_found"
-    SERVER_ERROR = "server_error"
-    TIMEOUT = "timeout"
-    DNS_ERROR = "dns_error"
-    CONNECTION_ERROR = "connection_error"
-    TLS_ERROR = "tls_error"
-    AUTH_REQUIRED = "auth_required"
-    PAYMENT_REQUIRED = "payment_required"
-    LANDING_PAGE = "landing_page"
-    EMPTY = "empty"
-    BLOCKED_UNSAFE = "blocked_unsafe"
-    UNSUPPORTED_SCHEME = "unsupported_scheme"
-    CLIENT_ERROR = "client_error"  # other 4xx (400, 405, 451 …)
-
-
-#: outcomes where an anonymous request got a 2xx response with content ("reachable" in the rules' sense)
-REACHABLE_OUTCOMES = frozenset({Outcome.OK, Outcome.LANDING_PAGE})
+from audit.outcomes import REACHABLE_OUTCOMES as REACHABLE_OUTCOMES
+from audit.outcomes import Outcome as Outcome
 
 
 @dataclass(frozen=True, slots=True)

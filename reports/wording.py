@@ -12,6 +12,7 @@ import re
 from datetime import date
 from typing import Any
 
+from audit.outcomes import outcome_es, reason_es
 from reports.format import fmt_date, fmt_int, fmt_num, fmt_pct
 
 #: HTTP status codes a reader may meet, in words
@@ -24,27 +25,9 @@ HTTP_ES = {
 
 #: probe outcomes and reasons, evidence vocabularies and other codes that appear in findings
 CODES_ES: dict[str, str] = {
-    # probe outcomes
-    "ok": "respondió con datos", "landing_page": "página web en lugar del archivo",
-    "not_found": "no encontrado", "server_error": "error del servidor", "timeout": "tiempo de espera agotado",
-    "dns_error": "el dominio no existe", "connection_error": "conexión rechazada",
-    "tls_error": "certificado de seguridad (TLS) inválido", "auth_required": "pide iniciar sesión",
-    "payment_required": "pide un pago", "empty": "respuesta vacía", "blocked_unsafe": "dirección no permitida",
-    "unsupported_scheme": "protocolo no admitido (no es http ni https)", "client_error": "error del cliente",
+    **outcome_es("report"),
     "error": "error al consultar",
-    # probe reasons
-    "html_instead_of_data": "se recibió una página web en lugar del archivo de datos",
-    "login_redirect": "redirige a una página de inicio de sesión", "login_page": "muestra un formulario de acceso",
-    "payment_page": "lleva a una página de pago", "zero_bytes": "el archivo está vacío",
-    "scheme_ftp": "enlace FTP (no se descarga por web)", "missing_url": "el recurso no tiene URL",
-    "malformed_url": "la URL está mal escrita", "connection_refused": "el servidor rechazó la conexión",
-    "connection_dropped": "el servidor cortó la conexión", "connect_timeout": "el servidor no respondió a tiempo",
-    "read_timeout": "la descarga tardó demasiado", "total_timeout": "la descarga tardó demasiado",
-    "too_many_redirects": "demasiadas redirecciones", "redirect_loop": "redirecciones en ciclo",
-    "redirect_without_location": "redirección sin destino", "malformed_redirect": "redirección mal formada",
-    "tls_certificate": "certificado de seguridad (TLS) inválido", "invalid_http_response": "respuesta HTTP inválida",
-    "invalid_content_encoding": "compresión de la respuesta inválida", "internal_error": "error interno del auditor",
-    "http_client_error": "error del cliente",
+    **reason_es("report"),
     # dates (oportunos evidence)
     "last_modified": "fecha de modificación del recurso", "resource_last_modified": "fecha de modificación del recurso",
     "http_last_modified": "encabezado HTTP de última modificación", "hash_change": "cambio de contenido detectado",

@@ -17,8 +17,9 @@ from audit.archive import EvidenceArchive, maybe_prune
 from audit.clock import to_utc, utcnow
 from audit.config import AuditConfig
 from audit.errors import StoreError
-from audit.evidence import Outcome, ProbeEvidence
+from audit.evidence import ProbeEvidence
 from audit.httppolicy import allow_list
+from audit.outcomes import UNPROBED_TABLE_ES, Outcome, outcome_es
 from audit.probe.client import ProbeRequest, probe_urls, with_previous
 from audit.progress import stage_progress
 from audit.store.db import Store
@@ -31,24 +32,8 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-#: Spanish labels for the CLI/dashboard tables
-OUTCOME_LABELS_ES: dict[str, str] = {
-    Outcome.OK.value: "Descarga correcta",
-    Outcome.NOT_FOUND.value: "No encontrado (404/410)",
-    Outcome.SERVER_ERROR.value: "Error del servidor",
-    Outcome.TIMEOUT.value: "Tiempo agotado",
-    Outcome.DNS_ERROR.value: "Dominio inexistente",
-    Outcome.CONNECTION_ERROR.value: "Error de conexión",
-    Outcome.TLS_ERROR.value: "Certificado TLS inválido",
-    Outcome.AUTH_REQUIRED.value: "Requiere cuenta",
-    Outcome.PAYMENT_REQUIRED.value: "Requiere pago",
-    Outcome.LANDING_PAGE.value: "Página web en vez de datos",
-    Outcome.EMPTY.value: "Archivo vacío",
-    Outcome.BLOCKED_UNSAFE.value: "Dirección no pública (bloqueada)",
-    Outcome.UNSUPPORTED_SCHEME.value: "URL no descargable",
-    Outcome.CLIENT_ERROR.value: "Petición rechazada (4xx)",
-    "unprobed": "Sin sondear",
-}
+#: Spanish headings of the CLI probe summary table (outcome values, then "unprobed")
+OUTCOME_LABELS_ES: dict[str, str] = {**outcome_es("table"), "unprobed": UNPROBED_TABLE_ES}
 
 _EVIDENCE_FIELDS = (
     "outcome", "reason", "status_code", "final_url", "content_type", "content_length", "content_disposition",

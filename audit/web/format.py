@@ -6,6 +6,8 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from audit.outcomes import outcome_es
+
 try:  # the reports helper's module: one formatting for reports and dashboard
     from reports.format import STATUS_LABEL, STATUS_SYMBOL, install_filters
 except ImportError:  # pragma: no cover - only before reports/format.py exists
@@ -38,23 +40,8 @@ except ImportError:  # pragma: no cover - only before reports/format.py exists
         env.globals["plural_word"] = lambda n, s, p=None: s if n == 1 else (p or s + "s")
         return env
 
-#: probe outcomes (audit.evidence.Outcome) in plain Spanish
-OUTCOME_ES = {
-    "ok": "descarga correcta",
-    "not_found": "no encontrado",
-    "server_error": "error del servidor",
-    "timeout": "tiempo de espera agotado",
-    "dns_error": "el dominio no existe",
-    "connection_error": "no se pudo conectar",
-    "tls_error": "error de certificado TLS",
-    "auth_required": "requiere iniciar sesión",
-    "payment_required": "requiere pago",
-    "landing_page": "página HTML en lugar del archivo",
-    "empty": "respuesta vacía",
-    "blocked_unsafe": "URL bloqueada por seguridad",
-    "unsupported_scheme": "tipo de URL no admitido",
-    "client_error": "la petición fue rechazada",
-}
+#: probe outcomes (audit.outcomes.Outcome) in plain Spanish
+OUTCOME_ES = outcome_es("dashboard")
 
 
 #: pure formatting filters whose results are memoised (Babel formatting costs ~50 µs a call; a page makes hundreds)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from audit import outcomes
 from audit.web.format import OUTCOME_ES
 
 RUN_STATUS = {"running": "en curso", "complete": "completa", "partial": "parcial", "failed": "fallida",
@@ -55,24 +56,7 @@ def run_counts(counts: dict[str, Any]) -> list[tuple[str, Any]]:
     return out
 
 
-_HTTP_CLASSES = {"http_401": "el servidor pide credenciales (HTTP 401)", "http_402": "el servidor pide un pago (HTTP 402)",
-                 "http_403": "acceso prohibido (HTTP 403)", "http_404": "el archivo no existe (HTTP 404)",
-                 "http_408": "el servidor tardó demasiado (HTTP 408)", "http_410": "el archivo fue retirado (HTTP 410)",
-                 "http_429": "demasiadas peticiones (HTTP 429)"}
-REASON = {
-    "html_instead_of_data": "se recibió una página HTML en lugar de los datos",
-    "login_page": "se recibió una página de inicio de sesión", "login_redirect": "redirige a iniciar sesión",
-    "payment_page": "se recibió una página de pago", "zero_bytes": "el archivo está vacío",
-    "not_modified": "sin cambios desde la consulta anterior", "connection_dropped": "la conexión se cortó",
-    "connection_refused": "el servidor rechazó la conexión", "http_client_error": "error en la comunicación",
-    "invalid_http_response": "respuesta HTTP no válida", "dns_error": "el dominio no existe",
-    "invalid_content_encoding": "compresión de la respuesta no válida", "redirect_loop": "redirecciones en bucle",
-    "redirect_without_location": "redirección sin destino", "connect_timeout": "no respondió a tiempo al conectar",
-    "read_timeout": "dejó de enviar datos", "total_timeout": "la descarga tardó demasiado",
-    "malformed_redirect": "redirección con una dirección no válida", "malformed_url": "la dirección no es válida",
-    "missing_url": "el recurso no tiene dirección", "internal_error": "error interno del auditor",
-    "tls_certificate": "certificado TLS no válido",
-}
+REASON = outcomes.reason_es("dashboard")
 
 
 def reason_es(code: str | None) -> str:
@@ -81,8 +65,6 @@ def reason_es(code: str | None) -> str:
         return ""
     if code in REASON:
         return REASON[code]
-    if code in _HTTP_CLASSES:
-        return _HTTP_CLASSES[code]
     if code.startswith("http_") and code[5:].isdigit():
         return f"respuesta HTTP {code[5:]}"
     if code.startswith("unsafe_"):
