@@ -238,9 +238,14 @@ def build_portal_report(
         )
 
 
-def build_portal_context(store: Store, run_id: int, *, weights: dict[str, float] | None = None) -> PortalContext:
-    """Ranking, averages and earlier years of the run, computed once for every organization report."""
-    return portal_context(store, run_id, weights=weights)
+def build_portal_context(store: Store, run_id: int, *, weights: dict[str, float] | None = None,
+                         rules_params: dict[str, Any] | None = None) -> PortalContext:
+    """Ranking, averages, earlier years and (given ``rules_params``) the duplicate groups of the run, computed once
+    for every organization report — the parallel workers receive it filled in."""
+    context = portal_context(store, run_id, weights=weights)
+    if rules_params is not None:
+        _duplicates(store, run_id, rules_params, context)
+    return context
 
 
 def _duplicates(store: Store, run_id: int, rules_params: dict[str, Any] | None,

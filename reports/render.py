@@ -503,7 +503,7 @@ def render_reports(
             raise ConfigError(f"Dos organizaciones producirían el mismo archivo: {stems[org_file(n)]!r} y {n!r}")
         stems[org_file(n)] = n
 
-    context = build_portal_context(store, run_id, weights=dict(cfg.scoring.weights))
+    context = build_portal_context(store, run_id, weights=dict(cfg.scoring.weights), rules_params=cfg.rules.model_dump())
     st = _settings_from(cfg, run_id, out_dir, pdf, context)
     with_portal = organizations is None if include_portal is None else include_portal
     jobs: list[str | None] = ([None] if with_portal else []) + list(names)
