@@ -19,6 +19,7 @@ the last prune is older than ``archive.prune_interval_hours``. A stored file is 
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import gzip
 import hashlib
@@ -86,12 +87,14 @@ class EvidenceArchive:
             return {"sha256": digest, "stored": False, "reason": "too_large", "bytes": len(data)}
         path = self.path_of(digest)
         if path.exists():
-            os.utime(path)  # a newer reference: retention reads the database, this only helps a human browsing
+            with contextlib.suppress(OSError):  # a newer reference: retention reads the database; this helps a human
+                os.utime(path)
             return {"sha256": digest, "stored": True, "path": self.relpath(digest), "bytes": len(data),
                     "stored_bytes": path.stat().st_size, "new": False, "ms": _ms(t0)}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".gz")
-        try:
+        tmp = ""
+        try:  # a full or read-only disk costs the copy, never the probe or check that asked for it
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".gz")
             with os.fdopen(fd, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=self.compresslevel,
                                                           mtime=0) as gz:
                 gz.write(data)
@@ -99,7 +102,8 @@ class EvidenceArchive:
             stored = path.stat().st_size
             self._grow(stored)
         except OSError as exc:
-            Path(tmp).unlink(missing_ok=True)
+            if tmp:
+                Path(tmp).unlink(missing_ok=True)
             log.warning("archive: could not store %s: %s", digest, exc)
             return {"sha256": digest, "stored": False, "reason": f"os_error: {exc.strerror or exc}", "bytes": len(data)}
         return {"sha256": digest, "stored": True, "path": self.relpath(digest), "bytes": len(data),
@@ -211,7 +215,10 @@ def prune(store: Store, cfg: AuditConfig, *, now: datetime | None = None) -> dic
         deleted += 1
     files, size = archive.usage()
     stamp = now.astimezone(UTC).isoformat()
-    archive._update_usage(lambda _old: {"bytes": size, "files": files, "pruned_at": stamp})
+    try:
+        archive._update_usage(lambda _old: {"bytes": size, "files": files, "pruned_at": stamp})
+    except OSError as exc:  # a full disk: the next stage prunes again, which is what a full disk needs
+        log.warning("archive: could not record the prune: %s", exc)
     log.info("archive prune deleted=%d kept=%d bytes=%d", deleted, files, size)
     return {"deleted": deleted, "kept": files, "bytes": size}
 

@@ -350,3 +350,12 @@ def test_the_prober_keeps_a_tabular_prefix_only_when_no_content_check_will_keep_
     assert csv.truncated and csv.sniffed_type == "csv" and doc.truncated and doc.sniffed_type == "pdf"  # type: ignore[attr-defined]
     assert archive.has(doc.sha256)  # type: ignore[attr-defined]  # a PDF is never downloaded again: its bytes are kept
     assert archive.has(csv.sha256) is (not content_enabled)  # type: ignore[attr-defined]
+
+
+def test_a_disk_that_refuses_the_copy_never_fails_the_caller(tmp_path):
+    blocker = tmp_path / "no-es-carpeta"
+    blocker.write_text("un archivo donde iría la carpeta de evidencias")
+    archive = EvidenceArchive(blocker / "ev", max_file_bytes=1 << 20)
+    result = archive.put(b"contenido" * 100)
+    assert result["stored"] is False and result["reason"].startswith("os_error")
+    assert archive.read(result["sha256"]) is None and archive.usage_state() == {}

@@ -283,8 +283,11 @@ class Prober:
         event loop keeps probing. Never parsed; over ``archive.max_file_bytes`` or on a disk error (logged) it is
         not stored and the probe row keeps its hash."""
         archive = self.archive
-        if archive is not None and not archive.has(sha256):
-            await asyncio.to_thread(archive.put, body, sha256)
+        try:
+            if archive is not None and not archive.has(sha256):
+                await asyncio.to_thread(archive.put, body, sha256)
+        except OSError as exc:  # e.g. the archive folder's disk is gone: the probe's evidence stands without a copy
+            log.warning("archive: could not store %s: %s", sha256, exc)
 
     def _conditional_headers(self, req: ProbeRequest) -> dict[str, str]:
         if not self.cfg.probe.conditional_requests:
