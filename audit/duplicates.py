@@ -17,6 +17,7 @@ from difflib import SequenceMatcher
 from sqlalchemy import select
 
 from audit.indicator import CommitmentOutcome
+from audit.outcomes import Outcome
 from audit.store.db import Store
 from audit.store.models import ContentCheck, DatasetSnapshot, Probe, ResourceSnapshot
 from audit.textnorm import match_key
@@ -83,7 +84,7 @@ def find_duplicates(store: Store, run_id: int, documentation: RuleParams | None 
             select(ResourceSnapshot.id, ResourceSnapshot.dataset_snapshot_id, Probe.sha256, Probe.truncated,
                    Probe.sniffed_type)
             .join(Probe, Probe.resource_snapshot_id == ResourceSnapshot.id)
-            .where(Probe.run_id == run_id, Probe.sha256.is_not(None), Probe.outcome == "ok")
+            .where(Probe.run_id == run_id, Probe.sha256.is_not(None), Probe.outcome == Outcome.OK.value)
         ).all()
         checks = s.execute(
             select(ResourceSnapshot.id, ResourceSnapshot.dataset_snapshot_id, ContentCheck.sha256,

@@ -16,7 +16,7 @@ from audit.outcomes import Outcome as Outcome
 
 @dataclass(frozen=True, slots=True)
 class ProbeEvidence:
-    outcome: str
+    outcome: Outcome  # stored as its plain string; rows read back are converted to the enum
     reason: str = ""  # machine reason code, e.g. "http_404", "login_form", "redirect_loop"
     status_code: int | None = None
     final_url: str | None = None

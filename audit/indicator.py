@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from audit.csvfiles import parse_day, read_csv_rows
 from audit.errors import InputFileError
+from audit.outcomes import REACHABLE_OUTCOMES, Outcome
 from audit.textnorm import match_key
 
 #: what makes a committed dataset «publicado» (``indicator.published_requires``), and how the reports say it
@@ -39,8 +40,8 @@ def resource_publishes(requires: str, *, outcome: str | None, documentation: boo
     if requires == "listed" or not probed:
         return True
     if requires == "reachable_resource":
-        return outcome in ("ok", "landing_page")
-    return outcome == "ok" and not documentation
+        return outcome in REACHABLE_OUTCOMES
+    return outcome == Outcome.OK and not documentation
 
 
 @dataclass(frozen=True, slots=True)

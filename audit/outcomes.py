@@ -4,9 +4,10 @@ An outcome says what happened when an anonymous client fetched a resource; a rea
 ``login_page``, ``unsafe_private``) says why. Both are stored as plain strings (the ``probe`` table, scores.csv,
 scores.json), so :class:`Outcome` is a ``StrEnum``: a member *is* its stored string.
 
-Readers meet them in three places that word them differently on purpose — a column heading of the CLI table, a
-short phrase on the dashboard and in alert e-mails, a phrase in the reports' running text and glossary — so each
-outcome has one row with its three forms, and the probe reasons one row with the dashboard and the report form.
+Readers meet them in places that word them differently on purpose — a column heading of the CLI table, a short
+phrase on the dashboard and in alert e-mails, a phrase in the reports' running text and glossary, a label of the
+reports' tables — so each outcome has one row with its four forms, and each probe reason one row with its dashboard
+and report forms.
 The dashboard, the alerts, the reports and the CLI derive their tables from here.
 """
 
@@ -40,30 +41,38 @@ REACHABLE_OUTCOMES = frozenset({Outcome.OK, Outcome.LANDING_PAGE})
 
 
 class OutcomeWords(NamedTuple):
-    table: str  # a column heading of the CLI probe summary: capitalised, short
+    cli_heading: str  # a column heading of the CLI probe summary
     dashboard: str  # after a colon on the dashboard and in alert e-mails: «… : no se pudo conectar»
     report: str  # the reports' running text and glossary
+    report_heading: str  # a row or legend label of the reports' outcome tables and charts
 
 
 OUTCOME_WORDS: dict[Outcome, OutcomeWords] = {
-    Outcome.OK: OutcomeWords("Descarga correcta", "descarga correcta", "respondió con datos"),
-    Outcome.NOT_FOUND: OutcomeWords("No encontrado (404/410)", "no encontrado", "no encontrado"),
-    Outcome.SERVER_ERROR: OutcomeWords("Error del servidor", "error del servidor", "error del servidor"),
-    Outcome.TIMEOUT: OutcomeWords("Tiempo agotado", "tiempo de espera agotado", "tiempo de espera agotado"),
-    Outcome.DNS_ERROR: OutcomeWords("Dominio inexistente", "el dominio no existe", "el dominio no existe"),
-    Outcome.CONNECTION_ERROR: OutcomeWords("Error de conexión", "no se pudo conectar", "conexión rechazada"),
+    Outcome.OK: OutcomeWords("Descarga correcta", "descarga correcta", "respondió con datos", "Respondió con datos"),
+    Outcome.NOT_FOUND: OutcomeWords("No encontrado (404/410)", "no encontrado", "no encontrado",
+                                    "No encontrado (404/410)"),
+    Outcome.SERVER_ERROR: OutcomeWords("Error del servidor", "error del servidor", "error del servidor",
+                                       "Error del servidor (5xx)"),
+    Outcome.TIMEOUT: OutcomeWords("Tiempo agotado", "tiempo de espera agotado", "tiempo de espera agotado",
+                                  "Tiempo de espera agotado"),
+    Outcome.DNS_ERROR: OutcomeWords("Dominio inexistente", "el dominio no existe", "el dominio no existe",
+                                    "El dominio no existe"),
+    Outcome.CONNECTION_ERROR: OutcomeWords("Error de conexión", "no se pudo conectar", "conexión rechazada",
+                                           "Conexión rechazada"),
     Outcome.TLS_ERROR: OutcomeWords("Certificado TLS inválido", "error de certificado TLS",
-                                    "certificado de seguridad (TLS) inválido"),
-    Outcome.AUTH_REQUIRED: OutcomeWords("Requiere cuenta", "requiere iniciar sesión", "pide iniciar sesión"),
-    Outcome.PAYMENT_REQUIRED: OutcomeWords("Requiere pago", "requiere pago", "pide un pago"),
+                                    "certificado de seguridad (TLS) inválido", "Certificado TLS inválido"),
+    Outcome.AUTH_REQUIRED: OutcomeWords("Requiere cuenta", "requiere iniciar sesión", "pide iniciar sesión",
+                                        "Pide iniciar sesión"),
+    Outcome.PAYMENT_REQUIRED: OutcomeWords("Requiere pago", "requiere pago", "pide un pago", "Pide un pago"),
     Outcome.LANDING_PAGE: OutcomeWords("Página web en vez de datos", "página HTML en lugar del archivo",
-                                       "página web en lugar del archivo"),
-    Outcome.EMPTY: OutcomeWords("Archivo vacío", "respuesta vacía", "respuesta vacía"),
+                                       "página web en lugar del archivo", "Página HTML (no el archivo)"),
+    Outcome.EMPTY: OutcomeWords("Archivo vacío", "respuesta vacía", "respuesta vacía", "Respuesta vacía"),
     Outcome.BLOCKED_UNSAFE: OutcomeWords("Dirección no pública (bloqueada)", "URL bloqueada por seguridad",
-                                         "dirección no permitida"),
+                                         "dirección no permitida", "Dirección no permitida"),
     Outcome.UNSUPPORTED_SCHEME: OutcomeWords("URL no descargable", "tipo de URL no admitido",
-                                             "protocolo no admitido (no es http ni https)"),
-    Outcome.CLIENT_ERROR: OutcomeWords("Petición rechazada (4xx)", "la petición fue rechazada", "error del cliente"),
+                                             "protocolo no admitido (no es http ni https)", "Esquema no soportado"),
+    Outcome.CLIENT_ERROR: OutcomeWords("Petición rechazada (4xx)", "la petición fue rechazada", "error del cliente",
+                                       "Otro error del cliente (4xx)"),
 }
 
 #: the CLI table heading of resources without a probe row
@@ -71,7 +80,7 @@ UNPROBED_TABLE_ES = "Sin sondear"
 
 
 def outcome_es(use: str) -> dict[str, str]:
-    """outcome value → its wording for one use (``table``, ``dashboard`` or ``report``), in enum order."""
+    """outcome value → its wording for one use (a field of :class:`OutcomeWords`), in enum order."""
     return {o.value: getattr(w, use) for o, w in OUTCOME_WORDS.items()}
 
 

@@ -33,6 +33,7 @@ from audit.childproc import completed, process_pool
 from audit.config import AuditConfig
 from audit.errors import ConfigError
 from audit.legal import LegalBasis
+from audit.outcomes import outcome_es
 from audit.progress import stage_progress
 from audit.store.db import Store, open_store
 from reports import charts as ch
@@ -59,22 +60,8 @@ _SAFE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,99}")
 #: above this many organizations the portal charts show distributions instead of one bar per organization
 MAX_BARS = 40
 
-OUTCOME_LABELS = {
-    "ok": "Respondió con datos",
-    "landing_page": "Página HTML (no el archivo)",
-    "not_found": "No encontrado (404/410)",
-    "server_error": "Error del servidor (5xx)",
-    "timeout": "Tiempo de espera agotado",
-    "dns_error": "El dominio no existe",
-    "connection_error": "Conexión rechazada",
-    "tls_error": "Certificado TLS inválido",
-    "auth_required": "Pide iniciar sesión",
-    "payment_required": "Pide un pago",
-    "empty": "Respuesta vacía",
-    "blocked_unsafe": "Dirección no permitida",
-    "unsupported_scheme": "Esquema no soportado",
-    "client_error": "Otro error del cliente (4xx)",
-}
+#: probe outcomes as the reports' tables and charts label them
+OUTCOME_LABELS = outcome_es("report_heading")
 
 
 # ---------------------------------------------------------------------------------------------- templates

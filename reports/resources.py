@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from audit.evidence import REACHABLE_OUTCOMES
+from audit.outcomes import REACHABLE_OUTCOMES, Outcome
 from audit.store.models import AuditRun, Probe, ResourceSnapshot
 
 _REACHABLE = frozenset(str(o) for o in REACHABLE_OUTCOMES)
@@ -42,7 +42,7 @@ class ResourceInfo:
     @property
     def problem(self) -> bool:
         """The file could not be obtained as data: an error, or a web page instead of the file."""
-        return self.outcome is not None and self.outcome != "ok"
+        return self.outcome is not None and self.outcome != Outcome.OK
 
     @property
     def reachable(self) -> bool:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from audit.clock import to_utc
 from audit.evidence import DatasetContext, ResourceEvidence
+from audit.outcomes import Outcome
 from audit.textnorm import strip_accents
 from rules.base import Finding, RuleResult, Status
 
@@ -263,7 +264,7 @@ OBTAINED = "obtained"  # at least one data file was downloaded
 def obtained(ev: ResourceEvidence) -> bool:
     """A data file came back for an anonymous request (a web page where the file should be does not count), or
     the resource was reachable in some run of the year (annual evaluation)."""
-    if ev.probe is not None and ev.probe.outcome == "ok":
+    if ev.probe is not None and ev.probe.outcome == Outcome.OK:
         return True
     return ev.availability is not None and ev.availability.reachable_runs > 0
 
@@ -299,7 +300,7 @@ def no_data_finding(state: str, consequence_es: str, ctx: DatasetContext | None 
     the rule's own consequence appended. Manual review when a web page answered where a data file was declared
     (the page may lead to the data)."""
     code, message, remediation = _NO_DATA[state]
-    pages = [ev for ev in (ctx.resources if ctx else ()) if ev.probe is not None and ev.probe.outcome == "landing_page"]
+    pages = [ev for ev in (ctx.resources if ctx else ()) if ev.probe is not None and ev.probe.outcome == Outcome.LANDING_PAGE]
     outcomes = sorted({str(ev.probe.outcome) for ev in (ctx.resources if ctx else ()) if ev.probe is not None})
     observed = {NO_RESOURCES: "0 recursos", NO_DATA_RESOURCES: "solo documentación"}.get(state) or ", ".join(outcomes)
     return Finding(code, f"{message} {consequence_es}".strip(), remediation, observed=observed or None,

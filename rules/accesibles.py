@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from audit.evidence import DatasetContext, ResourceEvidence
+from audit.outcomes import Outcome
 from rules._common import RuleParams, fold, graded, make_result, retired_result
 from rules.base import Finding, Rule, RuleResult, Status
 
@@ -86,7 +87,7 @@ def _judge(ev: ResourceEvidence, params: Params) -> tuple[float | None, Finding 
     if probe is None:
         return None, None, {"resource": ev.label, "outcome": None}
     facts = {"resource": ev.label, "outcome": str(probe.outcome)}
-    if probe.outcome == "landing_page":
+    if probe.outcome == Outcome.LANDING_PAGE:
         return 0.5, Finding(
             "pagina_en_lugar_de_datos",
             "El enlace lleva a una página web, no al archivo de datos declarado; no se pudo verificar que la página "

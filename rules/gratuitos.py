@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import Field
 
 from audit.evidence import DatasetContext
+from audit.outcomes import Outcome
 from rules._common import (
     RuleParams,
     as_text,
@@ -158,7 +159,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
     findings: list[Finding] = []
     # 1. the resources themselves: 402 or a payment page
     for ev in ctx.resources:
-        if ev.probe is not None and ev.probe.outcome == "payment_required":
+        if ev.probe is not None and ev.probe.outcome == Outcome.PAYMENT_REQUIRED:
             findings.append(Finding(
                 "recurso_de_pago", "El recurso exige un pago para descargarlo.",
                 "Publique el archivo para descarga libre, sin cobro.", resource=ev.label,
@@ -199,8 +200,8 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
             "sin_evidencia", "Sin evidencia: no se sondearon los recursos de este conjunto.",
             "Ejecute la etapa de sondeo y vuelva a calificar.")] + review, evidence=evidence)
     # only a downloaded file shows the data are obtained free; a web page where the file should be proves nothing
-    obtained = [ev for ev in data if ev.probe is not None and ev.probe.outcome == "ok"]
-    pages = [ev for ev in data if ev.probe is not None and ev.probe.outcome == "landing_page"]
+    obtained = [ev for ev in data if ev.probe is not None and ev.probe.outcome == Outcome.OK]
+    pages = [ev for ev in data if ev.probe is not None and ev.probe.outcome == Outcome.LANDING_PAGE]
     evidence["reachable_data_resources"] = len(obtained)
     if obtained:
         return make_result(ID, Status.PASS, findings=review, evidence=evidence)

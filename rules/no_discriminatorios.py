@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from audit.evidence import DatasetContext
+from audit.outcomes import REACHABLE_OUTCOMES, Outcome
 from rules._common import RuleParams, data_resources, make_result, retired_result
 from rules.base import Finding, Rule, RuleResult, Status
 
@@ -40,13 +41,13 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
             "Ejecute la etapa de sondeo y vuelva a calificar.")], evidence={"data_resources": len(data)})
     # a bare 403 (no login form, no WWW-Authenticate, no sign-up redirect) is an unreachable file, not a
     # registration wall; older runs stored it as auth_required with reason http_403
-    auth = [ev for ev in probed if ev.probe is not None and ev.probe.outcome == "auth_required"
+    auth = [ev for ev in probed if ev.probe is not None and ev.probe.outcome == Outcome.AUTH_REQUIRED
             and ev.probe.reason != "http_403"]
-    answered_outcomes = {"ok", "landing_page"} | (
-        {"payment_required"} if params.count_payment_as_answered else set()
+    answered_outcomes = set(REACHABLE_OUTCOMES) | (
+        {Outcome.PAYMENT_REQUIRED} if params.count_payment_as_answered else set()
     )
     answered = [ev for ev in probed if ev.probe is not None and ev.probe.outcome in answered_outcomes] + auth
-    reachable = [ev for ev in probed if ev.probe is not None and ev.probe.outcome == "ok"]  # a data file obtained
+    reachable = [ev for ev in probed if ev.probe is not None and ev.probe.outcome == Outcome.OK]  # a data file obtained
     findings = []
     for ev in auth:
         assert ev.probe is not None
@@ -69,7 +70,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
     if auth:
         return make_result(ID, Status.PARTIAL, score=1 - len(auth) / len(answered), findings=findings,
                            evidence=evidence)
-    pages = [ev for ev in probed if ev.probe is not None and ev.probe.outcome == "landing_page"]
+    pages = [ev for ev in probed if ev.probe is not None and ev.probe.outcome == Outcome.LANDING_PAGE]
     if not reachable and pages:  # a page answered, but whether the data behind it need an account is unknown
         return make_result(ID, Status.NOT_APPLICABLE, findings=[Finding(
             "solo_paginas_web",

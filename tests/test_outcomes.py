@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from typing import Any
+from urllib.parse import urlsplit
 
+import pytest
+
+from audit.config import AuditConfig
 from audit.outcomes import OUTCOME_WORDS, REASON_WORDS, Outcome, outcome_es, reason_es
+from audit.probe import ProbeRequest, probe_urls
 
 
 def test_outcomes_are_their_stored_strings() -> None:
@@ -46,3 +53,55 @@ def test_readers_tables_derive_from_the_one_wording() -> None:
     assert web_reason_es("redirect_loop") == "redirecciones en bucle"
     assert web_reason_es("http_404") == "el archivo no existe (HTTP 404)"
     assert web_reason_es("http_418") == "respuesta HTTP 418"
+
+
+def test_report_tables_label_outcomes_from_the_one_wording() -> None:
+    from reports.render import outcome_label
+
+    assert [outcome_label(o) for o in Outcome] == [w.report_heading for w in OUTCOME_WORDS.values()]
+    assert outcome_label("landing_page") == "Página HTML (no el archivo)"
+
+
+def test_every_outcome_the_prober_gives_the_sample_portal_is_a_member(sample_portal: Any) -> None:
+    """The prober hands out enum members (not look-alike strings), and its crashes are not outcomes."""
+    cfg = AuditConfig.model_validate({"http": {"retries": 0, "total_timeout_s": 10}})
+    reqs = [ProbeRequest(r.get("url"), key=(pkg["name"], i), declared_format=r.get("format"))
+            for pkg in sample_portal.catalog.iter_datasets() for i, r in enumerate(pkg.get("resources", []))]
+
+    async def go() -> list[Any]:
+        host = urlsplit(sample_portal.url).hostname
+        return [ev async for _, ev in probe_urls(reqs, cfg, allow_hosts=[host])]
+
+    results = asyncio.run(go())
+    assert len(results) == len(reqs)
+    assert all(type(ev.outcome) is Outcome for ev in results), {type(ev.outcome) for ev in results}
+    seen = {ev.outcome for ev in results}
+    # the sample portal plants most failure kinds; every one of them is worded for every reader
+    assert len(seen) >= 8, seen
+    assert all(OUTCOME_WORDS[o].dashboard for o in seen)
+
+
+def test_a_prober_crash_is_a_probe_crash_not_an_outcome(monkeypatch: pytest.MonkeyPatch) -> None:
+    from audit.probe import ProbeCrash, Prober
+
+    async def broken(self: Prober, req: ProbeRequest) -> Any:  # stands in for a bug in our own code
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(Prober, "probe", broken)
+
+    async def go() -> list[Any]:
+        return [ev async for _, ev in probe_urls([ProbeRequest("http://127.0.0.1:9/x", key=1)], AuditConfig())]
+
+    (crash,) = asyncio.run(go())
+    assert crash == ProbeCrash(error="RuntimeError: bug", reason="internal_error")
+    assert not hasattr(crash, "outcome")
+
+
+def test_outcomes_read_back_from_a_wire_message_are_members() -> None:
+    from audit.distributed.wire import evidence_from_json, evidence_to_json
+    from audit.evidence import ProbeEvidence
+
+    sent = evidence_to_json(ProbeEvidence(outcome=Outcome.LANDING_PAGE, reason="html_instead_of_data"))
+    assert json.loads(json.dumps(sent))["outcome"] == "landing_page"
+    back = evidence_from_json(json.loads(json.dumps(sent)))
+    assert type(back.outcome) is Outcome and back.outcome is Outcome.LANDING_PAGE

@@ -6,7 +6,7 @@ exchange into an outcome; ``stage`` reads resources from the store and writes ``
 
 from __future__ import annotations
 
-from audit.probe.client import Prober, ProbeRequest, fetch_bytes, probe_urls, with_previous
+from audit.probe.client import ProbeCrash, Prober, ProbeRequest, fetch_bytes, probe_urls, with_previous
 from audit.probe.stage import (
     OUTCOME_LABELS_ES,
     probe_evidence_for_run,
@@ -17,6 +17,7 @@ from audit.probe.stage import (
 
 __all__ = [
     "OUTCOME_LABELS_ES",
+    "ProbeCrash",
     "ProbeRequest",
     "Prober",
     "fetch_bytes",

@@ -9,6 +9,7 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import unquote, urlsplit
 
 from audit.clock import to_utc
+from audit.outcomes import Outcome
 
 #: declared formats for which an HTML answer is what was promised (not a landing page)
 HTML_FORMATS = frozenset({"html", "htm", "xhtml", "web", "url", "link", "pagina web", "página web", "website", "api"})
@@ -63,17 +64,17 @@ def detect_wall(html: str, *, payment_words: Iterable[str]) -> str | None:
 
 
 def classify_forbidden(headers: Mapping[str, str], body: bytes, urls: Iterable[str], *,
-                       login_words: Iterable[str]) -> tuple[str, str]:
+                       login_words: Iterable[str]) -> tuple[Outcome, str]:
     """(outcome, reason) of a 403. Only a sign of registration makes it a login wall: a ``WWW-Authenticate``
     challenge, a redirect through a login or sign-up page, or a login form in the page. A bare 403 says the data
     cannot be reached (*accesibles*), not that an account would open them (*no discriminatorios*)."""
     if headers.get("WWW-Authenticate"):
-        return "auth_required", "http_403_authenticate"
+        return Outcome.AUTH_REQUIRED, "http_403_authenticate"
     if any(url_words_match(u, login_words) for u in urls):
-        return "auth_required", "login_redirect"
+        return Outcome.AUTH_REQUIRED, "login_redirect"
     if body and detect_wall(body[:WALL_SCAN_CHARS].decode("utf-8", "replace"), payment_words=()) == "login":
-        return "auth_required", "login_form"
-    return "client_error", "http_403"
+        return Outcome.AUTH_REQUIRED, "login_form"
+    return Outcome.CLIENT_ERROR, "http_403"
 
 
 def declared_is_html(declared_format: str | None) -> bool:

@@ -69,6 +69,14 @@ class ProbeRequest:
     previous: ProbeEvidence | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ProbeCrash:
+    """The prober failed on a request (our bug, not the publisher's): no outcome, the stage records a run error."""
+
+    error: str
+    reason: str = "internal_error"
+
+
 class _Failure(Exception):
     """A terminal result for one hop (DNS error, timeout …), carried out of the request code."""
 
@@ -131,7 +139,7 @@ def _evidence(
     outcome: Outcome, reason: str, *, started: float, redirects: list[str] | None = None, **fields: Any
 ) -> ProbeEvidence:
     return ProbeEvidence(
-        outcome=outcome.value,
+        outcome=outcome,
         reason=reason,
         redirects=tuple(redirects or ()),
         elapsed_ms=round((time.monotonic() - started) * 1000, 2),
@@ -274,7 +282,7 @@ class Prober:
 
     def _kept_whole(self, evidence: ProbeEvidence) -> bool:
         """The first bytes of a tabular file need no copy when the content stage will download and keep it whole."""
-        return (evidence.truncated and evidence.outcome == Outcome.OK.value and self.cfg.content.enabled
+        return (evidence.truncated and evidence.outcome == Outcome.OK and self.cfg.content.enabled
                 and (evidence.sniffed_type or "") in TABULAR_TYPES)
 
     async def _archive(self, body: bytes, sha256: str) -> None:
@@ -442,7 +450,7 @@ class Prober:
         if status == 403:
             outcome, reason = classify_forbidden(h, fetched.body, [*redirects, str(final)],
                                                  login_words=self.cfg.probe.login_url_words)
-            return done(Outcome(outcome), reason)
+            return done(outcome, reason)
         if status == 402:
             return done(Outcome.PAYMENT_REQUIRED, "http_402")
         if status in (404, 410):
@@ -530,8 +538,9 @@ async def _read_capped(resp: aiohttp.ClientResponse, cap: int) -> tuple[bytes, b
 async def probe_urls(
     requests: Iterable[ProbeRequest], cfg: AuditConfig, *, allow_hosts: Collection[str] = (),
     archive: EvidenceArchive | None = None,
-) -> AsyncIterator[tuple[ProbeRequest, ProbeEvidence]]:
-    """Probe many URLs concurrently; yield ``(request, evidence)`` as each finishes (not in input order).
+) -> AsyncIterator[tuple[ProbeRequest, ProbeEvidence | ProbeCrash]]:
+    """Probe many URLs concurrently; yield ``(request, evidence)`` as each finishes (not in input order), or
+    ``(request, ProbeCrash)`` when the prober itself failed on that request.
     With ``archive``, the bytes each probe read are stored there (keyed by the evidence's ``sha256``).
 
     Requests are queued per host and each host gets as many workers as its concurrency limit, so a portal
@@ -549,15 +558,16 @@ async def probe_urls(
         else:
             queues.setdefault(host, deque()).append(req)
 
-    results: asyncio.Queue[tuple[ProbeRequest, ProbeEvidence] | None] = asyncio.Queue()
+    results: asyncio.Queue[tuple[ProbeRequest, ProbeEvidence | ProbeCrash] | None] = asyncio.Queue()
     async with Prober(cfg, allow_hosts=allow_hosts, archive=archive) as prober:
 
         async def one(req: ProbeRequest) -> None:
+            evidence: ProbeEvidence | ProbeCrash
             try:
                 evidence = await prober.probe(req)
             except Exception as exc:  # a bug must not stop the other probes; the stage records it
                 log.exception("probe crashed url=%s", req.url)
-                evidence = ProbeEvidence(outcome="error", reason="internal_error", error=f"{type(exc).__name__}: {exc}")
+                evidence = ProbeCrash(error=f"{type(exc).__name__}: {exc}")
             await results.put((req, evidence))
 
         async def worker(queue: deque[ProbeRequest]) -> None:
@@ -601,6 +611,6 @@ async def fetch_bytes(
 
 def with_previous(req: ProbeRequest, previous: ProbeEvidence | None) -> ProbeRequest:
     """A conditional version of ``req`` based on an earlier probe that read the resource successfully."""
-    if previous is None or previous.outcome != Outcome.OK.value or not (previous.etag or previous.last_modified):
+    if previous is None or previous.outcome != Outcome.OK or not (previous.etag or previous.last_modified):
         return req
     return replace(req, etag=previous.etag, last_modified=previous.last_modified, previous=previous)

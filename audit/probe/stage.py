@@ -20,7 +20,7 @@ from audit.errors import StoreError
 from audit.evidence import ProbeEvidence
 from audit.httppolicy import allow_list
 from audit.outcomes import UNPROBED_TABLE_ES, Outcome, outcome_es
-from audit.probe.client import ProbeRequest, probe_urls, with_previous
+from audit.probe.client import ProbeCrash, ProbeRequest, probe_urls, with_previous
 from audit.progress import stage_progress
 from audit.store.db import Store
 from audit.store.models import AuditRun, DatasetSnapshot, Probe, ResourceSnapshot, RunError
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 #: Spanish headings of the CLI probe summary table (outcome values, then "unprobed")
-OUTCOME_LABELS_ES: dict[str, str] = {**outcome_es("table"), "unprobed": UNPROBED_TABLE_ES}
+OUTCOME_LABELS_ES: dict[str, str] = {**outcome_es("cli_heading"), "unprobed": UNPROBED_TABLE_ES}
 
 _EVIDENCE_FIELDS = (
     "outcome", "reason", "status_code", "final_url", "content_type", "content_length", "content_disposition",
@@ -50,6 +50,7 @@ def evidence_from_row(row: Probe) -> ProbeEvidence:
     values["bytes_read"] = values["bytes_read"] or 0
     values["truncated"] = bool(values["truncated"])
     values["not_modified"] = bool(values["not_modified"])
+    values["outcome"] = Outcome(values["outcome"])
     return ProbeEvidence(**values)
 
 
@@ -209,7 +210,7 @@ async def _probe_and_store(
         with stage_progress("Sondeando recursos", total=len(requests)) as advance:
             async for req, ev in probe_urls(requests, cfg, allow_hosts=allow_hosts, archive=archive):
                 now = utcnow()
-                if ev.outcome == "error":  # our own bug, not the publisher's: record it, leave it unprobed
+                if isinstance(ev, ProbeCrash):  # our own bug, not the publisher's: record it, leave it unprobed
                     errors.append(
                         RunError(run_id=run_id, stage="probe", subject=(req.url or "")[:500], code=ev.reason,
                                  message=ev.error or "", created_at=now)

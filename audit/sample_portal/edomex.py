@@ -274,7 +274,7 @@ class _Builder:
         self.catalog.add_dataset(pkg)
 
 
-#: probe outcome of each fault kind served under /faults/<kind>/... (the audit.evidence.Outcome vocabulary)
+#: probe outcome of each fault kind served under /faults/<kind>/... (the audit.outcomes.Outcome vocabulary)
 FAULT_OUTCOMES: dict[str, str] = {
     "not-found": "not_found",
     "gone": "not_found",

@@ -5,7 +5,7 @@ audit of the portal (``permanentes`` is ``not_applicable`` everywhere: there is 
 left out of a dataset's entry is deliberately not asserted (the definitions leave room there).
 
 ``EXPECTED_PROBE_OUTCOMES`` maps every resource URL of the catalogue to the outcome an anonymous client gets
-(``audit.evidence.Outcome`` values). Keys are URL paths for files served by the portal (``/files/...``,
+(``audit.outcomes.Outcome`` values). Keys are URL paths for files served by the portal (``/files/...``,
 ``/faults/...``) and the full URL for the others (``.invalid`` hosts, ``ftp://``, the empty URL).
 
 Dates in the catalogue are relative to the portal's start, so these hold whenever the audit runs shortly (less

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
+from audit.outcomes import Outcome
 from audit.store.db import Store
 from audit.store.models import (
     AuditRun,
@@ -225,7 +226,7 @@ def _insert_run_datasets(store: Store, run_id: int, items: list[dict[str, Any]],
                     res_key = str(ckan_id)
                     ok = not (res_key.endswith("-r0") and int(res_key[3:8]) % 7 == 4)
                     probe_rows.append({"run_id": run_id, "resource_snapshot_id": rid,
-                                       "outcome": "ok" if ok else "not_found", "reason": None if ok else "http_404",
+                                       "outcome": (Outcome.OK if ok else Outcome.NOT_FOUND).value, "reason": None if ok else "http_404",
                                        "status_code": 200 if ok else 404, "final_url": None, "redirects": [],
                                        "content_type": "text/csv" if res_format == "CSV" else "application/pdf",
                                        "sniffed_type": str(res_format).lower() if ok else None, "bytes_read": 2048 if ok else 0,
