@@ -1,7 +1,8 @@
 """es-MX formatting for reports and the dashboard (Babel): "1,234", "75.0 %", "26 de noviembre de 2026".
 
 Every function accepts ``None`` and returns a dash (or the given placeholder) so templates never print "None".
-``install_filters(env)`` registers them as Jinja2 filters for any environment that reuses the partials.
+``FILTERS`` maps them to Jinja2 filter names; ``reports.wording.install_filters(env)`` registers them (with the wording
+filters) on any environment that reuses the partials.
 """
 
 from __future__ import annotations
@@ -152,19 +153,3 @@ FILTERS = {
     "plural": plural,
     "plural_word": plural_word,
 }
-
-
-def install_filters(env: Any) -> Any:
-    """Register the es-MX filters (``num``, ``pct``, ``score``, ``date_es``, ``plural`` …) and the globals
-    ``plural`` / ``plural_word`` on a Jinja2 env."""
-    from reports import wording  # local: wording builds on these formats
-
-    env.filters.update(FILTERS)
-    env.filters["plain_es"] = wording.plain_es
-    env.filters["param_text"] = wording.param_text
-    env.globals["spell"] = wording.spell
-    env.globals["unjudged_characteristics"] = wording.unjudged_characteristics
-    env.globals["plural"] = plural
-    env.globals["plural_word"] = plural_word
-    env.globals["STATUS_SHORT"] = STATUS_SHORT
-    return env

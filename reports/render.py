@@ -38,7 +38,7 @@ from audit.progress import stage_progress
 from audit.store.db import Store, open_store
 from reports import charts as ch
 from reports.document import DocSettings, doc_settings
-from reports.format import fmt_num, install_filters, plural
+from reports.format import fmt_num, plural
 from reports.model import (
     OrganizationReport,
     PortalContext,
@@ -48,6 +48,7 @@ from reports.model import (
     build_portal_report,
     organization_names,
 )
+from reports.wording import install_filters
 
 log = logging.getLogger(__name__)
 

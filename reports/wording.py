@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 from audit.outcomes import outcome_es, reason_es
-from reports.format import fmt_date, fmt_int, fmt_num, fmt_pct
+from reports.format import FILTERS, STATUS_SHORT, fmt_date, fmt_int, fmt_num, fmt_pct, plural, plural_word
 
 #: HTTP status codes a reader may meet, in words
 HTTP_ES = {
@@ -225,3 +225,17 @@ def param_text(key: str, value: Any) -> str:
 def unjudged_characteristics(characteristics: list[Any], pct: dict[str, float | None]) -> list[Any]:
     """Characteristics that applied to no dataset (e.g. *permanentes* on the portal's first revision)."""
     return [c for c in characteristics if pct.get(c.id) is None]
+
+
+def install_filters(env: Any) -> Any:
+    """Register the es-MX filters (``num``, ``pct``, ``score``, ``date_es``, ``plural`` …) and the globals
+    ``plural`` / ``plural_word`` on a Jinja2 env."""
+    env.filters.update(FILTERS)
+    env.filters["plain_es"] = plain_es
+    env.filters["param_text"] = param_text
+    env.globals["spell"] = spell
+    env.globals["unjudged_characteristics"] = unjudged_characteristics
+    env.globals["plural"] = plural
+    env.globals["plural_word"] = plural_word
+    env.globals["STATUS_SHORT"] = STATUS_SHORT
+    return env
