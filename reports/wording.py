@@ -26,7 +26,6 @@ HTTP_ES = {
 #: probe outcomes and reasons, evidence vocabularies and other codes that appear in findings
 CODES_ES: dict[str, str] = {
     **outcome_es("report"),
-    "error": "error al consultar",
     **reason_es("report"),
     # dates (oportunos evidence)
     "last_modified": "fecha de modificación del recurso", "resource_last_modified": "fecha de modificación del recurso",
@@ -37,8 +36,8 @@ CODES_ES: dict[str, str] = {
     "notspecified": "licencia no especificada", "other-closed": "otra licencia (cerrada)",
     "other-nc": "otra licencia (no comercial)", "other-open": "otra licencia (abierta)",
     "other-pd": "otra licencia (dominio público)", "other-at": "otra licencia (atribución)",
-    # misc
-    "private=true": "el conjunto es privado", "true": "sí", "false": "no", "payment": "pide un pago",
+    # misc ("error" was the prober's crash marker, no outcome now; kept for any text that still carries the code)
+    "error": "error al consultar", "private=true": "el conjunto es privado", "true": "sí", "false": "no", "payment": "pide un pago",
 }
 
 #: rule parameters (config ``rules:``) with their unit
