@@ -39,7 +39,7 @@ from rules import (
     permanentes,
     primarios,
 )
-from rules._common import RuleParams
+from rules._common import RuleParams, SharedCode
 from rules.base import Finding, Rule, RuleResult, Status
 
 log = logging.getLogger(__name__)
@@ -193,7 +193,8 @@ def _crashed(rule_id: str, exc: BaseException) -> RuleResult:
         rule_id,
         Status.NOT_APPLICABLE,
         0.0,
-        (Finding("error_regla", "La regla no pudo evaluarse por un error interno del auditor; se registró para revisión.",
+        (Finding(SharedCode.ERROR_REGLA,
+                 "La regla no pudo evaluarse por un error interno del auditor; se registró para revisión.",
                  "Sin acción para la dependencia: el equipo evaluador revisará el error.", manual_review=True),),
         {"error": f"{type(exc).__name__}: {exc}"},
     )

@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
+from enum import StrEnum
 from functools import lru_cache
 from typing import Any, cast
 
@@ -23,6 +24,17 @@ from rules.base import Finding, RuleResult, Status
 
 # ---------------------------------------------------------------------------------------------------------------
 # Parameters shared by every rule
+
+
+class SharedCode(StrEnum):
+    """Reason codes produced by helpers every rule uses (a retired dataset, a crashed rule, no data to judge);
+    a rule's own codes are its module's ``Code`` enum."""
+
+    RETIRADO = "retirado"
+    ERROR_REGLA = "error_regla"
+    SIN_RECURSOS = "sin_recursos"
+    SIN_RECURSOS_DE_DATOS = "sin_recursos_de_datos"
+    SIN_DATOS_OBTENIBLES = "sin_datos_obtenibles"
 
 
 class RuleParams(BaseModel):
@@ -283,13 +295,13 @@ def data_availability(ctx: DatasetContext, params: RuleParams) -> str:
     return NONE_OBTAINED
 
 
-_NO_DATA: dict[str, tuple[str, str, str]] = {
-    NO_RESOURCES: ("sin_recursos", "El conjunto no tiene recursos: no publica datos.",
+_NO_DATA: dict[str, tuple[SharedCode, str, str]] = {
+    NO_RESOURCES: (SharedCode.SIN_RECURSOS, "El conjunto no tiene recursos: no publica datos.",
                    "Publique los archivos de datos del conjunto."),
-    NO_DATA_RESOURCES: ("sin_recursos_de_datos",
+    NO_DATA_RESOURCES: (SharedCode.SIN_RECURSOS_DE_DATOS,
                         "El conjunto solo publica documentación (diccionario, metodología), no archivos de datos.",
                         "Publique los archivos de datos del conjunto junto a su documentación."),
-    NONE_OBTAINED: ("sin_datos_obtenibles",
+    NONE_OBTAINED: (SharedCode.SIN_DATOS_OBTENIBLES,
                     "No se pudo obtener ningún archivo de datos del conjunto (ver «Accesibles»).",
                     "Corrija el acceso a los archivos de datos para que cualquier persona pueda descargarlos."),
 }
@@ -583,7 +595,7 @@ def retired_result(characteristic: str) -> RuleResult:
         Status.NOT_APPLICABLE,
         findings=[
             Finding(
-                "retirado",
+                SharedCode.RETIRADO,
                 "El conjunto de datos fue retirado del portal; solo se evalúa su permanencia.",
                 "Vuelva a publicar el conjunto o documente públicamente por qué se retiró.",
             )

@@ -2,14 +2,37 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from pydantic import Field
 
 from audit.evidence import DatasetContext, ResourceEvidence
 from audit.outcomes import Outcome
-from rules._common import RuleParams, fold, graded, make_result, retired_result
+from rules._common import RuleParams, SharedCode, fold, graded, make_result, retired_result
 from rules.base import Finding, Rule, RuleResult, Status
 
 ID = "accesibles"
+
+
+class Code(StrEnum):
+    ARCHIVO_VACIO = "archivo_vacio"
+    CONJUNTO_INACTIVO = "conjunto_inactivo"
+    CONJUNTO_PRIVADO = "conjunto_privado"
+    DISPONIBILIDAD_INSUFICIENTE = "disponibilidad_insuficiente"
+    DOMINIO_INEXISTENTE = "dominio_inexistente"
+    ERROR_CERTIFICADO = "error_certificado"
+    ERROR_CLIENTE = "error_cliente"
+    ERROR_CONEXION = "error_conexion"
+    ERROR_SERVIDOR = "error_servidor"
+    PAGINA_EN_LUGAR_DE_DATOS = "pagina_en_lugar_de_datos"
+    RECURSO_INACCESIBLE = "recurso_inaccesible"
+    RECURSO_NO_ENCONTRADO = "recurso_no_encontrado"
+    REQUIERE_AUTENTICACION = "requiere_autenticacion"
+    REQUIERE_PAGO = "requiere_pago"
+    SIN_EVIDENCIA = "sin_evidencia"
+    TIEMPO_AGOTADO = "tiempo_agotado"
+    URL_INVALIDA = "url_invalida"
+    URL_NO_PUBLICA = "url_no_publica"
 
 
 class Params(RuleParams):
@@ -23,30 +46,30 @@ class Params(RuleParams):
 
 
 #: probe outcome → (reason code, Spanish message, remediation)
-_UNREACHABLE: dict[str, tuple[str, str, str]] = {
-    "not_found": ("recurso_no_encontrado", "El recurso no existe en la dirección publicada (HTTP {status}).",
+_UNREACHABLE: dict[str, tuple[Code, str, str]] = {
+    "not_found": (Code.RECURSO_NO_ENCONTRADO, "El recurso no existe en la dirección publicada (HTTP {status}).",
                   "Corrija la URL del recurso o vuelva a cargar el archivo."),
-    "server_error": ("error_servidor", "El servidor respondió con un error (HTTP {status}).",
+    "server_error": (Code.ERROR_SERVIDOR, "El servidor respondió con un error (HTTP {status}).",
                      "Revise el servidor que aloja el archivo y confirme que responde sin errores."),
-    "timeout": ("tiempo_agotado", "El servidor no respondió en el tiempo máximo de espera.",
+    "timeout": (Code.TIEMPO_AGOTADO, "El servidor no respondió en el tiempo máximo de espera.",
                 "Verifique la disponibilidad y el rendimiento del servidor que aloja el archivo."),
-    "dns_error": ("dominio_inexistente", "El dominio de la URL no existe (error de DNS).",
+    "dns_error": (Code.DOMINIO_INEXISTENTE, "El dominio de la URL no existe (error de DNS).",
                   "Corrija la URL del recurso: el dominio no resuelve."),
-    "connection_error": ("error_conexion", "No fue posible conectarse al servidor del recurso.",
+    "connection_error": (Code.ERROR_CONEXION, "No fue posible conectarse al servidor del recurso.",
                          "Verifique que el servidor esté en línea y acepte conexiones públicas."),
-    "tls_error": ("error_certificado", "El certificado TLS del servidor no es válido.",
+    "tls_error": (Code.ERROR_CERTIFICADO, "El certificado TLS del servidor no es válido.",
                   "Renueve o corrija el certificado HTTPS del servidor."),
-    "auth_required": ("requiere_autenticacion", "El recurso exige iniciar sesión o credenciales.",
+    "auth_required": (Code.REQUIERE_AUTENTICACION, "El recurso exige iniciar sesión o credenciales.",
                       "Publique el archivo sin exigir usuario ni contraseña."),
-    "payment_required": ("requiere_pago", "El recurso exige un pago para descargarlo.",
+    "payment_required": (Code.REQUIERE_PAGO, "El recurso exige un pago para descargarlo.",
                          "Publique el archivo de forma gratuita."),
-    "empty": ("archivo_vacio", "El recurso responde, pero el archivo está vacío (0 bytes).",
+    "empty": (Code.ARCHIVO_VACIO, "El recurso responde, pero el archivo está vacío (0 bytes).",
               "Vuelva a cargar el archivo con su contenido."),
-    "blocked_unsafe": ("url_no_publica", "La URL apunta a una dirección que no es pública (red privada o local).",
+    "blocked_unsafe": (Code.URL_NO_PUBLICA, "La URL apunta a una dirección que no es pública (red privada o local).",
                        "Publique el archivo en una dirección accesible desde internet."),
-    "unsupported_scheme": ("url_invalida", "La URL está vacía, mal formada o usa un protocolo no web (ftp, file…).",
+    "unsupported_scheme": (Code.URL_INVALIDA, "La URL está vacía, mal formada o usa un protocolo no web (ftp, file…).",
                            "Publique el recurso con una URL http(s) válida."),
-    "client_error": ("error_cliente", "El servidor rechazó la petición anónima (HTTP {status}).",
+    "client_error": (Code.ERROR_CLIENTE, "El servidor rechazó la petición anónima (HTTP {status}).",
                      "Configure el servidor para entregar el archivo a cualquier visitante."),
 }
 
@@ -55,11 +78,11 @@ def _public_problems(ctx: DatasetContext) -> list[Finding]:
     ds = ctx.dataset
     out: list[Finding] = []
     if ds.get("private") is True or fold(ds.get("private")) == "true":
-        out.append(Finding("conjunto_privado", "El conjunto de datos es privado.",
+        out.append(Finding(Code.CONJUNTO_PRIVADO, "El conjunto de datos es privado.",
                            "Marque el conjunto como público en el portal.", observed="private=true"))
     state = fold(ds.get("state") or "active")
     if state != "active":
-        out.append(Finding("conjunto_inactivo", f"El conjunto no está activo (estado «{ds.get('state')}»).",
+        out.append(Finding(Code.CONJUNTO_INACTIVO, f"El conjunto no está activo (estado «{ds.get('state')}»).",
                            "Active el conjunto de datos en el portal.", observed=str(ds.get("state"))))
     return out
 
@@ -77,7 +100,7 @@ def _judge(ev: ResourceEvidence, params: Params) -> tuple[float | None, Finding 
         if ok:
             return 1.0, None, facts
         return 0.0, Finding(
-            "disponibilidad_insuficiente",
+            Code.DISPONIBILIDAD_INSUFICIENTE,
             f"Disponible en {av.reachable_runs} de {av.total_runs} revisiones del año "
             f"({av.ratio:.0%}; se requiere {params.availability_pass_ratio:.0%}).",
             "Asegure que el servidor que aloja el archivo esté disponible de forma continua.",
@@ -89,7 +112,7 @@ def _judge(ev: ResourceEvidence, params: Params) -> tuple[float | None, Finding 
     facts = {"resource": ev.label, "outcome": str(probe.outcome)}
     if probe.outcome == Outcome.LANDING_PAGE:
         return 0.5, Finding(
-            "pagina_en_lugar_de_datos",
+            Code.PAGINA_EN_LUGAR_DE_DATOS,
             "El enlace lleva a una página web, no al archivo de datos declarado; no se pudo verificar que la página "
             "entregue los datos.",
             "Enlace el recurso directamente al archivo de datos (CSV, JSON…) en lugar de una página.",
@@ -99,7 +122,7 @@ def _judge(ev: ResourceEvidence, params: Params) -> tuple[float | None, Finding 
         return 1.0, None, facts
     code, msg, fix = _UNREACHABLE.get(
         probe.outcome,
-        ("recurso_inaccesible", "El recurso no se pudo descargar de forma anónima.", "Revise la URL del recurso."),
+        (Code.RECURSO_INACCESIBLE, "El recurso no se pudo descargar de forma anónima.", "Revise la URL del recurso."),
     )
     observed = probe.reason or probe.outcome
     if probe.status_code:
@@ -113,7 +136,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
         return retired_result(ID)
     findings = _public_problems(ctx)
     if not ctx.resources:
-        findings.append(Finding("sin_recursos", "El conjunto de datos no tiene recursos.",
+        findings.append(Finding(SharedCode.SIN_RECURSOS, "El conjunto de datos no tiene recursos.",
                                 "Publique al menos un archivo de datos en el conjunto.", observed="0 recursos"))
         return make_result(ID, Status.FAIL, findings=findings, evidence={"resources": 0})
     judged = [_judge(ev, params) for ev in ctx.resources]
@@ -123,7 +146,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
         return make_result(ID, Status.FAIL, findings=findings, evidence=evidence)
     if not known:
         return make_result(ID, Status.NOT_APPLICABLE, findings=[Finding(
-            "sin_evidencia", "Sin evidencia: no se sondearon los recursos de este conjunto.",
+            Code.SIN_EVIDENCIA, "Sin evidencia: no se sondearon los recursos de este conjunto.",
             "Ejecute la etapa de sondeo y vuelva a calificar.")], evidence=evidence)
     reachable = sum(j[0] or 0.0 for j in known)
     findings.extend(j[1] for j in known if j[1] is not None)
@@ -145,4 +168,5 @@ RULE = Rule(
     ),
     evaluate=evaluate,
     params_model=Params,
+    codes=Code,
 )

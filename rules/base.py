@@ -45,6 +45,12 @@ class Finding:
     #: ``rules._common.make_result``) and observations a rule reports without lowering its status
     advisory: bool = False
 
+    def __post_init__(self) -> None:
+        # rules pass members of their ``Code`` enum; store the plain string so YAML, CSV, JSON and the database see
+        # exactly the text they always did
+        if type(self.code) is not str:
+            object.__setattr__(self, "code", str(self.code))
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "code": self.code,
@@ -78,6 +84,19 @@ class Rule:
     description_es: str = ""  # how it is measured, for docs/reglas.md and the report's methodology
     short_title_es: str = ""  # three letters for narrow table columns ("Acc"); the reports' legend spells it out
     params_model: type[BaseModel] | None = None  # pydantic model of ``rules.<id>`` (defaults = built-in vocabulary)
+    #: the rule's reason codes (its module's ``Code`` enum); codes shared by every rule are ``rules._common.SharedCode``
+    codes: type[StrEnum] | None = None
+    #: the codes that only recommend and never lower the status (their findings are always ``advisory``)
+    advisory_codes: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        stray = self.advisory_codes - self.reason_codes()
+        if stray:
+            raise ValueError(f"advisory codes of {self.id} not in its codes enum: {sorted(stray)}")
+
+    def reason_codes(self) -> frozenset[str]:
+        """The rule's own reason codes, as stored (not counting the shared ones)."""
+        return frozenset(m.value for m in self.codes) if self.codes is not None else frozenset()
 
     def default_params(self) -> Any:
         return self.params_model() if self.params_model is not None else None

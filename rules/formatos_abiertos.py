@@ -13,6 +13,8 @@ declared formats.
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from pydantic import Field
 
 from audit.evidence import DatasetContext
@@ -20,6 +22,7 @@ from rules._common import (
     NONE_OBTAINED,
     ZIP_COMPANION_TYPES,
     RuleParams,
+    SharedCode,
     data_availability,
     data_resources,
     effective_type,
@@ -34,6 +37,12 @@ from rules._common import (
 from rules.base import Finding, Rule, RuleResult, Status
 
 ID = "formatos_abiertos"
+
+
+class Code(StrEnum):
+    FORMATO_DESCONOCIDO = "formato_desconocido"
+    FORMATO_NO_ABIERTO = "formato_no_abierto"
+
 
 _DOCUMENT = "formato de documento o de presentación, no una estructura lógica para almacenar datos (inciso i)"
 _IMAGE = "imagen: no almacena los datos en una estructura que pueda leerse (inciso i)"
@@ -118,7 +127,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
     data = data_resources(ctx, params)
     if not data:
         return make_result(ID, Status.FAIL, findings=[Finding(
-            "sin_recursos_de_datos", "El conjunto no publica recursos de datos.",
+            SharedCode.SIN_RECURSOS_DE_DATOS, "El conjunto no publica recursos de datos.",
             "Publique los datos en un formato abierto como CSV o JSON.")], evidence={"data_resources": 0})
     if data_availability(ctx, params) == NONE_OBTAINED:
         # the format *as served* is what counts: nothing was served, so the declared format proves nothing
@@ -148,7 +157,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
             continue
         if not kind:
             findings.append(Finding(
-                "formato_desconocido", "No se declara el formato y no se pudo detectar.",
+                Code.FORMATO_DESCONOCIDO, "No se declara el formato y no se pudo detectar.",
                 "Declare el formato del recurso y publíquelo en CSV o JSON.", resource=ev.label, observed="(vacío)",
                 manual_review=True))
             continue
@@ -156,7 +165,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
         fix = ("Publique también el archivo en CSV (o XLSX/ODS)." if kind in ("xls", "mdb", "dbf", "sav", "dta", "sas")
                else "Publique los datos en un formato abierto como CSV o JSON.")
         findings.append(Finding(
-            "formato_no_abierto", f"El recurso está en {kind.upper()}{mismatch}, que no es un formato abierto de datos: "
+            Code.FORMATO_NO_ABIERTO, f"El recurso está en {kind.upper()}{mismatch}, que no es un formato abierto de datos: "
             f"{why}.", fix, resource=ev.label, observed=f"{kind} ({_SOURCE_ES.get(source, source)})",
             manual_review=kind not in FORMATS or kind in ("zip", "7z", "text")))
     status, score = graded(good, len(data))
@@ -181,4 +190,5 @@ RULE = Rule(
     ),
     evaluate=evaluate,
     params_model=Params,
+    codes=Code,
 )

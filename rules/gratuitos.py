@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
+from enum import StrEnum
 from typing import Any
 
 from pydantic import Field
@@ -19,6 +20,7 @@ from audit.evidence import DatasetContext
 from audit.outcomes import Outcome
 from rules._common import (
     RuleParams,
+    SharedCode,
     as_text,
     contains_any,
     data_resources,
@@ -33,6 +35,17 @@ from rules._common import (
 from rules.base import Finding, Rule, RuleResult, Status
 
 ID = "gratuitos"
+
+
+class Code(StrEnum):
+    NADA_DESCARGABLE = "nada_descargable"
+    PAGO_EN_METADATOS = "pago_en_metadatos"
+    PRECIO_DECLARADO = "precio_declarado"
+    PRECIO_POR_REVISAR = "precio_por_revisar"
+    RECURSO_DE_PAGO = "recurso_de_pago"
+    SIN_EVIDENCIA = "sin_evidencia"
+    SOLO_PAGINAS_WEB = "solo_paginas_web"
+
 
 PRICE_KEYS = ["precio", "costo", "price", "cost", "tarifa", "costo_acceso", "precio_acceso", "cuota", "fee",
               "costo_de_acceso", "access_cost"]
@@ -161,7 +174,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
     for ev in ctx.resources:
         if ev.probe is not None and ev.probe.outcome == Outcome.PAYMENT_REQUIRED:
             findings.append(Finding(
-                "recurso_de_pago", "El recurso exige un pago para descargarlo.",
+                Code.RECURSO_DE_PAGO, "El recurso exige un pago para descargarlo.",
                 "Publique el archivo para descarga libre, sin cobro.", resource=ev.label,
                 observed=ev.probe.reason or (f"HTTP {ev.probe.status_code}" if ev.probe.status_code else "payment")))
     # 2. a declared price, at dataset or resource level
@@ -173,7 +186,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
         signal = _amount_signal(value, params)
         if signal:
             findings.append(Finding(
-                "precio_declarado", f"Los metadatos declaran un costo ({key} = «{short(value, 60)}»).",
+                Code.PRECIO_DECLARADO, f"Los metadatos declaran un costo ({key} = «{short(value, 60)}»).",
                 "Elimine el cobro: los datos abiertos se entregan sin contraprestación alguna.",
                 observed=f"{key}={short(value, 60)}"))
         elif signal is None:
@@ -181,23 +194,23 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
     # 3. explicit phrases in the description or other metadata
     for where, sentence in _phrase_signals(ctx, params):
         findings.append(Finding(
-            "pago_en_metadatos", f"La descripción indica que obtener los datos tiene un costo ({where}).",
+            Code.PAGO_EN_METADATOS, f"La descripción indica que obtener los datos tiene un costo ({where}).",
             "Retire el requisito de pago y publique los datos completos para descarga libre.",
             observed=short(sentence, 160)))
     evidence: dict[str, Any] = {"payment_signals": len(findings)}
     if findings:
         return make_result(ID, Status.FAIL, findings=findings, evidence=evidence)
-    review = [Finding("precio_por_revisar", f"Valor de costo no interpretable ({k} = «{short(v, 60)}»).",
+    review = [Finding(Code.PRECIO_POR_REVISAR, f"Valor de costo no interpretable ({k} = «{short(v, 60)}»).",
                       "Aclare en los metadatos que el acceso a los datos es gratuito.",
                       observed=f"{k}={short(v, 60)}", manual_review=True) for k, v in uncertain]
     data = data_resources(ctx, params)
     if not ctx.resources:
         return make_result(ID, Status.NOT_APPLICABLE, findings=[Finding(
-            "sin_recursos", "No hay recursos que descargar y no hay señales de cobro.",
+            SharedCode.SIN_RECURSOS, "No hay recursos que descargar y no hay señales de cobro.",
             "Publique los archivos de datos del conjunto.")] + review, evidence=evidence)
     if all(ev.probe is None for ev in ctx.resources):
         return make_result(ID, Status.NOT_APPLICABLE, findings=[Finding(
-            "sin_evidencia", "Sin evidencia: no se sondearon los recursos de este conjunto.",
+            Code.SIN_EVIDENCIA, "Sin evidencia: no se sondearon los recursos de este conjunto.",
             "Ejecute la etapa de sondeo y vuelva a calificar.")] + review, evidence=evidence)
     # only a downloaded file shows the data are obtained free; a web page where the file should be proves nothing
     obtained = [ev for ev in data if ev.probe is not None and ev.probe.outcome == Outcome.OK]
@@ -207,14 +220,14 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
         return make_result(ID, Status.PASS, findings=review, evidence=evidence)
     if pages:
         return make_result(ID, Status.NOT_APPLICABLE, findings=[Finding(
-            "solo_paginas_web",
+            Code.SOLO_PAGINAS_WEB,
             "Los enlaces de datos llevan a páginas web, no a los archivos: no se pudo confirmar que los datos se "
             "obtengan sin pago (no hay señales de cobro).",
             "Enlace los recursos directamente a los archivos de datos (ver «Accesibles»).",
             resource=pages[0].label, observed=f"{len(pages)} página(s) web", manual_review=True)] + review,
             evidence=evidence)
     return make_result(ID, Status.NOT_APPLICABLE, findings=[Finding(
-        "nada_descargable",
+        Code.NADA_DESCARGABLE,
         "No se pudo descargar ningún recurso de datos, por lo que no se puede confirmar la gratuidad "
         "(no hay señales de cobro).",
         "Corrija el acceso a los archivos (ver «Accesibles»).",
@@ -236,4 +249,5 @@ RULE = Rule(
     ),
     evaluate=evaluate,
     params_model=Params,
+    codes=Code,
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from enum import StrEnum
 from typing import Any
 
 from pydantic import Field, model_validator
@@ -30,6 +31,31 @@ from rules._common import (
 from rules.base import Finding, Rule, RuleResult, Status
 
 ID = "integrales"
+
+
+class Code(StrEnum):
+    COLUMNAS_CASI_VACIAS = "columnas_casi_vacias"
+    COLUMNAS_VACIAS = "columnas_vacias"
+    DESCRIPCION_INSUFICIENTE = "descripcion_insuficiente"
+    FILAS_DUPLICADAS = "filas_duplicadas"
+    NO_COINCIDE_CON_DICCIONARIO = "no_coincide_con_diccionario"
+    POCAS_FILAS_FUERA_DEL_DICCIONARIO = "pocas_filas_fuera_del_diccionario"
+    RECURSO_SIN_METADATOS = "recurso_sin_metadatos"
+    SIN_COBERTURA_ESPACIAL = "sin_cobertura_espacial"
+    SIN_COBERTURA_TEMPORAL = "sin_cobertura_temporal"
+    SIN_CONTACTO = "sin_contacto"
+    SIN_DICCIONARIO = "sin_diccionario"
+    SIN_ENCABEZADO = "sin_encabezado"
+    SIN_ETIQUETAS = "sin_etiquetas"
+    SIN_FECHA_MODIFICACION = "sin_fecha_modificacion"
+    SIN_FRECUENCIA = "sin_frecuencia"
+    SIN_GRUPO = "sin_grupo"
+    SIN_LICENCIA = "sin_licencia"
+    SIN_PAGINA_DE_ACCESO = "sin_pagina_de_acceso"
+    SIN_TITULO = "sin_titulo"
+    VALIDACIONES_DE_LA_DEPENDENCIA = "validaciones_de_la_dependencia"
+
+
 EMPTY = "(vacío)"
 
 FREQUENCY_KEYS = [
@@ -156,53 +182,53 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
             findings.append(finding)
 
     title = as_text(ds.get("title"))
-    check("titulo", bool(title), Finding("sin_titulo", "El conjunto no tiene título.",
+    check("titulo", bool(title), Finding(Code.SIN_TITULO, "El conjunto no tiene título.",
                                          "Escriba un título que diga qué datos contiene, de dónde y de cuándo.", observed=EMPTY))
     # visible text only: HTML tags in the description do not count as description
     notes = re.sub(r"<[^>]+>", "", as_text(ds.get("notes") or ds.get("description"))).strip()
     check("descripcion", len(notes) >= params.min_description_chars, Finding(
-        "descripcion_insuficiente",
+        Code.DESCRIPCION_INSUFICIENTE,
         f"La descripción tiene {len(notes)} caracteres; se requieren al menos {params.min_description_chars}.",
         "Amplíe la descripción: qué mide, unidad de observación, periodo, cobertura y fuente.",
         observed=str(len(notes))))
     check("etiquetas", _has_list(ds.get("tags")) or find_metadata(ds, params.tag_keys) is not None, Finding(
-        "sin_etiquetas", "El conjunto no tiene etiquetas (palabras clave).",
+        Code.SIN_ETIQUETAS, "El conjunto no tiene etiquetas (palabras clave).",
         "Agregue etiquetas que ayuden a encontrar el conjunto.", observed="0 etiquetas"))
     check("grupo", _has_list(ds.get("groups")) or find_metadata(ds, params.theme_keys) is not None, Finding(
-        "sin_grupo", "El conjunto no pertenece a ningún grupo o tema.", "Asigne el conjunto al menos a un grupo temático.",
+        Code.SIN_GRUPO, "El conjunto no pertenece a ningún grupo o tema.", "Asigne el conjunto al menos a un grupo temático.",
         observed="0 grupos"))
     lic = licenses.classify(ds.get("license_id") or ds.get("license_title") or ds.get("license_url"))
     check("licencia", lic != licenses.NOT_SPECIFIED, Finding(
-        "sin_licencia", "El conjunto no declara una licencia de uso.",
+        Code.SIN_LICENCIA, "El conjunto no declara una licencia de uso.",
         "Declare una licencia abierta, por ejemplo los Términos de Libre Uso MX o CC BY 4.0.",
         observed=str(ds.get("license_id") or "") or EMPTY))
     emails = [e for _, value in find_all_metadata(ds, params.contact_keys) for e in _emails(value)]
     check("contacto", bool(emails), Finding(
-        "sin_contacto", "No hay un contacto con correo electrónico válido (responsable o autor).",
+        Code.SIN_CONTACTO, "No hay un contacto con correo electrónico válido (responsable o autor).",
         "Registre el nombre y el correo institucional de la persona responsable del conjunto.",
         observed=short(ds.get("maintainer_email") or ds.get("author_email")) or EMPTY))
     freq = find_metadata(ds, params.frequency_keys)
     check("frecuencia", freq is not None, Finding(
-        "sin_frecuencia", "No se declara la frecuencia de actualización.",
+        Code.SIN_FRECUENCIA, "No se declara la frecuencia de actualización.",
         "Declare la frecuencia de actualización (por ejemplo «mensual» o R/P1M).", observed=EMPTY))
     modified = find_metadata(ds, params.modified_keys) or next(
         ((f"{k} ({ev.label})", ev.resource.get(k)) for ev in ctx.resources for k in RESOURCE_MODIFIED_KEYS
          if not is_blank(ev.resource.get(k))), None)
     check("modificacion", modified is not None, Finding(
-        "sin_fecha_modificacion", "No se declara la fecha de última modificación de los datos (modified).",
+        Code.SIN_FECHA_MODIFICACION, "No se declara la fecha de última modificación de los datos (modified).",
         "Registre la fecha de la última modificación de los datos en el conjunto o en cada recurso.", observed=EMPTY))
     landing = find_metadata(ds, params.landing_page_keys)
     check("pagina_de_acceso", landing is not None, Finding(
-        "sin_pagina_de_acceso", "No se declara la página de acceso al conjunto (landingPage).",
+        Code.SIN_PAGINA_DE_ACCESO, "No se declara la página de acceso al conjunto (landingPage).",
         "Registre la URL de la página donde la dependencia presenta el conjunto (campo «url» o landingPage).",
         observed=EMPTY))
     temporal = find_metadata(ds, params.temporal_keys)
     check("cobertura_temporal", temporal is not None, Finding(
-        "sin_cobertura_temporal", "No se declara la cobertura temporal (periodo que abarcan los datos).",
+        Code.SIN_COBERTURA_TEMPORAL, "No se declara la cobertura temporal (periodo que abarcan los datos).",
         "Indique el periodo que cubren los datos, por ejemplo «2019-01/2024-12».", observed=EMPTY))
     spatial = find_metadata(ds, params.spatial_keys)
     check("cobertura_espacial", spatial is not None, Finding(
-        "sin_cobertura_espacial", "No se declara la cobertura espacial (territorio que abarcan los datos).",
+        Code.SIN_COBERTURA_ESPACIAL, "No se declara la cobertura espacial (territorio que abarcan los datos).",
         "Indique el territorio que cubren los datos, por ejemplo «estatal, por municipio» o el nombre de la entidad "
         "y sus municipios.", observed=EMPTY))
 
@@ -232,7 +258,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
         check("recursos_descritos", not undescribed)
         for label, missing in incomplete:
             findings.append(Finding(
-                "recurso_sin_metadatos", f"Al recurso le falta: {', '.join(missing)}.",
+                Code.RECURSO_SIN_METADATOS, f"Al recurso le falta: {', '.join(missing)}.",
                 "Complete la URL de descarga, el formato, el nombre y la descripción de cada recurso.", resource=label,
                 observed=", ".join(missing)))
 
@@ -242,7 +268,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
         or find_metadata(ds, params.dictionary_keys) is not None
     )
     check("diccionario", has_dictionary, Finding(
-        "sin_diccionario", "No se publica un diccionario de datos (descripción de cada campo).",
+        Code.SIN_DICCIONARIO, "No se publica un diccionario de datos (descripción de cada campo).",
         "Publique un diccionario de datos con el nombre, tipo y descripción de cada columna.", observed="ninguno"))
 
     contradicted: list[str] = []  # files that contradict their own dictionary or the agency's suite
@@ -333,19 +359,19 @@ def content_findings(content: ContentEvidence, label: str, tolerance: float = 0.
     if content.has_header is False:
         score = 0.0
         out.append(Finding(
-            "sin_encabezado", "El archivo no tiene una fila de encabezado con los nombres de las columnas.",
+            Code.SIN_ENCABEZADO, "El archivo no tiene una fila de encabezado con los nombres de las columnas.",
             "Agregue una primera fila con el nombre de cada columna.", resource=label,
             observed=f"{content.columns or 0} columnas sin nombre"))
     if content.empty_columns:
         score = 0.0
         out.append(Finding(
-            "columnas_vacias", f"El archivo tiene {len(content.empty_columns)} columna(s) totalmente vacía(s).",
+            Code.COLUMNAS_VACIAS, f"El archivo tiene {len(content.empty_columns)} columna(s) totalmente vacía(s).",
             "Elimine las columnas vacías o complete sus datos.", resource=label,
             observed=short(", ".join(content.empty_columns))))
     if minor:
         score = 0.5
         out.append(Finding(
-            "pocas_filas_fuera_del_diccionario",
+            Code.POCAS_FILAS_FUERA_DEL_DICCIONARIO,
             "Unas pocas filas no tienen el tipo que declara el diccionario de datos: "
             + _dictionary_detail(content.expectations) + ".",
             "Revise esas filas (por ejemplo, una fila de totales o un valor mal capturado) y corríjalas.",
@@ -353,7 +379,7 @@ def content_findings(content: ContentEvidence, label: str, tolerance: float = 0.
     elif content.dictionary_conformance is False:
         score = 0.0
         out.append(Finding(
-            "no_coincide_con_diccionario",
+            Code.NO_COINCIDE_CON_DICCIONARIO,
             "El archivo no coincide con el diccionario de datos del propio conjunto: "
             + (_dictionary_detail(content.expectations) or "columnas faltantes o de otro tipo") + ".",
             "Corrija el archivo para que tenga las columnas que declara el diccionario, con el tipo declarado, o "
@@ -363,7 +389,7 @@ def content_findings(content: ContentEvidence, label: str, tolerance: float = 0.
         score = 0.0
         detail = _agency_detail(content.expectations)
         out.append(Finding(
-            "validaciones_de_la_dependencia",
+            Code.VALIDACIONES_DE_LA_DEPENDENCIA,
             "El archivo no cumple las validaciones de calidad que la dependencia definió para este conjunto"
             + (f": {detail}" if detail else "") + ".",
             "Corrija los registros que no cumplen cada validación (los ejemplos indican cuáles) y vuelva a publicar "
@@ -373,7 +399,7 @@ def content_findings(content: ContentEvidence, label: str, tolerance: float = 0.
         score = min(score, 0.5)
         worst = sorted(content.null_share.items(), key=lambda kv: -kv[1])
         out.append(Finding(
-            "columnas_casi_vacias",
+            Code.COLUMNAS_CASI_VACIAS,
             f"{len(worst)} columna(s) tienen más de la mitad de sus valores vacíos.",
             "Complete los valores faltantes o explique en el diccionario de datos por qué faltan.",
             resource=label, observed=short(", ".join(f"{c} ({v:.0%})" for c, v in worst)), manual_review=True))
@@ -381,7 +407,7 @@ def content_findings(content: ContentEvidence, label: str, tolerance: float = 0.
         score = min(score, 0.5)
         share = content.duplicate_share or 0.0
         out.append(Finding(
-            "filas_duplicadas", f"El {share:.0%} de las filas repite exactamente otra fila del archivo.",
+            Code.FILAS_DUPLICADAS, f"El {share:.0%} de las filas repite exactamente otra fila del archivo.",
             "Elimine los registros repetidos o agregue la columna que los distingue (folio, fecha, clave).",
             resource=label, observed=f"{share:.1%}", manual_review=True))
     return out, score
@@ -501,4 +527,5 @@ RULE = Rule(
     ),
     evaluate=evaluate,
     params_model=Params,
+    codes=Code,
 )

@@ -7,11 +7,14 @@ images, HTML pages and prose do not.
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from pydantic import Field
 
 from audit.evidence import ContentEvidence, DatasetContext
 from rules._common import (
     RuleParams,
+    SharedCode,
     data_resources,
     fold,
     graded,
@@ -24,6 +27,27 @@ from rules._common import (
 from rules.base import Finding, Rule, RuleResult, Status
 
 ID = "legibles_por_maquinas"
+
+
+class Code(StrEnum):
+    CARACTERES_ILEGIBLES = "caracteres_ilegibles"  # advisory
+    CLAVES_INEGI_INVALIDAS = "claves_inegi_invalidas"  # advisory
+    COLUMNAS_REPETIDAS = "columnas_repetidas"  # advisory
+    COLUMNAS_SIN_NOMBRE = "columnas_sin_nombre"  # advisory
+    COMA_DECIMAL = "coma_decimal"  # advisory
+    DELIMITADOR_FINAL = "delimitador_final"  # advisory
+    ENCABEZADO_EN_DOS_FILAS = "encabezado_en_dos_filas"  # advisory
+    ENCABEZADO_REPETIDO = "encabezado_repetido"  # advisory
+    FECHAS_COMO_NUMERO = "fechas_como_numero"  # advisory
+    FILAS_DE_TITULO = "filas_de_titulo"  # advisory
+    NO_DESCARGABLE = "no_descargable"
+    NO_LEGIBLE = "no_legible"
+    NO_SE_PUEDE_LEER = "no_se_puede_leer"
+    NOTAS_AL_PIE = "notas_al_pie"  # advisory
+    SIN_EVIDENCIA = "sin_evidencia"
+    TIPOS_MEZCLADOS = "tipos_mezclados"  # advisory
+    VARIAS_HOJAS = "varias_hojas"  # advisory
+
 
 MACHINE_READABLE_TYPES = ["csv", "tsv", "json", "geojson", "xml", "rdf", "kml", "kmz", "xlsx", "xls", "ods",
                           "shapefile-zip", "parquet", "gpkg"]
@@ -48,12 +72,12 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
     data = data_resources(ctx, params)
     if not data:
         return make_result(ID, Status.FAIL, findings=[Finding(
-            "sin_recursos_de_datos", "El conjunto no publica recursos de datos.",
+            SharedCode.SIN_RECURSOS_DE_DATOS, "El conjunto no publica recursos de datos.",
             "Publique los datos en un formato estructurado como CSV o JSON.")], evidence={"data_resources": 0})
     probed = [ev for ev in data if ev.probe is not None]
     if not probed:
         return make_result(ID, Status.NOT_APPLICABLE, findings=[Finding(
-            "sin_evidencia", "Sin evidencia: no se sondearon los recursos, no se conoce su tipo real.",
+            Code.SIN_EVIDENCIA, "Sin evidencia: no se sondearon los recursos, no se conoce su tipo real.",
             "Ejecute la etapa de sondeo y vuelva a calificar.")], evidence={"data_resources": len(data)})
     machine = {fold(t) for t in params.machine_readable_types}
     readable = 0
@@ -67,13 +91,13 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
         detail.append({"resource": ev.label, "declared": declared, "sniffed": sniffed, "outcome": probe.outcome})
         if not probe.reachable:
             findings.append(Finding(
-                "no_descargable", "No se pudo descargar el recurso para verificar que sea legible por máquinas.",
+                Code.NO_DESCARGABLE, "No se pudo descargar el recurso para verificar que sea legible por máquinas.",
                 "Corrija el acceso al archivo (ver «Accesibles»).", resource=ev.label,
                 observed=f"{probe.outcome}; declarado {declared}"))
             continue
         if ev.content is not None and not ev.content.parsed_ok and not set(ev.content.problems) & _PARSES_BUT_NOT_A_TABLE:
             findings.append(Finding(
-                "no_se_puede_leer", f"El archivo parece {sniffed.upper()} pero no se pudo abrir de forma automática.",
+                Code.NO_SE_PUEDE_LEER, f"El archivo parece {sniffed.upper()} pero no se pudo abrir de forma automática.",
                 "Revise que el archivo esté completo y bien formado (codificación, delimitador, encabezado).",
                 resource=ev.label, observed=";".join(ev.content.problems) or sniffed))
             continue
@@ -90,7 +114,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
         what = _TYPE_ES.get(sniffed, sniffed)
         mismatch = f" (declarado como {declared.upper()})" if declared not in ("—", sniffed) else ""
         findings.append(Finding(
-            "no_legible", f"El recurso es {what}{mismatch}: no está estructurado para procesarse automáticamente.",
+            Code.NO_LEGIBLE, f"El recurso es {what}{mismatch}: no está estructurado para procesarse automáticamente.",
             "Publique los datos en un formato estructurado como CSV o JSON (además del documento, si lo desea).",
             resource=ev.label, observed=f"detectado {sniffed}; declarado {declared}",
             manual_review=sniffed in ("unknown", "zip", "rar", "7z")))
@@ -106,47 +130,47 @@ _PARSES_BUT_NOT_A_TABLE = frozenset({"not_records"})
 #: problem code → (finding code, message, remediation). Observations on files that do parse: the law asks for
 #: data structured "total o parcialmente", so they do not lower the verdict, but each one makes automatic use
 #: harder and the agency can fix it.
-_STRUCTURE: dict[str, tuple[str, str, str]] = {
+_STRUCTURE: dict[str, tuple[Code, str, str]] = {
     "title_rows_above_header": (
-        "filas_de_titulo", "El archivo tiene filas de título o encabezados decorativos antes de los nombres de las columnas.",
+        Code.FILAS_DE_TITULO, "El archivo tiene filas de título o encabezados decorativos antes de los nombres de las columnas.",
         "Deje los nombres de las columnas en la primera fila; el título y la fuente van en los metadatos."),
     "notes_below_data": (
-        "notas_al_pie", "El archivo tiene notas o fuentes debajo de los datos, que un programa lee como registros.",
+        Code.NOTAS_AL_PIE, "El archivo tiene notas o fuentes debajo de los datos, que un programa lee como registros.",
         "Quite las notas del archivo y póngalas en la descripción del conjunto o en el diccionario de datos."),
     "excel_serial_dates": (
-        "fechas_como_numero", "Hay fechas guardadas como número de serie de Excel (por ejemplo 45292 en lugar de 2024-01-01).",
+        Code.FECHAS_COMO_NUMERO, "Hay fechas guardadas como número de serie de Excel (por ejemplo 45292 en lugar de 2024-01-01).",
         "Guarde las fechas como texto en formato AAAA-MM-DD."),
     "decimal_comma": (
-        "coma_decimal", "Hay cifras con coma decimal o punto de miles («1.234,56»), que un programa lee como texto.",
+        Code.COMA_DECIMAL, "Hay cifras con coma decimal o punto de miles («1.234,56»), que un programa lee como texto.",
         "Use punto decimal y sin separador de miles (1234.56)."),
     "two_row_header": (
-        "encabezado_en_dos_filas",
+        Code.ENCABEZADO_EN_DOS_FILAS,
         "El encabezado ocupa dos filas con celdas combinadas («Población» sobre «Hombres | Mujeres»).",
         "Use una sola fila de encabezado, con un nombre por columna («poblacion_hombres», «poblacion_mujeres»)."),
     "repeated_header_rows": (
-        "encabezado_repetido", "La fila de encabezado se repite dentro de los datos (páginas pegadas una tras otra).",
+        Code.ENCABEZADO_REPETIDO, "La fila de encabezado se repite dentro de los datos (páginas pegadas una tras otra).",
         "Deje una sola fila de encabezado al inicio del archivo."),
     "trailing_delimiter": (
-        "delimitador_final", "Cada línea termina con un separador de más, que un programa lee como una columna vacía.",
+        Code.DELIMITADOR_FINAL, "Cada línea termina con un separador de más, que un programa lee como una columna vacía.",
         "Guarde el archivo sin el separador al final de cada línea."),
     "blank_column_names": (
-        "columnas_sin_nombre", "Hay columnas sin nombre en el encabezado.",
+        Code.COLUMNAS_SIN_NOMBRE, "Hay columnas sin nombre en el encabezado.",
         "Dé un nombre único a cada columna."),
     "duplicate_column_names": (
-        "columnas_repetidas", "Hay nombres de columna repetidos en el encabezado.",
+        Code.COLUMNAS_REPETIDAS, "Hay nombres de columna repetidos en el encabezado.",
         "Dé un nombre único a cada columna."),
     "replacement_characters": (
-        "caracteres_ilegibles", "El archivo tiene caracteres que no se pueden leer (codificación mezclada o dañada).",
+        Code.CARACTERES_ILEGIBLES, "El archivo tiene caracteres que no se pueden leer (codificación mezclada o dañada).",
         "Guarde el archivo con codificación UTF-8."),
     "type_inconsistent": (
-        "tipos_mezclados", "Hay columnas que mezclan números o fechas con texto (por ejemplo «N/D» o «-» entre cifras).",
+        Code.TIPOS_MEZCLADOS, "Hay columnas que mezclan números o fechas con texto (por ejemplo «N/D» o «-» entre cifras).",
         "Use un solo tipo de dato por columna y deje vacías las celdas sin dato."),
     "invalid_inegi_codes": (
-        "claves_inegi_invalidas",
+        Code.CLAVES_INEGI_INVALIDAS,
         "Hay claves geográficas del INEGI con formato inválido (por ejemplo, sin los ceros a la izquierda).",
         "Guarde las claves como texto con su longitud oficial: entidad 2, municipio 3 y localidad 4 dígitos."),
     "multiple_sheets": (
-        "varias_hojas", "El libro tiene varias hojas; la validación automática revisó solo la que tiene más datos.",
+        Code.VARIAS_HOJAS, "El libro tiene varias hojas; la validación automática revisó solo la que tiene más datos.",
         "Publique una tabla por archivo (o por recurso) para que cada una pueda procesarse y validarse."),
 }
 
@@ -191,4 +215,6 @@ RULE = Rule(
     ),
     evaluate=evaluate,
     params_model=Params,
+    codes=Code,
+    advisory_codes=frozenset({Code.CARACTERES_ILEGIBLES, Code.CLAVES_INEGI_INVALIDAS, Code.COLUMNAS_REPETIDAS, Code.COLUMNAS_SIN_NOMBRE, Code.COMA_DECIMAL, Code.DELIMITADOR_FINAL, Code.ENCABEZADO_EN_DOS_FILAS, Code.ENCABEZADO_REPETIDO, Code.FECHAS_COMO_NUMERO, Code.FILAS_DE_TITULO, Code.NOTAS_AL_PIE, Code.TIPOS_MEZCLADOS, Code.VARIAS_HOJAS}),
 )

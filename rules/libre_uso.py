@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from pydantic import Field, field_validator
 
 from audit.evidence import DatasetContext
@@ -20,25 +22,36 @@ from rules.base import Finding, Rule, RuleResult, Status
 
 ID = "libre_uso"
 
+
+class Code(StrEnum):
+    LICENCIA_ABIERTA_POR_REVISAR = "licencia_abierta_por_revisar"
+    LICENCIA_CERRADA = "licencia_cerrada"
+    LICENCIA_COMPARTIR_IGUAL = "licencia_compartir_igual"
+    LICENCIA_DESCONOCIDA = "licencia_desconocida"
+    LICENCIA_NO_COMERCIAL = "licencia_no_comercial"
+    LICENCIA_NO_ESPECIFICADA = "licencia_no_especificada"
+    LICENCIA_SIN_DERIVADAS = "licencia_sin_derivadas"
+
+
 _PASS = {licenses.ATTRIBUTION, licenses.PUBLIC_DOMAIN}
 _PARTIAL = {licenses.SHARE_ALIKE, licenses.OTHER_OPEN}
 
 _FINDINGS = {
-    licenses.SHARE_ALIKE: ("licencia_compartir_igual",
+    licenses.SHARE_ALIKE: (Code.LICENCIA_COMPARTIR_IGUAL,
                            "La licencia exige compartir las obras derivadas con la misma licencia, además de citar la fuente.",
                            "Adopte los Términos de Libre Uso MX o CC BY 4.0 (solo exigen citar la fuente)."),
-    licenses.OTHER_OPEN: ("licencia_abierta_por_revisar",
+    licenses.OTHER_OPEN: (Code.LICENCIA_ABIERTA_POR_REVISAR,
                           "La licencia se declara abierta pero no es una licencia estándar: requiere revisión manual.",
                           "Adopte una licencia estándar como los Términos de Libre Uso MX o CC BY 4.0."),
-    licenses.NON_COMMERCIAL: ("licencia_no_comercial", "La licencia prohíbe el uso comercial de los datos.",
+    licenses.NON_COMMERCIAL: (Code.LICENCIA_NO_COMERCIAL, "La licencia prohíbe el uso comercial de los datos.",
                               "Cambie a los Términos de Libre Uso MX o CC BY 4.0: el uso debe ser libre, incluso comercial."),
-    licenses.NO_DERIVATIVES: ("licencia_sin_derivadas", "La licencia prohíbe crear obras derivadas de los datos.",
+    licenses.NO_DERIVATIVES: (Code.LICENCIA_SIN_DERIVADAS, "La licencia prohíbe crear obras derivadas de los datos.",
                               "Cambie a los Términos de Libre Uso MX o CC BY 4.0."),
-    licenses.CLOSED: ("licencia_cerrada", "La licencia no es abierta.",
+    licenses.CLOSED: (Code.LICENCIA_CERRADA, "La licencia no es abierta.",
                       "Publique los datos bajo los Términos de Libre Uso MX o CC BY 4.0."),
-    licenses.NOT_SPECIFIED: ("licencia_no_especificada", "El conjunto no especifica una licencia de uso.",
+    licenses.NOT_SPECIFIED: (Code.LICENCIA_NO_ESPECIFICADA, "El conjunto no especifica una licencia de uso.",
                              "Declare una licencia: los Términos de Libre Uso MX o CC BY 4.0."),
-    licenses.UNKNOWN: ("licencia_desconocida", "La licencia declarada no se reconoce como abierta.",
+    licenses.UNKNOWN: (Code.LICENCIA_DESCONOCIDA, "La licencia declarada no se reconoce como abierta.",
                        "Use una licencia estándar (Términos de Libre Uso MX o CC BY 4.0) o agréguela al vocabulario "
                        "tras revisarla."),
 }
@@ -97,4 +110,5 @@ RULE = Rule(
     ),
     evaluate=evaluate,
     params_model=Params,
+    codes=Code,
 )

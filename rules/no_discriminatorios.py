@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from pydantic import Field
 
 from audit.evidence import DatasetContext
 from audit.outcomes import REACHABLE_OUTCOMES, Outcome
-from rules._common import RuleParams, data_resources, make_result, retired_result
+from rules._common import RuleParams, SharedCode, data_resources, make_result, retired_result
 from rules.base import Finding, Rule, RuleResult, Status
 
 ID = "no_discriminatorios"
+
+
+class Code(StrEnum):
+    NADA_DESCARGABLE = "nada_descargable"
+    REQUIERE_REGISTRO = "requiere_registro"
+    SIN_EVIDENCIA = "sin_evidencia"
+    SOLO_PAGINAS_WEB = "solo_paginas_web"
+
 
 _REASON_ES = {
     "http_401": "responde 401 (requiere credenciales)",
@@ -32,12 +42,12 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
     data = data_resources(ctx, params)
     if not data:
         return make_result(ID, Status.NOT_APPLICABLE, findings=[Finding(
-            "sin_recursos_de_datos", "El conjunto no tiene recursos de datos que revisar.",
+            SharedCode.SIN_RECURSOS_DE_DATOS, "El conjunto no tiene recursos de datos que revisar.",
             "Publique los archivos de datos del conjunto.")], evidence={"data_resources": 0})
     probed = [ev for ev in data if ev.probe is not None]
     if not probed:
         return make_result(ID, Status.NOT_APPLICABLE, findings=[Finding(
-            "sin_evidencia", "Sin evidencia: no se sondearon los recursos de este conjunto.",
+            Code.SIN_EVIDENCIA, "Sin evidencia: no se sondearon los recursos de este conjunto.",
             "Ejecute la etapa de sondeo y vuelva a calificar.")], evidence={"data_resources": len(data)})
     # a bare 403 (no login form, no WWW-Authenticate, no sign-up redirect) is an unreachable file, not a
     # registration wall; older runs stored it as auth_required with reason http_403
@@ -53,14 +63,14 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
         assert ev.probe is not None
         how = _REASON_ES.get(ev.probe.reason, "exige autenticación")
         findings.append(Finding(
-            "requiere_registro", f"El recurso {how}: solo lo obtiene quien tiene una cuenta.",
+            Code.REQUIERE_REGISTRO, f"El recurso {how}: solo lo obtiene quien tiene una cuenta.",
             "Publique el archivo para descarga anónima, sin registro ni inicio de sesión.", resource=ev.label,
             observed=ev.probe.reason or (f"HTTP {ev.probe.status_code}" if ev.probe.status_code else "auth_required")))
     evidence = {"data_resources": len(data), "answered": len(answered), "auth_required": len(auth),
                 "reachable": len(reachable)}
     if not answered:
         return make_result(ID, Status.NOT_APPLICABLE, findings=[Finding(
-            "nada_descargable",
+            Code.NADA_DESCARGABLE,
             "Ningún recurso de datos respondió, por lo que no se puede saber si exige registro.",
             "Corrija el acceso a los archivos (ver «Accesibles»).",
             observed=", ".join(sorted({str(ev.probe.outcome) for ev in probed if ev.probe is not None})))],
@@ -73,14 +83,14 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
     pages = [ev for ev in probed if ev.probe is not None and ev.probe.outcome == Outcome.LANDING_PAGE]
     if not reachable and pages:  # a page answered, but whether the data behind it need an account is unknown
         return make_result(ID, Status.NOT_APPLICABLE, findings=[Finding(
-            "solo_paginas_web",
+            Code.SOLO_PAGINAS_WEB,
             "Los enlaces de datos llevan a páginas web, no a los archivos: no se pudo verificar que los datos se "
             "obtengan sin registro.",
             "Enlace los recursos directamente a los archivos de datos (ver «Accesibles»).",
             resource=pages[0].label, observed=f"{len(pages)} página(s) web", manual_review=True)], evidence=evidence)
     if not reachable:  # only payment walls answered: nothing tells us about registration
         return make_result(ID, Status.NOT_APPLICABLE, findings=[Finding(
-            "nada_descargable", "Ningún recurso de datos se pudo descargar; no se puede saber si exige registro.",
+            Code.NADA_DESCARGABLE, "Ningún recurso de datos se pudo descargar; no se puede saber si exige registro.",
             "Corrija el acceso a los archivos (ver «Accesibles» y «Gratuitos»).")], evidence=evidence)
     return make_result(ID, Status.PASS, evidence=evidence)
 
@@ -99,4 +109,5 @@ RULE = Rule(
     ),
     evaluate=evaluate,
     params_model=Params,
+    codes=Code,
 )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from pydantic import Field, field_validator, model_validator
@@ -49,6 +50,18 @@ from rules.frequency import (
 from rules.integrales import FREQUENCY_KEYS
 
 ID = "oportunos"
+
+
+class Code(StrEnum):
+    ARCHIVO_GENERADO_EN_CADA_DESCARGA = "archivo_generado_en_cada_descarga"  # advisory
+    DESACTUALIZADO = "desactualizado"
+    FECHA_SOLO_METADATOS = "fecha_solo_metadatos"
+    FRECUENCIA_NO_RECONOCIDA = "frecuencia_no_reconocida"
+    IRREGULAR_ANTIGUO = "irregular_antiguo"
+    LAST_MODIFIED_NO_CONFIABLE = "last_modified_no_confiable"  # advisory
+    SIN_FECHA_ACTUALIZACION = "sin_fecha_actualizacion"
+    SIN_FRECUENCIA = "sin_frecuencia"
+
 
 #: phrases with which a publisher declares that the data are not (or no longer) updated: irregular, like
 #: «eventual» or «no planeada» (the vocabulary of rules.frequency already has «no se actualiza» and "never")
@@ -357,13 +370,13 @@ def _ignored_evidence_findings(found: LastUpdate, evidence: dict[str, Any]) -> l
             message = (f"El servidor envía Last-Modified {h.when.date().isoformat()}, pero el contenido del archivo "
                        f"es el mismo que se descargó en la revisión del {since}: la fecha no es de una actualización.")
         out.append(Finding(
-            "last_modified_no_confiable", message,
+            Code.LAST_MODIFIED_NO_CONFIABLE, message,
             "Configure el servidor para enviar en Last-Modified la fecha real de modificación del archivo, y "
             "registre esa fecha en el recurso (last_modified).", resource=h.resource,
             observed=f"Last-Modified={h.when.isoformat()} ({h.reason})", advisory=True))
     for label in found.regenerated[:5]:
         out.append(Finding(
-            "archivo_generado_en_cada_descarga",
+            Code.ARCHIVO_GENERADO_EN_CADA_DESCARGA,
             "El archivo cambia en cada descarga (dos descargas con minutos de diferencia no coinciden): un cambio de "
             "su contenido entre revisiones no se toma como actualización de los datos.",
             "Publique un archivo estable que cambie solo cuando cambian los datos, con su fecha de modificación.",
@@ -414,12 +427,12 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
         return make_result(ID, Status.FAIL, findings=findings, evidence=evidence)
     if declared and freq.kind == "unknown":
         findings.append(Finding(
-            "frecuencia_no_reconocida", f"La frecuencia declarada «{short(declared[1], 60)}» no se reconoce.",
+            Code.FRECUENCIA_NO_RECONOCIDA, f"La frecuencia declarada «{short(declared[1], 60)}» no se reconoce.",
             "Declare la frecuencia con un término estándar (diaria, semanal, mensual, trimestral, anual, irregular) "
             "o una duración ISO 8601 como R/P1M.", observed=short(declared[1], 60), manual_review=True))
     if best is not None and best.kind == "metadata":
         findings.append(Finding(
-            "fecha_solo_metadatos",
+            Code.FECHA_SOLO_METADATOS,
             f"Los recursos no informan su fecha de actualización; se usó la fecha de los metadatos del conjunto "
             f"({best.source}), que cambia también al editar la ficha sin tocar los datos.",
             "Registre la fecha de última modificación de cada recurso (last_modified) al actualizar los datos.",
@@ -427,7 +440,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
     if best is None or when is None:
         if harvested:
             findings.append(Finding(
-                "sin_fecha_actualizacion",
+                Code.SIN_FECHA_ACTUALIZACION,
                 f"El conjunto fue cosechado de otro catálogo ({found.harvested}) y la fuente no declara la fecha de "
                 "modificación ni de publicación de los datos (dcat_modified, modified, issued), ni el servidor "
                 "envía Last-Modified; las fechas de CKAN (metadata_modified, created) son las de la cosecha y no "
@@ -437,7 +450,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
                 "fecha de los datos en el catálogo de origen.",
                 observed=f"{found.harvested}; sin dcat_modified/modified/issued", manual_review=True))
         else:
-            findings.append(Finding("sin_fecha_actualizacion", "No hay ninguna fecha de actualización de los datos.",
+            findings.append(Finding(Code.SIN_FECHA_ACTUALIZACION, "No hay ninguna fecha de actualización de los datos.",
                                     "Registre la fecha de última modificación de cada recurso."))
         return make_result(ID, Status.FAIL, findings=findings, evidence=evidence)
     age = max(0.0, (audit_date - when).total_seconds() / 86400)
@@ -452,7 +465,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
         if age <= params.pass_factor * period:
             return make_result(ID, Status.PASS, findings=findings, evidence=evidence)
         finding = Finding(
-            "desactualizado",
+            Code.DESACTUALIZADO,
             f"Frecuencia declarada «{short(declared[1] if declared else '', 40)}» (cada {label_p}), pero la última "
             f"actualización fue el {when.date().isoformat()}, hace {age:.0f} días, según {where}.",
             f"Actualice los datos{' ' + update_where if update_where else ''} (se esperan cada {label_p}) o corrija "
@@ -468,7 +481,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
     if freq.kind == IRREGULAR:
         if age > params.irregular_max_age_days:
             findings.append(Finding(
-                "irregular_antiguo",
+                Code.IRREGULAR_ANTIGUO,
                 f"Frecuencia irregular/eventual y sin actualizar desde el {when.date().isoformat()}, hace {age:.0f} "
                 f"días (más de {params.irregular_max_age_days}), según {where}.",
                 f"Actualice los datos{' ' + update_where if update_where else ''} o declare una frecuencia y "
@@ -478,13 +491,13 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
 
     # no (recognised) frequency
     if not declared:
-        findings.append(Finding("sin_frecuencia", "No se declara la frecuencia de actualización.",
+        findings.append(Finding(Code.SIN_FRECUENCIA, "No se declara la frecuencia de actualización.",
                                 "Declare la frecuencia de actualización (por ejemplo «mensual» o R/P1M).",
                                 observed="(vacío)"))
     if age <= params.no_frequency_max_age_days:
         return make_result(ID, Status.PARTIAL, score=0.5, findings=findings, evidence=evidence)
     findings.append(Finding(
-        "desactualizado", f"Sin frecuencia reconocible y la última actualización fue el {when.date().isoformat()}, "
+        Code.DESACTUALIZADO, f"Sin frecuencia reconocible y la última actualización fue el {when.date().isoformat()}, "
         f"hace {age:.0f} días, según {where}.",
         f"Actualice los datos{' ' + update_where if update_where else ''} y declare su frecuencia de actualización.",
         resource=label, observed=observed))
@@ -512,4 +525,6 @@ RULE = Rule(
     ),
     evaluate=evaluate,
     params_model=Params,
+    codes=Code,
+    advisory_codes=frozenset({Code.ARCHIVO_GENERADO_EN_CADA_DESCARGA, Code.LAST_MODIFIED_NO_CONFIABLE}),
 )

@@ -8,16 +8,28 @@ resource that disappeared or now fails is a fail; a retired dataset fails outrig
 from __future__ import annotations
 
 from datetime import timedelta
+from enum import StrEnum
 from typing import Any
 
 from pydantic import Field
 
 from audit.clock import to_utc
 from audit.evidence import REACHABLE_OUTCOMES, DatasetContext, HistoricResource, ResourceEvidence
-from rules._common import RuleParams, make_result
+from rules._common import RuleParams, SharedCode, make_result
 from rules.base import Finding, Rule, RuleResult, Status
 
 ID = "permanentes"
+
+
+class Code(StrEnum):
+    RECURSO_ELIMINADO = "recurso_eliminado"
+    RECURSO_MOVIDO = "recurso_movido"
+    RECURSO_NUNCA_DISPONIBLE = "recurso_nunca_disponible"
+    RECURSO_REDIRIGIDO = "recurso_redirigido"
+    RECURSO_REEMPLAZADO = "recurso_reemplazado"
+    RECURSO_RENOMBRADO = "recurso_renombrado"
+    RECURSO_YA_NO_DISPONIBLE = "recurso_ya_no_disponible"
+    SIN_HISTORIAL = "sin_historial"
 
 
 class Params(RuleParams):
@@ -83,18 +95,18 @@ def _redirected(ev: ResourceEvidence, h: HistoricResource) -> bool:
 def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
     if ctx.retired:
         return make_result(ID, Status.FAIL, findings=[Finding(
-            "retirado", "El conjunto de datos estaba publicado en una revisión anterior y ya no aparece en el portal.",
+            SharedCode.RETIRADO, "El conjunto de datos estaba publicado en una revisión anterior y ya no aparece en el portal.",
             "Vuelva a publicar el conjunto (las versiones históricas deben seguir disponibles) o documente "
             "públicamente su retiro.", observed=str(ctx.dataset.get("name") or ""))], evidence={"retired": True})
     if not ctx.has_previous_runs:
         return make_result(ID, Status.NOT_APPLICABLE, findings=[Finding(
-            "sin_historial", "Primera auditoría del portal: no hay revisiones anteriores con qué comparar.",
+            Code.SIN_HISTORIAL, "Primera auditoría del portal: no hay revisiones anteriores con qué comparar.",
             "Se evaluará en las siguientes auditorías.")], evidence={"history_runs": 0})
     cutoff = to_utc(ctx.audit_date) - timedelta(days=params.lookback_days)
     history = [h for h in ctx.history if to_utc(h.run_started) >= cutoff and to_utc(h.run_started) <= to_utc(ctx.audit_date)]
     if not history:
         return make_result(ID, Status.NOT_APPLICABLE, findings=[Finding(
-            "sin_historial", "El conjunto no aparece en revisiones anteriores dentro del periodo de comparación "
+            Code.SIN_HISTORIAL, "El conjunto no aparece en revisiones anteriores dentro del periodo de comparación "
             f"({params.lookback_days} días): es nuevo.", "Se evaluará en las siguientes auditorías.")],
             evidence={"history_runs": 0})
 
@@ -125,7 +137,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
             failed += 1
             detail.append({"resource": label, "state": "removed"})
             findings.append(Finding(
-                "recurso_eliminado", "Un recurso publicado en una revisión anterior ya no aparece en el conjunto.",
+                Code.RECURSO_ELIMINADO, "Un recurso publicado en una revisión anterior ya no aparece en el conjunto.",
                 "Restituya el recurso (por ejemplo, los periodos anteriores de la serie) y consérvelo con una URL estable.",
                 resource=label, observed=h.url))
             continue
@@ -134,7 +146,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
             never += 1  # listed in every revision but never downloadable: nothing has been kept available
             detail.append({"resource": label, "state": "never_available", "outcome": probe.outcome})
             findings.append(Finding(
-                "recurso_nunca_disponible",
+                Code.RECURSO_NUNCA_DISPONIBLE,
                 "Un recurso listado en revisiones anteriores nunca se ha podido descargar: no se conserva disponible.",
                 "Publique el archivo en una URL pública y estable, y manténgalo disponible en las siguientes revisiones.",
                 resource=ev.label, observed=probe.reason or probe.outcome))
@@ -143,27 +155,27 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
             failed += 1
             detail.append({"resource": label, "state": "now_failing", "outcome": probe.outcome})
             findings.append(Finding(
-                "recurso_ya_no_disponible", "Un recurso que antes se descargaba ahora falla.",
+                Code.RECURSO_YA_NO_DISPONIBLE, "Un recurso que antes se descargaba ahora falla.",
                 "Restablezca el archivo en su URL o publique la nueva dirección en el portal.",
                 resource=ev.label, observed=probe.reason or probe.outcome))
             continue
         moved_how: tuple[str, str] | None = None
         if how == "hash":
-            moved_how = ("recurso_renombrado", "El recurso cambió de nombre, identificador o URL con el mismo contenido.")
+            moved_how = (Code.RECURSO_RENOMBRADO, "El recurso cambió de nombre, identificador o URL con el mismo contenido.")
         elif how == "name":
-            moved_how = ("recurso_reemplazado", "El recurso se reemplazó por otro con el mismo nombre y distinta URL.")
+            moved_how = (Code.RECURSO_REEMPLAZADO, "El recurso se reemplazó por otro con el mismo nombre y distinta URL.")
         elif h.url and ev.resource.get("url") and ev.resource.get("url") != h.url:
-            moved_how = ("recurso_movido", "La URL del recurso cambió respecto de la revisión anterior.")
+            moved_how = (Code.RECURSO_MOVIDO, "La URL del recurso cambió respecto de la revisión anterior.")
         elif h.name and str(ev.resource.get("name") or "").strip() and str(ev.resource.get("name")).strip() != h.name.strip():
-            moved_how = ("recurso_renombrado", "El recurso cambió de nombre respecto de la revisión anterior.")
+            moved_how = (Code.RECURSO_RENOMBRADO, "El recurso cambió de nombre respecto de la revisión anterior.")
         elif params.redirect_is_moved and probe is not None and probe.reachable and _redirected(ev, h):
-            moved_how = ("recurso_redirigido", "La URL del recurso ahora redirige a otra dirección.")
+            moved_how = (Code.RECURSO_REDIRIGIDO, "La URL del recurso ahora redirige a otra dirección.")
         if moved_how:
             moved += 1
             detail.append({"resource": label, "state": "moved", "how": moved_how[0]})
-            if moved_how[0] == "recurso_redirigido" and ev.probe is not None:
+            if moved_how[0] == Code.RECURSO_REDIRIGIDO and ev.probe is not None:
                 observed = f"{ev.resource.get('url')} → {ev.probe.final_url}"
-            elif moved_how[0] == "recurso_movido":
+            elif moved_how[0] == Code.RECURSO_MOVIDO:
                 observed = f"antes: {h.url} → ahora: {ev.resource.get('url')}"
             else:
                 observed = f"antes: {h.name or h.url} → ahora: {ev.label}"
@@ -199,4 +211,5 @@ RULE = Rule(
     ),
     evaluate=evaluate,
     params_model=Params,
+    codes=Code,
 )

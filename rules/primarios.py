@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import Field
@@ -20,6 +21,7 @@ from audit.evidence import ContentEvidence, DatasetContext
 from audit.vocabulary import PERSONAL_DATA_KINDS_ES, SUMMARY_REGEX
 from rules._common import (
     RuleParams,
+    SharedCode,
     as_text,
     contains_word,
     data_resources,
@@ -33,6 +35,19 @@ from rules._common import (
 from rules.base import Finding, Rule, RuleResult, Status
 
 ID = "primarios"
+
+
+class Code(StrEnum):
+    FILAS_DE_TOTALES = "filas_de_totales"
+    FUENTE_EXTERNA = "fuente_externa"
+    FUENTE_POR_REVISAR = "fuente_por_revisar"
+    NADA_DESCARGABLE = "nada_descargable"
+    POCOS_REGISTROS = "pocos_registros"
+    POSIBLES_DATOS_PERSONALES = "posibles_datos_personales"
+    SIN_CLAVES_DESAGREGACION = "sin_claves_desagregacion"
+    SOLO_PRODUCTOS_DERIVADOS = "solo_productos_derivados"
+    SOLO_RESUMEN = "solo_resumen"
+
 
 SOURCE_KEYS = ["fuente", "source", "origen", "fuente_informacion", "fuente_de_informacion", "fuente_datos",
                "fuente_de_los_datos", "data_source", "origen_datos", "origen_de_los_datos", "dct_source"]
@@ -157,7 +172,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
         if verdict is True:
             hard_fail = True
             findings.append(Finding(
-                "fuente_externa",
+                Code.FUENTE_EXTERNA,
                 f"Los metadatos citan como fuente a otra institución ({key} = «{short(value, 80)}»): "
                 "los datos no provienen del publicador.",
                 "Publique los datos quien los genera, o enlace el conjunto original de la fuente de origen.",
@@ -165,13 +180,13 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
         elif verdict is None:
             unsure = True
             findings.append(Finding(
-                "fuente_por_revisar", f"No es claro si la fuente declarada es el propio publicador ({short(value, 80)}).",
+                Code.FUENTE_POR_REVISAR, f"No es claro si la fuente declarada es el propio publicador ({short(value, 80)}).",
                 "Indique en los metadatos la institución que genera los datos.", observed=short(value, 80),
                 manual_review=True))
 
     data = data_resources(ctx, params)
     if not data:
-        findings.append(Finding("sin_recursos_de_datos", "El conjunto no publica recursos de datos.",
+        findings.append(Finding(SharedCode.SIN_RECURSOS_DE_DATOS, "El conjunto no publica recursos de datos.",
                                 "Publique los archivos de datos tal como los genera la fuente de origen, con el mayor "
                                 "nivel de desagregación posible y sin datos personales ni información reservada."))
         return make_result(ID, Status.FAIL, findings=findings, evidence={**evidence, "data_resources": 0})
@@ -184,7 +199,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
     if len(derived) == len(data):
         hard_fail = True
         findings.append(Finding(
-            "solo_productos_derivados",
+            Code.SOLO_PRODUCTOS_DERIVADOS,
             "El conjunto solo ofrece productos derivados (informes, documentos, imágenes o páginas), no los datos.",
             "Publique los datos de origen en un archivo estructurado (CSV, JSON) además del informe.",
             observed=", ".join(sorted({t for _, t in derived}))))
@@ -201,28 +216,28 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
         if n_summary and rows and n_summary / rows > params.summary_share_max or (rows < params.min_rows and n_summary):
             summary_only += 1
             findings.append(Finding(
-                "solo_resumen", f"El archivo contiene principalmente totales o resúmenes ({n_summary} de {rows} "
+                Code.SOLO_RESUMEN, f"El archivo contiene principalmente totales o resúmenes ({n_summary} de {rows} "
                 "filas), no datos desagregados.",
                 DISAGGREGATE_ES,
                 resource=ev.label, observed=f"{n_summary}/{rows}"))
         elif n_summary:
             record_level += 0.5
             findings.append(Finding(
-                "filas_de_totales", f"El archivo mezcla registros con {n_summary} fila(s) de Total/Subtotal.",
+                Code.FILAS_DE_TOTALES, f"El archivo mezcla registros con {n_summary} fila(s) de Total/Subtotal.",
                 "Elimine las filas de totales: el usuario puede calcularlos a partir de los registros.",
                 resource=ev.label, observed=str(n_summary)))
         elif rows < params.min_rows:
             unsure = True
             record_level += 0.5
             findings.append(Finding(
-                "pocos_registros", f"El archivo tiene solo {rows} registro(s): parece un resumen.",
+                Code.POCOS_REGISTROS, f"El archivo tiene solo {rows} registro(s): parece un resumen.",
                 DISAGGREGATE_ES,
                 resource=ev.label, observed=str(rows), manual_review=True))
         elif not c.disaggregation_keys:
             unsure = True
             record_level += 0.5
             findings.append(Finding(
-                "sin_claves_desagregacion",
+                Code.SIN_CLAVES_DESAGREGACION,
                 "No se identificaron columnas de desagregación (fechas, claves INEGI de entidad o municipio, "
                 "identificadores).",
                 "Incluya columnas de fecha, clave geográfica INEGI o identificador de cada registro.",
@@ -234,7 +249,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
     for ev, hit in personal:
         examples = ", ".join(hit.get("examples") or ())
         findings.append(Finding(
-            "posibles_datos_personales",
+            Code.POSIBLES_DATOS_PERSONALES,
             f"La columna «{short(hit.get('column'), 60)}» parece contener datos personales "
             f"({PERSONAL_DATA_KINDS_ES.get(str(hit.get('kind')), hit.get('kind'))}: {hit.get('count')} "
             f"valores{'; p. ej. ' + examples if examples else ''}).",
@@ -254,7 +269,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
         # Nothing could be examined: disaggregation cannot be verified, so no verdict either way (the missing
         # files are already counted against *accesibles*).
         findings.append(Finding(
-            "nada_descargable", "No se pudo verificar el nivel de desagregación: ningún recurso de datos se pudo "
+            Code.NADA_DESCARGABLE, "No se pudo verificar el nivel de desagregación: ningún recurso de datos se pudo "
             "descargar.", "Corrija el acceso a los archivos para que pueda evaluarse esta característica.",
             manual_review=True))
         return make_result(ID, Status.NOT_APPLICABLE, findings=findings, evidence=evidence)
@@ -280,4 +295,5 @@ RULE = Rule(
     ),
     evaluate=evaluate,
     params_model=Params,
+    codes=Code,
 )

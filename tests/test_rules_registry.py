@@ -13,6 +13,7 @@ from test_rules_builders import ctx, dataset, ev, failed, resource
 import rules
 from audit.errors import ConfigError
 from audit.legal import DEFAULT_LEGAL_BASIS
+from rules._common import SharedCode
 from rules.base import Finding, Rule, RuleResult, Status
 
 REPO = Path(__file__).resolve().parents[1]
@@ -45,19 +46,41 @@ def test_every_parameter_is_documented(rule_id):
     assert not missing, f"document these rules.{rule_id} keys in docs/reglas.md: {missing}"
 
 
-def _reason_codes(source: str) -> set[str]:
-    patterns = [r'Finding\(\s*"([a-z_]+)"', r'\(\s*"([a-z]+(?:_[a-z]+)+)",\s*f?"[A-Z]']
-    return {code for p in patterns for code in re.findall(p, source)}
-
-
-@pytest.mark.parametrize("rule_id", [*rules.CHARACTERISTICS, "_common", "__init__"])
-def test_every_reason_code_is_documented(rule_id):
-    source = (REPO / "rules" / f"{rule_id}.py").read_text(encoding="utf-8")
-    codes = _reason_codes(source)
-    if rule_id in rules.CHARACTERISTICS:
-        assert codes, f"no reason codes found in rules/{rule_id}.py"
-    missing = sorted(c for c in codes if f"`{c}`" not in DOCS)
+@pytest.mark.parametrize("rule_id", rules.CHARACTERISTICS)
+def test_every_reason_code_is_an_enum_member_and_documented(rule_id):
+    rule = rules.RULES_BY_ID[rule_id]
+    module = importlib.import_module(f"rules.{rule_id}")
+    assert rule.codes is module.Code, f"rules/{rule_id}.py declares its codes as Code and passes codes=Code"
+    assert rule.reason_codes(), f"rules/{rule_id}.py has no reason codes"
+    assert rule.advisory_codes <= rule.reason_codes()
+    missing = sorted(c for c in rule.reason_codes() if f"`{c}`" not in DOCS)
     assert not missing, f"document these reason codes in docs/reglas.md: {missing}"
+
+
+def test_shared_reason_codes_are_documented():
+    missing = sorted(c.value for c in SharedCode if f"`{c.value}`" not in DOCS)
+    assert not missing, f"document these reason codes in docs/reglas.md: {missing}"
+
+
+def test_no_rule_claims_a_shared_code_as_its_own():
+    shared = {c.value for c in SharedCode}
+    assert not {r.id: r.reason_codes() & shared for r in rules.RULES if r.reason_codes() & shared}
+
+
+def test_a_rule_without_codes_still_works_and_stray_advisory_codes_are_refused():
+    bare = Rule(id="accesibles", title_es="X", evaluate=lambda c, p: RuleResult("accesibles", Status.PASS, 1.0))
+    assert bare.reason_codes() == frozenset()
+    assert rules.evaluate_all(ctx(), {}, rules=(bare,))[0].status is Status.PASS
+    with pytest.raises(ValueError, match="no_existe"):
+        Rule(id="x", title_es="X", evaluate=_boom, advisory_codes=frozenset({"no_existe"}))
+
+
+def test_findings_store_codes_as_plain_strings():
+    from rules.accesibles import Code
+
+    finding = Finding(Code.ARCHIVO_VACIO, "m")
+    assert type(finding.code) is str and finding.code == "archivo_vacio"
+    assert yaml.safe_dump(finding.as_dict()).startswith("advisory: false\ncode: archivo_vacio\n")
 
 
 def test_default_rules_config_file_matches_the_parameter_models():
@@ -184,3 +207,15 @@ def test_every_finding_has_code_message_and_remediation_in_a_bad_dataset():
     for f in findings:
         assert re.fullmatch(r"[a-z_]+", f.code)
         assert f.message_es and f.remediation_es
+    assert_codes_belong_to_their_rules(rules.evaluate_all(c))
+
+
+def assert_codes_belong_to_their_rules(results):
+    """Every finding's code is one of its rule's ``Code`` members or a shared code, and an advisory code is only
+    ever on an advisory finding."""
+    shared = {c.value for c in SharedCode}
+    for result in results:
+        rule = rules.RULES_BY_ID[result.characteristic]
+        for f in result.findings:
+            assert f.code in rule.reason_codes() | shared, f"{result.characteristic}: {f.code} not in its Code enum"
+            assert f.advisory or f.code not in rule.advisory_codes, f"{result.characteristic}: {f.code} decided"

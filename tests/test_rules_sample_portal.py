@@ -147,3 +147,25 @@ def test_a_bare_403_fails_accesibles_and_not_no_discriminatorios(two_runs):
     assert results["accesibles"]["status"] == "fail"
     assert results["no_discriminatorios"]["status"] == "not_applicable"
     assert "requiere_registro" not in results["no_discriminatorios"]["findings"]
+
+
+def test_every_stored_reason_code_is_a_member_of_its_rules_enum(two_runs):
+    """The codes the audit stored for every dataset of both runs are their rule's ``Code`` members (or shared
+    ones), stored as the plain strings; an advisory code never decided a verdict."""
+    import rules
+    from rules._common import SharedCode
+
+    store, first, second = two_runs
+    shared = {c.value for c in SharedCode}
+    with store.session() as s:
+        rows = s.execute(select(RuleResultRecord.characteristic, RuleResultRecord.findings)
+                         .where(RuleResultRecord.run_id.in_((first, second)))).all()
+    seen: set[str] = set()
+    for characteristic, findings in rows:
+        rule = rules.RULES_BY_ID[characteristic]
+        for f in findings:
+            assert f["code"] in rule.reason_codes() | shared, f"{characteristic}: {f['code']}"
+            assert f["advisory"] or f["code"] not in rule.advisory_codes, f"{characteristic}: {f['code']}"
+            seen.add(f["code"])
+    assert len(seen) >= 20  # the sample portal plants many different problems
+    assert seen & {"last_modified_no_confiable", "archivo_generado_en_cada_descarga"}  # advisory ones included
