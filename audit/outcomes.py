@@ -94,10 +94,14 @@ REASON_WORDS: dict[str, ReasonWords] = {
     "html_instead_of_data": ReasonWords("se recibió una página HTML en lugar de los datos",
                                         "se recibió una página web en lugar del archivo de datos"),
     "login_page": ReasonWords("se recibió una página de inicio de sesión", "muestra un formulario de acceso"),
+    "login_form": ReasonWords("se recibió un formulario de inicio de sesión", "muestra un formulario de acceso"),
+    "http_403_authenticate": ReasonWords("pide iniciar sesión (HTTP 403)",
+                                         "pide iniciar sesión (HTTP 403 con solicitud de autenticación)"),
+    "tls_error": ReasonWords("certificado TLS no válido", "certificado de seguridad (TLS) inválido"),
     "login_redirect": ReasonWords("redirige a iniciar sesión", "redirige a una página de inicio de sesión"),
     "payment_page": ReasonWords("se recibió una página de pago", "lleva a una página de pago"),
     "zero_bytes": ReasonWords("el archivo está vacío", "el archivo está vacío"),
-    "not_modified": ReasonWords("sin cambios desde la consulta anterior", None),
+    "not_modified": ReasonWords("sin cambios desde la consulta anterior", "sin cambios desde la revisión anterior"),
     "connection_dropped": ReasonWords("la conexión se cortó", "el servidor cortó la conexión"),
     "connection_refused": ReasonWords("el servidor rechazó la conexión", "el servidor rechazó la conexión"),
     "http_client_error": ReasonWords("error en la comunicación", "error del cliente"),
@@ -107,14 +111,14 @@ REASON_WORDS: dict[str, ReasonWords] = {
                                             "compresión de la respuesta inválida"),
     "redirect_loop": ReasonWords("redirecciones en bucle", "redirecciones en ciclo"),
     "redirect_without_location": ReasonWords("redirección sin destino", "redirección sin destino"),
-    "too_many_redirects": ReasonWords(None, "demasiadas redirecciones"),
+    "too_many_redirects": ReasonWords("demasiadas redirecciones", "demasiadas redirecciones"),
     "connect_timeout": ReasonWords("no respondió a tiempo al conectar", "el servidor no respondió a tiempo"),
     "read_timeout": ReasonWords("dejó de enviar datos", "la descarga tardó demasiado"),
     "total_timeout": ReasonWords("la descarga tardó demasiado", "la descarga tardó demasiado"),
     "malformed_redirect": ReasonWords("redirección con una dirección no válida", "redirección mal formada"),
     "malformed_url": ReasonWords("la dirección no es válida", "la URL está mal escrita"),
     "missing_url": ReasonWords("el recurso no tiene dirección", "el recurso no tiene URL"),
-    "scheme_ftp": ReasonWords(None, "enlace FTP (no se descarga por web)"),
+    "scheme_ftp": ReasonWords("enlace FTP (no se descarga por web)", "enlace FTP (no se descarga por web)"),
     "internal_error": ReasonWords("error interno del auditor", "error interno del auditor"),
     "tls_certificate": ReasonWords("certificado TLS no válido", "certificado de seguridad (TLS) inválido"),
     # HTTP statuses with a dashboard phrase; the reports word every status from its number (reports.wording)
@@ -126,6 +130,19 @@ REASON_WORDS: dict[str, ReasonWords] = {
     "http_410": ReasonWords("el archivo fue retirado (HTTP 410)", None),
     "http_429": ReasonWords("demasiadas peticiones (HTTP 429)", None),
 }
+
+
+def reason_family_es(code: str) -> str | None:
+    """The families of reason codes that carry a variable part: ``unsafe_<why>`` (audit.netguard) and
+    ``scheme_<scheme>`` (audit.httppolicy); same wording for the dashboard and the reports."""
+    if code.startswith("unsafe_"):
+        return "dirección bloqueada por seguridad (red privada o no permitida)"
+    if code.startswith("scheme_"):
+        scheme = code.removeprefix("scheme_")
+        if scheme == "missing":
+            return "la dirección no indica el protocolo (http o https)"
+        return f"protocolo «{scheme}» no admitido (no es http ni https)"
+    return None
 
 
 def reason_es(use: str) -> dict[str, str]:

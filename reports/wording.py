@@ -12,7 +12,7 @@ import re
 from datetime import date
 from typing import Any
 
-from audit.outcomes import outcome_es, reason_es
+from audit.outcomes import outcome_es, reason_es, reason_family_es
 from reports.format import FILTERS, STATUS_SHORT, fmt_date, fmt_int, fmt_num, fmt_pct, plural, plural_word
 
 #: HTTP status codes a reader may meet, in words
@@ -75,6 +75,7 @@ _KEY_VALUE = re.compile(r"\b([a-z][a-z0-9]*(?:_[a-z0-9]+)+|[a-z]+)=([^\s;,)]+)")
 _SNAKE = re.compile(r"(?<![\w./:-])([a-z][a-z0-9]*(?:_[a-z0-9]+)+)(?![\w/-])")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 _PLURAL_S = re.compile(r"\b(\d[\d,]*)\s+(\w+?)\((s|es)\)")
+_FAMILY = re.compile(r"(?<![\w./:-])(?:unsafe|scheme)_[a-z0-9+.-]*[a-z0-9]")  # probe reasons with a variable part
 _EXPECT = re.compile(r"\bexpect_[a-z_]+\b")
 _DATE_IN_TEXT = re.compile(r"(?<![\w/-])(\d{4}-\d{2}-\d{2})(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?(?![\w/-])")
 _REPEATED = re.compile(r"«([^«»]{3,60})» \(\1\)|(\b[\w ]{8,80}?) \(\2\)")
@@ -148,6 +149,7 @@ def plain_es(text: Any) -> str:
     s = _KEY_VALUE.sub(_key_value, s)
     s = _ISO.sub(_iso_sub, s) if "P" in s else s
     s = _EXPECT.sub(lambda m: expectation_name(m.group(0)), s)
+    s = _FAMILY.sub(lambda m: CODES_ES.get(m.group(0)) or reason_family_es(m.group(0)) or m.group(0), s)
     s = _SNAKE.sub(lambda m: CODES_ES.get(m.group(1)) or m.group(1).replace("_", " "), s)
     for code in ("notspecified", "other-closed", "other-nc"):
         if code in s:

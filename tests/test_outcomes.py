@@ -79,6 +79,27 @@ def test_every_outcome_the_prober_gives_the_sample_portal_is_a_member(sample_por
     # the sample portal plants most failure kinds; every one of them is worded for every reader
     assert len(seen) >= 8, seen
     assert all(OUTCOME_WORDS[o].dashboard for o in seen)
+    # and every reason it gives is worded for the dashboard and, in running text, for the reports
+    from audit.web.labels import reason_es as dashboard_reason
+    from reports.wording import plain_es
+
+    reasons = {ev.reason for ev in results if ev.reason}
+    assert reasons, "the sample portal plants failures with reasons"
+    for code in sorted(reasons):
+        assert dashboard_reason(code) != "otro motivo", code
+        assert "_" not in plain_es(f"Observado: {code}"), (code, plain_es(code))
+
+
+@pytest.mark.parametrize("code", ["login_form", "http_403_authenticate", "not_modified", "too_many_redirects",
+                                  "scheme_ftp", "scheme_file", "scheme_missing", "unsafe_loopback",
+                                  "unsafe_link-local", "unsafe_private", "tls_error", "http_418"])
+def test_reason_codes_with_a_variable_part_or_rare_ones_reach_readers_in_spanish(code: str) -> None:
+    from audit.web.labels import reason_es as dashboard_reason
+    from reports.wording import plain_es
+
+    assert dashboard_reason(code) != "otro motivo"
+    text = plain_es(f"Observado: {code}.")
+    assert code not in text and "_" not in text, text
 
 
 def test_a_prober_crash_is_a_probe_crash_not_an_outcome(monkeypatch: pytest.MonkeyPatch) -> None:

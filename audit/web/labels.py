@@ -67,9 +67,7 @@ def reason_es(code: str | None) -> str:
         return REASON[code]
     if code.startswith("http_") and code[5:].isdigit():
         return f"respuesta HTTP {code[5:]}"
-    if code.startswith("unsafe_"):
-        return "dirección bloqueada por seguridad (red privada o no permitida)"
-    return "otro motivo"
+    return outcomes.reason_family_es(code) or "otro motivo"
 
 
 ADMIN_ACTION = {"login": "inicio de sesión", "logout": "cierre de sesión", "audit": "auditoría",
