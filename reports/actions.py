@@ -10,21 +10,25 @@ from collections import defaultdict
 from fractions import Fraction
 from typing import Any
 
+import rules
 from reports.records import Action, ActionTarget, DatasetSection, FindingView
 from reports.wording import plain_es
+from rules import oportunos
 
 #: Findings that decide a characteristic's verdict by themselves. When a state below "pass" has one of them, the
 #: state's other findings are advice that cannot lift it (declaring or fixing the frequency does not make data that
 #: are years old timely: the stale-data finding's own remediation covers both), so they do not claim it.
 DECISIVE_FINDINGS: dict[str, frozenset[str]] = {
-    "oportunos": frozenset({"desactualizado", "irregular_antiguo", "sin_fecha_actualizacion"}),
+    "oportunos": frozenset({oportunos.Code.DESACTUALIZADO, oportunos.Code.IRREGULAR_ANTIGUO,
+                            oportunos.Code.SIN_FECHA_ACTUALIZACION}),
 }
-#: Findings that the rules also emit on passing results: advice that never decides a verdict (they claim a state
-#: only when nothing else explains it).
-ADVISORY_FINDINGS: dict[str, frozenset[str]] = {
-    "oportunos": frozenset({"fecha_solo_metadatos"}),
-    "gratuitos": frozenset({"precio_por_revisar"}),
-}
+
+
+def advisory_codes(characteristic: str) -> frozenset[str]:
+    """The rule's advisory codes (``Rule.advisory_codes``, read from the registry at call time): recommendations that
+    never decide a verdict, so they claim a state only when nothing else explains it."""
+    rule = rules.RULES_BY_ID.get(characteristic)
+    return rule.advisory_codes if rule is not None else frozenset()
 
 
 def _remediation_key(text: str) -> str:
@@ -35,12 +39,12 @@ def state_causes(characteristic: str, findings: list[FindingView]) -> list[Findi
     """The findings of one (dataset, characteristic) state below "pass" whose remediations would lift it.
 
     Only findings with a remediation count. A decisive finding (``DECISIVE_FINDINGS``) leaves out the others;
-    advisory findings (``ADVISORY_FINDINGS``) count only when nothing else explains the state."""
+    advisory findings (:func:`advisory_codes`) count only when nothing else explains the state."""
     actionable = [f for f in findings if f.remediation.strip()]
     decisive = DECISIVE_FINDINGS.get(characteristic, frozenset())
     if any(f.code in decisive for f in actionable):
         return [f for f in actionable if f.code in decisive]
-    advisory = ADVISORY_FINDINGS.get(characteristic, frozenset())
+    advisory = advisory_codes(characteristic)
     causes = [f for f in actionable if f.code not in advisory]
     return causes or actionable
 

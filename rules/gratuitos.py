@@ -41,7 +41,7 @@ class Code(StrEnum):
     NADA_DESCARGABLE = "nada_descargable"
     PAGO_EN_METADATOS = "pago_en_metadatos"
     PRECIO_DECLARADO = "precio_declarado"
-    PRECIO_POR_REVISAR = "precio_por_revisar"
+    PRECIO_POR_REVISAR = "precio_por_revisar"  # advisory
     RECURSO_DE_PAGO = "recurso_de_pago"
     SIN_EVIDENCIA = "sin_evidencia"
     SOLO_PAGINAS_WEB = "solo_paginas_web"
@@ -202,7 +202,8 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
         return make_result(ID, Status.FAIL, findings=findings, evidence=evidence)
     review = [Finding(Code.PRECIO_POR_REVISAR, f"Valor de costo no interpretable ({k} = «{short(v, 60)}»).",
                       "Aclare en los metadatos que el acceso a los datos es gratuito.",
-                      observed=f"{k}={short(v, 60)}", manual_review=True) for k, v in uncertain]
+                      observed=f"{k}={short(v, 60)}", manual_review=True, advisory=True)  # never decides
+              for k, v in uncertain]
     data = data_resources(ctx, params)
     if not ctx.resources:
         return make_result(ID, Status.NOT_APPLICABLE, findings=[Finding(
@@ -250,4 +251,5 @@ RULE = Rule(
     evaluate=evaluate,
     params_model=Params,
     codes=Code,
+    advisory_codes=frozenset({Code.PRECIO_POR_REVISAR}),
 )

@@ -55,7 +55,7 @@ ID = "oportunos"
 class Code(StrEnum):
     ARCHIVO_GENERADO_EN_CADA_DESCARGA = "archivo_generado_en_cada_descarga"  # advisory
     DESACTUALIZADO = "desactualizado"
-    FECHA_SOLO_METADATOS = "fecha_solo_metadatos"
+    FECHA_SOLO_METADATOS = "fecha_solo_metadatos"  # advisory
     FRECUENCIA_NO_RECONOCIDA = "frecuencia_no_reconocida"
     IRREGULAR_ANTIGUO = "irregular_antiguo"
     LAST_MODIFIED_NO_CONFIABLE = "last_modified_no_confiable"  # advisory
@@ -436,7 +436,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
             f"Los recursos no informan su fecha de actualización; se usó la fecha de los metadatos del conjunto "
             f"({best.source}), que cambia también al editar la ficha sin tocar los datos.",
             "Registre la fecha de última modificación de cada recurso (last_modified) al actualizar los datos.",
-            observed=f"{best.source}={best.when.date().isoformat()}"))
+            observed=f"{best.source}={best.when.date().isoformat()}", advisory=True))  # the age decides, not this
     if best is None or when is None:
         if harvested:
             findings.append(Finding(
@@ -526,5 +526,6 @@ RULE = Rule(
     evaluate=evaluate,
     params_model=Params,
     codes=Code,
-    advisory_codes=frozenset({Code.ARCHIVO_GENERADO_EN_CADA_DESCARGA, Code.LAST_MODIFIED_NO_CONFIABLE}),
+    advisory_codes=frozenset({Code.ARCHIVO_GENERADO_EN_CADA_DESCARGA, Code.FECHA_SOLO_METADATOS,
+                              Code.LAST_MODIFIED_NO_CONFIABLE}),
 )

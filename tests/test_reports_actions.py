@@ -235,6 +235,23 @@ def test_state_causes_keeps_the_decisive_finding_and_drops_advice():
     assert state_causes("integrales", [fv("sin_grupo", ""), fv("sin_contacto")])[0].code == "sin_contacto"
 
 
+def test_advisory_and_decisive_codes_come_from_the_rules_enums():
+    from reports.actions import DECISIVE_FINDINGS, advisory_codes
+    from reports.model import FindingView
+    from rules import RULES_BY_ID
+
+    for characteristic, codes in DECISIVE_FINDINGS.items():
+        assert codes <= RULES_BY_ID[characteristic].reason_codes() - RULES_BY_ID[characteristic].advisory_codes
+    assert advisory_codes("oportunos") == RULES_BY_ID["oportunos"].advisory_codes
+    assert {"fecha_solo_metadatos", "precio_por_revisar", "filas_de_titulo"} <= (
+        advisory_codes("oportunos") | advisory_codes("gratuitos") | advisory_codes("legibles_por_maquinas"))
+    assert advisory_codes("no_such_rule") == frozenset()
+    # a structure observation on one file does not claim the state the unreadable file explains
+    findings = [FindingView("legibles_por_maquinas", "Legibles", "partial", code, "", "Haga algo.", None, None, False)
+                for code in ("filas_de_titulo", "no_legible")]
+    assert [f.code for f in state_causes("legibles_por_maquinas", findings)] == ["no_legible"]
+
+
 @needs_poppler
 def test_first_action_and_ranking_rule_are_in_the_pdf(one_org):
     store, run_id, out_dir, _output = one_org
