@@ -27,11 +27,12 @@ from rules.base import Finding, RuleResult, Status
 
 
 class SharedCode(StrEnum):
-    """Reason codes produced by helpers every rule uses (a retired dataset, a crashed rule, no data to judge);
-    a rule's own codes are its module's ``Code`` enum."""
+    """Reason codes common to several rules (a retired dataset, a crashed rule, no evidence or no data to judge) —
+    docs/reglas.md «Conceptos comunes» lists them; a rule's own codes are its module's ``Code`` enum."""
 
     RETIRADO = "retirado"
     ERROR_REGLA = "error_regla"
+    SIN_EVIDENCIA = "sin_evidencia"
     SIN_RECURSOS = "sin_recursos"
     SIN_RECURSOS_DE_DATOS = "sin_recursos_de_datos"
     SIN_DATOS_OBTENIBLES = "sin_datos_obtenibles"

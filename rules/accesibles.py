@@ -29,7 +29,6 @@ class Code(StrEnum):
     RECURSO_NO_ENCONTRADO = "recurso_no_encontrado"
     REQUIERE_AUTENTICACION = "requiere_autenticacion"
     REQUIERE_PAGO = "requiere_pago"
-    SIN_EVIDENCIA = "sin_evidencia"
     TIEMPO_AGOTADO = "tiempo_agotado"
     URL_INVALIDA = "url_invalida"
     URL_NO_PUBLICA = "url_no_publica"
@@ -146,7 +145,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
         return make_result(ID, Status.FAIL, findings=findings, evidence=evidence)
     if not known:
         return make_result(ID, Status.NOT_APPLICABLE, findings=[Finding(
-            Code.SIN_EVIDENCIA, "Sin evidencia: no se sondearon los recursos de este conjunto.",
+            SharedCode.SIN_EVIDENCIA, "Sin evidencia: no se sondearon los recursos de este conjunto.",
             "Ejecute la etapa de sondeo y vuelva a calificar.")], evidence=evidence)
     reachable = sum(j[0] or 0.0 for j in known)
     findings.extend(j[1] for j in known if j[1] is not None)

@@ -43,7 +43,6 @@ class Code(StrEnum):
     PRECIO_DECLARADO = "precio_declarado"
     PRECIO_POR_REVISAR = "precio_por_revisar"  # advisory
     RECURSO_DE_PAGO = "recurso_de_pago"
-    SIN_EVIDENCIA = "sin_evidencia"
     SOLO_PAGINAS_WEB = "solo_paginas_web"
 
 
@@ -211,7 +210,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
             "Publique los archivos de datos del conjunto.")] + review, evidence=evidence)
     if all(ev.probe is None for ev in ctx.resources):
         return make_result(ID, Status.NOT_APPLICABLE, findings=[Finding(
-            Code.SIN_EVIDENCIA, "Sin evidencia: no se sondearon los recursos de este conjunto.",
+            SharedCode.SIN_EVIDENCIA, "Sin evidencia: no se sondearon los recursos de este conjunto.",
             "Ejecute la etapa de sondeo y vuelva a calificar.")] + review, evidence=evidence)
     # only a downloaded file shows the data are obtained free; a web page where the file should be proves nothing
     obtained = [ev for ev in data if ev.probe is not None and ev.probe.outcome == Outcome.OK]

@@ -44,7 +44,6 @@ class Code(StrEnum):
     NO_LEGIBLE = "no_legible"
     NO_SE_PUEDE_LEER = "no_se_puede_leer"
     NOTAS_AL_PIE = "notas_al_pie"  # advisory
-    SIN_EVIDENCIA = "sin_evidencia"
     TIPOS_MEZCLADOS = "tipos_mezclados"  # advisory
     VARIAS_HOJAS = "varias_hojas"  # advisory
 
@@ -77,7 +76,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
     probed = [ev for ev in data if ev.probe is not None]
     if not probed:
         return make_result(ID, Status.NOT_APPLICABLE, findings=[Finding(
-            Code.SIN_EVIDENCIA, "Sin evidencia: no se sondearon los recursos, no se conoce su tipo real.",
+            SharedCode.SIN_EVIDENCIA, "Sin evidencia: no se sondearon los recursos, no se conoce su tipo real.",
             "Ejecute la etapa de sondeo y vuelva a calificar.")], evidence={"data_resources": len(data)})
     machine = {fold(t) for t in params.machine_readable_types}
     readable = 0

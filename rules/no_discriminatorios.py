@@ -17,7 +17,6 @@ ID = "no_discriminatorios"
 class Code(StrEnum):
     NADA_DESCARGABLE = "nada_descargable"
     REQUIERE_REGISTRO = "requiere_registro"
-    SIN_EVIDENCIA = "sin_evidencia"
     SOLO_PAGINAS_WEB = "solo_paginas_web"
 
 
@@ -47,7 +46,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
     probed = [ev for ev in data if ev.probe is not None]
     if not probed:
         return make_result(ID, Status.NOT_APPLICABLE, findings=[Finding(
-            Code.SIN_EVIDENCIA, "Sin evidencia: no se sondearon los recursos de este conjunto.",
+            SharedCode.SIN_EVIDENCIA, "Sin evidencia: no se sondearon los recursos de este conjunto.",
             "Ejecute la etapa de sondeo y vuelva a calificar.")], evidence={"data_resources": len(data)})
     # a bare 403 (no login form, no WWW-Authenticate, no sign-up redirect) is an unreachable file, not a
     # registration wall; older runs stored it as auth_required with reason http_403
