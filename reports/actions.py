@@ -13,15 +13,15 @@ from typing import Any
 import rules
 from reports.records import Action, ActionTarget, DatasetSection, FindingView
 from reports.wording import plain_es
-from rules import oportunos
 
-#: Findings that decide a characteristic's verdict by themselves. When a state below "pass" has one of them, the
-#: state's other findings are advice that cannot lift it (declaring or fixing the frequency does not make data that
-#: are years old timely: the stale-data finding's own remediation covers both), so they do not claim it.
-DECISIVE_FINDINGS: dict[str, frozenset[str]] = {
-    "oportunos": frozenset({oportunos.Code.DESACTUALIZADO, oportunos.Code.IRREGULAR_ANTIGUO,
-                            oportunos.Code.SIN_FECHA_ACTUALIZACION}),
-}
+
+def decisive_codes(characteristic: str) -> frozenset[str]:
+    """The rule's decisive codes (``Rule.decisive_codes``, read from the registry at call time): findings that decide
+    the verdict by themselves. When a state below "pass" has one of them, the state's other findings are advice that
+    cannot lift it (declaring or fixing the frequency does not make data that are years old timely: the stale-data
+    finding's own remediation covers both), so they do not claim it."""
+    rule = rules.RULES_BY_ID.get(characteristic)
+    return rule.decisive_codes if rule is not None else frozenset()
 
 
 def advisory_codes(characteristic: str) -> frozenset[str]:
@@ -38,10 +38,10 @@ def _remediation_key(text: str) -> str:
 def state_causes(characteristic: str, findings: list[FindingView]) -> list[FindingView]:
     """The findings of one (dataset, characteristic) state below "pass" whose remediations would lift it.
 
-    Only findings with a remediation count. A decisive finding (``DECISIVE_FINDINGS``) leaves out the others;
+    Only findings with a remediation count. A decisive finding (:func:`decisive_codes`) leaves out the others;
     advisory findings (:func:`advisory_codes`) count only when nothing else explains the state."""
     actionable = [f for f in findings if f.remediation.strip()]
-    decisive = DECISIVE_FINDINGS.get(characteristic, frozenset())
+    decisive = decisive_codes(characteristic)
     if any(f.code in decisive for f in actionable):
         return [f for f in actionable if f.code in decisive]
     advisory = advisory_codes(characteristic)

@@ -61,7 +61,7 @@ from audit.store.models import (
     RuleResultRecord,
     RunError,
 )
-from reports.actions import DECISIVE_FINDINGS, actions_of, state_causes
+from reports.actions import actions_of, state_causes
 from reports.document import DocSettings, document_info
 from reports.evidence import evidence_line
 from reports.records import (
@@ -88,7 +88,7 @@ from rules import RULES
 
 #: the records, the actions and the suite wording used to live here: their names stay importable from this module
 __all__ = [
-    "DECISIVE_FINDINGS", "Action", "ActionTarget", "Change", "CharacteristicInfo", "Commitment",
+    "Action", "ActionTarget", "Change", "CharacteristicInfo", "Commitment",
     "DatasetRow", "DatasetSection", "ExpectationIssue", "FindingView", "OrgRow", "OrganizationReport",
     "PortalContext", "PortalReport", "ReviewNote", "RunSummary", "StatusCell", "SuiteOrgSummary", "SuiteResult",
     "build_organization_report", "build_portal_context", "build_portal_report", "characteristic_infos",

@@ -88,11 +88,18 @@ class Rule:
     codes: type[StrEnum] | None = None
     #: the codes that only recommend and never lower the status (their findings are always ``advisory``)
     advisory_codes: frozenset[str] = frozenset()
+    #: the codes that decide the verdict by themselves: with one of them, the result's other findings are advice that
+    #: cannot lift the status (the report's action list credits the state to them alone); the other codes contribute
+    decisive_codes: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
-        stray = self.advisory_codes - self.reason_codes()
-        if stray:
-            raise ValueError(f"advisory codes of {self.id} not in its codes enum: {sorted(stray)}")
+        for name, codes in (("advisory", self.advisory_codes), ("decisive", self.decisive_codes)):
+            stray = codes - self.reason_codes()
+            if stray:
+                raise ValueError(f"{name} codes of {self.id} not in its codes enum: {sorted(stray)}")
+        both = self.advisory_codes & self.decisive_codes
+        if both:
+            raise ValueError(f"codes of {self.id} both advisory and decisive: {sorted(both)}")
 
     def reason_codes(self) -> frozenset[str]:
         """The rule's own reason codes, as stored (not counting the shared ones)."""

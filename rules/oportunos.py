@@ -54,12 +54,12 @@ ID = "oportunos"
 
 class Code(StrEnum):
     ARCHIVO_GENERADO_EN_CADA_DESCARGA = "archivo_generado_en_cada_descarga"  # advisory
-    DESACTUALIZADO = "desactualizado"
+    DESACTUALIZADO = "desactualizado"  # decisive
     FECHA_SOLO_METADATOS = "fecha_solo_metadatos"  # advisory
     FRECUENCIA_NO_RECONOCIDA = "frecuencia_no_reconocida"
-    IRREGULAR_ANTIGUO = "irregular_antiguo"
+    IRREGULAR_ANTIGUO = "irregular_antiguo"  # decisive
     LAST_MODIFIED_NO_CONFIABLE = "last_modified_no_confiable"  # advisory
-    SIN_FECHA_ACTUALIZACION = "sin_fecha_actualizacion"
+    SIN_FECHA_ACTUALIZACION = "sin_fecha_actualizacion"  # decisive
     SIN_FRECUENCIA = "sin_frecuencia"
 
 
@@ -528,4 +528,5 @@ RULE = Rule(
     codes=Code,
     advisory_codes=frozenset({Code.ARCHIVO_GENERADO_EN_CADA_DESCARGA, Code.FECHA_SOLO_METADATOS,
                               Code.LAST_MODIFIED_NO_CONFIABLE}),
+    decisive_codes=frozenset({Code.DESACTUALIZADO, Code.IRREGULAR_ANTIGUO, Code.SIN_FECHA_ACTUALIZACION}),
 )

@@ -236,13 +236,13 @@ def test_state_causes_keeps_the_decisive_finding_and_drops_advice():
 
 
 def test_advisory_and_decisive_codes_come_from_the_rules_enums():
-    from reports.actions import DECISIVE_FINDINGS, advisory_codes
+    from reports.actions import advisory_codes, decisive_codes
     from reports.model import FindingView
     from rules import RULES_BY_ID
 
-    for characteristic, codes in DECISIVE_FINDINGS.items():
-        assert codes <= RULES_BY_ID[characteristic].reason_codes() - RULES_BY_ID[characteristic].advisory_codes
+    assert decisive_codes("oportunos") == {"desactualizado", "irregular_antiguo", "sin_fecha_actualizacion"}
     assert advisory_codes("oportunos") == RULES_BY_ID["oportunos"].advisory_codes
+    assert decisive_codes("no_such_rule") == frozenset()
     assert {"fecha_solo_metadatos", "precio_por_revisar", "filas_de_titulo"} <= (
         advisory_codes("oportunos") | advisory_codes("gratuitos") | advisory_codes("legibles_por_maquinas"))
     assert advisory_codes("no_such_rule") == frozenset()

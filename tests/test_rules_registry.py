@@ -90,6 +90,13 @@ def test_a_rule_without_codes_still_works_and_stray_advisory_codes_are_refused()
     assert rules.evaluate_all(ctx(), {}, rules=(bare,))[0].status is Status.PASS
     with pytest.raises(ValueError, match="no_existe"):
         Rule(id="x", title_es="X", evaluate=_boom, advisory_codes=frozenset({"no_existe"}))
+    with pytest.raises(ValueError, match="no_existe"):
+        Rule(id="x", title_es="X", evaluate=_boom, decisive_codes=frozenset({"no_existe"}))
+    from rules.oportunos import Code
+
+    with pytest.raises(ValueError, match="both advisory and decisive"):
+        Rule(id="x", title_es="X", evaluate=_boom, codes=Code, advisory_codes=frozenset({Code.DESACTUALIZADO}),
+             decisive_codes=frozenset({Code.DESACTUALIZADO}))
 
 
 def test_findings_store_codes_as_plain_strings():
@@ -229,10 +236,11 @@ def test_every_finding_has_code_message_and_remediation_in_a_bad_dataset():
 
 def assert_codes_belong_to_their_rules(results):
     """Every finding's code is one of its rule's ``Code`` members or a shared code, and an advisory code is only
-    ever on an advisory finding."""
+    ever on an advisory finding, a decisive one never on a passing result."""
     shared = {c.value for c in SharedCode}
     for result in results:
         rule = rules.RULES_BY_ID[result.characteristic]
         for f in result.findings:
             assert f.code in rule.reason_codes() | shared, f"{result.characteristic}: {f.code} not in its Code enum"
             assert f.advisory or f.code not in rule.advisory_codes, f"{result.characteristic}: {f.code} decided"
+            assert result.status != Status.PASS or f.code not in rule.decisive_codes, f"{f.code} on a pass"

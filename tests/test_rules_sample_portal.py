@@ -151,21 +151,24 @@ def test_a_bare_403_fails_accesibles_and_not_no_discriminatorios(two_runs):
 
 def test_every_stored_reason_code_is_a_member_of_its_rules_enum(two_runs):
     """The codes the audit stored for every dataset of both runs are their rule's ``Code`` members (or shared
-    ones), stored as the plain strings; an advisory code never decided a verdict."""
+    ones), stored as the plain strings; an advisory code never decided a verdict, a decisive one never passed."""
     import rules
     from rules._common import SharedCode
 
     store, first, second = two_runs
     shared = {c.value for c in SharedCode}
     with store.session() as s:
-        rows = s.execute(select(RuleResultRecord.characteristic, RuleResultRecord.findings)
+        rows = s.execute(select(RuleResultRecord.characteristic, RuleResultRecord.status,
+                                RuleResultRecord.automatic_status, RuleResultRecord.findings)
                          .where(RuleResultRecord.run_id.in_((first, second)))).all()
     seen: set[str] = set()
-    for characteristic, findings in rows:
+    for characteristic, status, automatic_status, findings in rows:
+        status = automatic_status or status  # the rule's own verdict, before any manual review
         rule = rules.RULES_BY_ID[characteristic]
         for f in findings:
             assert f["code"] in rule.reason_codes() | shared, f"{characteristic}: {f['code']}"
             assert f["advisory"] or f["code"] not in rule.advisory_codes, f"{characteristic}: {f['code']}"
+            assert status != "pass" or f["code"] not in rule.decisive_codes, f"{characteristic}: {f['code']}"
             seen.add(f["code"])
     assert len(seen) >= 20  # the sample portal plants many different problems
     assert seen & {"last_modified_no_confiable", "archivo_generado_en_cada_descarga"}  # advisory ones included
