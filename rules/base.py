@@ -35,7 +35,7 @@ STATUS_ES = {
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    code: str  # stable reason code, e.g. "resource_not_found"
+    code: str  # stable reason code: a member of the rule's ``Code`` enum or ``rules._common.SharedCode``
     message_es: str  # what is wrong, in plain Spanish
     remediation_es: str = ""  # what to do, concrete ("Publique también el archivo en CSV")
     resource: str | None = None  # resource name/URL concerned
