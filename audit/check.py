@@ -24,6 +24,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from sqlalchemy import select
 
+import rules
 from audit.errors import ConfigError, InputFileError, PortalResponseError
 
 if TYPE_CHECKING:
@@ -107,8 +108,9 @@ class CheckResult:
         }
 
 
-STAGE_ES = {"probe": "Sondeando los recursos", "content": "Validando el contenido",
-            "score": "Evaluando las diez características"}
+def _stage_es() -> dict[str, str]:
+    return {"probe": "Sondeando los recursos", "content": "Validando el contenido",
+            "score": f"Evaluando las {rules.count_es()} características"}
 
 
 def check_dataset(cfg: AuditConfig, target: str, *, progress: Callable[[str], None] | None = None) -> CheckResult:
@@ -175,7 +177,7 @@ def check_dataset(cfg: AuditConfig, target: str, *, progress: Callable[[str], No
             mark_stage(store, run_id, "crawl", done=True)
             counts: dict[str, Any] = {}
             for stage in ("probe", "content", "score"):
-                say(STAGE_ES[stage])
+                say(_stage_es()[stage])
                 counts.update(run_stage(stage, store, run_id, check_cfg))
                 mark_stage(store, run_id, stage, done=True)
             titles = {r.id: r.title_es for r in RULES}
@@ -207,7 +209,7 @@ def print_check(result: CheckResult, console: Any) -> None:
     console.print(f"{result.url}\n{result.resources} recursos · calificación {score} · "
                   f"{'[green]conforme[/]' if result.conforme else '[red]no conforme[/]'} "
                   "(revisión inmediata; no se guarda en la evaluación)", highlight=False)
-    table = Table(show_lines=True, title="Las diez características")
+    table = Table(show_lines=True, title=f"Las {rules.count_es()} características")
     table.add_column("Característica", style="bold")
     table.add_column("Resultado")
     table.add_column("Hallazgos y qué hacer", ratio=1)

@@ -692,6 +692,6 @@ def _validate_rules_section(cfg: AuditConfig, source: str) -> None:
             [f"  - característica desconocida: {', '.join(unknown)}"] if unknown else [])
         raise ConfigError(
             f"Configuración inválida en {source} (sección legal_basis.characteristics):\n" + "\n".join(problems),
-            hint="Cada una de las diez características necesita su inciso y su texto: " + ", ".join(CHARACTERISTICS),
+            hint="Cada característica registrada necesita su inciso y su texto: " + ", ".join(CHARACTERISTICS),
             source=source,
         )

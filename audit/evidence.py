@@ -16,7 +16,7 @@ from audit.outcomes import Outcome as Outcome
 
 @dataclass(frozen=True, slots=True)
 class ProbeEvidence:
-    outcome: Outcome  # stored as its plain string; rows read back are converted to the enum
+    outcome: Outcome  # stored as its plain string; a string given here is converted, an unknown one raises
     reason: str = ""  # machine reason code, e.g. "http_404", "login_form", "redirect_loop"
     status_code: int | None = None
     final_url: str | None = None
@@ -35,6 +35,10 @@ class ProbeEvidence:
     elapsed_ms: float | None = None
     error: str | None = None
     not_modified: bool = False  # 304 on a conditional request; sha256/sniffed_type carried from the last run
+
+    def __post_init__(self) -> None:
+        if type(self.outcome) is not Outcome:  # a typo («login_required», «error») cannot become evidence
+            object.__setattr__(self, "outcome", Outcome(self.outcome))
 
     @property
     def reachable(self) -> bool:

@@ -93,7 +93,7 @@ class LegalBasis(_Block):
     definition: str = Field(DEFAULT_DEFINITION, description="Texto de la fracción antes de sus incisos.")
     characteristics: dict[str, Provision] = Field(
         default_factory=lambda: {cid: Provision(inciso=i, text=t) for cid, (i, t) in DEFAULT_CHARACTERISTICS.items()},
-        description="Inciso y texto de cada característica, por clave de característica (las diez).",
+        description="Inciso y texto de cada característica, por clave de característica (una por regla registrada).",
     )
     open_formats: DefinedTerm = Field(
         default_factory=lambda: DefinedTerm(fraction="XII", text=DEFAULT_OPEN_FORMATS),

@@ -25,6 +25,7 @@ from email.utils import formataddr, formatdate, make_msgid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import rules
 from audit.errors import ConfigError, InputFileError
 
 if TYPE_CHECKING:
@@ -196,7 +197,7 @@ def build_message(
         greeting,
         "",
         f"La {unit} concluyó la evaluación anual {year} de los datos abiertos publicados en {portal}, conforme a "
-        f"las diez características de los datos abiertos ({cfg.legal_basis.full_citation()}).",
+        f"las {rules.count_es()} características de los datos abiertos ({cfg.legal_basis.full_citation()}).",
         "",
         f"Resultados de {title}:",
         *_summary_lines(row),

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import rules
 from audit.ckan import CKANClient
 from audit.errors import ConfigError, InputFileError, PortalResponseError
 from audit.legal import LegalBasis
@@ -79,7 +80,7 @@ def _sha256(path: Path) -> str:
 
 def _notes(year: int, portal_url: str, snapshot: str, legal_basis: LegalBasis) -> str:
     return (
-        f"Resultados de la evaluación anual {year} del cumplimiento de las diez características de los datos "
+        f"Resultados de la evaluación anual {year} del cumplimiento de las {rules.count_es()} características de los datos "
         f"abiertos ({legal_basis.full_citation()}) en el portal "
         f"{portal_url}.{snapshot}\n\n"
         "Recursos: `scores.csv` (un renglón por conjunto y característica), `organizations.csv` (un renglón por "

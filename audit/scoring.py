@@ -195,7 +195,7 @@ def run_score_stage(store: Store, run_id: int, cfg: AuditConfig, *, commitments:
         ids = list(s.scalars(select(DatasetSnapshot.id).where(DatasetSnapshot.run_id == run_id)
                              .order_by(DatasetSnapshot.id)))
     per_dataset: dict[int, dict[str, tuple[str, float]]] = {}
-    with stage_progress("Evaluando las diez características", total=len(ids)) as advance:
+    with stage_progress(f"Evaluando las {rules_pkg.count_es()} características", total=len(ids)) as advance:
         for i in range(0, len(ids), BATCH):
             chunk = ids[i:i + BATCH]
             with store.session() as s:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape, quoteattr
 
+import rules
 from reports.format import fmt_num, fmt_pct, truncate
 
 # colours of the report palette (also in the CSS); colour is never the only signal: values are printed next to
@@ -243,7 +244,7 @@ def characteristic_chart(
     title = "Cumplimiento por característica"
     of_subject = "del " + subject[3:] if subject.startswith("el ") else f"de {subject}"  # «de el» → «del»
     alt = (
-        f"Gráfica de barras: porcentaje de conjuntos {of_subject} que cumplen cada una de las diez características"
+        f"Gráfica de barras: porcentaje de conjuntos {of_subject} que cumplen cada una de las {rules.count_es()} características"
         + ("; la marca vertical indica el promedio del portal." if reference is not None else ".")
     )
     return hbar_chart(

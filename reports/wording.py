@@ -12,6 +12,7 @@ import re
 from datetime import date
 from typing import Any
 
+import rules
 from audit.outcomes import outcome_es, reason_es, reason_family_es
 from reports.format import FILTERS, STATUS_SHORT, fmt_date, fmt_int, fmt_num, fmt_pct, plural, plural_word
 
@@ -235,6 +236,7 @@ def install_filters(env: Any) -> Any:
     env.filters["plain_es"] = plain_es
     env.filters["param_text"] = param_text
     env.globals["spell"] = spell
+    env.globals["count_es"] = rules.count_es
     env.globals["unjudged_characteristics"] = unjudged_characteristics
     env.globals["plural"] = plural
     env.globals["plural_word"] = plural_word

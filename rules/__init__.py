@@ -12,6 +12,7 @@ Public API::
     evaluate_all(ctx, params)            every rule on one dataset; never raises (a crash → not_applicable + error)
     default_rules_config()               the default ``rules:`` block as plain data (docs/rules-config.yaml)
     render_rules_config_yaml()           the same as commented YAML
+    count_es()                           how many characteristics are registered, in Spanish words («diez»)
 
 The optional ``rules.common`` block sets shared keys (e.g. ``documentation_words``) for every rule that has them;
 a rule's own block wins.
@@ -72,10 +73,20 @@ RULES: tuple[Rule, ...] = (
 RULES_BY_ID: dict[str, Rule] = {r.id: r for r in RULES}
 COMMON_KEY = "common"
 
+_COUNT_ES = ("ninguna", "una", "dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho", "nueve", "diez", "once",
+             "doce", "trece", "catorce", "quince")
+
 __all__ = [
     "CHARACTERISTICS", "COMMON_KEY", "RULES", "RULES_BY_ID", "Finding", "Rule", "RuleResult", "Status", "common_params",
-    "default_rules_config", "evaluate_all", "params_for", "render_rules_config_yaml", "validate_params",
+    "count_es", "default_rules_config", "evaluate_all", "params_for", "render_rules_config_yaml", "validate_params",
 ]
+
+
+def count_es() -> str:
+    """The number of registered characteristics in words, for reader text («las diez características»): the law
+    has ten, and a rule added to the registry must not leave «diez» behind. Read at call time."""
+    n = len(RULES)
+    return _COUNT_ES[n] if n < len(_COUNT_ES) else str(n)
 
 
 def _expected(model: type[BaseModel], field: str) -> str:

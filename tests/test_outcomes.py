@@ -126,3 +126,12 @@ def test_outcomes_read_back_from_a_wire_message_are_members() -> None:
     assert json.loads(json.dumps(sent))["outcome"] == "landing_page"
     back = evidence_from_json(json.loads(json.dumps(sent)))
     assert type(back.outcome) is Outcome and back.outcome is Outcome.LANDING_PAGE
+
+
+def test_probe_evidence_converts_a_stored_string_and_refuses_a_typo() -> None:
+    from audit.evidence import ProbeEvidence
+
+    assert ProbeEvidence(outcome="not_found").outcome is Outcome.NOT_FOUND  # a row or builder gives a plain string
+    for typo in ("error", "login_required", "OK"):
+        with pytest.raises(ValueError):
+            ProbeEvidence(outcome=typo)  # type: ignore[arg-type]

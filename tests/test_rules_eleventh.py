@@ -93,6 +93,7 @@ def test_an_eleventh_characteristic_needs_only_its_module_and_the_registry_line(
     assert "descargables" in json.dumps(data)
     portal_html = (year / "reports" / "index.html").read_text(encoding="utf-8")
     assert "Descargables" in portal_html and "Texto de prueba de una característica adicional" in portal_html
+    assert "las once características" in portal_html and "las diez características" not in portal_html  # from the registry
     org_html = next(p for p in (year / "reports").glob("*.html") if p.name != "index.html").read_text(encoding="utf-8")
     assert "Descargables" in org_html
     # the dashboard and its API filter, show and describe it too

@@ -96,8 +96,8 @@ def test_permanentes_a_dataset_whose_only_resource_never_worked_keeps_nothing_av
 
 
 def test_permanentes_one_resource_never_worked_next_to_a_kept_one_is_partial():
-    result = run(later([ev(ENE, failed("login_required", "http_401", 401)), ev(FEB)],
-                       [hist(7, [hres(ENE, None, "login_required"), hres(FEB)])]))
+    result = run(later([ev(ENE, failed("auth_required", "http_401", 401)), ev(FEB)],
+                       [hist(7, [hres(ENE, None, "auth_required"), hres(FEB)])]))
     assert result.status is Status.PARTIAL and result.score == 0.5
     assert codes(result) == ["recurso_nunca_disponible"]
 

@@ -9,7 +9,6 @@ from typing import Any
 
 from audit.content.jobs import Job
 from audit.evidence import ProbeEvidence
-from audit.outcomes import Outcome
 from audit.probe.client import ProbeRequest
 
 _EVIDENCE_FIELDS = {f.name for f in fields(ProbeEvidence)}
@@ -31,7 +30,6 @@ def evidence_from_json(data: dict[str, Any]) -> ProbeEvidence:
     values = {k: v for k, v in data.items() if k in _EVIDENCE_FIELDS}
     values["redirects"] = tuple(values.get("redirects") or ())
     values["last_modified"] = _date(values.get("last_modified"))
-    values["outcome"] = Outcome(values["outcome"])
     return ProbeEvidence(**values)
 
 

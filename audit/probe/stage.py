@@ -50,7 +50,6 @@ def evidence_from_row(row: Probe) -> ProbeEvidence:
     values["bytes_read"] = values["bytes_read"] or 0
     values["truncated"] = bool(values["truncated"])
     values["not_modified"] = bool(values["not_modified"])
-    values["outcome"] = Outcome(values["outcome"])
     return ProbeEvidence(**values)
 
 

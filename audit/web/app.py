@@ -21,6 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+import rules
 from audit.config import AuditConfig
 from audit.errors import AuditError
 from audit.results.cache import ResultsCache
@@ -104,13 +105,14 @@ def create_app(cfg: AuditConfig, store: Store) -> FastAPI:
         lifespan=lifespan,
         title="Auditor de Datos Abiertos — API",
         version="1.0",
-        description="Resultados de la evaluación de las diez características de los datos abiertos "
+        description=f"Resultados de la evaluación de las {rules.count_es()} características de los datos abiertos "
         f"({cfg.legal_basis.citation()}). Los nombres de campos coinciden con los archivos CSV publicados.",
         docs_url=None,
         redoc_url=None,
     )
     env = make_env()
     env.globals["legal_basis"] = cfg.legal_basis
+    env.globals["count_es"] = rules.count_es
     state = WebState(cfg=cfg, store=store, env=env, admin=AdminCredentials.from_env(),
                      pages=PageCache(cfg.web.page_cache_entries, max_bytes=cfg.web.page_cache_mb * 1024 * 1024))
     app.state.web = state
