@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
+import rules
 from audit.outcomes import Outcome
 from audit.store.db import Store
 from audit.store.models import (
@@ -33,6 +34,7 @@ from audit.store.models import (
     RunError,
 )
 from audit.web.data import CHARACTERISTICS, dataset_score
+from rules._common import SharedCode
 
 HOSTILE_TITLE = '<script>alert("xss")</script> Presupuesto <b>2026</b>'
 HOSTILE_NOTES = '<img src=x onerror=alert(1)> Descripción con <a href="javascript:alert(1)">enlace</a> y file:///etc/passwd'
@@ -40,18 +42,12 @@ HOSTILE_ORG_TITLE = 'Secretaría "><svg onload=alert(1)> de Pruebas'
 FORMULA_TITLE = '=HYPERLINK("http://evil.invalid","clic")'
 RTL_TITLE = "بيانات مفتوحة ‮txt.exe 📊 Datos con emoji"
 
-FINDINGS = {
-    "accesibles": ("resource_not_found", "El recurso respondió 404 (no encontrado).", "Corrija la URL del recurso o vuelva a publicarlo."),
-    "integrales": ("missing_metadata", "Faltan metadatos: cobertura temporal y frecuencia.", "Declare la frecuencia de actualización y la cobertura temporal."),
-    "gratuitos": ("payment_required", "El recurso pide un pago (HTTP 402).", "Publique el archivo sin costo."),
-    "no_discriminatorios": ("auth_required", "El recurso exige iniciar sesión.", "Permita la descarga anónima."),
-    "oportunos": ("stale", "La última actualización es más antigua que la frecuencia declarada.", "Actualice el conjunto según su periodicidad."),
-    "permanentes": ("resource_removed", "Un recurso publicado antes ya no está disponible.", "Restituya las versiones históricas."),
-    "primarios": ("aggregated_only", "Solo se publican totales agregados.", "Publique los registros a nivel de detalle."),
-    "legibles_por_maquinas": ("not_machine_readable", "El archivo es un PDF.", "Publique también el archivo en CSV."),
-    "formatos_abiertos": ("proprietary_format", "El formato XLS es propietario.", "Publique el archivo en CSV o XLSX."),
-    "libre_uso": ("license_not_open", "La licencia no permite el libre uso.", "Adopte CC BY 4.0 o los Términos de Libre Uso MX."),
-}
+def _finding(characteristic: str) -> tuple[str, str, str]:
+    """A reason code the rule really emits (its first that is not advisory): the sample speaks the registry's codes,
+    so a rule added to the registry gets sample findings too."""
+    rule = rules.RULES_BY_ID[characteristic]
+    code = next((c for c in rule.codes or () if c not in rule.advisory_codes), SharedCode.SIN_DATOS_OBTENIBLES)
+    return code, f"Hallazgo de ejemplo de «{rule.title_es}».", "Corrija lo señalado y vuelva a publicar el conjunto."
 
 
 def _utc(y: int, m: int, d: int, h: int = 10) -> datetime:
@@ -204,11 +200,11 @@ def _insert_run_datasets(store: Store, run_id: int, items: list[dict[str, Any]],
                 for c, (status, score) in st.items():
                     findings = []
                     if retired and c == "permanentes":
-                        findings = [{"code": "dataset_retired", "message_es": "El conjunto fue retirado del portal.",
+                        findings = [{"code": SharedCode.RETIRADO, "message_es": "El conjunto fue retirado del portal.",
                                      "remediation_es": "Vuelva a publicar el conjunto o explique su baja.",
                                      "resource": None, "observed": None, "manual_review": False}]
                     elif status in ("fail", "partial"):
-                        code, msg, fix = FINDINGS[c]
+                        code, msg, fix = _finding(c)
                         findings = [{"code": code, "message_es": msg, "remediation_es": fix,
                                      "resource": "Recurso 1 (CSV)", "observed": "404" if c == "accesibles" else None,
                                      "manual_review": c == "primarios"}]
