@@ -169,7 +169,6 @@ def hbar_chart(
     color_by_value: bool = True,
     reference: Sequence[float | None] | None = None,
     reference_label: str = "",
-    series_label: str = "",
     label_width: int = 42,
     none_label: str = "sin dato",
     xlabel: str = "",

@@ -19,7 +19,7 @@ import re
 import resource
 import time
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -417,13 +417,13 @@ _WORKER_DIED = ("el proceso que generaba el informe terminó abruptamente (proba
                 "limits.report_worker_memory_mb; o divida el anexo con reports.pdf_annex_chunk_datasets)")
 
 
-def _render_in_pool(jobs: list[str | None], n_workers: int, db_url: str, st: _JobSettings, record: Any,
-                    advance: Any, *, last_try: bool, one_per_pool: bool) -> list[str | None]:
+def _render_in_pool(jobs: list[str | None], n_workers: int, db_url: str, st: _JobSettings,
+                    record: Callable[..., None], advance: Callable[[int], None], *, last_try: bool) -> list[str | None]:
     """Render ``jobs`` in spawned workers (no inherited database connections; they die with this process and on a
-    stop). Returns the jobs lost to a broken pool (to be tried again), recording everything else; on the last try
-    those are recorded as failed too."""
+    stop). Returns the jobs lost to a broken pool (to be tried again), recording everything else; the last try
+    gives each job its own pool, so a job that still kills its worker is recorded as failed alone."""
     broken: list[str | None] = []
-    batches = [[job] for job in jobs] if one_per_pool else [jobs]
+    batches = [[job] for job in jobs] if last_try else [jobs]
     for batch in batches:
         with process_pool(min(n_workers, len(batch)), initializer=_init_worker, initargs=(db_url, st)) as pool:
             futures = {pool.submit(_worker_job, job): job for job in batch}
@@ -528,8 +528,7 @@ def render_reports(
             # fails and the others are still written.
             pending: list[str | None] = list(jobs)  # portal (largest) first
             for attempt in range(3):
-                broken = _render_in_pool(pending, n_workers if attempt < 2 else 1, db_url, st, record, advance,
-                                         last_try=attempt == 2, one_per_pool=attempt == 2)
+                broken = _render_in_pool(pending, n_workers, db_url, st, record, advance, last_try=attempt == 2)
                 if not broken:
                     break
                 log.warning("Un proceso de informes terminó abruptamente; se reintentan %d informes", len(broken))
