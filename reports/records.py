@@ -223,6 +223,12 @@ class PortalReport:
     glossary: list[tuple[str, str]] = field(default_factory=list)  # codes of the CSV/JSON files and their meaning
 
 
+#: the organization report's «Acciones prioritarias» lists this many actions with this many datasets each; when one
+#: is cut, the «Anexo de acciones» repeats the list in full (when nothing is cut the list is complete, no annex)
+ACTIONS_LISTED = 12
+TARGETS_LISTED = 3
+
+
 @dataclass(slots=True)
 class OrganizationReport:
     portal_title: str
@@ -261,6 +267,11 @@ class OrganizationReport:
     def covered_states(self) -> int:
         """(dataset, characteristic) states the actions cover (each counted once): equals ``states_below_pass``."""
         return len({st for a in self.actions for st in a.states})
+
+    @property
+    def actions_abridged(self) -> bool:
+        """True when «Acciones prioritarias» leaves out actions or datasets (then the «Anexo de acciones» has them)."""
+        return len(self.actions) > ACTIONS_LISTED or any(len(a.targets) > TARGETS_LISTED for a in self.actions)
 
     @property
     def states_below_pass(self) -> int:

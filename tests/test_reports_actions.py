@@ -74,7 +74,7 @@ def integrales(missing: list[str]) -> tuple[str, float, list[dict], dict]:
                                       "temporal_key": None, "spatial_key": None}
 
 
-def build(path: Path, orgs: dict[str, str], *, retired: bool = True):  # type: ignore[no-untyped-def]
+def build(path: Path, orgs: dict[str, str], *, retired: bool = True, datasets=None):  # type: ignore[no-untyped-def]
     """One complete 2026 run. The first organization has the interesting datasets (see ``DATASETS``); any other
     organization has one conforming dataset. Returns (store, run_id)."""
     store = open_store(f"sqlite:///{path}")
@@ -89,7 +89,7 @@ def build(path: Path, orgs: dict[str, str], *, retired: bool = True):  # type: i
             s.add(m.OrganizationSnapshot(run_id=run.id, name=name, title=title, package_count=3, raw={}))
         s.add(m.GroupSnapshot(run_id=run.id, name="movilidad", title="Movilidad", package_count=3, raw={}))
         first = next(iter(orgs))
-        datasets = DATASETS if orgs else {}
+        datasets = (DATASETS if datasets is None else datasets) if orgs else {}
         rows: list[tuple[str, str, str, dict[str, tuple[str, float, list[dict], dict]]]] = [
             (first, name, presence, results) for name, (presence, results) in datasets.items()
             if retired or presence == "listed"]
@@ -289,6 +289,25 @@ def test_each_dataset_shows_the_basis_of_its_verdicts(one_org):
     # the retired dataset has no basis line (its evidence only says it is retired)
     retired = html.split("Aforos historicos</bdi></h3>", 1)[1].split("</article>", 1)[0]
     assert "Base de la evaluación" not in retired
+
+
+def test_action_annex_only_when_the_list_is_abridged(one_org, tmp_path):
+    _store, _run_id, out_dir, _output = one_org
+    complete = htmltext((out_dir / f"{ORG}.html").read_text(encoding="utf-8"))
+    assert "La lista está completa" in complete and "Anexo de acciones" not in complete
+    # the same share-alike licence in five datasets: one action naming 3 of them here, all five in the annex
+    share_alike = {"libre_uso": ("partial", 0.5, [finding("licencia_compartir_igual", "La licencia pide compartir "
+                                                          "igual (compartir igual)", SHARE_ALIKE, "odc-odbl")],
+                                 {"category": "share_alike", "license_id": "odc-odbl"})}
+    store, run_id = build(tmp_path / "c.db", {ORG: "Secretaría de Movilidad"}, retired=False,
+                          datasets={f"conjunto-{i}": ("listed", share_alike) for i in range(5)})
+    out = render_reports(store, run_id, tmp_path / "r", cfg=AuditConfig(), organizations=[ORG], pdf=False, workers=1)
+    text = htmltext(out.organizations[ORG][0].read_text(encoding="utf-8"))
+    listed = text.split("Acciones prioritarias", 2)[-1].split("Conjuntos de datos", 1)[0]
+    assert "y 2 más (vea el anexo de acciones" in listed and "La lista está completa" not in listed
+    annex = text.split("Anexo de acciones: todas las correcciones", 1)[1].split("Anexo metodológico", 1)[0]
+    assert all(f"Conjunto {i}" in annex for i in range(5)), annex[:500]
+    assert sum(f"Conjunto {i}" in listed for i in range(5)) == 3
 
 
 # ---------------------------------------------------------------------------------------------- counts and plurals
