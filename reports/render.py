@@ -364,11 +364,11 @@ def _render_org(store: Store, st: _JobSettings, name: str) -> tuple[Path, Path |
     return html_path, pdf_path, len(refused)
 
 
-#: young-generation threshold while a report is laid out. WeasyPrint allocates millions of short-lived objects per
-#: report; with Python's default (700) the collector ran 34 full collections for the sample portal's 19 reports and
-#: took 4.6 of their 23.7 s of CPU. At 50,000 it takes 1.3 s (docs/benchmarks.md); a full collection after each
-#: report keeps memory where it was.
-LAYOUT_GC_THRESHOLD = (50_000, 20, 20)
+#: collector thresholds while a report is laid out. WeasyPrint allocates millions of short-lived objects per report;
+#: with Python's default (700, 10, 10) the collector took 4.6 of the 23.7 s of CPU of the sample portal's 19 reports.
+#: At 20,000 it takes about 1.5 s and a 1,000-dataset annex peaks where it did (563 vs 559 MB; 50,000 would reach
+#: 647 MB). A full collection after each report keeps memory where it was (docs/benchmarks.md).
+LAYOUT_GC_THRESHOLD = (20_000, 10, 10)
 
 
 @contextmanager
