@@ -165,6 +165,9 @@ def html_to_pdf(html: str, path: Path, attachments: list[PdfAttachment] | None =
     # base_url None: relative links stay links; nothing is resolved against the file system
     HTML(string=html, base_url=None, url_fetcher=fetcher).write_pdf(tmp, pdf_variant=PDF_VARIANT, attachments=files)
     tmp.replace(path)
+    # the laid-out document is garbage now: collect it before the next one (the portal writes one PDF per annex
+    # chunk in the same job, and with layout_gc's thresholds its cycles would otherwise wait for a full collection)
+    gc.collect()
     if fetcher.refused:
         log.warning("Informe %s: se rechazaron %d URL externas", path.name, len(fetcher.refused))
     return list(fetcher.refused)
@@ -367,7 +370,7 @@ def _render_org(store: Store, st: _JobSettings, name: str) -> tuple[Path, Path |
 #: collector thresholds while a report is laid out. WeasyPrint allocates millions of short-lived objects per report;
 #: with Python's default (700, 10, 10) the collector took 4.6 of the 23.7 s of CPU of the sample portal's 19 reports.
 #: At 20,000 it takes about 1.5 s and a 1,000-dataset annex peaks where it did (563 vs 559 MB; 50,000 would reach
-#: 647 MB). A full collection after each report keeps memory where it was (docs/benchmarks.md).
+#: 647 MB). A full collection after each PDF keeps memory where it was (docs/benchmarks.md).
 LAYOUT_GC_THRESHOLD = (20_000, 10, 10)
 
 
