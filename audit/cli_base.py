@@ -15,11 +15,13 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+import rules
 from audit.config import AuditConfig, load_config
 from audit.store import Store, open_store
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Auditor de Datos Abiertos: evalúa un portal CKAN o un catálogo DCAT contra las diez características legales.")
+                  help="Auditor de Datos Abiertos: evalúa un portal CKAN o un catálogo DCAT contra las "
+                  f"{rules.count_es()} características legales.")
 console = Console(stderr=False)
 err_console = Console(stderr=True)
 

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+import rules
 from audit.cli_base import ConfigOpt, DbOpt, PortalOpt, RunOpt, VerboseOpt, _setup, _store, app, console
 from audit.errors import AuditError
 
@@ -32,11 +33,11 @@ def alerts(run: RunOpt = None, config: ConfigOpt = None, db: DbOpt = None, verbo
         raise typer.Exit(1)
 
 
-@app.command()
+@app.command(help=f"Revisar un conjunto ahora (rastreo, sondeo, contenido y las {rules.count_es()} reglas) sin tocar "
+             "la evaluación.")
 def check(target: Annotated[str, typer.Argument(help="Nombre del conjunto o su dirección en el portal configurado.")],
           portal: PortalOpt = None, config: ConfigOpt = None, verbose: VerboseOpt = False,
           as_json: Annotated[bool, typer.Option("--json", help="Resultado en JSON.")] = False) -> None:
-    """Revisar un conjunto ahora (rastreo, sondeo, contenido y las diez reglas) sin tocar la evaluación."""
     import json
 
     from audit.check import check_dataset, print_check

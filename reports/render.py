@@ -376,14 +376,14 @@ LAYOUT_GC_THRESHOLD = (20_000, 10, 10)
 
 @contextmanager
 def layout_gc() -> Iterator[None]:
-    """Collect garbage rarely while one report is laid out, then once, fully; the previous thresholds come back."""
+    """Collect garbage rarely while one report is laid out (``html_to_pdf`` collects fully after each PDF); the
+    previous thresholds come back."""
     previous = gc.get_threshold()
     gc.set_threshold(*LAYOUT_GC_THRESHOLD)
     try:
         yield
     finally:
         gc.set_threshold(*previous)
-        gc.collect()
 
 
 def _run_job(store: Store, st: _JobSettings, job: str | None) -> tuple[str | None, Path, Path | None, int]:
