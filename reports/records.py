@@ -61,6 +61,16 @@ class FindingView:
 
 
 @dataclass(slots=True)
+class FindingGroup:
+    """A dataset's findings below «cumple» about one file (``resource`` None: about the dataset itself), so the
+    file's address, identifier and history are stated once, above its findings."""
+
+    resource: str | None
+    info: ResourceInfo | None
+    findings: list[FindingView] = field(default_factory=list)
+
+
+@dataclass(slots=True)
 class ReviewNote:
     characteristic: str
     characteristic_title: str
@@ -95,6 +105,22 @@ class DatasetSection(DatasetRow):
     recommendations: list[FindingView] = field(default_factory=list)  # advice on characteristics that pass
     resource_list: list[ResourceInfo] = field(default_factory=list)
     demand: int | None = None  # views/downloads the portal reports for it (CKAN tracking), when it does
+
+    @property
+    def problem_groups(self) -> list[FindingGroup]:
+        """The findings below «cumple», one group per file and one for the dataset itself, in the order of their
+        first finding (findings come in the characteristics' order, so the file that fails «Accesibles» leads)."""
+        groups: dict[str, FindingGroup] = {}
+        for f in self.findings:
+            if f.status not in ("fail", "partial"):
+                continue
+            info = f.resource_info
+            key = (info.ckan_id or info.url or info.name) if info is not None else (f.resource or "")
+            group = groups.get(key)
+            if group is None:
+                group = groups[key] = FindingGroup(f.resource or (info.name if info else None), info)
+            group.findings.append(f)
+        return list(groups.values())
 
 
 @dataclass(slots=True)
@@ -269,8 +295,14 @@ class OrganizationReport:
         return len({st for a in self.actions for st in a.states})
 
     @property
+    def actions_cut(self) -> list[tuple[int, Action]]:
+        """(number, action) of the listed actions whose places «Acciones prioritarias» cuts to ``TARGETS_LISTED``."""
+        return [(n, a) for n, a in enumerate(self.actions[:ACTIONS_LISTED], 1) if len(a.targets) > TARGETS_LISTED]
+
+    @property
     def actions_abridged(self) -> bool:
-        """True when «Acciones prioritarias» leaves out actions or datasets (then the «Anexo de acciones» has them)."""
+        """True when «Acciones prioritarias» leaves out actions or places; the «Anexo de acciones» then continues the
+        list with what it left out (the cut places, the actions after ``ACTIONS_LISTED``), never repeating it."""
         return len(self.actions) > ACTIONS_LISTED or any(len(a.targets) > TARGETS_LISTED for a in self.actions)
 
     @property

@@ -184,6 +184,21 @@ def test_every_failing_state_has_an_action_naming_dataset_and_resource(demo):
     assert re.search(r"Falla desde el \d+ de \w+ de \d{4}, en 1 de 1 revisión", actions)
 
 
+def test_findings_are_grouped_by_file_with_its_facts_once(demo):
+    _outcome, year_dir, _url = demo
+    text = " ".join(_run("pdftotext", str(year_dir / "reports" / "secretaria-de-movilidad.pdf"), "-").split())
+    article = text.split("Aforos vehiculares en carreteras estatales aforos-vehiculares", 1)[1]
+    findings = article.split("Hallazgos y cómo corregirlos", 1)[1].split("No aplica:", 1)[0]
+    # the unreachable file fails two characteristics: its address, identifier and history are written once, above both
+    head = "Recurso «Aforos (servidor estatal)» Dirección: http://datos.edomex.invalid/movilidad/aforos.csv."
+    assert findings.count("datos.edomex.invalid/movilidad/aforos.csv") == 1 and head in findings
+    block = findings.split(head, 1)[1].split("Recurso «Aforos (FTP)»", 1)[0]
+    assert "Falla desde el" in block and "Accesibles: ✘ No cumple" in block and "Legibles por máquinas: ✘" in block
+    # findings about the dataset itself follow under their own heading, not under a file
+    general = findings.split("El conjunto en general (no un archivo en particular)", 1)[1]
+    assert "Integrales: ✘ No cumple No se declara la página de acceso" in general and "Dirección:" not in general
+
+
 def test_advisory_findings_on_passing_characteristics_are_recommendations(demo):
     from reports.render import org_file
     from reports.wording import plain_es
