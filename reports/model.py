@@ -328,7 +328,8 @@ def build_organization_report(
                         resource=(str(f["resource"]) if f.get("resource") else None),
                         observed=(plain_es(f["observed"]) if f.get("observed") not in (None, "") else None),
                         manual_review=bool(f.get("manual_review")),
-                        resource_info=find_resource(resources_of.get(ds.id, []), f.get("resource")),
+                        resource_info=find_resource(resources_of.get(ds.id, []), f.get("resource"),
+                                                    f.get("resource_id")),
                     ))
                 review = reviews.get(rec.manual_review_id) if rec.manual_review_id else None
                 if review is not None:

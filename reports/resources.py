@@ -114,7 +114,14 @@ def _add_history(s: Session, run_ids: list[int], keys: dict[str, ResourceInfo]) 
         info.failing_since = since
 
 
-def find_resource(resources: list[ResourceInfo], label: Any) -> ResourceInfo | None:
+def find_resource(resources: list[ResourceInfo], label: Any, resource_id: Any = None) -> ResourceInfo | None:
+    """The resource a finding is about: by its ``resource_id`` (CKAN id, or URL when it has none) when the finding
+    records one — two files of a dataset may share a name —, else by its label (findings stored before the id was)."""
+    if resource_id:
+        key = str(resource_id).strip()
+        found = next((r for r in resources if key in ((r.ckan_id or "").strip(), (r.url or "").strip())), None)
+        if found is not None:
+            return found
     if not label:
         return None
     return next((r for r in resources if r.matches(str(label))), None)

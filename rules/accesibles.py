@@ -103,7 +103,7 @@ def _judge(ev: ResourceEvidence, params: Params) -> tuple[float | None, Finding 
             f"Disponible en {av.reachable_runs} de {av.total_runs} revisiones del año "
             f"({av.ratio:.0%}; se requiere {params.availability_pass_ratio:.0%}).",
             "Asegure que el servidor que aloja el archivo esté disponible de forma continua.",
-            resource=ev.label, observed=f"{av.reachable_runs}/{av.total_runs}",
+            resource=ev.label, resource_id=ev.id, observed=f"{av.reachable_runs}/{av.total_runs}",
         ), facts
     probe = ev.probe
     if probe is None:
@@ -115,7 +115,7 @@ def _judge(ev: ResourceEvidence, params: Params) -> tuple[float | None, Finding 
             "El enlace lleva a una página web, no al archivo de datos declarado; no se pudo verificar que la página "
             "entregue los datos.",
             "Enlace el recurso directamente al archivo de datos (CSV, JSON…) en lugar de una página.",
-            resource=ev.label, observed=f"{probe.reason or probe.outcome} ({probe.content_type or 'text/html'})",
+            resource=ev.label, resource_id=ev.id, observed=f"{probe.reason or probe.outcome} ({probe.content_type or 'text/html'})",
             manual_review=True), facts
     if probe.reachable:
         return 1.0, None, facts
@@ -126,7 +126,7 @@ def _judge(ev: ResourceEvidence, params: Params) -> tuple[float | None, Finding 
     observed = probe.reason or probe.outcome
     if probe.status_code:
         observed = f"{observed} (HTTP {probe.status_code})" if str(probe.status_code) not in observed else observed
-    return 0.0, Finding(code, msg.format(status=probe.status_code or "—"), fix, resource=ev.label,
+    return 0.0, Finding(code, msg.format(status=probe.status_code or "—"), fix, resource=ev.label, resource_id=ev.id,
                           observed=observed), facts
 
 

@@ -44,6 +44,8 @@ class Finding:
     #: a recommendation that did not decide the verdict: every finding of a ``pass`` result (set by
     #: ``rules._common.make_result``) and observations a rule reports without lowering its status
     advisory: bool = False
+    #: the resource's CKAN id (its URL when it has none): tells apart files of one dataset with the same name
+    resource_id: str | None = None
 
     def __post_init__(self) -> None:
         # rules pass members of their ``Code`` enum; store the plain string so YAML, CSV, JSON and the database see
@@ -60,6 +62,7 @@ class Finding:
             "observed": self.observed,
             "manual_review": self.manual_review,
             "advisory": self.advisory,
+            "resource_id": self.resource_id,
         }
 
 

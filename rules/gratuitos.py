@@ -174,7 +174,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
         if ev.probe is not None and ev.probe.outcome == Outcome.PAYMENT_REQUIRED:
             findings.append(Finding(
                 Code.RECURSO_DE_PAGO, "El recurso exige un pago para descargarlo.",
-                "Publique el archivo para descarga libre, sin cobro.", resource=ev.label,
+                "Publique el archivo para descarga libre, sin cobro.", resource=ev.label, resource_id=ev.id,
                 observed=ev.probe.reason or (f"HTTP {ev.probe.status_code}" if ev.probe.status_code else "payment")))
     # 2. a declared price, at dataset or resource level
     uncertain: list[tuple[str, Any]] = []
@@ -224,7 +224,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
             "Los enlaces de datos llevan a páginas web, no a los archivos: no se pudo confirmar que los datos se "
             "obtengan sin pago (no hay señales de cobro).",
             "Enlace los recursos directamente a los archivos de datos (ver «Accesibles»).",
-            resource=pages[0].label, observed=f"{len(pages)} página(s) web", manual_review=True)] + review,
+            resource=pages[0].label, resource_id=pages[0].id, observed=f"{len(pages)} página(s) web", manual_review=True)] + review,
             evidence=evidence)
     return make_result(ID, Status.NOT_APPLICABLE, findings=[Finding(
         Code.NADA_DESCARGABLE,

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from enum import StrEnum
 from typing import Any
 
 from pydantic import Field, model_validator
 
-from audit.evidence import ContentEvidence, DatasetContext
+from audit.evidence import ContentEvidence, DatasetContext, ResourceEvidence
 from rules import licenses
 from rules._common import (
     NO_DATA_RESOURCES,
@@ -233,7 +234,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
         "y sus municipios.", observed=EMPTY))
 
     # every resource: URL and format (downloadURL, mediaType: mandatory), name and description
-    incomplete: list[tuple[str, list[str]]] = []
+    incomplete: list[tuple[ResourceEvidence, list[str]]] = []
     no_download = undescribed = 0
     for ev in ctx.resources:
         res = ev.resource
@@ -249,18 +250,18 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
         no_download += bool(download)
         undescribed += bool(described)
         if missing:
-            incomplete.append((ev.label, missing))
+            incomplete.append((ev, missing))
     if not ctx.resources:
         check("recursos_descarga", False)
         check("recursos_descritos", False)  # the finding is the «sin_recursos» added below
     else:
         check("recursos_descarga", not no_download)
         check("recursos_descritos", not undescribed)
-        for label, missing in incomplete:
+        for incomplete_ev, missing in incomplete:
             findings.append(Finding(
                 Code.RECURSO_SIN_METADATOS, f"Al recurso le falta: {', '.join(missing)}.",
-                "Complete la URL de descarga, el formato, el nombre y la descripción de cada recurso.", resource=label,
-                observed=", ".join(missing)))
+                "Complete la URL de descarga, el formato, el nombre y la descripción de cada recurso.",
+                resource=incomplete_ev.label, resource_id=incomplete_ev.id, observed=", ".join(missing)))
 
     has_dictionary = (
         bool(doc_resources(ctx, params))
@@ -280,7 +281,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
                 content = ev.content
                 assert content is not None
                 file_findings, file_score = content_findings(content, ev.label, params.dictionary_type_tolerance)
-                findings.extend(file_findings)
+                findings.extend(replace(f, resource_id=ev.id) for f in file_findings)
                 quality += file_score
                 if contradicts(content, params.dictionary_type_tolerance):
                     contradicted.append(ev.label)

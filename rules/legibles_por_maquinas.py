@@ -7,6 +7,7 @@ images, HTML pages and prose do not.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from enum import StrEnum
 
 from pydantic import Field
@@ -91,14 +92,14 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
         if not probe.reachable:
             findings.append(Finding(
                 Code.NO_DESCARGABLE, "No se pudo descargar el recurso para verificar que sea legible por máquinas.",
-                "Corrija el acceso al archivo (ver «Accesibles»).", resource=ev.label,
+                "Corrija el acceso al archivo (ver «Accesibles»).", resource=ev.label, resource_id=ev.id,
                 observed=f"{probe.outcome}; declarado {declared}"))
             continue
         if ev.content is not None and not ev.content.parsed_ok and not set(ev.content.problems) & _PARSES_BUT_NOT_A_TABLE:
             findings.append(Finding(
                 Code.NO_SE_PUEDE_LEER, f"El archivo parece {sniffed.upper()} pero no se pudo abrir de forma automática.",
                 "Revise que el archivo esté completo y bien formado (codificación, delimitador, encabezado).",
-                resource=ev.label, observed=";".join(ev.content.problems) or sniffed))
+                resource=ev.label, resource_id=ev.id, observed=";".join(ev.content.problems) or sniffed))
             continue
         if sniffed == "zip":
             members = zip_member_types(probe.sniffed_detail)
@@ -108,14 +109,14 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
         if sniffed in machine:
             readable += 1
             if ev.content is not None and ev.content.parsed_ok:
-                findings.extend(structure_findings(ev.content, ev.label))
+                findings.extend(replace(f, resource_id=ev.id) for f in structure_findings(ev.content, ev.label))
             continue
         what = _TYPE_ES.get(sniffed, sniffed)
         mismatch = f" (declarado como {declared.upper()})" if declared not in ("—", sniffed) else ""
         findings.append(Finding(
             Code.NO_LEGIBLE, f"El recurso es {what}{mismatch}: no está estructurado para procesarse automáticamente.",
             "Publique los datos en un formato estructurado como CSV o JSON (además del documento, si lo desea).",
-            resource=ev.label, observed=f"detectado {sniffed}; declarado {declared}",
+            resource=ev.label, resource_id=ev.id, observed=f"detectado {sniffed}; declarado {declared}",
             manual_review=sniffed in ("unknown", "zip", "rar", "7z")))
     status, score = graded(readable, len(probed))
     return make_result(ID, status, score=score, findings=findings,

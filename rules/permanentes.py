@@ -139,7 +139,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
             findings.append(Finding(
                 Code.RECURSO_ELIMINADO, "Un recurso publicado en una revisión anterior ya no aparece en el conjunto.",
                 "Restituya el recurso (por ejemplo, los periodos anteriores de la serie) y consérvelo con una URL estable.",
-                resource=label, observed=h.url))
+                resource=label, resource_id=h.ckan_id or h.url, observed=h.url))
             continue
         probe = ev.probe
         if probe is not None and not probe.reachable and not _was_reachable(outcomes[k]):
@@ -149,7 +149,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
                 Code.RECURSO_NUNCA_DISPONIBLE,
                 "Un recurso listado en revisiones anteriores nunca se ha podido descargar: no se conserva disponible.",
                 "Publique el archivo en una URL pública y estable, y manténgalo disponible en las siguientes revisiones.",
-                resource=ev.label, observed=probe.reason or probe.outcome))
+                resource=ev.label, resource_id=ev.id, observed=probe.reason or probe.outcome))
             continue
         if probe is not None and not probe.reachable and _was_reachable(outcomes[k]):
             failed += 1
@@ -157,7 +157,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
             findings.append(Finding(
                 Code.RECURSO_YA_NO_DISPONIBLE, "Un recurso que antes se descargaba ahora falla.",
                 "Restablezca el archivo en su URL o publique la nueva dirección en el portal.",
-                resource=ev.label, observed=probe.reason or probe.outcome))
+                resource=ev.label, resource_id=ev.id, observed=probe.reason or probe.outcome))
             continue
         moved_how: tuple[str, str] | None = None
         if how == "hash":
@@ -182,7 +182,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
             findings.append(Finding(
                 moved_how[0], moved_how[1],
                 "Mantenga identificadores y URL estables; si debe moverlo, conserve la dirección anterior.",
-                resource=ev.label, observed=observed))
+                resource=ev.label, resource_id=ev.id, observed=observed))
         else:
             ok += 1
             detail.append({"resource": label, "state": "kept"})

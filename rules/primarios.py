@@ -219,20 +219,20 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
                 Code.SOLO_RESUMEN, f"El archivo contiene principalmente totales o resúmenes ({n_summary} de {rows} "
                 "filas), no datos desagregados.",
                 DISAGGREGATE_ES,
-                resource=ev.label, observed=f"{n_summary}/{rows}"))
+                resource=ev.label, resource_id=ev.id, observed=f"{n_summary}/{rows}"))
         elif n_summary:
             record_level += 0.5
             findings.append(Finding(
                 Code.FILAS_DE_TOTALES, f"El archivo mezcla registros con {n_summary} fila(s) de Total/Subtotal.",
                 "Elimine las filas de totales: el usuario puede calcularlos a partir de los registros.",
-                resource=ev.label, observed=str(n_summary)))
+                resource=ev.label, resource_id=ev.id, observed=str(n_summary)))
         elif rows < params.min_rows:
             unsure = True
             record_level += 0.5
             findings.append(Finding(
                 Code.POCOS_REGISTROS, f"El archivo tiene solo {rows} registro(s): parece un resumen.",
                 DISAGGREGATE_ES,
-                resource=ev.label, observed=str(rows), manual_review=True))
+                resource=ev.label, resource_id=ev.id, observed=str(rows), manual_review=True))
         elif not c.disaggregation_keys:
             unsure = True
             record_level += 0.5
@@ -241,7 +241,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
                 "No se identificaron columnas de desagregación (fechas, claves INEGI de entidad o municipio, "
                 "identificadores).",
                 "Incluya columnas de fecha, clave geográfica INEGI o identificador de cada registro.",
-                resource=ev.label, observed=f"{c.columns or 0} columnas, ninguna clave", manual_review=True))
+                resource=ev.label, resource_id=ev.id, observed=f"{c.columns or 0} columnas, ninguna clave", manual_review=True))
         else:
             record_level += 1
     evidence.update(tabular_checked=len(tabular), summary_only=summary_only)
@@ -255,7 +255,7 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
             f"valores{'; p. ej. ' + examples if examples else ''}).",
             "Verifique si son datos personales; si lo son, retire o anonimice la columna: la mayor desagregación "
             "posible no incluye datos personales ni información reservada.",
-            resource=ev.label, observed=str(hit.get("kind")), manual_review=True))
+            resource=ev.label, resource_id=ev.id, observed=str(hit.get("kind")), manual_review=True))
     if personal:
         evidence["personal_data_columns"] = len(personal)
         if params.personal_data_status == "fail":

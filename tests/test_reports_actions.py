@@ -335,6 +335,18 @@ def test_action_annex_continues_past_the_twelfth_action_without_repeating(tmp_pa
     assert re.findall(r'<li value="(\d+)">', annex_html) == ["13", "14"]
 
 
+def test_a_finding_finds_its_file_by_id_when_names_repeat():
+    from reports.resources import ResourceInfo, find_resource
+
+    csv_file = ResourceInfo(name="Datos", url="http://127.0.0.1:5998/datos.csv", ckan_id="r-csv")
+    xlsx_file = ResourceInfo(name="Datos", url="http://127.0.0.1:5998/datos.xlsx", ckan_id="r-xlsx")
+    files = [csv_file, xlsx_file]
+    assert find_resource(files, "Datos", "r-xlsx") is xlsx_file
+    assert find_resource(files, "Datos", "http://127.0.0.1:5998/datos.xlsx") is xlsx_file  # a resource without id
+    assert find_resource(files, "Datos") is csv_file  # findings stored before the id: by name, as before
+    assert find_resource(files, "Datos", "r-gone") is csv_file and find_resource(files, None, None) is None
+
+
 # ---------------------------------------------------------------------------------------------- counts and plurals
 
 

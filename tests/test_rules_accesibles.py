@@ -117,3 +117,13 @@ def test_accesibles_retired_dataset_is_not_applicable():
     result = run(ctx(retired=True))
     assert result.status is Status.NOT_APPLICABLE
     assert result.findings[0].code == "retirado"
+
+
+def test_findings_name_the_file_by_id_when_two_files_share_a_name():
+    # real portals publish «Datos» as CSV and as XLSX: the finding must say which of the two failed
+    good = resource("Datos", id="r-datos-csv")
+    broken = resource("Datos", fmt="XLSX", id="r-datos-xlsx")
+    result = run(ctx(resources=[ev(good), ev(broken, failed("not_found", "http_404", 404))]))
+    (finding,) = result.findings
+    assert finding.resource == "Datos" and finding.resource_id == "r-datos-xlsx"
+    assert finding.as_dict()["resource_id"] == "r-datos-xlsx"

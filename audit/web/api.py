@@ -86,6 +86,7 @@ class FindingOut(BaseModel):
     message_es: str = ""
     remediation_es: str = ""
     resource: str | None = None
+    resource_id: str | None = Field(None, description="Identificador CKAN del recurso (su URL si no tiene).")
     observed: str | None = None
     manual_review: bool = False
 
