@@ -137,15 +137,8 @@ def truncate(text: Any, length: int = 120) -> str:
     return s if len(s) <= length else s[: length - 1].rstrip() + "…"
 
 
-def join_es(items: Any) -> str:
-    """«a», «a y b», «a, b y c»: a Spanish enumeration."""
-    words = [str(i) for i in items]
-    return " y ".join(words) if len(words) < 3 else ", ".join(words[:-1]) + " y " + words[-1]
-
-
 FILTERS = {
     "num": fmt_int,
-    "join_es": join_es,
     "dec": fmt_num,
     "pct": fmt_pct,
     "ratio_pct": fmt_ratio_pct,

@@ -295,14 +295,8 @@ class OrganizationReport:
         return len({st for a in self.actions for st in a.states})
 
     @property
-    def actions_cut(self) -> list[tuple[int, Action]]:
-        """(number, action) of the listed actions whose places «Acciones prioritarias» cuts to ``TARGETS_LISTED``."""
-        return [(n, a) for n, a in enumerate(self.actions[:ACTIONS_LISTED], 1) if len(a.targets) > TARGETS_LISTED]
-
-    @property
     def actions_abridged(self) -> bool:
-        """True when «Acciones prioritarias» leaves out actions or places; the «Anexo de acciones» then continues the
-        list with what it left out (the cut places, the actions after ``ACTIONS_LISTED``), never repeating it."""
+        """True when «Acciones prioritarias» leaves out actions or datasets (then the «Anexo de acciones» has them)."""
         return len(self.actions) > ACTIONS_LISTED or any(len(a.targets) > TARGETS_LISTED for a in self.actions)
 
     @property
