@@ -116,12 +116,11 @@ def _add_history(s: Session, run_ids: list[int], keys: dict[str, ResourceInfo]) 
 
 def find_resource(resources: list[ResourceInfo], label: Any, resource_id: Any = None) -> ResourceInfo | None:
     """The resource a finding is about: by its ``resource_id`` (CKAN id, or URL when it has none) when the finding
-    records one — two files of a dataset may share a name —, else by its label (findings stored before the id was)."""
+    records one — two files of a dataset may share a name, and a file removed from the dataset (*permanentes*) must
+    not borrow the facts of a new one with its name —, else by its label (findings stored before the id was)."""
     if resource_id:
         key = str(resource_id).strip()
-        found = next((r for r in resources if key in ((r.ckan_id or "").strip(), (r.url or "").strip())), None)
-        if found is not None:
-            return found
+        return next((r for r in resources if key in ((r.ckan_id or "").strip(), (r.url or "").strip())), None)
     if not label:
         return None
     return next((r for r in resources if r.matches(str(label))), None)

@@ -335,7 +335,8 @@ def test_a_finding_finds_its_file_by_id_when_names_repeat():
     assert find_resource(files, "Datos", "r-xlsx") is xlsx_file
     assert find_resource(files, "Datos", "http://127.0.0.1:5998/datos.xlsx") is xlsx_file  # a resource without id
     assert find_resource(files, "Datos") is csv_file  # findings stored before the id: by name, as before
-    assert find_resource(files, "Datos", "r-gone") is csv_file and find_resource(files, None, None) is None
+    # a file no longer in the dataset (permanentes: «recurso eliminado») does not borrow a current file's facts
+    assert find_resource(files, "Datos", "r-gone") is None and find_resource(files, None, None) is None
 
 
 # ---------------------------------------------------------------------------------------------- counts and plurals
