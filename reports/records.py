@@ -62,8 +62,8 @@ class FindingView:
 
 @dataclass(slots=True)
 class FindingGroup:
-    """A dataset's findings below «cumple» about one file (``resource`` None: about the dataset itself), so the
-    file's address, identifier and history are stated once, above its findings."""
+    """A dataset's findings below «cumple» about one file (``resource``: its name; None: about the dataset itself),
+    so the file's address, identifier and history are stated once, above its findings."""
 
     resource: str | None
     info: ResourceInfo | None
@@ -118,7 +118,7 @@ class DatasetSection(DatasetRow):
             key = (info.ckan_id or info.url or info.name) if info is not None else (f.resource or "")
             group = groups.get(key)
             if group is None:
-                group = groups[key] = FindingGroup(f.resource or (info.name if info else None), info)
+                group = groups[key] = FindingGroup((info.name if info else "") or f.resource, info)
             group.findings.append(f)
         return list(groups.values())
 

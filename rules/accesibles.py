@@ -115,7 +115,8 @@ def _judge(ev: ResourceEvidence, params: Params) -> tuple[float | None, Finding 
             "El enlace lleva a una página web, no al archivo de datos declarado; no se pudo verificar que la página "
             "entregue los datos.",
             "Enlace el recurso directamente al archivo de datos (CSV, JSON…) en lugar de una página.",
-            resource=ev.label, resource_id=ev.id, observed=f"{probe.reason or probe.outcome} ({probe.content_type or 'text/html'})",
+            resource=ev.label, resource_id=ev.id,
+            observed=f"{probe.reason or probe.outcome} ({probe.content_type or 'text/html'})",
             manual_review=True), facts
     if probe.reachable:
         return 1.0, None, facts

@@ -158,7 +158,8 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
         if not kind:
             findings.append(Finding(
                 Code.FORMATO_DESCONOCIDO, "No se declara el formato y no se pudo detectar.",
-                "Declare el formato del recurso y publíquelo en CSV o JSON.", resource=ev.label, resource_id=ev.id, observed="(vacío)",
+                "Declare el formato del recurso y publíquelo en CSV o JSON.", resource=ev.label, resource_id=ev.id,
+                observed="(vacío)",
                 manual_review=True))
             continue
         mismatch = f" (declarado {declared.upper()})" if source == "sniffed" and declared not in ("—", kind) else ""
@@ -166,7 +167,8 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
                else "Publique los datos en un formato abierto como CSV o JSON.")
         findings.append(Finding(
             Code.FORMATO_NO_ABIERTO, f"El recurso está en {kind.upper()}{mismatch}, que no es un formato abierto de datos: "
-            f"{why}.", fix, resource=ev.label, resource_id=ev.id, observed=f"{kind} ({_SOURCE_ES.get(source, source)})",
+            f"{why}.", fix, resource=ev.label, resource_id=ev.id,
+            observed=f"{kind} ({_SOURCE_ES.get(source, source)})",
             manual_review=kind not in FORMATS or kind in ("zip", "7z", "text")))
     status, score = graded(good, len(data))
     return make_result(ID, status, score=score, findings=findings,

@@ -224,7 +224,8 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
             "Los enlaces de datos llevan a páginas web, no a los archivos: no se pudo confirmar que los datos se "
             "obtengan sin pago (no hay señales de cobro).",
             "Enlace los recursos directamente a los archivos de datos (ver «Accesibles»).",
-            resource=pages[0].label, resource_id=pages[0].id, observed=f"{len(pages)} página(s) web", manual_review=True)] + review,
+            resource=pages[0].label, resource_id=pages[0].id, observed=f"{len(pages)} página(s) web",
+            manual_review=True)] + review,
             evidence=evidence)
     return make_result(ID, Status.NOT_APPLICABLE, findings=[Finding(
         Code.NADA_DESCARGABLE,

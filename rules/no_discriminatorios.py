@@ -63,7 +63,8 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
         how = _REASON_ES.get(ev.probe.reason, "exige autenticación")
         findings.append(Finding(
             Code.REQUIERE_REGISTRO, f"El recurso {how}: solo lo obtiene quien tiene una cuenta.",
-            "Publique el archivo para descarga anónima, sin registro ni inicio de sesión.", resource=ev.label, resource_id=ev.id,
+            "Publique el archivo para descarga anónima, sin registro ni inicio de sesión.",
+            resource=ev.label, resource_id=ev.id,
             observed=ev.probe.reason or (f"HTTP {ev.probe.status_code}" if ev.probe.status_code else "auth_required")))
     evidence = {"data_resources": len(data), "answered": len(answered), "auth_required": len(auth),
                 "reachable": len(reachable)}
@@ -86,7 +87,8 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
             "Los enlaces de datos llevan a páginas web, no a los archivos: no se pudo verificar que los datos se "
             "obtengan sin registro.",
             "Enlace los recursos directamente a los archivos de datos (ver «Accesibles»).",
-            resource=pages[0].label, resource_id=pages[0].id, observed=f"{len(pages)} página(s) web", manual_review=True)], evidence=evidence)
+            resource=pages[0].label, resource_id=pages[0].id, observed=f"{len(pages)} página(s) web",
+            manual_review=True)], evidence=evidence)
     if not reachable:  # only payment walls answered: nothing tells us about registration
         return make_result(ID, Status.NOT_APPLICABLE, findings=[Finding(
             Code.NADA_DESCARGABLE, "Ningún recurso de datos se pudo descargar; no se puede saber si exige registro.",

@@ -241,7 +241,8 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
                 "No se identificaron columnas de desagregación (fechas, claves INEGI de entidad o municipio, "
                 "identificadores).",
                 "Incluya columnas de fecha, clave geográfica INEGI o identificador de cada registro.",
-                resource=ev.label, resource_id=ev.id, observed=f"{c.columns or 0} columnas, ninguna clave", manual_review=True))
+                resource=ev.label, resource_id=ev.id, observed=f"{c.columns or 0} columnas, ninguna clave",
+                manual_review=True))
         else:
             record_level += 1
     evidence.update(tabular_checked=len(tabular), summary_only=summary_only)
