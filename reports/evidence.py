@@ -50,6 +50,7 @@ LABELS: dict[str, str] = {
     "checked": "consultados",
     "answered": "respondieron",
     "reachable": "con datos descargados",
+    "landing_pages": "llevan a una página web (cuentan la mitad)",
     "reachable_data_resources": "recursos de datos descargados",
     "auth_required": "piden registro",
     "payment_signals": "señales de cobro",

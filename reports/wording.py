@@ -241,4 +241,5 @@ def install_filters(env: Any) -> Any:
     env.globals["plural"] = plural
     env.globals["plural_word"] = plural_word
     env.globals["STATUS_SHORT"] = STATUS_SHORT
+    env.globals["STATUS_ORDER"] = ["fail", "partial", "pass", "not_applicable"]  # what needs work first
     return env

@@ -148,10 +148,14 @@ def evaluate(ctx: DatasetContext, params: Params) -> RuleResult:
         return make_result(ID, Status.NOT_APPLICABLE, findings=[Finding(
             SharedCode.SIN_EVIDENCIA, "Sin evidencia: no se sondearon los recursos de este conjunto.",
             "Ejecute la etapa de sondeo y vuelva a calificar.")], evidence=evidence)
-    reachable = sum(j[0] or 0.0 for j in known)
+    credit = sum(j[0] or 0.0 for j in known)  # a landing page counts half
     findings.extend(j[1] for j in known if j[1] is not None)
-    status, score = graded(reachable, len(known))
-    evidence["reachable"] = reachable
+    status, score = graded(credit, len(known))
+    # counts of files, never the weighted credit: «0.5 archivos descargados» would read as an error
+    evidence["reachable"] = sum(1 for j in known if j[0] == 1.0)
+    landing = sum(1 for j in known if j[0] == 0.5)
+    if landing:
+        evidence["landing_pages"] = landing
     return make_result(ID, status, score=score, findings=findings, evidence=evidence)
 
 

@@ -199,6 +199,27 @@ def test_findings_are_grouped_by_file_with_its_facts_once(demo):
     assert "Integrales: ✘ No cumple No se declara la página de acceso" in general and "Dirección:" not in general
 
 
+def test_each_dataset_scorecard_lists_the_ten_characteristics_once_by_outcome_failing_first(demo):
+    from rules import RULES
+
+    _outcome, year_dir, _url = demo
+    titles = {r.id: r.title_es for r in RULES}
+    words = {"fail": "✘ No cumple:", "partial": "◐ Cumple parcialmente:", "pass": "✔ Cumple:",
+             "not_applicable": "– No aplica:"}
+    data = json.loads((year_dir / "scores.json").read_text(encoding="utf-8"))
+    datasets = [d for d in data["datasets"] if d["organization"] == "secretaria-de-movilidad"]
+    assert len({r["status"] for d in datasets for r in d["results"]}) >= 3  # the report shows several outcomes
+    text = " ".join(_run("pdftotext", str(year_dir / "reports" / "secretaria-de-movilidad.pdf"), "-").split())
+    for d in datasets:
+        assert len(d["results"]) == len(titles)  # so «expected» names all ten
+        article = text.split(f"{d['dataset']} · ", 1)[1].split("Base de la evaluación", 1)[0]  # its meta line
+        expected = " ".join(
+            f"{words[status]} " + ", ".join(titles[r["characteristic"]] for r in d["results"] if r["status"] == status)
+            for status in ("fail", "partial", "pass", "not_applicable")
+            if any(r["status"] == status for r in d["results"]))
+        assert expected in article, (d["dataset"], expected)
+
+
 def test_advisory_findings_on_passing_characteristics_are_recommendations(demo):
     from reports.render import org_file
     from reports.wording import plain_es

@@ -32,6 +32,14 @@ def test_accesibles_table(resources, status, score):
     assert result.score == pytest.approx(score)
 
 
+def test_evidence_counts_files_and_never_shows_the_half_credit_of_a_landing_page_as_a_count():
+    result = run(ctx(resources=[ev(), ev(resource("Página"), probe("landing_page", sniffed="html")),
+                                ev(resource("Roto"), failed("not_found", "http_404", 404))]))
+    assert result.score == pytest.approx(1.5 / 3)  # the landing page still counts half in the score
+    assert result.evidence["reachable"] == 1 and result.evidence["landing_pages"] == 1
+    assert "landing_pages" not in run(ctx(resources=[ev()])).evidence
+
+
 def test_accesibles_fails_when_dataset_has_no_resources_with_reason():
     result = run(ctx(resources=[]))
     assert [f.code for f in result.findings] == ["sin_recursos"]
