@@ -75,14 +75,19 @@ class Workers:
         from audit.distributed.app import make_app
 
         app = make_app(ExecutionSettings(broker_url=app_url))
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if len(app.control.ping(timeout=1.0) or []) >= n:
-                return
-            for i, p in enumerate(self.procs):
-                if i not in self.killed and p.poll() is not None:
-                    raise RuntimeError(f"worker exited with {p.returncode}: see {self.log_dir}")
-        raise RuntimeError(f"workers not ready after {timeout} s: see {self.log_dir}")
+        try:
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                if len(app.control.ping(timeout=1.0) or []) >= n:
+                    return
+                for i, p in enumerate(self.procs):
+                    if i not in self.killed and p.poll() is not None:
+                        raise RuntimeError(f"worker exited with {p.returncode}: see {self.log_dir}")
+            raise RuntimeError(f"workers not ready after {timeout} s: see {self.log_dir}")
+        finally:
+            # kombu closes a pooled connection in every process forked later (an after-fork hook): one left
+            # open here, its reply channel waiting on BRPOP, hung the content workers a later test forked
+            app.close()
 
     def kill(self, index: int) -> None:
         """SIGKILL the worker and its pool processes, as a lost machine would."""
