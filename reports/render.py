@@ -63,6 +63,8 @@ _SAFE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,99}")
 #: above this many organizations the portal charts show distributions instead of one bar per organization
 MAX_BARS = 40
 
+#: explicit bidirectional embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069)
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 #: probe outcomes as the reports' tables and charts label them
 OUTCOME_LABELS = outcome_es("report_heading")
 
@@ -114,8 +116,10 @@ def environment() -> Environment:
 
 
 def render_html(template: str, **context: Any) -> str:
-    """Render one template of ``reports/templates`` with the reports' environment."""
-    return environment().get_template(template).render(**context)
+    """Render one template of ``reports/templates`` with the reports' environment. Explicit bidirectional controls
+    are removed: inside its ``<bdi>`` a right-to-left override in a title would still show the title backwards
+    («gpj.exe» as «exe.jpg»); they are invisible, so nothing a reader needs is lost."""
+    return _BIDI_CONTROLS.sub("", environment().get_template(template).render(**context))
 
 
 # ---------------------------------------------------------------------------------------------- PDF
@@ -152,9 +156,24 @@ class PdfAttachment:
     description: str
 
 
+#: markup that only screen readers and browsers use: ``<bdi>`` around untrusted strings (bidirectional isolation)
+#: and the ``aria-hidden`` span that keeps a status symbol from being read aloud
+_SCREEN_ONLY_MARKUP = re.compile(r'</?bdi>|<span class="sym" aria-hidden="true">([^<]*)</span>')
+
+
+def print_html(html: str) -> str:
+    """The HTML a PDF is laid out from: the report's HTML without the markup that only screen readers and browsers
+    use. WeasyPrint lays out a box per element and the PDF is not a tagged one, so that markup cost a tenth of an
+    organization report's layout and showed nothing (docs/benchmarks.md). Without ``<bdi>``, an untrusted string
+    could reorder the text around it through explicit bidirectional controls, so those are removed here too, for
+    HTML that did not come from :func:`render_html` (right-to-left letters still show in their order). Only what
+    the templates write is matched: untrusted text is escaped and can never contain a tag."""
+    return _BIDI_CONTROLS.sub("", _SCREEN_ONLY_MARKUP.sub(lambda m: m.group(1) or "", html))
+
+
 def html_to_pdf(html: str, path: Path, attachments: list[PdfAttachment] | None = None) -> list[str]:
-    """Write ``html`` as a PDF/A-3b at ``path`` with ``attachments``; only ``data:`` URLs are fetched.
-    Returns the refused URLs."""
+    """Write ``html`` (after :func:`print_html`) as a PDF/A-3b at ``path`` with ``attachments``; only ``data:`` URLs
+    are fetched. Returns the refused URLs."""
     from weasyprint import HTML, Attachment
 
     fetcher = make_fetcher()
@@ -163,7 +182,8 @@ def html_to_pdf(html: str, path: Path, attachments: list[PdfAttachment] | None =
     files = [Attachment(string=a.data, name=a.name, description=a.description, relationship="Data",
                         url_fetcher=fetcher) for a in attachments or []]
     # base_url None: relative links stay links; nothing is resolved against the file system
-    HTML(string=html, base_url=None, url_fetcher=fetcher).write_pdf(tmp, pdf_variant=PDF_VARIANT, attachments=files)
+    HTML(string=print_html(html), base_url=None, url_fetcher=fetcher).write_pdf(tmp, pdf_variant=PDF_VARIANT,
+                                                                             attachments=files)
     tmp.replace(path)
     # the laid-out document is garbage now: collect it before the next one (the portal writes one PDF per annex
     # chunk in the same job, and with layout_gc's thresholds its cycles would otherwise wait for a full collection)

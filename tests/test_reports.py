@@ -209,6 +209,30 @@ def test_hostile_metadata_stays_escaped_in_html(rendered):
     assert "<bdi>&lt;script&gt;" in org
     assert "&lt;img src=&#34;file:///etc/passwd&#34;&gt;" in org  # description shown as text, not an image
     assert output.refused_urls == 0  # nothing in the reports even asked for a URL
+    # a right-to-left override in the description is dropped, in the HTML and in the PDF
+    assert "\u202e" not in org and "Anexo gpj.exe" in org
+    if POPPLER:
+        pdf = " ".join(pdftext(out_dir / "organo-hostil.pdf").split())
+        assert "Anexo gpj.exe" in pdf and "exe.jpg" not in pdf
+
+
+@needs_poppler
+def test_pdf_is_laid_out_without_screen_reader_markup_and_without_bidi_overrides(tmp_path):
+    from reports.render import html_to_pdf, print_html
+
+    # a right-to-left override would show this file name backwards («exe.jpg»): <bdi> isolates it in the HTML,
+    # and the PDF, laid out without <bdi>, drops the invisible control instead
+    html = ('<!DOCTYPE html><html lang="es-MX"><head><meta charset="utf-8"><title>t</title></head><body>'
+            '<p>Archivo «<bdi>\u202egpj.exe</bdi>»: <span class="badge st-fail"><span class="sym" aria-hidden="true">'
+            '✘</span> No cumple</span> · «<bdi>بيانات</bdi>»</p></body></html>')
+    printed = print_html(html)
+    assert "<bdi>" not in printed and 'class="sym"' not in printed and "\u202e" not in printed
+    assert "«gpj.exe»" in printed and '<span class="badge st-fail">✘ No cumple</span>' in printed
+    assert "«بيانات»" in printed  # right-to-left letters stay
+    pdf = tmp_path / "x.pdf"
+    html_to_pdf(html, pdf)
+    text = " ".join(pdftext(pdf).split())
+    assert "«gpj.exe»: ✘ No cumple" in text and "exe.jpg" not in text
 
 
 def test_pdf_fetcher_refuses_file_and_remote_urls_and_fetches_nothing(tmp_path):

@@ -28,6 +28,7 @@ HOSTILE_SUITE = '<script>alert("suite")</script> Suite «hostil»'
 HOSTILE_VALUE = '<img src=x onerror=alert(3)> valor'
 HOSTILE_TITLE = '<script>alert("xss")</script> Padrón <b>vehicular</b> 🚗📊 بيانات مفتوحة'
 HOSTILE_NOTES = (
+    'Anexo \u202egpj.exe (una marca de derecha a izquierda lo mostraría al revés). '
     'Descripción con <img src="file:///etc/passwd"> y <img src="http://example.invalid/track.png"> '
     '<link rel="stylesheet" href="http://example.invalid/x.css"><style>@import url(file:///etc/shadow);</style> '
     "![imagen](http://example.invalid/md.png) texto en árabe: مرحبا بالعالم — y emoji 🎉."
