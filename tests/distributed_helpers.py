@@ -72,7 +72,7 @@ class Workers:
 
     def wait_ready(self, app_url: str, n: int, timeout: float = 90.0) -> None:
         from audit.config import ExecutionSettings
-        from audit.distributed.app import make_app
+        from audit.distributed.app import close_app, make_app
 
         app = make_app(ExecutionSettings(broker_url=app_url))
         try:
@@ -85,9 +85,7 @@ class Workers:
                         raise RuntimeError(f"worker exited with {p.returncode}: see {self.log_dir}")
             raise RuntimeError(f"workers not ready after {timeout} s: see {self.log_dir}")
         finally:
-            # kombu closes a pooled connection in every process forked later (an after-fork hook): one left
-            # open here, its reply channel waiting on BRPOP, hung the content workers a later test forked
-            app.close()
+            close_app(app)  # else a later test's forked content workers can hang (test_distributed_fork.py)
 
     def kill(self, index: int) -> None:
         """SIGKILL the worker and its pool processes, as a lost machine would."""

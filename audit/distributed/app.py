@@ -51,3 +51,14 @@ def make_app(settings: ExecutionSettings) -> Celery:
         worker_enable_remote_control=True,  # the audit process pings workers to know one is alive
     )
     return app
+
+
+def close_app(app: Celery) -> None:
+    """Close the app's broker connections now. ``Celery.close`` only forgets its pool, and kombu closes every pooled
+    connection again in each process forked later: one whose reply channel still waits on BRPOP (a ping that timed
+    out) made that close wait forever in the child (the content stage's forked workers hung)."""
+    from kombu import pools
+
+    app.pool.force_close_all()
+    pools.reset()  # the producer pools kombu keeps per connection, process-wide
+    app.close()

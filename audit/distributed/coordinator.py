@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 
 from audit.config import AuditConfig
 from audit.content.jobs import Job, worker_time_limit
-from audit.distributed.app import CONTENT_TASK, PROBE_TASK, make_app
+from audit.distributed.app import CONTENT_TASK, PROBE_TASK, close_app, make_app
 from audit.distributed.state import StageState, client
 from audit.distributed.wire import job_to_json, request_to_json
 from audit.errors import AuditError, ConfigError
@@ -143,7 +143,7 @@ class _Coordinator:
 
     def close(self) -> None:
         """Release the broker connections (a process forked later must not inherit them)."""
-        self.app.close()
+        close_app(self.app)
         self.redis.close()
 
     def __enter__(self) -> _Coordinator:
