@@ -18,7 +18,6 @@ import hashlib
 import logging
 import re
 import resource
-import tempfile
 import time
 import unicodedata
 from collections.abc import Callable, Iterator
@@ -40,7 +39,6 @@ from audit.progress import stage_progress
 from audit.store.db import Store, open_store
 from reports import charts as ch
 from reports.document import DocSettings, doc_settings
-from reports.forked import ForkedCallError, ForkedChildDied, can_fork, run_forked
 from reports.format import fmt_num, plural
 from reports.model import (
     OrganizationReport,
@@ -175,24 +173,7 @@ def print_html(html: str) -> str:
 
 def html_to_pdf(html: str, path: Path, attachments: list[PdfAttachment] | None = None) -> list[str]:
     """Write ``html`` (after :func:`print_html`) as a PDF/A-3b at ``path`` with ``attachments``; only ``data:`` URLs
-    are fetched. Returns the refused URLs. In a report worker the PDF is laid out in a forked child
-    (``reports.forked``), so its memory is returned whole instead of collected."""
-    if _WORKER.get("fork_pdf") and can_fork():
-        try:
-            refused = run_forked(_write_pdf, html, path, attachments)
-        except ForkedChildDied as exc:
-            raise ForkedCallError(f"{_WORKER_DIED} ({exc})") from None
-    else:
-        refused = _write_pdf(html, path, attachments)
-        # the laid-out document is garbage now: collect it before the next one (the portal writes one PDF per
-        # annex chunk in the same job, and with layout_gc's thresholds its cycles would otherwise wait)
-        gc.collect()
-    if refused:
-        log.warning("Informe %s: se rechazaron %d URL externas", path.name, len(refused))
-    return refused
-
-
-def _write_pdf(html: str, path: Path, attachments: list[PdfAttachment] | None) -> list[str]:
+    are fetched. Returns the refused URLs."""
     from weasyprint import HTML, Attachment
 
     fetcher = make_fetcher()
@@ -204,6 +185,11 @@ def _write_pdf(html: str, path: Path, attachments: list[PdfAttachment] | None) -
     HTML(string=print_html(html), base_url=None, url_fetcher=fetcher).write_pdf(tmp, pdf_variant=PDF_VARIANT,
                                                                              attachments=files)
     tmp.replace(path)
+    # the laid-out document is garbage now: collect it before the next one (the portal writes one PDF per annex
+    # chunk in the same job, and with layout_gc's thresholds its cycles would otherwise wait for a full collection)
+    gc.collect()
+    if fetcher.refused:
+        log.warning("Informe %s: se rechazaron %d URL externas", path.name, len(fetcher.refused))
     return list(fetcher.refused)
 
 
@@ -429,11 +415,6 @@ def _run_job(store: Store, st: _JobSettings, job: str | None) -> tuple[str | Non
 
 # per-process state of the pool workers
 _WORKER: dict[str, Any] = {}
-#: the fonts and styles every report uses, laid out once per worker before its first report
-_WARM_UP_HTML = ('<!DOCTYPE html><html lang="es-MX"><head><meta charset="utf-8"><title>-</title><style>'
-                 + (TEMPLATES_DIR / "_report.css").read_text(encoding="utf-8") + '</style></head><body>'
-                 '<h1>Á</h1><p>á <strong>é</strong> <em>í</em> <code>ó</code> ✔ ✘ ◐ –</p>'
-                 '<table><tr><th>ú</th><td class="st st-fail">✘</td></tr></table></body></html>')
 
 
 def _init_worker(db_url: str, st: _JobSettings) -> None:
@@ -441,14 +422,10 @@ def _init_worker(db_url: str, st: _JobSettings) -> None:
     logging.getLogger("fontTools").setLevel(logging.ERROR)
     _WORKER["store"] = open_store(db_url, migrate_schema=False)
     _WORKER["settings"] = st
-    # one small PDF first, in this process: fonts, font configuration and the PDF/A colour profile are loaded once
-    # here, before the freeze, and every forked child starts with them
-    with tempfile.TemporaryDirectory(prefix="informes-") as warm:
-        _write_pdf(_WARM_UP_HTML, Path(warm) / "calentamiento.pdf", None)
-    # what the imports and the warm-up allocated lives as long as the worker: out of every later full collection
-    gc.collect()
+    import weasyprint  # noqa: F401 - imported before the freeze, so its objects join it
+
+    # what the imports allocated lives as long as the worker: out of every later full collection
     gc.freeze()
-    _WORKER["fork_pdf"] = True
 
 
 def _worker_job(job: str | None) -> tuple[str | None, Path, Path | None, int]:
@@ -511,7 +488,7 @@ def _render_in_pool(jobs: list[str | None], n_workers: int, db_url: str, st: _Jo
                 elif isinstance(exc, BrokenProcessPool):
                     record(job, None, _WORKER_DIED)
                 else:
-                    record(job, None, str(exc) if isinstance(exc, (ReportMemoryError, ForkedCallError)) else
+                    record(job, None, str(exc) if isinstance(exc, ReportMemoryError) else
                            f"{exc.__class__.__name__}: {exc}")
                 advance(1)
     return [job for job in jobs if job in broken]
