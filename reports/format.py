@@ -19,6 +19,8 @@ DASH = "—"
 DEFAULT_TZ = "America/Mexico_City"
 
 STATUSES: tuple[str, ...] = ("pass", "partial", "fail", "not_applicable")
+#: the same, in the order a reader fixes them (what fails first)
+STATUS_ORDER: tuple[str, ...] = ("fail", "partial", "pass", "not_applicable")
 #: word shown with every status (colour is never the only signal)
 STATUS_LABEL = {
     "pass": "Cumple",

@@ -14,7 +14,17 @@ from typing import Any
 
 import rules
 from audit.outcomes import outcome_es, reason_es, reason_family_es
-from reports.format import FILTERS, STATUS_SHORT, fmt_date, fmt_int, fmt_num, fmt_pct, plural, plural_word
+from reports.format import (
+    FILTERS,
+    STATUS_ORDER,
+    STATUS_SHORT,
+    fmt_date,
+    fmt_int,
+    fmt_num,
+    fmt_pct,
+    plural,
+    plural_word,
+)
 
 #: HTTP status codes a reader may meet, in words
 HTTP_ES = {
@@ -241,5 +251,5 @@ def install_filters(env: Any) -> Any:
     env.globals["plural"] = plural
     env.globals["plural_word"] = plural_word
     env.globals["STATUS_SHORT"] = STATUS_SHORT
-    env.globals["STATUS_ORDER"] = ["fail", "partial", "pass", "not_applicable"]  # what needs work first
+    env.globals["STATUS_ORDER"] = list(STATUS_ORDER)
     return env
