@@ -171,6 +171,59 @@ def print_html(html: str) -> str:
     return _BIDI_CONTROLS.sub("", _SCREEN_ONLY_MARKUP.sub(lambda m: m.group(1) or "", html))
 
 
+#: the report's one ``<style>`` element (``_base.html``): every report of a run carries the same stylesheet
+_STYLE_ELEMENT = re.compile(r"<style>(.*?)</style>", re.S)
+
+
+@lru_cache(maxsize=1)
+def _font_config() -> Any:
+    """One font configuration per process: WeasyPrint otherwise loads Fontconfig's configuration and font list
+    again for every document (docs/benchmarks.md)."""
+    from weasyprint.text.fonts import FontConfiguration
+
+    return FontConfiguration()
+
+
+_ROOT_RULE = re.compile(r":root\s*\{([^}]*)\}")
+_CUSTOM_PROPERTY = re.compile(r"(--[\w-]+)\s*:\s*([^;{}]+);")
+_VAR = re.compile(r"var\((--[\w-]+)\)")
+
+
+def resolve_root_variables(css: str) -> str:
+    """``css`` with the custom properties of its ``:root`` rule written in place of every ``var()``. WeasyPrint
+    carries custom properties into the style of every element and resolves ``var()`` element by element: a
+    thirtieth of an organization report's layout for fifteen colours (docs/benchmarks.md). Anything this does not
+    fully understand (a ``:root`` rule with other declarations, a ``var()`` with a fallback or an unknown name) is
+    left as it is, and WeasyPrint resolves it as before."""
+    root = _ROOT_RULE.search(css)
+    if root is None or _CUSTOM_PROPERTY.sub("", root.group(1)).strip():
+        return css
+    values = {name: value.strip() for name, value in _CUSTOM_PROPERTY.findall(root.group(1))}
+    rest = css[:root.start()] + css[root.end():]
+    resolved = _VAR.sub(lambda m: values.get(m.group(1), m.group(0)), rest)
+    return css if "var(" in resolved else resolved
+
+
+@lru_cache(maxsize=4)
+def _stylesheet(css: str) -> Any:
+    """The report stylesheet parsed once per process (it is the same for every report of a run), its colour
+    variables resolved. A stylesheet refers to no URL; one that did would be refused like any other
+    (``make_fetcher``)."""
+    from weasyprint import CSS
+
+    return CSS(string=resolve_root_variables(css), url_fetcher=make_fetcher(), font_config=_font_config())
+
+
+def _split_stylesheet(html: str) -> tuple[str, list[Any]]:
+    """``html`` without its ``<style>`` element, and that stylesheet parsed (cached). The stylesheet is then applied
+    with the user origin instead of the author one, which orders it the same against the only other sources: the
+    browser defaults below it, the ``style`` attributes above it (the report's CSS has no ``!important``)."""
+    match = _STYLE_ELEMENT.search(html)
+    if match is None:
+        return html, []
+    return html[:match.start()] + html[match.end():], [_stylesheet(match.group(1))]
+
+
 def html_to_pdf(html: str, path: Path, attachments: list[PdfAttachment] | None = None) -> list[str]:
     """Write ``html`` (after :func:`print_html`) as a PDF/A-3b at ``path`` with ``attachments``; only ``data:`` URLs
     are fetched. Returns the refused URLs."""
@@ -181,9 +234,10 @@ def html_to_pdf(html: str, path: Path, attachments: list[PdfAttachment] | None =
     tmp = path.with_suffix(path.suffix + ".tmp")
     files = [Attachment(string=a.data, name=a.name, description=a.description, relationship="Data",
                         url_fetcher=fetcher) for a in attachments or []]
+    body, stylesheets = _split_stylesheet(print_html(html))
     # base_url None: relative links stay links; nothing is resolved against the file system
-    HTML(string=print_html(html), base_url=None, url_fetcher=fetcher).write_pdf(tmp, pdf_variant=PDF_VARIANT,
-                                                                             attachments=files)
+    HTML(string=body, base_url=None, url_fetcher=fetcher).write_pdf(
+        tmp, pdf_variant=PDF_VARIANT, attachments=files, stylesheets=stylesheets, font_config=_font_config())
     tmp.replace(path)
     # the laid-out document is garbage now: collect it before the next one (the portal writes one PDF per annex
     # chunk in the same job, and with layout_gc's thresholds its cycles would otherwise wait for a full collection)

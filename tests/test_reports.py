@@ -235,6 +235,48 @@ def test_pdf_is_laid_out_without_screen_reader_markup_and_without_bidi_overrides
     assert "«gpj.exe»: ✘ No cumple" in text and "exe.jpg" not in text
 
 
+def test_report_stylesheet_colour_variables_are_resolved_and_anything_else_is_left_alone():
+    from reports.render import TEMPLATES_DIR, resolve_root_variables
+
+    css = ":root {\n  --ink: #1f2933; --fail-bg: #fbe4e2;\n}\np { color: var(--ink); }\ntd.x { background: var(--fail-bg); }"
+    assert resolve_root_variables(css) == "\np { color: #1f2933; }\ntd.x { background: #fbe4e2; }"
+    # what it does not fully understand stays for WeasyPrint to resolve
+    for kept in (":root { --ink: #111; color: red; } p { color: var(--ink); }",  # :root with other declarations
+                 ":root { --ink: #111; } p { color: var(--ink, black); }",  # a fallback
+                 ":root { --ink: #111; } p { color: var(--unknown); }",  # an unknown name
+                 "p { color: var(--ink); }"):  # no :root rule
+        assert resolve_root_variables(kept) == kept
+    # the reports' own stylesheet is resolved completely
+    resolved = resolve_root_variables((TEMPLATES_DIR / "_report.css").read_text(encoding="utf-8"))
+    assert "var(" not in resolved and ":root" not in resolved and "#a3201a" in resolved
+
+
+@needs_poppler
+def test_pdf_laid_out_with_the_shared_stylesheet_looks_exactly_like_the_inline_one(rendered, tmp_path):
+    """html_to_pdf lays out with the stylesheet parsed once per process (user origin, colours resolved) and one
+    font configuration: every page must be the page WeasyPrint makes from the report's own <style>."""
+    from weasyprint import HTML
+
+    from reports.render import PDF_VARIANT, make_fetcher, print_html
+
+    _built, out_dir, _output = rendered
+    html = (out_dir / "organo-hostil.html").read_text(encoding="utf-8")  # hostile metadata, findings, a chart
+    shared, inline = tmp_path / "shared.pdf", tmp_path / "inline.pdf"
+    html_to_pdf(html, shared)
+    html_to_pdf(html, tmp_path / "again.pdf")  # the cached stylesheet, a second time
+    HTML(string=print_html(html), base_url=None, url_fetcher=make_fetcher()).write_pdf(inline, pdf_variant=PDF_VARIANT)
+
+    def pages(pdf: Path) -> list[bytes]:
+        prefix = tmp_path / pdf.stem
+        subprocess.run(["pdftoppm", "-r", "50", "-png", str(pdf), str(prefix)], check=True, timeout=120)
+        return [p.read_bytes() for p in sorted(tmp_path.glob(f"{pdf.stem}-*.png"))]
+
+    expected = pages(inline)
+    assert len(expected) >= 3
+    assert pages(shared) == expected and pages(tmp_path / "again.pdf") == expected
+    assert pdftext(shared) == pdftext(inline)
+
+
 def test_pdf_fetcher_refuses_file_and_remote_urls_and_fetches_nothing(tmp_path):
     hits: list[str] = []
 
