@@ -49,6 +49,7 @@ from reports.model import (
     build_portal_report,
     organization_names,
 )
+from reports.pdf import BIDI_CONTROLS, PdfAttachment, html_to_pdf
 from reports.records import ACTIONS_LISTED, TARGETS_LISTED
 from reports.wording import install_filters
 
@@ -63,8 +64,6 @@ _SAFE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,99}")
 #: above this many organizations the portal charts show distributions instead of one bar per organization
 MAX_BARS = 40
 
-#: explicit bidirectional embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069)
-_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 #: probe outcomes as the reports' tables and charts label them
 OUTCOME_LABELS = outcome_es("report_heading")
 
@@ -119,132 +118,7 @@ def render_html(template: str, **context: Any) -> str:
     """Render one template of ``reports/templates`` with the reports' environment. Explicit bidirectional controls
     are removed: inside its ``<bdi>`` a right-to-left override in a title would still show the title backwards
     («gpj.exe» as «exe.jpg»); they are invisible, so nothing a reader needs is lost."""
-    return _BIDI_CONTROLS.sub("", environment().get_template(template).render(**context))
-
-
-# ---------------------------------------------------------------------------------------------- PDF
-
-
-def make_fetcher() -> Any:
-    """A WeasyPrint URL fetcher that serves ``data:`` URLs and refuses everything else (recorded in ``refused``)."""
-    from weasyprint.urls import URLFetcher
-
-    class _DataOnly(URLFetcher):
-        def __init__(self) -> None:
-            super().__init__(allowed_protocols={"data"}, allow_redirects=False, timeout=5)
-            self.refused: list[str] = []
-
-        def fetch(self, url: str, headers: Any = None) -> Any:
-            if not url.lower().startswith("data:"):
-                self.refused.append(url)
-                raise ValueError(f"URL refused (only data: URLs are allowed in reports): {url[:200]}")
-            return super().fetch(url, headers)
-
-    return _DataOnly()
-
-
-#: archival PDFs (ISO 19005-3, level B): fonts embedded, colour profile, XMP identification; attachments allowed
-PDF_VARIANT = "pdf/a-3b"
-
-
-@dataclass(frozen=True, slots=True)
-class PdfAttachment:
-    """A file embedded in the PDF (PDF/A-3 associated file): the data the document is based on."""
-
-    name: str
-    data: bytes
-    description: str
-
-
-#: markup that only screen readers and browsers use: ``<bdi>`` around untrusted strings (bidirectional isolation)
-#: and the ``aria-hidden`` span that keeps a status symbol from being read aloud
-_SCREEN_ONLY_MARKUP = re.compile(r'</?bdi>|<span class="sym" aria-hidden="true">([^<]*)</span>')
-
-
-def print_html(html: str) -> str:
-    """The HTML a PDF is laid out from: the report's HTML without the markup that only screen readers and browsers
-    use. WeasyPrint lays out a box per element and the PDF is not a tagged one, so that markup cost a tenth of an
-    organization report's layout and showed nothing (docs/benchmarks.md). Without ``<bdi>``, an untrusted string
-    could reorder the text around it through explicit bidirectional controls, so those are removed here too, for
-    HTML that did not come from :func:`render_html` (right-to-left letters still show in their order). Only what
-    the templates write is matched: untrusted text is escaped and can never contain a tag."""
-    return _BIDI_CONTROLS.sub("", _SCREEN_ONLY_MARKUP.sub(lambda m: m.group(1) or "", html))
-
-
-#: the report's one ``<style>`` element (``_base.html``): every report of a run carries the same stylesheet
-_STYLE_ELEMENT = re.compile(r"<style>(.*?)</style>", re.S)
-
-
-@lru_cache(maxsize=1)
-def _font_config() -> Any:
-    """One font configuration per process: WeasyPrint otherwise loads Fontconfig's configuration and font list
-    again for every document (docs/benchmarks.md)."""
-    from weasyprint.text.fonts import FontConfiguration
-
-    return FontConfiguration()
-
-
-_ROOT_RULE = re.compile(r":root\s*\{([^}]*)\}")
-_CUSTOM_PROPERTY = re.compile(r"(--[\w-]+)\s*:\s*([^;{}]+);")
-_VAR = re.compile(r"var\((--[\w-]+)\)")
-
-
-def resolve_root_variables(css: str) -> str:
-    """``css`` with the custom properties of its ``:root`` rule written in place of every ``var()``. WeasyPrint
-    carries custom properties into the style of every element and resolves ``var()`` element by element: a
-    thirtieth of an organization report's layout for fifteen colours (docs/benchmarks.md). Anything this does not
-    fully understand (a ``:root`` rule with other declarations, a ``var()`` with a fallback or an unknown name) is
-    left as it is, and WeasyPrint resolves it as before."""
-    root = _ROOT_RULE.search(css)
-    if root is None or _CUSTOM_PROPERTY.sub("", root.group(1)).strip():
-        return css
-    values = {name: value.strip() for name, value in _CUSTOM_PROPERTY.findall(root.group(1))}
-    rest = css[:root.start()] + css[root.end():]
-    resolved = _VAR.sub(lambda m: values.get(m.group(1), m.group(0)), rest)
-    return css if "var(" in resolved else resolved
-
-
-@lru_cache(maxsize=4)
-def _stylesheet(css: str) -> Any:
-    """The report stylesheet parsed once per process (it is the same for every report of a run), its colour
-    variables resolved. A stylesheet refers to no URL; one that did would be refused like any other
-    (``make_fetcher``)."""
-    from weasyprint import CSS
-
-    return CSS(string=resolve_root_variables(css), url_fetcher=make_fetcher(), font_config=_font_config())
-
-
-def _split_stylesheet(html: str) -> tuple[str, list[Any]]:
-    """``html`` without its ``<style>`` element, and that stylesheet parsed (cached). The stylesheet is then applied
-    with the user origin instead of the author one, which orders it the same against the only other sources: the
-    browser defaults below it, the ``style`` attributes above it (the report's CSS has no ``!important``)."""
-    match = _STYLE_ELEMENT.search(html)
-    if match is None:
-        return html, []
-    return html[:match.start()] + html[match.end():], [_stylesheet(match.group(1))]
-
-
-def html_to_pdf(html: str, path: Path, attachments: list[PdfAttachment] | None = None) -> list[str]:
-    """Write ``html`` (after :func:`print_html`) as a PDF/A-3b at ``path`` with ``attachments``; only ``data:`` URLs
-    are fetched. Returns the refused URLs."""
-    from weasyprint import HTML, Attachment
-
-    fetcher = make_fetcher()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    files = [Attachment(string=a.data, name=a.name, description=a.description, relationship="Data",
-                        url_fetcher=fetcher) for a in attachments or []]
-    body, stylesheets = _split_stylesheet(print_html(html))
-    # base_url None: relative links stay links; nothing is resolved against the file system
-    HTML(string=body, base_url=None, url_fetcher=fetcher).write_pdf(
-        tmp, pdf_variant=PDF_VARIANT, attachments=files, stylesheets=stylesheets, font_config=_font_config())
-    tmp.replace(path)
-    # the laid-out document is garbage now: collect it before the next one (the portal writes one PDF per annex
-    # chunk in the same job, and with layout_gc's thresholds its cycles would otherwise wait for a full collection)
-    gc.collect()
-    if fetcher.refused:
-        log.warning("Informe %s: se rechazaron %d URL externas", path.name, len(fetcher.refused))
-    return list(fetcher.refused)
+    return BIDI_CONTROLS.sub("", environment().get_template(template).render(**context))
 
 
 def _check_size(html: str, st: _JobSettings) -> None:

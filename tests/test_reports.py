@@ -23,7 +23,8 @@ from audit.errors import ConfigError
 from reports import charts
 from reports.format import fmt_date, fmt_int, fmt_pct, fmt_score, plural
 from reports.model import build_organization_report, build_portal_report
-from reports.render import html_to_pdf, org_file, render_html, render_reports
+from reports.pdf import html_to_pdf
+from reports.render import org_file, render_html, render_reports
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_reports_store import HOSTILE_TITLE, LONG_TITLE, open_populated  # noqa: E402
@@ -218,7 +219,7 @@ def test_hostile_metadata_stays_escaped_in_html(rendered):
 
 @needs_poppler
 def test_pdf_is_laid_out_without_screen_reader_markup_and_without_bidi_overrides(tmp_path):
-    from reports.render import html_to_pdf, print_html
+    from reports.pdf import print_html
 
     # a right-to-left override would show this file name backwards («exe.jpg»): <bdi> isolates it in the HTML,
     # and the PDF, laid out without <bdi>, drops the invisible control instead
@@ -236,7 +237,8 @@ def test_pdf_is_laid_out_without_screen_reader_markup_and_without_bidi_overrides
 
 
 def test_report_stylesheet_colour_variables_are_resolved_and_anything_else_is_left_alone():
-    from reports.render import TEMPLATES_DIR, resolve_root_variables
+    from reports.pdf import resolve_root_variables
+    from reports.render import TEMPLATES_DIR
 
     css = ":root {\n  --ink: #1f2933; --fail-bg: #fbe4e2;\n}\np { color: var(--ink); }\ntd.x { background: var(--fail-bg); }"
     assert resolve_root_variables(css) == "\np { color: #1f2933; }\ntd.x { background: #fbe4e2; }"
@@ -257,7 +259,7 @@ def test_pdf_laid_out_with_the_shared_stylesheet_looks_exactly_like_the_inline_o
     font configuration: every page must be the page WeasyPrint makes from the report's own <style>."""
     from weasyprint import HTML
 
-    from reports.render import PDF_VARIANT, make_fetcher, print_html
+    from reports.pdf import PDF_VARIANT, make_fetcher, print_html
 
     _built, out_dir, _output = rendered
     html = (out_dir / "organo-hostil.html").read_text(encoding="utf-8")  # hostile metadata, findings, a chart
@@ -275,6 +277,64 @@ def test_pdf_laid_out_with_the_shared_stylesheet_looks_exactly_like_the_inline_o
     assert len(expected) >= 3
     assert pages(shared) == expected and pages(tmp_path / "again.pdf") == expected
     assert pdftext(shared) == pdftext(inline)
+
+
+def _laid_out_tree(root):  # type: ignore[no-untyped-def]
+    """Elements in document order as (tag, attributes, text, tail), comments left out. The whitespace that the HTML5
+    parser moves around ``<body>`` (before ``<head>``, after ``</body>``) is left out too: it lays out to nothing."""
+    body = root.find("body")
+    edges = {id(root), id(body), id(body[-1]) if body is not None and len(body) else None}
+    out = []
+    for e in root.iter():
+        if not isinstance(e.tag, str):
+            continue
+        text, tail = e.text or "", e.tail or ""
+        if id(e) in edges:
+            text = "" if e is root or not text.strip() else text
+            tail = tail if tail.strip() else ""
+        out.append((e.tag, dict(e.attrib), text, tail))
+    return out
+
+
+def test_every_report_is_laid_out_from_the_same_tree_the_html5_parser_builds(rendered):
+    """html_to_pdf parses the reports with the XML parser (expat); each report, as the PDF lays it out, must give
+    the tree WeasyPrint's HTML5 parser gives: the templates write well-formed markup (void elements aside)."""
+    import tinyhtml5
+
+    from reports.pdf import print_html, split_stylesheet, xml_tree
+    from reports.render import portal_charts
+
+    built, out_dir, _output = rendered
+    report = build_portal_report(built.store, built.runs[2026])
+    # the portal's PDF without its annex, and one annex part, as _render_portal lays them out
+    pages = [render_html("portal.html", report=report, charts=portal_charts(report), annex_in_document=False,
+                         annex_parts=[("portal-anexo-1.pdf", 1, 5), ("portal-anexo-2.pdf", 6, len(report.annex))]),
+             render_html("portal_annex.html", report=report, rows=report.annex[:5], part=1, parts=2, first=1, last=5)]
+    pages += [p.read_text(encoding="utf-8") for p in sorted(out_dir.glob("*.html"))]
+    assert len(pages) >= 8
+    for html in pages:
+        body, sheets = split_stylesheet(print_html(html))
+        assert len(sheets) == 1 and "<style>" not in body
+        tree = xml_tree(body)
+        assert tree is not None, html[:300]
+        expected = _laid_out_tree(tinyhtml5.parse(body, namespace_html_elements=False))
+        assert _laid_out_tree(tree) == expected and len(expected) > 100
+
+
+@needs_poppler
+def test_html_that_is_not_xml_is_parsed_by_weasyprint_and_still_printed(tmp_path):
+    from reports.pdf import xml_tree
+
+    for html in ('<!DOCTYPE html><html lang="es-MX"><head><title>t</title></head><body><p>Precio:&nbsp;0 pesos</p>'
+                 "</body></html>",  # an entity XML does not know
+                 '<!DOCTYPE html><html><head><title>t</title></head><body><details open><p>Precio: 0 pesos'
+                 "</details></body></html>"):  # an attribute without a value, an end tag left out
+        assert xml_tree(html) is None
+        pdf = tmp_path / "x.pdf"
+        html_to_pdf(html, pdf)
+        assert "Precio: 0 pesos" in " ".join(pdftext(pdf).split())
+    assert xml_tree('<!DOCTYPE html><html><head><meta charset="utf-8"></head><body><p>a<br>b</p></body></html>') \
+        is not None
 
 
 def test_pdf_fetcher_refuses_file_and_remote_urls_and_fetches_nothing(tmp_path):

@@ -304,7 +304,7 @@ def _gray_of_bar(tmp: Path, value: float) -> float:
     from PIL import Image
 
     from reports import charts
-    from reports.render import html_to_pdf
+    from reports.pdf import html_to_pdf
 
     chart = charts.hbar_chart(["Conjunto"], [value], title="t", alt="a")
     pdf = tmp / f"bar-{value:.0f}.pdf"
