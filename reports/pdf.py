@@ -3,7 +3,8 @@
 WeasyPrint's cost is per box and per document. A run writes hundreds of reports that share one stylesheet, so per
 process: the stylesheet is parsed once (its colour variables resolved), one font configuration serves every
 document, and the HTML, which the templates write as well-formed markup, is parsed by the standard library's XML
-parser (expat) instead of WeasyPrint's HTML5 parser, written in Python. Each of these is checked against
+parser (expat) instead of WeasyPrint's HTML5 parser, written in Python; and its streams are compressed at zlib's
+default level instead of the slowest. Each of these is checked against
 WeasyPrint's own path, page by page (tests/test_reports.py; measurements in docs/benchmarks.md).
 
 Only ``data:`` URLs are fetched: WeasyPrint's default fetcher would read ``file://`` paths and fetch remote images
@@ -16,6 +17,7 @@ import gc
 import logging
 import re
 import xml.etree.ElementTree as ET
+import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -174,6 +176,24 @@ def _parsed_html_class() -> type:
     return ParsedHTML
 
 
+#: zlib level of the PDF's streams: pydyf compresses at 9, which took two and a half times the CPU of zlib's
+#: default 6 on report pages for files 1.5 % smaller (docs/benchmarks.md)
+PDF_ZLIB_LEVEL = 6
+
+
+def compress_streams(_document: Any, pdf: Any) -> None:
+    """WeasyPrint finisher (called with the PDF before it is written): Flate-encode its streams at
+    ``PDF_ZLIB_LEVEL``, as pydyf would at level 9. Only streams made of bytes are taken (every stream of a report
+    is); anything else is left to pydyf."""
+    import pydyf
+
+    for obj in pdf.objects:
+        if isinstance(obj, pydyf.Stream) and obj.compress and all(isinstance(item, bytes) for item in obj.stream):
+            obj.stream = [zlib.compress(b"\n".join(obj.stream), PDF_ZLIB_LEVEL)]
+            obj.extra["Filter"] = "/FlateDecode"
+            obj.compress = False
+
+
 def html_to_pdf(html: str, path: Path, attachments: list[PdfAttachment] | None = None) -> list[str]:
     """Write ``html`` (after :func:`print_html`) as a PDF/A-3b at ``path`` with ``attachments``; only ``data:`` URLs
     are fetched. Returns the refused URLs."""
@@ -186,7 +206,7 @@ def html_to_pdf(html: str, path: Path, attachments: list[PdfAttachment] | None =
                         url_fetcher=fetcher) for a in attachments or []]
     body, stylesheets = split_stylesheet(print_html(html))
     _document(body, fetcher).write_pdf(tmp, pdf_variant=PDF_VARIANT, attachments=files, stylesheets=stylesheets,
-                                       font_config=_font_config())
+                                       font_config=_font_config(), finisher=compress_streams)
     tmp.replace(path)
     # the laid-out document is garbage now: collect it before the next one (the portal writes one PDF per annex
     # chunk in the same job, and with layout_gc's thresholds its cycles would otherwise wait for a full collection)

@@ -321,6 +321,27 @@ def test_every_report_is_laid_out_from_the_same_tree_the_html5_parser_builds(ren
         assert _laid_out_tree(tree) == expected and len(expected) > 100
 
 
+def test_pdf_streams_are_flate_encoded_at_the_default_level_and_others_left_to_pydyf():
+    import zlib
+
+    import pydyf
+
+    from reports.pdf import PDF_ZLIB_LEVEL, compress_streams
+
+    pdf = pydyf.PDF()
+    page = pydyf.Stream([b"BT", b"/F1 12 Tf", b"(Hola) Tj", b"ET"], compress=True)
+    other = pydyf.Stream([pydyf.Dictionary({"A": 1})], compress=True)  # not bytes: pydyf encodes it as before
+    plain = pydyf.Stream([b"q Q"])  # not to be compressed
+    for obj in (page, other, plain):
+        pdf.add_object(obj)
+    compress_streams(None, pdf)
+    assert page.compress is False and page.extra["Filter"] == "/FlateDecode"
+    assert zlib.decompress(page.stream[0]) == b"BT\n/F1 12 Tf\n(Hola) Tj\nET"
+    assert page.stream[0] == zlib.compress(b"BT\n/F1 12 Tf\n(Hola) Tj\nET", PDF_ZLIB_LEVEL)
+    assert other.compress is True and "Filter" not in other.extra
+    assert plain.compress is False and plain.stream == [b"q Q"] and "Filter" not in plain.extra
+
+
 @needs_poppler
 def test_html_that_is_not_xml_is_parsed_by_weasyprint_and_still_printed(tmp_path):
     from reports.pdf import xml_tree
