@@ -6,9 +6,9 @@ Output contract (the caller passes ``out_dir = OUT/<year>/reports``)::
     out_dir/<organization-name>.html + .pdf     one per organization, including those without datasets
 
 Everything shown comes from untrusted portal metadata: templates autoescape, untrusted strings sit in ``<bdi>``,
-and the PDF is rendered with a URL fetcher that refuses every URL except ``data:`` (WeasyPrint's default fetcher
-would read ``file://`` paths and fetch remote images into the PDF). Organization reports are rendered in parallel
-processes (``workers``), each opening its own connection to the store.
+and the PDF is laid out by ``reports.pdf`` with a URL fetcher that refuses every URL except ``data:`` (WeasyPrint's
+default fetcher would read ``file://`` paths and fetch remote images into the PDF). Organization reports are
+rendered in parallel processes (``workers``), each opening its own connection to the store.
 """
 
 from __future__ import annotations
