@@ -24,6 +24,7 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, select_autoescape
 from sqlalchemy import select
@@ -153,8 +154,14 @@ def org_sections(o: OrgChanges, changes: PortalChanges, *, max_items: int = 50) 
     return [s for s in out if s is not None]
 
 
+def audit_day(changes: PortalChanges, cfg: AuditConfig) -> str:
+    """The audit's date as the agencies read it: in the configured time zone (``timezone``), not UTC's (an audit
+    started at 01:00 UTC on 7 December ran on 6 December in Mexico City)."""
+    return fecha(changes.audited_at.astimezone(ZoneInfo(cfg.timezone)).date())
+
+
 def _audit_sentence(changes: PortalChanges, cfg: AuditConfig, whom: str | None) -> str:
-    when = fecha(changes.audited_at.date())
+    when = audit_day(changes, cfg)
     what = f"los datos abiertos {whom} publicados en" if whom else "los datos abiertos de"
     return f"La {cfg.reports.evaluator.unit} auditó el {when} {what} {changes.portal_title}."
 
@@ -169,7 +176,7 @@ def _org_link(cfg: AuditConfig, org: str) -> str | None:
 
 
 def org_digest(o: OrgChanges, changes: PortalChanges, cfg: AuditConfig) -> Digest:
-    when = fecha(changes.audited_at.date())
+    when = audit_day(changes, cfg)
     closing = ["Este aviso se envía después de cada auditoría periódica sólo si hubo cambios; atender estos puntos "
                "antes del corte mejora el resultado de la evaluación anual."]
     link = _org_link(cfg, o.organization)
@@ -185,7 +192,7 @@ def org_digest(o: OrgChanges, changes: PortalChanges, cfg: AuditConfig) -> Diges
 
 
 def portal_digest(changes: PortalChanges, cfg: AuditConfig) -> Digest:
-    when = fecha(changes.audited_at.date())
+    when = audit_day(changes, cfg)
     lines = []
     for o in changes.changed:
         parts = [(len(o.new_failures), "dejó de cumplir", "dejaron de cumplir"),

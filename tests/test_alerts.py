@@ -168,6 +168,20 @@ def subject(org: str, n: int) -> str:
     return f"Datos abiertos: {n} cambio{'s' if n != 1 else ''} en {TITLES[org]} (auditoría del {fecha(TODAY)})"
 
 
+def test_the_audit_date_is_the_day_in_the_configured_time_zone_not_utc():
+    """An audit started at 01:00 UTC on 7 December ran on the evening of 6 December in Mexico City: the subjects,
+    intros and feeds say «6 de diciembre» (CI runs after midnight UTC meet exactly this)."""
+    from datetime import date
+
+    from audit.alerts import audit_day
+    from audit.changes import PortalChanges
+
+    changes = PortalChanges(run_id=1, previous_run_id=None, portal_url="http://127.0.0.1", portal_title="Portal",
+                            audited_at=datetime(2026, 12, 7, 1, 0, tzinfo=UTC), as_of=date(2026, 12, 6))
+    assert audit_day(changes, AuditConfig()) == "6 de diciembre de 2026"
+    assert audit_day(changes, AuditConfig(timezone="UTC")) == "7 de diciembre de 2026"
+
+
 def test_three_audits_send_exactly_the_expected_digests(scenario):
     st, cfg, box, (r1, r2, r3) = scenario["store"], scenario["cfg"], scenario["box"], scenario["runs"]
     url = scenario["portal_url"]
@@ -435,7 +449,14 @@ def test_atom_feeds_publish_the_same_changes_per_organization_and_portal(scenari
     assert root.find("a:link[@rel='self']", ns).get("href") == (  # type: ignore[union-attr]
         f"https://tablero.example.org/organizaciones/{ORG_OVERDUE}/cambios.atom")
     newest = entries[0]
-    assert newest.findtext("a:id", namespaces=ns) == f"tag:tablero.example.org,{TODAY.isoformat()}:cambios/{ORG_OVERDUE}/corrida-{r3}"
+    # the tag URI's date is the run's end in UTC: an identifier that a change of the configured time zone must not move
+    from audit.clock import assume_utc
+    from audit.store.models import AuditRun
+
+    with st.session() as s:
+        run = s.get(AuditRun, r3)
+        tag_day = assume_utc(run.finished_at or run.started_at).date().isoformat()  # type: ignore[union-attr]
+    assert newest.findtext("a:id", namespaces=ns) == f"tag:tablero.example.org,{tag_day}:cambios/{ORG_OVERDUE}/corrida-{r3}"
     html = newest.findtext("a:content", namespaces=ns) or ""
     assert newest.find("a:content", ns).get("type") == "html"  # type: ignore[union-attr]
     assert "<h2" in html and "Ingresos estatales mensuales — Oportunos: cumple parcialmente" in html
