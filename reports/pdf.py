@@ -146,13 +146,13 @@ def xml_tree(html: str) -> ET.Element | None:
 
 
 def _document(html: str, fetcher: Any) -> Any:
-    """A WeasyPrint document of ``html``, from the XML tree when there is one (``xml_tree``)."""
+    """A WeasyPrint document of ``html``, from the XML tree when there is one (``xml_tree``). No base URL either
+    way: relative links stay links, and nothing is resolved against the file system."""
     from weasyprint import HTML
 
     root = xml_tree(html)
     if root is None:
         log.debug("HTML no es XML bien formado: lo analiza WeasyPrint")
-        # base_url None: relative links stay links; nothing is resolved against the file system
         return HTML(string=html, base_url=None, url_fetcher=fetcher)
     return _parsed_html_class()(root, fetcher)
 
@@ -164,9 +164,9 @@ def _parsed_html_class() -> type:
 
     class ParsedHTML(HTML):  # type: ignore[misc]
         """WeasyPrint's HTML document built from a tree that is already parsed: the attributes HTML.__init__ sets
-        after parsing (WeasyPrint 70), with no base URL as above."""
+        after parsing (WeasyPrint 70, pinned in uv.lock; the tests compare its pages with WeasyPrint's own path)."""
 
-        def __init__(self, root: ET.Element, fetcher: Any) -> None:  # noqa: D107 - HTML.__init__ would parse again
+        def __init__(self, root: ET.Element, fetcher: Any) -> None:  # not HTML.__init__: it would parse again
             self.base_url = None
             self.url_fetcher = fetcher
             self.media_type = "print"
