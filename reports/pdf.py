@@ -3,8 +3,9 @@
 WeasyPrint's cost is per box and per document. A run writes hundreds of reports that share one stylesheet, so per
 process: the stylesheet is parsed once (its colour variables resolved), one font configuration serves every
 document, and the HTML, which the templates write as well-formed markup, is parsed by the standard library's XML
-parser (expat) instead of WeasyPrint's HTML5 parser, written in Python; and its streams are compressed at zlib's
-default level instead of the slowest. Each of these is checked against
+parser (expat) instead of WeasyPrint's HTML5 parser, written in Python; WeasyPrint's browser stylesheet is trimmed
+of the rules that gave every element six styles for pseudo-elements no report has; and its streams are compressed
+at zlib's default level instead of the slowest. Each of these is checked against
 WeasyPrint's own path, page by page (tests/test_reports.py; measurements in docs/benchmarks.md).
 
 Only ``data:`` URLs are fetched: WeasyPrint's default fetcher would read ``file://`` paths and fetch remote images
@@ -157,6 +158,45 @@ def _document(html: str, fetcher: Any) -> Any:
     return _parsed_html_class()(root, fetcher)
 
 
+#: rules of WeasyPrint's browser stylesheet that match a pseudo-element of *every* element. WeasyPrint computes a
+#: style for each (element, pseudo-element) pair a rule matches, so these six gave every element six styles that no
+#: report uses: a marker exists only on a list item (``li``, the only ``display: list-item`` of the browser
+#: stylesheet and of the reports'), and the reports have no footnotes or notes (``float: footnote``; a test keeps it
+#: so). ``trim_user_agent_stylesheet`` narrows the first to ``li`` and drops the rest.
+UA_UNIVERSAL_PSEUDO_RULES = (
+    ("::marker {", "li::marker {"),
+    *((f"::{name} {{", None) for name in ("footnote-call", "footnote-marker", "note-call", "note-marker",
+                                            "note-callback")),
+)
+
+
+def trim_user_agent_stylesheet(ua: str) -> str | None:
+    """``ua`` (WeasyPrint's browser stylesheet) with ``UA_UNIVERSAL_PSEUDO_RULES`` narrowed or dropped, or None
+    when a rule is not found as expected (another WeasyPrint version: its own stylesheet is then used unchanged)."""
+    lines = ua.splitlines(keepends=True)
+    for start, replacement in UA_UNIVERSAL_PSEUDO_RULES:
+        found = [i for i, line in enumerate(lines) if line.startswith(start) and line.rstrip().endswith("}")]
+        if len(found) != 1:
+            return None
+        lines[found[0]] = "" if replacement is None else replacement + lines[found[0]][len(start):]
+    return "".join(lines)
+
+
+@lru_cache(maxsize=1)
+def _user_agent_stylesheets() -> list[Any]:
+    """The browser stylesheet the reports are laid out with (``trim_user_agent_stylesheet``), parsed once."""
+    from weasyprint import CSS
+    from weasyprint.css.counters import CounterStyle
+    from weasyprint.html import UA, UA_STYLESHEET
+
+    trimmed = trim_user_agent_stylesheet(UA)
+    if trimmed is None:
+        log.warning("La hoja de estilos base de WeasyPrint cambió: se usa sin recortar (reports.pdf)")
+        return [UA_STYLESHEET]
+    # its @counter-style rules are WeasyPrint's own, already in the counter styles every document starts from
+    return [CSS(string=trimmed, counter_style=CounterStyle())]
+
+
 @lru_cache(maxsize=1)
 def _parsed_html_class() -> type:
     import cssselect2
@@ -164,7 +204,8 @@ def _parsed_html_class() -> type:
 
     class ParsedHTML(HTML):  # type: ignore[misc]
         """WeasyPrint's HTML document built from a tree that is already parsed: the attributes HTML.__init__ sets
-        after parsing (WeasyPrint 70, pinned in uv.lock; the tests compare its pages with WeasyPrint's own path)."""
+        after parsing (WeasyPrint 70, pinned in uv.lock; the tests compare its pages with WeasyPrint's own path),
+        laid out with the trimmed browser stylesheet (``_user_agent_stylesheets``)."""
 
         def __init__(self, root: ET.Element, fetcher: Any) -> None:  # not HTML.__init__: it would parse again
             self.base_url = None
@@ -172,6 +213,11 @@ def _parsed_html_class() -> type:
             self.media_type = "print"
             self.wrapper_element = cssselect2.ElementWrapper.from_html_root(root, content_language=None)
             self.etree_element = self.wrapper_element.etree_element
+
+        def _ua_stylesheets(self, forms: bool = False) -> list[Any]:
+            if forms:  # a report has no form fields; WeasyPrint's own stylesheets if one ever did
+                return list(super()._ua_stylesheets(forms))
+            return _user_agent_stylesheets()
 
     return ParsedHTML
 

@@ -255,14 +255,17 @@ def test_report_stylesheet_colour_variables_are_resolved_and_anything_else_is_le
 
 @needs_poppler
 def test_pdf_laid_out_with_the_shared_stylesheet_looks_exactly_like_the_inline_one(rendered, tmp_path):
-    """html_to_pdf lays out with the stylesheet parsed once per process (user origin, colours resolved) and one
-    font configuration: every page must be the page WeasyPrint makes from the report's own <style>."""
+    """html_to_pdf lays out with the stylesheet parsed once per process (user origin, colours resolved), one
+    font configuration and the trimmed browser stylesheet: every page must be the page WeasyPrint makes from the
+    report's own <style> with its own browser stylesheet."""
     from weasyprint import HTML
 
     from reports.pdf import PDF_VARIANT, make_fetcher, print_html
 
     _built, out_dir, _output = rendered
     html = (out_dir / "organo-hostil.html").read_text(encoding="utf-8")  # hostile metadata, findings, a chart
+    # numbered and bulleted lists (the markers the trimmed browser stylesheet still styles) are on these pages
+    assert '<ol class="actions">' in html and '<ul class="targets">' in html
     shared, inline = tmp_path / "shared.pdf", tmp_path / "inline.pdf"
     html_to_pdf(html, shared)
     html_to_pdf(html, tmp_path / "again.pdf")  # the cached stylesheet, a second time
@@ -343,6 +346,31 @@ def test_pdf_streams_are_flate_encoded_at_the_default_level_and_others_left_to_p
 
 
 @needs_poppler
+def test_the_browser_stylesheet_keeps_markers_for_list_items_only_and_no_note_rules():
+    """WeasyPrint's browser stylesheet styles ::marker and five note pseudo-elements of every element, which made
+    WeasyPrint compute seven styles per element; the reports are laid out with ``li::marker`` and no note rules.
+    The pinned WeasyPrint's stylesheet must be trimmed exactly so; another one is used as it is."""
+    from weasyprint.html import UA
+
+    from reports.pdf import trim_user_agent_stylesheet
+
+    trimmed = trim_user_agent_stylesheet(UA)
+    assert trimmed is not None
+    removed = set(UA.splitlines()) - set(trimmed.splitlines())
+    added = set(trimmed.splitlines()) - set(UA.splitlines())
+    assert sorted(line.split(" {")[0] for line in removed) == [
+        "::footnote-call", "::footnote-marker", "::marker", "::note-call", "::note-callback", "::note-marker"]
+    assert [line.split(" {")[0] for line in added] == ["li::marker"]
+    assert trim_user_agent_stylesheet(UA.replace("::note-callback {", "::note-back {")) is None
+    assert trim_user_agent_stylesheet("") is None
+    # what the trimming relies on: the reports use no footnotes or notes and make nothing else a list item
+    css = (Path(__file__).parents[1] / "reports" / "templates" / "_report.css").read_text(encoding="utf-8")
+    templates = "".join(p.read_text(encoding="utf-8") for p in (Path(__file__).parents[1] / "reports" / "templates")
+                        .glob("*.html"))
+    for text in (css, templates):
+        assert "footnote" not in text and "list-item" not in text and "::marker" not in text
+
+
 def test_html_that_is_not_xml_is_parsed_by_weasyprint_and_still_printed(tmp_path):
     from reports.pdf import xml_tree
 

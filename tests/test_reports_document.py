@@ -21,7 +21,9 @@ POPPLER = all(shutil.which(t) for t in ("pdftotext", "pdfinfo", "pdfdetach", "pd
 pytestmark = [pytest.mark.skipif(not POPPLER, reason="poppler-utils no instalado (apt-get install -y poppler-utils)"),
               pytest.mark.timeout(900)]
 
-EVALUATOR = {"unit": "Unidad de Evaluación de Prueba", "name": "Mtra. Ana Pérez López",
+#: a unit name as long as DGSEI's, so that the page footer has to wrap
+EVALUATOR = {"unit": "Unidad de Evaluación de Prueba de la Dirección General del Sistema Estatal de Informática",
+             "name": "Mtra. Ana Pérez López",
              "position": "Directora de Datos Abiertos", "oficio": "DGSEI/0123/2027"}
 #: codes that must never reach a reader (they stay in scores.csv / scores.json and the glossary annex)
 INTERNAL_CODES = ("dns_error", "http_401", "http_403", "html_instead_of_data", "notspecified", "resource_last_modified",
@@ -70,9 +72,12 @@ def test_every_report_states_period_folio_method_legal_basis_and_evaluator(demo)
                        "configuración ", "Fundamento legal", "fracción VIII", EVALUATOR["unit"], EVALUATOR["name"],
                        EVALUATOR["position"], EVALUATOR["oficio"]):
             assert phrase in text, (pdf.name, phrase)
-        # the footer names the evaluating unit on every page, not only the software
+        # the footer names the evaluating unit on every page, not only the software, and the folio first: a long
+        # unit name wraps, the identifier is never broken across lines («DA-2026-0001-» / «E81335»)
         pages = int(re.search(r"Pages:\s+(\d+)", _run("pdfinfo", str(pdf))).group(1))  # type: ignore[union-attr]
-        assert text.count(f"{EVALUATOR['unit']} · Folio") >= pages, pdf.name
+        assert text.count(f"Folio {folio} · {EVALUATOR['unit']}") >= pages, pdf.name
+        for number, page in enumerate(_run("pdftotext", "-layout", str(pdf), "-").split("\f")[:pages], 1):
+            assert f"Folio {folio}" in page, (pdf.name, number)
 
 
 def test_organization_report_is_self_contained_with_a_methods_annex(demo):
