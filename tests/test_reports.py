@@ -345,7 +345,6 @@ def test_pdf_streams_are_flate_encoded_at_the_default_level_and_others_left_to_p
     assert plain.compress is False and plain.stream == [b"q Q"] and "Filter" not in plain.extra
 
 
-@needs_poppler
 def test_the_browser_stylesheet_keeps_markers_for_list_items_only_and_no_note_rules():
     """WeasyPrint's browser stylesheet styles ::marker and five note pseudo-elements of every element, which made
     WeasyPrint compute seven styles per element; the reports are laid out with ``li::marker`` and no note rules.
@@ -371,6 +370,7 @@ def test_the_browser_stylesheet_keeps_markers_for_list_items_only_and_no_note_ru
         assert "footnote" not in text and "list-item" not in text and "::marker" not in text
 
 
+@needs_poppler
 def test_html_that_is_not_xml_is_parsed_by_weasyprint_and_still_printed(tmp_path):
     from reports.pdf import xml_tree
 
