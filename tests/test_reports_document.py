@@ -80,6 +80,19 @@ def test_every_report_states_period_folio_method_legal_basis_and_evaluator(demo)
             assert f"Folio {folio}" in page, (pdf.name, number)
 
 
+def test_the_running_header_never_starts_a_line_with_its_separator(demo):
+    """The header repeats the document's kind («Evaluación anual de datos abiertos 2026 · Informe de la
+    organización») in a third of the page, so it wraps: after the «·», never before it."""
+    _outcome, year_dir, _url = demo
+    for pdf in _reports(year_dir):
+        pages = _run("pdftotext", "-layout", str(pdf), "-").split("\f")[1:-1]  # the cover has no header
+        assert pages, pdf.name
+        for number, page in enumerate(pages, 2):
+            head = [line.strip() for line in page.splitlines() if line.strip()][:3]
+            assert any("Evaluación anual de datos abiertos" in line for line in head), (pdf.name, number, head)
+            assert not any(line.startswith("·") for line in head), (pdf.name, number, head)
+
+
 def test_organization_report_is_self_contained_with_a_methods_annex(demo):
     _outcome, year_dir, _url = demo
     text = " ".join(_run("pdftotext", str(year_dir / "reports" / "secretaria-de-movilidad.pdf"), "-").split())
