@@ -81,16 +81,19 @@ def test_every_report_states_period_folio_method_legal_basis_and_evaluator(demo)
 
 
 def test_the_running_header_never_starts_a_line_with_its_separator(demo):
-    """The header repeats the document's kind («Evaluación anual de datos abiertos 2026 · Informe de la
-    organización») in a third of the page, so it wraps: after the «·», never before it."""
-    _outcome, year_dir, _url = demo
+    """The header gives the evaluation and the kind of document («Evaluación anual de datos abiertos 2026» /
+    «Informe de la organización») on two lines of their own: a wrap never leaves the «·» that joins them on the
+    cover at the start of a line, nor splits the year from its evaluation."""
+    outcome, year_dir, _url = demo
     for pdf in _reports(year_dir):
         pages = _run("pdftotext", "-layout", str(pdf), "-").split("\f")[1:-1]  # the cover has no header
         assert pages, pdf.name
         for number, page in enumerate(pages, 2):
             head = [line.strip() for line in page.splitlines() if line.strip()][:3]
             assert any("Evaluación anual de datos abiertos" in line for line in head), (pdf.name, number, head)
-            assert not any(line.startswith("·") for line in head), (pdf.name, number, head)
+            starts = ("·", str(outcome.year), "la organización")
+            assert not any(line.startswith(starts) for line in head), (pdf.name, number, head)
+            assert any(line.endswith(("Informe de la organización", "Informe del portal")) for line in head), head
 
 
 def test_organization_report_is_self_contained_with_a_methods_annex(demo):
