@@ -215,9 +215,8 @@ def _parsed_html_class() -> type:
             self.etree_element = self.wrapper_element.etree_element
 
         def _ua_stylesheets(self, forms: bool = False) -> list[Any]:
-            if forms:  # a report has no form fields; WeasyPrint's own stylesheets if one ever did
-                return list(super()._ua_stylesheets(forms))
-            return _user_agent_stylesheets()
+            # a report has no form fields; WeasyPrint's own stylesheets if one ever did
+            return super()._ua_stylesheets(forms) if forms else _user_agent_stylesheets()  # type: ignore[no-any-return]
 
     return ParsedHTML
 

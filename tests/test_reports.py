@@ -352,6 +352,7 @@ def test_the_browser_stylesheet_keeps_markers_for_list_items_only_and_no_note_ru
     from weasyprint.html import UA
 
     from reports.pdf import trim_user_agent_stylesheet
+    from reports.render import TEMPLATES_DIR
 
     trimmed = trim_user_agent_stylesheet(UA)
     assert trimmed is not None
@@ -363,9 +364,8 @@ def test_the_browser_stylesheet_keeps_markers_for_list_items_only_and_no_note_ru
     assert trim_user_agent_stylesheet(UA.replace("::note-callback {", "::note-back {")) is None
     assert trim_user_agent_stylesheet("") is None
     # what the trimming relies on: the reports use no footnotes or notes and make nothing else a list item
-    css = (Path(__file__).parents[1] / "reports" / "templates" / "_report.css").read_text(encoding="utf-8")
-    templates = "".join(p.read_text(encoding="utf-8") for p in (Path(__file__).parents[1] / "reports" / "templates")
-                        .glob("*.html"))
+    css = (TEMPLATES_DIR / "_report.css").read_text(encoding="utf-8")
+    templates = "".join(p.read_text(encoding="utf-8") for p in TEMPLATES_DIR.glob("*.html"))
     for text in (css, templates):
         assert "footnote" not in text and "list-item" not in text and "::marker" not in text
 
