@@ -315,7 +315,9 @@ def compute_changes(store: Store, cfg: AuditConfig, run_id: int, *, as_of: date 
 
 def _overdue_soon(evidence: dict[str, Any], pass_factor: float, day: date, window: int,
                   timezone: str) -> tuple[str, date, date] | None:
-    """(frequency as declared, last update, last day it still passes) when that day falls inside the window."""
+    """(frequency as declared, last update, last whole day on which it still passes) when that day falls inside the
+    window. The rule fails the dataset from the instant last update + ``pass_factor`` × period; the day given is the
+    one before that instant's day, so that an update made at any hour of it is in time."""
     from rules.frequency import parse_frequency
 
     if evidence.get("frequency_kind") not in ("periodic", "continuous") or not evidence.get("last_update"):
@@ -329,7 +331,8 @@ def _overdue_soon(evidence: dict[str, Any], pass_factor: float, day: date, windo
         last = assume_utc(datetime.fromisoformat(str(evidence["last_update"])))
     except ValueError:
         return None
-    deadline = (last + timedelta(days=pass_factor * float(period))).astimezone(ZoneInfo(timezone)).date()
+    fails_from = (last + timedelta(days=pass_factor * float(period))).astimezone(ZoneInfo(timezone))
+    deadline = fails_from.date() - timedelta(days=1)
     if day <= deadline <= day + timedelta(days=window):
         return str(evidence.get("frequency") or ""), last.astimezone(ZoneInfo(timezone)).date(), deadline
     return None

@@ -33,6 +33,7 @@ from audit.cli_base import (
 )
 from audit.config import AuditConfig
 from audit.errors import AuditError, ConfigError
+from audit.stopping import exiting_after_stop
 from audit.store import (
     AuditRun,
     DatasetSnapshot,
@@ -112,12 +113,14 @@ def _run_with_signals(cfg: AuditConfig, store: Store, **kw: Any):  # type: ignor
 
 
 def _notice(message: str) -> None:
-    err_console.print(f"[yellow]{message}[/]", highlight=False)
+    # emoji=False: rich would import its emoji table here, inside a signal handler that another signal may cut
+    err_console.print(f"[yellow]{message}[/]", highlight=False, emoji=False)
 
 
 def _finish(outcome: Any) -> None:
     """Exit code of an audit: 130 interrupted, 1 if some report could not be written, else 0."""
     if outcome.status == "interrupted":
+        exiting_after_stop()
         err_console.print(f"Corrida {outcome.run_id} interrumpida; continúe con [bold]audit --resume[/] "
                           "(lo ya guardado no se repite).", highlight=False)
         raise typer.Exit(130)
@@ -164,6 +167,7 @@ def _stoppable(cfg: AuditConfig, run_id: int) -> Iterator[None]:
         with signal_stop(cfg.limits.stop_grace_s, _notice):
             yield
     except (StageInterrupted, KeyboardInterrupt):
+        exiting_after_stop()
         err_console.print(f"Interrumpido. Lo ya guardado de la corrida {run_id} se conserva; vuelva a ejecutar el "
                           "comando para continuar.", highlight=False)
         raise typer.Exit(130) from None
@@ -463,6 +467,7 @@ def main() -> None:
         err_console.print(f"[bold red]Error:[/] {exc}", highlight=False)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
+        exiting_after_stop()
         err_console.print("Interrumpido.")
         sys.exit(130)
     except Exception as exc:  # a bug or an unforeseen condition: one line, the details in the log

@@ -40,7 +40,7 @@ from audit.runs import (
 )
 from audit.sources.base import CatalogSource
 from audit.sources.detect import open_source
-from audit.stopping import check_stop, stop_scope
+from audit.stopping import check_stop, shielded, stop_scope
 from audit.store import AuditRun, Store
 
 log = logging.getLogger(__name__)
@@ -115,24 +115,29 @@ def run_audit(cfg: AuditConfig, store: Store, *, portal_url: str, year: int | No
                 assert run is not None
                 run_year = run.year or year or 0
             outcome_kw = {"nothing_to_resume": nothing_to_resume, "recovered": [r for r in recovered if r != run_id]}
+            # how the run ended is written under shielded(): an operator's second signal waits for that write
             try:
                 with stop_scope(stop):
                     _run_stages(store, run_id, cfg, stages, source=source, stop=stop, out=out,
                                 commitments=commitment_rows)
             except StageInterrupted:
-                set_status(store, run_id, "interrupted")
+                with shielded():
+                    set_status(store, run_id, "interrupted")
                 return _outcome(store, run_id, "interrupted", out, **outcome_kw)
             except AuditError as exc:
                 # resumable (portal back, room on disk, workers started) → interrupted; anything else → failed
-                set_status(store, run_id, "interrupted" if exc.resumable else "failed", error=str(exc))
+                with shielded():
+                    set_status(store, run_id, "interrupted" if exc.resumable else "failed", error=str(exc))
                 raise
             except BaseException as exc:
-                set_status(store, run_id, "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed",
-                           error=f"{exc.__class__.__name__}: {exc}")
+                with shielded():
+                    set_status(store, run_id, "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed",
+                               error=f"{exc.__class__.__name__}: {exc}")
                 raise
             # A run that skipped stages is "partial": the history rules only look back at complete runs.
             final = "complete" if all(stage_done(store, run_id, st) for st in STAGES) else "partial"
-            set_status(store, run_id, final)
+            with shielded():
+                set_status(store, run_id, final)
             log.info("run=%d event=%s year=%s", run_id, final, run_year)
             return _outcome(store, run_id, final, out, **outcome_kw)
 

@@ -14,6 +14,14 @@ On the command line :func:`signal_stop` installs the handlers:
 * second signal: raise :class:`StopNow` (a ``KeyboardInterrupt``) in the main thread at once; the run is still
   marked ``interrupted`` and workers are killed on the way out. If even that takes more than ``HARD_EXIT_S``, the
   process ends with ``os._exit(130)`` (an unfinished run is then recovered as interrupted by the next audit).
+  Inside :func:`shielded` (writing how the run ended) the second signal is held until that step is over, so it
+  cannot leave the run marked ``running``;
+* once the stop is over and the process is only exiting, :func:`exiting_after_stop` ignores further signals (Python
+  gives its handlers back to the system while it shuts down, so a late signal would turn exit 130 into a kill) and
+  arms a kernel alarm so that an exit that hangs still ends.
+
+The handler changes its state before it prints anything, and a notice that fails (a signal that arrives while the
+first notice is still being printed) never replaces the stop itself.
 """
 
 from __future__ import annotations
@@ -36,12 +44,54 @@ log = logging.getLogger(__name__)
 HARD_EXIT_S = 5.0
 #: exit code of an interrupted command (128 + SIGINT, the shell's convention)
 EXIT_INTERRUPTED = 130
+#: a process that is exiting after a stop and is still alive this many seconds later is ended by SIGALRM
+EXIT_ALARM_S = 30
 
 _current: contextvars.ContextVar[threading.Event | None] = contextvars.ContextVar("audit_stop", default=None)
 
 
 class StopNow(KeyboardInterrupt):
     """A second signal (or a stop that did not happen within the grace period): leave at once."""
+
+
+class _Shield:
+    """Main-thread depth of :func:`shielded` steps, and whether a second signal came during one."""
+
+    depth = 0
+    held = False
+
+
+def _in_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+@contextmanager
+def shielded() -> Iterator[None]:
+    """A short step that a second signal must not cut in half (marking how the run ended). The signal's
+    :class:`StopNow` is raised as soon as the step is over; the hard exit still bounds the wait."""
+    if not _in_main_thread():  # signals are only handled in the main thread
+        yield
+        return
+    _Shield.depth += 1
+    try:
+        yield
+    finally:
+        _Shield.depth -= 1
+    if _Shield.depth == 0 and _Shield.held:
+        _Shield.held = False
+        raise StopNow()
+
+
+def exiting_after_stop() -> None:
+    """The run is marked and released and the process is only exiting with code 130: ignore further SIGTERM/SIGINT
+    (an ignored signal stays ignored while Python shuts down; a handled one would be reset to the default and kill
+    the process), and let the kernel end it with SIGALRM if the exit hangs for ``EXIT_ALARM_S``."""
+    if not _in_main_thread():
+        return
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, signal.SIG_IGN)
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    signal.alarm(EXIT_ALARM_S)
 
 
 @contextmanager
@@ -80,18 +130,28 @@ class _Handler:
         self.finished = threading.Event()
 
     def __call__(self, signum: int, _frame: Any) -> None:
+        # state first, words after: a further signal may interrupt the notice (it runs in this handler)
         self.signals += 1
         if self.signals == 1:
-            self.notice(f"Señal {_name(signum)}: la auditoría se detiene al terminar el lote actual "
-                        "(una segunda señal la detiene de inmediato)…")
             self.stop.set()
             threading.Thread(target=self._escalate, name="stop-grace", daemon=True).start()
+            self._say(f"Señal {_name(signum)}: la auditoría se detiene al terminar el lote actual "
+                      "(una segunda señal la detiene de inmediato)…")
             return
         if self.signals == 2:
-            self.notice("Deteniendo de inmediato…")
             threading.Thread(target=self._hard_exit, name="stop-hard-exit", daemon=True).start()
+            if _Shield.depth:  # the run's end is being written: stop right after it
+                _Shield.held = True
+                return
+            self._say("Deteniendo de inmediato…")
             raise StopNow()
         os._exit(EXIT_INTERRUPTED)  # third signal: the operator insists
+
+    def _say(self, message: str) -> None:
+        try:
+            self.notice(message)
+        except Exception:  # noqa: BLE001 - e.g. the console was mid-print when the signal came: the stop goes on
+            log.debug("stop notice not printed", exc_info=True)
 
     def _escalate(self) -> None:
         if self.finished.wait(self.grace_s) or self.stop.honoured or self.signals > 1 or self.main is None:
@@ -125,6 +185,7 @@ def signal_stop(grace_s: float, notice: Callable[[str], None]) -> Iterator[threa
             yield stop
     finally:
         handler.finished.set()
+        _Shield.held = False
         for sig, old in previous.items():
             # once stopping, the process is on its way out (exit 130): a further signal ends it at once
             signal.signal(sig, _exit_now if handler.signals else old)

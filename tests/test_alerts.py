@@ -9,7 +9,7 @@ import email.policy
 import shutil
 import socket
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,7 +29,9 @@ ORG_FIXED = "secretaria-de-obra-publica"  # a broken resource is fixed after the
 RECIPIENTS = {ORG_BROKEN: ["enlace@igecem.example.org"], ORG_OVERDUE: ["Enlace.Finanzas@example.org"],
               ORG_FIXED: ["enlace@obras.example.org", "suplente@obras.example.org"]}
 EVALUATORS = ["evaluacion@finanzas.example.org"]
-TODAY = datetime.now(ZoneInfo("America/Mexico_City")).date()
+MEXICO = ZoneInfo("America/Mexico_City")
+TODAY = datetime.now(MEXICO).date()
+LAST_UPDATE_36 = datetime.combine(TODAY - timedelta(days=36), time(18), tzinfo=MEXICO)
 
 
 def free_port() -> int:
@@ -83,11 +85,11 @@ def html_of(msg: email.message.EmailMessage) -> str:
     return str(part.get_content())
 
 
-def _last_updated(portal: Any, name: str, days_ago: int) -> None:
-    """The dataset's data were last updated ``days_ago`` (CKAN last_modified and the files' Last-Modified)."""
+def _last_updated(portal: Any, name: str, when: datetime) -> None:
+    """The dataset's data were last updated ``when`` (CKAN last_modified and the files' Last-Modified)."""
     import dataclasses
 
-    when = (datetime.now(UTC) - timedelta(days=days_ago)).replace(microsecond=0)
+    when = when.astimezone(UTC).replace(microsecond=0)
     pkg = portal.catalog.get_dataset(name)
     portal.catalog.patch_dataset(name, {"resources": [{**r, "last_modified": when.replace(tzinfo=None).isoformat()}
                                                       for r in pkg["resources"]]})
@@ -124,12 +126,14 @@ def three_audits(tmp_path_factory):
         cfg = alerts_cfg(tmp, portal.url, 25)
         store = open_store(cfg.database_url)
         runs = [run_audit(cfg, store, portal_url=portal.url, kind="periodic", commitments=str(commitments)).run_id]
-        # before the 2nd audit: a file disappears; a monthly dataset was last updated 36 days ago (due in 2 days)
+        # before the 2nd audit: a file disappears; a monthly dataset was last updated 36 days ago at 18:00, so it
+        # fails from 37.5 days later, at 06:00 the day after tomorrow: it must be updated tomorrow at the latest
+        # (a fixed hour: the dates do not depend on when the test runs)
         portal.catalog.files.pop(next(p for p in portal.catalog.files if p.endswith("poblacion.csv")))
-        _last_updated(portal, "ingresos-estatales-mensuales", 36)
+        _last_updated(portal, "ingresos-estatales-mensuales", LAST_UPDATE_36)
         runs.append(run_audit(cfg, store, portal_url=portal.url, kind="periodic").run_id)
         # before the 3rd: the monthly dataset is now 45 days old (late); the 410 resource points to a good file
-        _last_updated(portal, "ingresos-estatales-mensuales", 45)
+        _last_updated(portal, "ingresos-estatales-mensuales", datetime.now(UTC) - timedelta(days=45))
         pkg = portal.catalog.get_dataset("licitaciones-de-obra")
         good = f"{portal.url}/files/costos-unitarios-de-obra/costos-unitarios.csv"
         portal.catalog.patch_dataset("licitaciones-de-obra", {"resources": [
@@ -182,6 +186,27 @@ def test_the_audit_date_is_the_day_in_the_configured_time_zone_not_utc():
     assert audit_day(changes, AuditConfig(timezone="UTC")) == "7 de diciembre de 2026"
 
 
+def test_the_update_deadline_is_the_last_whole_day_the_dataset_still_passes_at_any_hour():
+    """A monthly dataset (30.4375 days, pass factor 1.25: it fails 38.05 days after its last update) updated on
+    1 November at 18:00 UTC fails from 9 December 19:07 UTC (13:07 in Mexico City): an audit on the afternoon of the
+    9th would fail it, so the reminder says «a más tardar el 8 de diciembre», at any hour the audit runs."""
+    from datetime import date
+
+    from audit.changes import _overdue_soon
+
+    evidence = {"frequency_kind": "periodic", "frequency": "R/P1M", "period_days": 30.4375,
+                "last_update": "2026-11-01T18:00:00+00:00"}
+    found = _overdue_soon(evidence, 1.25, date(2026, 12, 1), 14, "America/Mexico_City")
+    assert found == ("R/P1M", date(2026, 11, 1), date(2026, 12, 8))
+    # the instant falls exactly at midnight: the day before is still the last whole day
+    midnight = {**evidence, "period_days": 40.0, "last_update": "2026-11-01T06:00:00+00:00"}  # 00:00 in Mexico
+    assert _overdue_soon(midnight, 1.0, date(2026, 12, 1), 14, "America/Mexico_City") == (
+        "R/P1M", date(2026, 11, 1), date(2026, 12, 10))
+    # outside the look-ahead window, or already failing: no reminder
+    assert _overdue_soon(evidence, 1.25, date(2026, 11, 20), 14, "America/Mexico_City") is None
+    assert _overdue_soon(evidence, 1.25, date(2026, 12, 9), 14, "America/Mexico_City") is None
+
+
 def test_three_audits_send_exactly_the_expected_digests(scenario):
     st, cfg, box, (r1, r2, r3) = scenario["store"], scenario["cfg"], scenario["box"], scenario["runs"]
     url = scenario["portal_url"]
@@ -192,7 +217,7 @@ def test_three_audits_send_exactly_the_expected_digests(scenario):
     assert first.previous_run_id is None and not box.messages and "primera auditoría" in first.summary_es()
 
     # 2nd audit (as if a week had passed): the file that disappeared failed once → not news yet; the resources
-    # broken since the 1st audit failed twice → news; the monthly dataset is due in 2 days
+    # broken since the 1st audit failed twice → news; the monthly dataset must be updated by tomorrow
     second = send_alerts(st, cfg, r2, as_of=TODAY - timedelta(days=7))
     mails = box.by_subject()
     assert ORG_BROKEN not in str([m["To"] for m in mails.values()])
@@ -200,7 +225,7 @@ def test_three_audits_send_exactly_the_expected_digests(scenario):
         "POR VENCER SU PERIODO DE ACTUALIZACIÓN (1)\n"
         "Conjuntos que hoy están al día y dejarán de estarlo si no se actualizan antes de la fecha indicada (según la "
         "frecuencia que declaran).\n"
-        f"  • Ingresos estatales mensuales: actualícelo a más tardar el {fecha(TODAY + timedelta(days=2))}\n"
+        f"  • Ingresos estatales mensuales: actualícelo a más tardar el {fecha(TODAY + timedelta(days=1))}\n"
         f"      Frecuencia declarada: «R/P1M»; última actualización de los datos: {late_since}.\n"
         f"      {url}/dataset/ingresos-estatales-mensuales\n"))
     assert text_of(mails[subject(ORG_FIXED, 1)]) == expected_digest(ORG_FIXED, 1, (
