@@ -36,6 +36,7 @@ from audit.errors import AuditError
 from audit.notify import Deliveries, Delivery, deliver, load_contacts, safe_name, smtp_password
 from audit.outcomes import outcome_es
 from audit.store.models import AlertDelivery, AuditRun, DatasetSnapshot
+from reports.wording import frequency_text, plain_es
 
 if TYPE_CHECKING:
     from audit.config import AuditConfig
@@ -109,6 +110,12 @@ def _section(title: str, intro: str, lines: list[Line], max_items: int) -> Secti
     return Section(f"{title} ({len(lines)})", intro, tuple(lines[:max_items]), max(0, len(lines) - max_items))
 
 
+def _declared(frequency: str) -> str:
+    """The frequency as the metadata declare it, and in words when it is a code: «R/P1M» (cada mes)."""
+    words = frequency_text(frequency)
+    return f"«{frequency}» ({words})" if words else f"«{frequency}»"
+
+
 def org_sections(o: OrgChanges, changes: PortalChanges, *, max_items: int = 50) -> list[Section]:
     titles = _titles()
     portal = changes.portal_url
@@ -117,21 +124,21 @@ def org_sections(o: OrgChanges, changes: PortalChanges, *, max_items: int = 50) 
         _section("Dejaron de cumplir", "Características que en la auditoría anterior se cumplían (o no aplicaban) "
                  "y ahora no; primero las de mayor impacto y uso.", [
                      Line(f"{f.title} — {titles.get(f.characteristic, f.characteristic)}: {STATUS_ES[f.status]}",
-                          tuple(x for msg, rem in f.findings for x in (f"Hallazgo: {msg}", *(
-                              [f"Qué hacer: {rem}"] if rem else [])))
+                          tuple(x for msg, rem in f.findings for x in (f"Hallazgo: {plain_es(msg)}", *(
+                              [f"Qué hacer: {plain_es(rem)}"] if rem else [])))
                           + _usage(f.usage), dataset_url(portal, f.dataset))
                      for f in o.new_failures], max_items),
         _section(f"Recursos que fallan en {n} auditorías seguidas" if n > 1 else "Recursos que fallaron en esta auditoría",
                  "Una falla aislada puede ser pasajera; éstas se repitieron en cada revisión.", [
                      Line(f"{b.title} — «{b.resource}»: {OUTCOME_ES.get(b.outcome, b.outcome)}",
-                          (f"URL: {b.url}",) + ((f"Hallazgo: {b.message}",) if b.message else ())
-                          + ((f"Qué hacer: {b.remediation}",) if b.remediation else ()) + _usage(b.usage),
+                          (f"URL: {b.url}",) + ((f"Hallazgo: {plain_es(b.message)}",) if b.message else ())
+                          + ((f"Qué hacer: {plain_es(b.remediation)}",) if b.remediation else ()) + _usage(b.usage),
                           dataset_url(portal, b.dataset))
                      for b in o.broken], max_items),
         _section("Por vencer su periodo de actualización", "Conjuntos que hoy están al día y dejarán de estarlo "
                  "si no se actualizan antes de la fecha indicada (según la frecuencia que declaran).", [
                      Line(f"{v.title}: actualícelo a más tardar el {fecha(v.deadline)}",
-                          (f"Frecuencia declarada: «{v.frequency}»; última actualización de los datos: "
+                          (f"Frecuencia declarada: {_declared(v.frequency)}; última actualización de los datos: "
                            f"{fecha(v.last_update)}.",) + _usage(v.usage), dataset_url(portal, v.dataset))
                      for v in o.overdue], max_items),
         _section("Compromisos de publicación por vencer", "Conjuntos comprometidos en el inventario que aún no "

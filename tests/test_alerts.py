@@ -226,7 +226,7 @@ def test_three_audits_send_exactly_the_expected_digests(scenario):
         "Conjuntos que hoy están al día y dejarán de estarlo si no se actualizan antes de la fecha indicada (según la "
         "frecuencia que declaran).\n"
         f"  • Ingresos estatales mensuales: actualícelo a más tardar el {fecha(TODAY + timedelta(days=1))}\n"
-        f"      Frecuencia declarada: «R/P1M»; última actualización de los datos: {late_since}.\n"
+        f"      Frecuencia declarada: «R/P1M» (cada mes); última actualización de los datos: {late_since}.\n"
         f"      {url}/dataset/ingresos-estatales-mensuales\n"))
     assert text_of(mails[subject(ORG_FIXED, 1)]) == expected_digest(ORG_FIXED, 1, (
         "RECURSOS QUE FALLAN EN 2 AUDITORÍAS SEGUIDAS (1)\n"
@@ -264,10 +264,10 @@ def test_three_audits_send_exactly_the_expected_digests(scenario):
         "Características que en la auditoría anterior se cumplían (o no aplicaban) y ahora no; primero las de mayor "
         "impacto y uso.\n"
         "  • Ingresos estatales mensuales — Oportunos: cumple parcialmente\n"
-        "      Hallazgo: Frecuencia declarada «R/P1M» (cada 1 mes), pero la última actualización fue el "
-        f"{(datetime.now(UTC) - timedelta(days=45)).date().isoformat()}, hace 45 días, según la fecha de "
-        "modificación del recurso (last_modified).\n"
-        "      Qué hacer: Actualice los datos (se esperan cada 1 mes) o corrija la frecuencia declarada.\n"
+        "      Hallazgo: Frecuencia declarada «cada mes», pero la última actualización fue el "
+        f"{fecha((datetime.now(UTC) - timedelta(days=45)).date())}, hace 45 días, según la fecha de "
+        "modificación del recurso.\n"
+        "      Qué hacer: Actualice los datos (se esperan cada mes) o corrija la frecuencia declarada.\n"
         f"      {url}/dataset/ingresos-estatales-mensuales\n\n"
         "COMPROMISOS DE PUBLICACIÓN POR VENCER (1)\n"
         "Conjuntos comprometidos en el inventario que aún no están publicados con un archivo de datos descargable.\n"
