@@ -226,3 +226,33 @@ def test_every_page_type_fits_a_390_px_phone(dashboard: dict[str, Any], browser:
     page.screenshot(path=str(ARTIFACTS / "dashboard-mobile-admin.png"), full_page=True)
     context.close()
     assert all(w <= 390 for w in widths.values()), widths
+
+
+def test_no_internal_code_reaches_a_dataset_or_characteristic_page(dashboard: dict[str, Any]) -> None:
+    """The dashboard words findings as the reports do (reports.wording.plain_es): a liaison reading why a dataset
+    fails meets «el dominio no existe», «cada mes», «licencia no especificada», never the codes of scores.csv."""
+    import httpx
+    from sqlalchemy import select
+    from test_reports_document import INTERNAL_CODES
+
+    from audit.store import DatasetSnapshot, open_store
+    from rules import CHARACTERISTICS
+
+    store = open_store(f"sqlite:///{dashboard['tmp'] / 'audit.db'}", migrate_schema=False)
+    try:
+        with store.session() as s:
+            names = sorted(set(s.scalars(select(DatasetSnapshot.name))))
+    finally:
+        store.close()
+    assert len(names) >= 60
+    pages = [f"/conjuntos/{n}" for n in names] + [f"/caracteristicas/{c}" for c in CHARACTERISTICS]
+    found: dict[str, list[str]] = {}
+    with httpx.Client(base_url=dashboard["url"], timeout=30) as http:
+        for path in pages:
+            r = http.get(path)
+            assert r.status_code == 200, path
+            text = re.sub(r"<[^>]+>", " ", r.text.split("<main", 1)[-1])  # what a reader sees, not link targets
+            hits = [c for c in INTERNAL_CODES if c in text]
+            if hits:
+                found[path] = hits
+    assert found == {}

@@ -78,12 +78,18 @@ ADMIN_DETAIL = {"file": "archivo", "reason": "motivo", "rows": "filas", "portal"
                 "run": "corrida", "error": "error", "target": "conjunto", "job": "revisión"}
 
 
+#: CKAN's generic license ids in words (a real license id such as «CC-BY-4.0» is shown as it is)
+LICENSE = {"notspecified": "no especificada", "other-closed": "otra, cerrada", "other-nc": "otra, no comercial",
+           "other-open": "otra, abierta", "other-at": "otra, con atribución", "other-pd": "otra, dominio público"}
+
+
 def install_label_filters(env: Any) -> None:
     env.filters.update({
         "run_status_es": lambda v: RUN_STATUS.get(v or "", v or "—"),
         "run_kind_es": lambda v: RUN_KIND.get(v or "", v or "—"),
         "stage_es": lambda v: STAGE.get(v or "", "—" if not v else "otra etapa"),
         "reason_es": reason_es,
+        "license_es": lambda v: LICENSE.get(v or "", v or "—"),
         "admin_action_es": lambda v: ADMIN_ACTION.get(v or "", "otra acción"),
         "admin_outcome_es": lambda v: ADMIN_OUTCOME.get(v or "", v or "—"),
         "admin_detail_es": lambda v: ADMIN_DETAIL.get(v or "", "detalle"),
