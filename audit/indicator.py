@@ -112,8 +112,17 @@ def _exact(text: str | None) -> str:
     return " ".join(str(text or "").casefold().split())
 
 
+def in_term(due: date, cutoff: date, as_of: date | None) -> bool:
+    """A commitment due by the cut-off whose day had not passed when the portal was read (an evaluation made before
+    the cut-off): the agency still has time, so it does not count yet — neither as published nor as missing.
+    Auditor's criterion (docs/reglas.md «Comprometido»): an obligation is not due before its date."""
+    return as_of is not None and due <= cutoff and due >= as_of
+
+
 def evaluate_commitments(commitments: list[Commitment], orgs: list[OrgRef], datasets: list[DatasetRef], *,
-                         year: int, cutoff_month_day: str = "12-31") -> list[CommitmentOutcome]:
+                         year: int, cutoff_month_day: str = "12-31",
+                         as_of: date | None = None) -> list[CommitmentOutcome]:
+    """``as_of``: the day the portal was read; commitments due on or after it are :func:`in_term`."""
     cutoff = cutoff_date(year, cutoff_month_day)
     # organizations by exact spelling first, then loosely; a loose key shared by two organizations is ambiguous
     org_exact: dict[str, str] = {}
@@ -144,7 +153,7 @@ def evaluate_commitments(commitments: list[Commitment], orgs: list[OrgRef], data
             else:
                 issue = f"no hay en el portal una organización «{c.organization}» (cuenta como no publicado)"
         ds = ds_by_org.get(org or "", {}).get(match_key(c.dataset))
-        committed = c.due_date <= cutoff
+        committed = c.due_date <= cutoff and not in_term(c.due_date, cutoff, as_of)
         key = (org or match_key(c.organization), ds.name if ds else match_key(c.dataset))
         if key in seen:
             committed = False  # the same commitment twice counts once

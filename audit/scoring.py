@@ -334,7 +334,7 @@ def aggregate_organizations(store: Store, run_id: int, cfg: AuditConfig,
             commitments = _stored_inventory(s, run)
         outcomes = evaluate_commitments(
             commitments or [], [OrgRef(n, t) for n, t in org_titles.items()], dataset_refs,
-            year=year, cutoff_month_day=cfg.indicator.cutoff_month_day,
+            year=year, cutoff_month_day=cfg.indicator.cutoff_month_day, as_of=audit_day(run, cfg),
         ) if commitments is not None else None
         if outcomes is not None:
             outcomes = flag_shared_files(outcomes, shared)
@@ -382,10 +382,15 @@ def aggregate_organizations(store: Store, run_id: int, cfg: AuditConfig,
             ))
 
 
-def audit_year(run: AuditRun, cfg: AuditConfig) -> int:
+def audit_day(run: AuditRun, cfg: AuditConfig) -> date:
+    """The day the run read the portal, in the configured time zone."""
     from zoneinfo import ZoneInfo
 
-    return assume_utc(run.started_at).astimezone(ZoneInfo(cfg.timezone)).year
+    return assume_utc(run.started_at).astimezone(ZoneInfo(cfg.timezone)).date()
+
+
+def audit_year(run: AuditRun, cfg: AuditConfig) -> int:
+    return audit_day(run, cfg).year
 
 
 __all__ = ["run_score_stage", "dataset_score", "is_conforme", "ScoreSummary"]

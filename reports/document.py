@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
-from audit.clock import utcnow
+from audit.clock import assume_utc, utcnow
 from audit.legal import DEFAULT_LEGAL_BASIS, LegalBasis
 from audit.manifest import evaluation_folio, rules_version, software_version
 from audit.store.models import AuditRun
@@ -51,6 +52,7 @@ class DocSettings:
     published_requires: str = "data_file"
     config_digest: str = ""
     legal: LegalInfo = field(default_factory=legal_info)
+    timezone: str = "America/Mexico_City"
 
 
 def doc_settings(cfg: AuditConfig) -> DocSettings:
@@ -60,7 +62,7 @@ def doc_settings(cfg: AuditConfig) -> DocSettings:
         cutoff_month_day=cfg.indicator.cutoff_month_day,
         # indicator.published_requires arrives with the rules issue; until then the documented default applies
         published_requires=str(getattr(cfg.indicator, "published_requires", "data_file")),
-        config_digest=cfg.digest(), legal=legal_info(cfg.legal_basis),
+        config_digest=cfg.digest(), legal=legal_info(cfg.legal_basis), timezone=cfg.timezone,
     )
 
 
@@ -70,8 +72,9 @@ class DocumentInfo:
     year: int
     period_start: date
     period_end: date
-    review_date: datetime | None  # when the portal was read (the run's start)
-    evaluation_date: date  # when the evaluation was closed (annual evaluation, run end, or now)
+    review_date: datetime | None  # when the portal was read (the run's start, UTC-aware)
+    review_day: date | None  # that day in the configured time zone
+    evaluation_date: date  # when the evaluation was closed (annual evaluation, run end, or now), local day
     cutoff: date
     portal_url: str
     software_version: str
@@ -86,6 +89,12 @@ class DocumentInfo:
     published_definition: str
 
     @property
+    def before_cutoff(self) -> bool:
+        """The portal was read before the year's cut-off: the period evaluated ends on the review day and the
+        commitments due after it are still in term."""
+        return self.review_day is not None and self.review_day < self.cutoff
+
+    @property
     def method_version(self) -> str:
         return f"software {self.software_version} · reglas {self.rules_version} · configuración {self.config_digest}"
 
@@ -96,27 +105,32 @@ def _cutoff(year: int, month_day: str) -> date:
     return cutoff_date(year, month_day)
 
 
-def _evaluation_date(run: AuditRun) -> date:
+def _evaluation_date(run: AuditRun, tz: ZoneInfo) -> date:
     annual = (run.counts or {}).get("annual_evaluation") if isinstance(run.counts, dict) else None
     if isinstance(annual, dict) and isinstance(annual.get("at"), str):
         try:
-            return datetime.fromisoformat(annual["at"]).date()
+            return assume_utc(datetime.fromisoformat(annual["at"])).astimezone(tz).date()
         except ValueError:
             pass
-    return (run.finished_at or utcnow()).date()
+    return assume_utc(run.finished_at or utcnow()).astimezone(tz).date()
 
 
 def document_info(run: AuditRun, year: int, settings: DocSettings | None) -> DocumentInfo:
     st = settings or DocSettings()
     cutoff = _cutoff(year, st.cutoff_month_day)
     requires = st.published_requires if st.published_requires in PUBLISHED_DEFINITIONS else "data_file"
+    tz = ZoneInfo(st.timezone)
+    review = assume_utc(run.started_at) if run.started_at else None
+    review_day = review.astimezone(tz).date() if review else None
     return DocumentInfo(
         folio=evaluation_folio(run.portal.url, year, run.id),
         year=year,
         period_start=date(year, 1, 1),
-        period_end=cutoff,
-        review_date=run.started_at,
-        evaluation_date=_evaluation_date(run),
+        # read before the cut-off, the evaluation covers the year up to the day the portal was read, not days to come
+        period_end=min(cutoff, review_day) if review_day and review_day >= date(year, 1, 1) else cutoff,
+        review_date=review,
+        review_day=review_day,
+        evaluation_date=_evaluation_date(run, tz),
         cutoff=cutoff,
         portal_url=run.portal.url,
         software_version=software_version(),

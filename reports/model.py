@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select
@@ -62,7 +63,7 @@ from audit.store.models import (
     RunError,
 )
 from reports.actions import actions_of, state_causes
-from reports.document import DocSettings, document_info
+from reports.document import DocSettings, DocumentInfo, document_info
 from reports.evidence import evidence_line
 from reports.records import (
     Action,
@@ -355,8 +356,10 @@ def build_organization_report(
 
         suite_rows = [r for _org, r in suite_results(s, run_id, org=org_name)]
 
+        doc = document_info(run, year, doc_settings or DocSettings(unit=evaluating_unit))
         commitments = [
-            Commitment(c.dataset_key, c.due_date, c.matched_dataset, c.committed, c.published, c.conforme)
+            Commitment(c.dataset_key, c.due_date, c.matched_dataset, c.committed, c.published, c.conforme,
+                       _commitment_state(c.committed, c.due_date, doc))
             for c in s.scalars(select(CommitmentRecord).where(
                 CommitmentRecord.run_id == run_id, CommitmentRecord.organization_name == org_name)
                 .order_by(CommitmentRecord.due_date, CommitmentRecord.dataset_key))
@@ -391,7 +394,7 @@ def build_organization_report(
             dictionary_checks=[r for r in suite_rows if r.source == "dictionary"],
             portal_characteristic_partial_pct=ctx.portal_partial_pct,
             legal_basis=legal_basis,
-            doc=document_info(run, year, doc_settings or DocSettings(unit=evaluating_unit)),
+            doc=doc,
             personal_data=personal_data_alerts(store, run_id, org_name),
             duplicates=[g for g in _duplicates(store, run_id, rules_params, ctx) if org_name in g.organizations],
             history=[(y, rows.get(org_name), ranked) for y, _rid, ranked, rows in ctx.history],
@@ -429,6 +432,17 @@ def _dataset_changes(prev: RunData, cur: RunData, infos: list[CharacteristicInfo
     if both and conf_before != conf_now:
         out.append(f"conformes entre los conjuntos de ambos años: de {conf_before} a {conf_now}")
     return out
+
+
+def _commitment_state(committed: bool, due: date | None, doc: DocumentInfo) -> str:
+    """Why a commitment does (not) count in the indicator, for the table (audit.indicator decided it)."""
+    if committed:
+        return "counted"
+    if due is None or due > doc.cutoff:
+        return "after_cutoff"
+    if doc.review_day is not None and due >= doc.review_day:
+        return "in_term"
+    return "repeated"
 
 
 def glossary(infos: list[CharacteristicInfo], *, findings: list[FindingView] | None = None,

@@ -174,6 +174,8 @@ class Commitment:
     committed: bool
     published: bool
     conforme: bool
+    #: counted | in_term (due after the portal was read, by the cut-off) | after_cutoff | repeated (counted once)
+    state: str = "counted"
 
 
 @dataclass(slots=True)

@@ -12,6 +12,7 @@ from audit.indicator import (
     DatasetRef,
     OrgRef,
     evaluate_commitments,
+    in_term,
     load_commitments,
     progress_pct,
 )
@@ -59,6 +60,26 @@ def test_dataset_of_another_organization_does_not_count():
 def test_unknown_organization_is_unresolved():
     out = evaluate_commitments([Commitment("Secretaría de Marina", "x", date(2026, 1, 1))], ORGS, DATASETS, year=2026)
     assert out[0].organization_name is None
+
+
+def test_commitments_not_yet_due_when_the_portal_was_read_do_not_count_yet():
+    """Read on 7 December with the cut-off on 31 December: a commitment due on 6 December counts (published or not);
+    one due on 7 December or later, by the cut-off, is still in term — neither published nor missing yet; one due after
+    the cut-off belongs to next year. Read after the cut-off (the annual evaluation in January), all count."""
+    rows = [Commitment("Secretaría de Finanzas", "Ingresos estatales", date(2026, 12, 6)),
+            Commitment("Secretaría de Finanzas", "egresos", date(2026, 12, 7)),
+            Commitment("Secretaría de Salud", "Camas hospitalarias", date(2026, 12, 31)),
+            Commitment("Secretaría de Salud", "Consultas", date(2027, 1, 15))]
+    during = evaluate_commitments(rows, ORGS, DATASETS, year=2026, as_of=date(2026, 12, 7))
+    assert [o.committed for o in during] == [True, False, False, False]
+    assert [o.published for o in during] == [True, False, False, False]  # a published in-term one is not credited
+    assert all(o.issue is None for o in during)  # being in term is not an error of the inventory
+    after = evaluate_commitments(rows, ORGS, DATASETS, year=2026, as_of=date(2027, 1, 20))
+    assert [o.committed for o in after] == [True, True, True, False]
+    assert in_term(date(2026, 12, 7), date(2026, 12, 31), date(2026, 12, 7))
+    assert not in_term(date(2026, 12, 6), date(2026, 12, 31), date(2026, 12, 7))
+    assert not in_term(date(2027, 1, 1), date(2026, 12, 31), date(2026, 12, 7))
+    assert not in_term(date(2026, 12, 7), date(2026, 12, 31), None)
 
 
 def test_configurable_cutoff():
@@ -234,3 +255,53 @@ def test_published_requires_is_applied_to_the_commitments_of_a_real_audit(tmp_pa
                                                "rutas-de-transporte-publico"]
     assert published["listed"] == ["becas-otorgadas", "concesiones-de-transporte", "ingresos-estatales-mensuales",
                                    "rutas-de-transporte-publico"]
+
+
+def test_an_evaluation_during_the_year_shows_its_period_and_the_commitments_still_in_term(tmp_path, metadata_audit_cfg):
+    """A real audit of the sample portal read during the year it evaluates: the report's period ends on the day the
+    portal was read, the progress counts only the commitments already due, and the table says which ones are still
+    in term or belong to next year (instead of «✘ No»)."""
+    import re
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from audit.clock import assume_utc
+    from audit.pipeline import run_audit
+    from audit.sample_portal import SamplePortal
+    from audit.store import AuditRun, OrganizationResult, open_store
+    from reports.format import fmt_date
+    from reports.model import build_organization_report
+    from reports.render import organization_charts, render_html
+
+    with SamplePortal() as portal:
+        cfg = metadata_audit_cfg(portal.url)
+        store = open_store(cfg.database_url)
+        # scored without commitments first, to learn the day the portal was read; then scored with them
+        run = run_audit(cfg, store, portal_url=portal.url, out_dir=tmp_path)
+    from audit.scoring import run_score_stage
+
+    with store.session() as s:
+        started = s.get(AuditRun, run.run_id).started_at  # type: ignore[union-attr]
+    day = assume_utc(started).astimezone(ZoneInfo(cfg.timezone)).date()
+    cutoff = date(run.year, 12, 31)
+    org, org_title = "secretaria-de-finanzas", "Secretaría de Finanzas"
+    run_score_stage(store, run.run_id, cfg, commitments=[
+        Commitment(org_title, "ingresos-estatales-mensuales", day - timedelta(days=1)),  # due: counts, published
+        Commitment(org_title, "cuenta-publica-estatal", day),  # due today: still in term
+        Commitment(org_title, "deuda-publica-estatal", cutoff + timedelta(days=1)),  # next year's
+    ])
+    with store.session() as s:
+        result = s.query(OrganizationResult).filter_by(run_id=run.run_id, organization_name=org).one()
+        assert (result.committed, result.published, result.progress_pct) == (1, 1, 100.0)
+    report = build_organization_report(store, run.run_id, org)
+    html = render_html("organization.html", report=report, charts=organization_charts(report))
+    store.close()
+    text = " ".join(re.sub(r"<[^>]+>", " ", html).split())
+    if day < cutoff:  # 31 December itself reads the whole year
+        assert f"Periodo evaluado 1 de enero al {fmt_date(day)} (hasta la revisión del portal; el año se cierra el " \
+               f"{fmt_date(cutoff)})" in text
+        assert f"1 conjunto comprometido con fecha anterior a la revisión del portal ({fmt_date(day)}); 1 publicado " \
+               "(100.0 %)" in text.replace("\u00a0", " ")
+        assert "1 compromiso más vence entre la revisión y el corte" in text
+    assert "en plazo: no cuenta todavía" in text
+    assert "posterior al corte: no cuenta este año" in text

@@ -10,11 +10,13 @@ import json
 import re
 import shutil
 import subprocess
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from audit.manifest import MANIFEST_NAME, evaluation_folio, verify_manifest
+from reports.format import fmt_date
 
 POPPLER = all(shutil.which(t) for t in ("pdftotext", "pdfinfo", "pdfdetach", "pdftoppm"))
 # a whole audit of the sample portal with its reports: minutes on a loaded 2-core machine
@@ -62,12 +64,34 @@ def _reports(year_dir: Path) -> list[Path]:
     return sorted((year_dir / "reports").glob("*.pdf"))
 
 
+def _review_day(year_dir: Path, run_id: int) -> date:
+    """The day the demo read the portal, in Mexico City (the run's start)."""
+    from zoneinfo import ZoneInfo
+
+    from audit.clock import assume_utc
+    from audit.store import AuditRun, open_store
+
+    store = open_store(f"sqlite:///{year_dir.parent.parent / 'audit.db'}", migrate_schema=False)
+    try:
+        with store.session() as s:
+            run = s.get(AuditRun, run_id)
+            assert run is not None
+            return assume_utc(run.started_at).astimezone(ZoneInfo("America/Mexico_City")).date()
+    finally:
+        store.close()
+
+
 def test_every_report_states_period_folio_method_legal_basis_and_evaluator(demo):
     outcome, year_dir, url = demo
     folio = evaluation_folio(url, outcome.year, outcome.run_id)
+    # the demo reads the portal during the year it evaluates: the period ends that day, not on 31 December
+    cutoff = date(outcome.year, 12, 31)
+    review = _review_day(year_dir, outcome.run_id)
+    period = f"1 de enero al {fmt_date(min(review, cutoff))}" + (
+        f" (hasta la revisión del portal; el año se cierra el {fmt_date(cutoff)})" if review < cutoff else "")
     for pdf in _reports(year_dir):
         text = " ".join(_run("pdftotext", str(pdf), "-").split())
-        for phrase in (f"1 de enero al 31 de diciembre de {outcome.year}", "Fecha de la evaluación",
+        for phrase in (period, "Fecha de la evaluación",
                        "Corte de compromisos", url, folio, "Versión del método", "software ", "reglas ",
                        "configuración ", "Fundamento legal", "fracción VIII", EVALUATOR["unit"], EVALUATOR["name"],
                        EVALUATOR["position"], EVALUATOR["oficio"]):
