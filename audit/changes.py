@@ -34,6 +34,7 @@ from sqlalchemy import or_, select
 from audit.clock import assume_utc
 from audit.demand import Usage, most_used_failing, priority, run_demand
 from audit.evidence import REACHABLE_OUTCOMES
+from audit.indicator import cutoff_date
 from audit.privacy import PersonalDataAlert, personal_data_alerts
 from audit.store.models import (
     AuditRun,
@@ -44,6 +45,7 @@ from audit.store.models import (
     ResourceSnapshot,
     RuleResultRecord,
 )
+from audit.textnorm import match_key
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -220,11 +222,12 @@ def compute_changes(store: Store, cfg: AuditConfig, run_id: int, *, as_of: date 
         listed_before = {r.name for r in earlier if r.presence == "listed"}
         runs = _recent_complete_runs(s, run, n_fail + 1)
         failing = [_failing_resources(s, r) for r in runs]
+        cutoff = cutoff_date(run.year or day.year, cfg.indicator.cutoff_month_day)
         commitments = s.execute(select(CommitmentRecord).where(
-            # "published" is only judged for rows due by the year's cut-off; a row due after it counts as not
-            # published until the next year, so there only a missing dataset is news
+            # "published" is only judged for rows due by the year's cut-off (in term or already due); a row due
+            # after it counts as not published until the next year, so there only a missing dataset is news
             CommitmentRecord.run_id == run_id, CommitmentRecord.published.is_(False),
-            or_(CommitmentRecord.committed.is_(True), CommitmentRecord.matched_dataset.is_(None)),
+            or_(CommitmentRecord.due_date <= cutoff, CommitmentRecord.matched_dataset.is_(None)),
             CommitmentRecord.organization_name.is_not(None),
             CommitmentRecord.due_date >= day,
             CommitmentRecord.due_date <= day + timedelta(days=alerts.commitment_warning_days))).scalars().all()
@@ -301,8 +304,12 @@ def compute_changes(store: Store, cfg: AuditConfig, run_id: int, *, as_of: date 
         if (alert.dataset, alert.resource, alert.column, alert.kind) not in seen_before:
             org(alert.organization).personal_data.append(alert)
 
+    listed: set[tuple[str | None, str]] = set()
     for c in commitments:
-        org(c.organization_name).commitments.append(CommitmentSoon(c.dataset_key, c.due_date, c.matched_dataset))
+        key = (c.organization_name, c.matched_dataset or match_key(c.dataset_key))
+        if key not in listed:  # a commitment written twice in the inventory is one reminder
+            listed.add(key)
+            org(c.organization_name).commitments.append(CommitmentSoon(c.dataset_key, c.due_date, c.matched_dataset))
 
     for o in out.organizations.values():
         o.new_failures.sort(key=lambda x: (-x.priority, x.title.casefold(), x.dataset, x.characteristic))

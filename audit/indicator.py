@@ -153,14 +153,17 @@ def evaluate_commitments(commitments: list[Commitment], orgs: list[OrgRef], data
             else:
                 issue = f"no hay en el portal una organización «{c.organization}» (cuenta como no publicado)"
         ds = ds_by_org.get(org or "", {}).get(match_key(c.dataset))
-        committed = c.due_date <= cutoff and not in_term(c.due_date, cutoff, as_of)
+        this_year = c.due_date <= cutoff
         key = (org or match_key(c.organization), ds.name if ds else match_key(c.dataset))
         if key in seen:
-            committed = False  # the same commitment twice counts once
+            this_year = False  # the same commitment twice counts once
             issue = "compromiso repetido" + (f" (ya registrado en la línea {seen[key]})" if seen[key] else "")
         else:
             seen[key] = c.line
-        published = bool(committed and ds and ds.published)
+        # published is judged for every row of the year, in term or not (the alerts warn about those in term);
+        # only the rows already due count in the indicator
+        committed = this_year and not in_term(c.due_date, cutoff, as_of)
+        published = bool(this_year and ds and ds.published)
         if published and ds is not None and ds.created is not None and ds.created > cutoff:
             published = False
             issue = f"«{ds.name}» se publicó el {ds.created.isoformat()}, después del corte ({cutoff.isoformat()})"

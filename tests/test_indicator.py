@@ -71,8 +71,8 @@ def test_commitments_not_yet_due_when_the_portal_was_read_do_not_count_yet():
             Commitment("Secretaría de Salud", "Camas hospitalarias", date(2026, 12, 31)),
             Commitment("Secretaría de Salud", "Consultas", date(2027, 1, 15))]
     during = evaluate_commitments(rows, ORGS, DATASETS, year=2026, as_of=date(2026, 12, 7))
-    assert [o.committed for o in during] == [True, False, False, False]
-    assert [o.published for o in during] == [True, False, False, False]  # a published in-term one is not credited
+    assert [o.committed for o in during] == [True, False, False, False]  # only the first counts in the indicator
+    assert [o.published for o in during] == [True, False, True, False]  # what is published is still said
     assert all(o.issue is None for o in during)  # being in term is not an error of the inventory
     after = evaluate_commitments(rows, ORGS, DATASETS, year=2026, as_of=date(2027, 1, 20))
     assert [o.committed for o in after] == [True, True, True, False]
@@ -305,3 +305,37 @@ def test_an_evaluation_during_the_year_shows_its_period_and_the_commitments_stil
                "plazo y no cuenta todavía. «Publicado» significa aquí:" in text.replace("\u00a0", " ")
     assert "en plazo: no cuenta todavía" in text
     assert "posterior al corte: no cuenta este año" in text
+
+
+def test_a_commitment_in_term_whose_dataset_has_no_data_file_yet_is_still_a_reminder(tmp_path, metadata_audit_cfg):
+    """In term it does not count in the indicator, but the change alerts still warn the liaison that the dataset
+    found on the portal has no downloadable data file yet (and one commitment written twice is one reminder)."""
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from audit.changes import compute_changes
+    from audit.clock import assume_utc
+    from audit.pipeline import run_audit
+    from audit.sample_portal import SamplePortal
+    from audit.scoring import run_score_stage
+    from audit.store import AuditRun, open_store
+
+    with SamplePortal() as portal:
+        cfg = metadata_audit_cfg(portal.url)
+        store = open_store(cfg.database_url)
+        run_audit(cfg, store, portal_url=portal.url, out_dir=tmp_path, kind="periodic")
+        run = run_audit(cfg, store, portal_url=portal.url, out_dir=tmp_path, kind="periodic")
+    with store.session() as s:
+        started = s.get(AuditRun, run.run_id).started_at  # type: ignore[union-attr]
+    day = assume_utc(started).astimezone(ZoneInfo(cfg.timezone)).date()
+    due = min(day + timedelta(days=5), date(run.year, 12, 31))  # in term: on or after the review day, by the cut-off
+    run_score_stage(store, run.run_id, cfg, commitments=[
+        Commitment("Secretaría de Movilidad", "concesiones-de-transporte", due),  # on the portal, no resources
+        Commitment("secretaria-de-movilidad", "Concesiones de transporte", due),  # the same, written again
+        Commitment("Secretaría de Finanzas", "ingresos-estatales-mensuales", due),  # published: nothing to say
+    ])
+    changes = compute_changes(store, cfg, run.run_id, as_of=day)
+    store.close()
+    soon = {org: [(c.dataset, c.matched_dataset) for c in o.commitments] for org, o in changes.organizations.items()
+            if o.commitments}
+    assert soon == {"secretaria-de-movilidad": [("concesiones-de-transporte", "concesiones-de-transporte")]}
