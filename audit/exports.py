@@ -18,12 +18,14 @@ import json
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from audit.clock import utcnow
+from audit.clock import assume_utc, utcnow
 from audit.csvfiles import safe_cell
 from audit.dqv import write_dqv
+from audit.indicator import cutoff_date, evaluation_period
 from audit.legal import LegalBasis
 from audit.manifest import evaluation_folio, rules_version, software_version
 from audit.results import characteristic_pct, dataset_score, is_conforme
@@ -158,7 +160,8 @@ def _run_as_finished(run: AuditRun) -> tuple[str, str | None]:
     return status, utcnow().isoformat()
 
 
-def collect(store: Store, run_id: int, weights: dict[str, float]) -> dict[str, Any]:
+def collect(store: Store, run_id: int, weights: dict[str, float], *, timezone: str = "America/Mexico_City",
+            cutoff_month_day: str = "12-31") -> dict[str, Any]:
     """Everything the exports (and the JSON API) need, in contract field names."""
     with store.session() as s:
         run = s.get(AuditRun, run_id)
@@ -199,6 +202,8 @@ def collect(store: Store, run_id: int, weights: dict[str, float]) -> dict[str, A
             })
         status, finished_at = _run_as_finished(run)
         year = int(run.year or (run.started_at.year if run.started_at else 0))
+        review_day = assume_utc(run.started_at).astimezone(ZoneInfo(timezone)).date() if run.started_at else None
+        period = evaluation_period(year, cutoff_month_day, review_day)
         return {
             "portal": {"url": portal.url, "title": portal.title, "ckan_version": portal.ckan_version},
             "run": {"id": run.id, "year": run.year, "kind": run.kind, "status": status,
@@ -207,7 +212,11 @@ def collect(store: Store, run_id: int, weights: dict[str, float]) -> dict[str, A
                     "counts": run.counts or {}},
             "evaluation": {"folio": evaluation_folio(portal.url, year, run.id),
                            "software_version": software_version(), "rules_version": rules_version(),
-                           "config_digest": run.config_digest, "score_scale": "0-1"},
+                           "config_digest": run.config_digest, "score_scale": "0-1",
+                           # the same dates as the reports' cover (days in the configured time zone)
+                           "period_start": period[0].isoformat(), "period_end": period[1].isoformat(),
+                           "review_date": review_day.isoformat() if review_day else None,
+                           "commitments_cutoff": cutoff_date(year, cutoff_month_day).isoformat()},
             "generated_at": utcnow().isoformat(),
             "organizations": [
                 {**o, "title": o["title"] or "",
@@ -226,10 +235,11 @@ def collect(store: Store, run_id: int, weights: dict[str, float]) -> dict[str, A
 
 
 def write_exports(store: Store, run_id: int, out_year_dir: Path, weights: dict[str, float],
-                  legal_basis: LegalBasis | None = None) -> dict[str, Path]:
+                  legal_basis: LegalBasis | None = None, *, timezone: str = "America/Mexico_City",
+                  cutoff_month_day: str = "12-31") -> dict[str, Path]:
     """Write the four contract files into ``out_year_dir`` (= OUT/Y), and the DQV graph (``audit.dqv``)."""
     out_year_dir.mkdir(parents=True, exist_ok=True)
-    data = collect(store, run_id, weights)
+    data = collect(store, run_id, weights, timezone=timezone, cutoff_month_day=cutoff_month_day)
     paths = {name: out_year_dir / name for name in ("scores.csv", "datasets.csv", "organizations.csv", "scores.json")}
 
     _write_csv(paths["scores.csv"], SCORES_HEADER, _year_score_rows(data))

@@ -80,6 +80,13 @@ def cutoff_date(year: int, month_day: str = "12-31") -> date:
     return date(year, month, day)
 
 
+def evaluation_period(year: int, month_day: str, review_day: date | None) -> tuple[date, date]:
+    """(first, last) day evaluated: 1 January to the cut-off, or to the day the portal was read when that came
+    first (an evaluation during the year does not judge days to come)."""
+    start, cutoff = date(year, 1, 1), cutoff_date(year, month_day)
+    return start, (min(cutoff, review_day) if review_day and review_day >= start else cutoff)
+
+
 @dataclass(frozen=True, slots=True)
 class OrgRef:
     name: str

@@ -239,7 +239,8 @@ def run_stage(stage: str, store: Store, run_id: int, cfg: AuditConfig, *, source
 def _export(store: Store, run_id: int, cfg: AuditConfig, out: Path) -> dict[str, Any]:
     from audit.exports import write_exports
 
-    paths = write_exports(store, run_id, out, cfg.scoring.weights, cfg.legal_basis)
+    paths = write_exports(store, run_id, out, cfg.scoring.weights, cfg.legal_basis, timezone=cfg.timezone,
+                          cutoff_month_day=cfg.indicator.cutoff_month_day)
     return {"exports": len(paths)}
 
 

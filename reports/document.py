@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from audit.clock import assume_utc, utcnow
+from audit.indicator import cutoff_date, evaluation_period
 from audit.legal import DEFAULT_LEGAL_BASIS, LegalBasis
 from audit.manifest import evaluation_folio, rules_version, software_version
 from audit.store.models import AuditRun
@@ -100,8 +101,6 @@ class DocumentInfo:
 
 
 def _cutoff(year: int, month_day: str) -> date:
-    from audit.indicator import cutoff_date
-
     return cutoff_date(year, month_day)
 
 
@@ -122,12 +121,12 @@ def document_info(run: AuditRun, year: int, settings: DocSettings | None) -> Doc
     tz = ZoneInfo(st.timezone)
     review = assume_utc(run.started_at) if run.started_at else None
     review_day = review.astimezone(tz).date() if review else None
+    period = evaluation_period(year, st.cutoff_month_day, review_day)
     return DocumentInfo(
         folio=evaluation_folio(run.portal.url, year, run.id),
         year=year,
-        period_start=date(year, 1, 1),
-        # read before the cut-off, the evaluation covers the year up to the day the portal was read, not days to come
-        period_end=min(cutoff, review_day) if review_day and review_day >= date(year, 1, 1) else cutoff,
+        period_start=period[0],
+        period_end=period[1],
         review_date=review,
         review_day=review_day,
         evaluation_date=_evaluation_date(run, tz),

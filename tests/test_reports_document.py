@@ -175,6 +175,11 @@ def test_scores_json_describes_the_run_as_it_finished(demo):
     assert data["run"]["finished_at"]
     assert data["evaluation"]["folio"] == evaluation_folio(url, outcome.year, outcome.run_id)
     assert data["evaluation"]["config_digest"]
+    # the same dates as the reports' cover: the period ends on the review day when that came before the cut-off
+    review, cutoff = _review_day(year_dir, outcome.run_id), date(outcome.year, 12, 31)
+    assert {k: data["evaluation"][k] for k in ("period_start", "period_end", "review_date", "commitments_cutoff")} == {
+        "period_start": f"{outcome.year}-01-01", "period_end": min(review, cutoff).isoformat(),
+        "review_date": review.isoformat(), "commitments_cutoff": cutoff.isoformat()}
 
 
 def _body_text(pdf: Path) -> str:
