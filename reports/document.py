@@ -139,5 +139,7 @@ def document_info(run: AuditRun, year: int, settings: DocSettings | None) -> Doc
         legal=st.legal,
         unit=st.unit, name=st.name, position=st.position, oficio=st.oficio,
         published_requires=requires,
-        published_definition=PUBLISHED_DEFINITIONS[requires],
+        # read before the cut-off, what was on the portal is known on the day it was read, not on the cut-off
+        published_definition=PUBLISHED_DEFINITIONS[requires].replace(
+            "a la fecha de corte", "el día de la revisión") if period[1] < cutoff else PUBLISHED_DEFINITIONS[requires],
     )

@@ -302,7 +302,8 @@ def test_an_evaluation_during_the_year_shows_its_period_and_the_commitments_stil
                f"{fmt_date(cutoff)})" in text
         assert f"1 conjunto comprometido con fecha anterior a la revisión del portal ({fmt_date(day)}); 1 publicado " \
                f"(100.0 %). 1 compromiso más vence entre la revisión y el corte ({fmt_date(cutoff)}): aún está en " \
-               "plazo y no cuenta todavía. «Publicado» significa aquí:" in text.replace("\u00a0", " ")
+               "plazo y no cuenta todavía. «Publicado» significa aquí: público, en el portal el día de la revisión y con al " \
+               "menos un archivo de datos descargable" in text.replace("\u00a0", " ")
     assert "en plazo: no cuenta todavía" in text
     assert "posterior al corte: no cuenta este año" in text
 
