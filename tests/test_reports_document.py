@@ -290,7 +290,11 @@ def test_first_evaluation_says_so_once_and_ranks_with_ties(demo):
     org = " ".join(_run("pdftotext", str(year_dir / "reports" / "secretaria-de-movilidad.pdf"), "-").split())
     assert org.count("no hay evaluaciones anteriores") == 1
     portal = " ".join(_run("pdftotext", str(year_dir / "reports" / "portal.pdf"), "-").split())
-    assert "18 organizaciones, 17 con conjuntos publicados" in portal
+    assert "organizaciones, 17 con conjuntos publicados" in portal  # the key figure under «18»
+    # the summary's text says it once, and its sentences keep their spaces (before: «…de 18 organizaciones.
+    # 18 organizaciones, 17 con conjuntos publicados.29 de 69…»)
+    assert re.search(r"de 18 organizaciones \(17 con conjuntos publicados\)\. \d+ de 69 conjuntos evaluados cumplen",
+                     portal)
 
 
 def _body_lines_per_page(pdf: Path) -> list[int]:
