@@ -383,3 +383,17 @@ def test_chart_alt_text_carries_the_values_and_the_legend_explains_the_bands():
     assert "Accesibles: 33.3\u00a0%" in chart.alt and "Integrales: 100.0\u00a0%" in chart.alt
     assert "80 o más (alto)" in chart.svg and "de 50 a menos de 80 (medio)" in chart.svg and "menos de 50" in chart.svg
     assert "escala de 0 a 100" in chart.svg
+
+
+def test_no_sentence_is_glued_to_the_next(demo):
+    """A Jinja block tag at the end of a template line eats its line break (trim_blocks), so «…publicados.» and
+    the next sentence can meet without a space («publicados.29 de 69»). No report of the demo may have one."""
+    _outcome, year_dir, _url = demo
+    glued = re.compile(r"\S*[a-záéíóúñ)»%]\.[A-ZÁÉÍÓÚÑ«¿0-9]\S*")
+    found = {}
+    for pdf in _reports(year_dir):
+        text = " ".join(_run("pdftotext", str(pdf), "-").split())
+        hits = [m.group(0) for m in glued.finditer(text) if not re.search(r"://|\.(csv|json|xlsx?|pdf)\b|\d\.\d", m.group(0))]
+        if hits:
+            found[pdf.name] = hits[:3]
+    assert found == {}
