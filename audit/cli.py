@@ -454,6 +454,11 @@ def print_summary(store: Store, run_id: int, cfg: AuditConfig, *, out_dir: Path 
         console.print(f"Portal: {total} conjuntos, {conf} conformes; avance en la implementación: {pct}")
     if out_dir:
         console.print(f"Archivos: {out_dir}")
+    if cfg.reports.enabled and not cfg.reports.evaluator.name.strip():
+        err_console.print("[yellow]Aviso: los informes no nombran a la persona responsable de la evaluación (dicen «sin "
+                          "designar»). Indíquela en config.yaml (reports.evaluator.name y reports.evaluator.position) "
+                          f"y regenérelos con `run_audit.py report --run {run_id}` antes de firmarlos.[/]",
+                          highlight=False)
 
 
 from audit import cli_loop as _cli_loop  # noqa: E402,F401  — registers the `alerts` and `check` commands on `app` (here: --help keeps this order)

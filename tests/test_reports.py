@@ -531,6 +531,16 @@ def test_organization_report_explains_findings_and_prioritises_actions(rendered)
     assert any(d.title == LONG_TITLE for d in report.datasets) and any(d.title == HOSTILE_TITLE for d in report.datasets)
 
 
+def test_a_report_without_a_responsible_person_says_it_is_not_for_signing(rendered):
+    """reports.evaluator.name is not configured here: the cover and the signature block say so instead of leaving
+    the line out (a document to be signed must not look complete without its signer)."""
+    _built, out_dir, _output = rendered
+    for name in ("index.html", "secretaria-de-finanzas.html"):
+        text = " ".join(re.sub(r"<[^>]+>", " ", (out_dir / name).read_text(encoding="utf-8")).split())
+        assert "Responsable sin designar : esta versión no es para firma" in text, name
+        assert "Responsable de la evaluación: sin designar (esta versión no es para firma)" in text, name
+
+
 def test_manual_review_and_unmatched_commitments_are_shown(rendered):
     built, out_dir, _output = rendered
     report = build_organization_report(built.store, built.runs[2026], "secretaria-de-finanzas")

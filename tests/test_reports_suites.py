@@ -83,6 +83,7 @@ def demo(tmp_path_factory):
         root.setLevel(level)
     assert result.exit_code == 0, result.output + repr(result.exception)
     reports = next(out.glob("[0-9]*/reports"))
+    (out / "salida.txt").write_text(result.output, encoding="utf-8")  # what the command printed
     return out, reports
 
 
@@ -242,3 +243,12 @@ def test_hostile_suite_names_and_values_stay_escaped(tmp_path):
         text = " ".join(pdftext(pdf).split())
         assert "onerror=alert(3)> valor" in text and "(<script>alert(4)</script>)" in text  # as text (cells wrap)
         assert _words_beyond_right_margin(pdf) == []
+
+
+def test_the_demo_warns_that_its_reports_name_no_responsible_person(demo):
+    """The demo's configuration names no responsible person: the command says so, and how to fix it, since the
+    reports then say «sin designar» and are not for signing."""
+    out, _reports = demo
+    printed = " ".join((out / "salida.txt").read_text(encoding="utf-8").split())
+    assert "los informes no nombran a la persona responsable de la evaluación" in printed
+    assert "reports.evaluator.name" in printed and "run_audit.py report --run" in printed
