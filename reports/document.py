@@ -100,10 +100,6 @@ class DocumentInfo:
         return f"software {self.software_version} · reglas {self.rules_version} · configuración {self.config_digest}"
 
 
-def _cutoff(year: int, month_day: str) -> date:
-    return cutoff_date(year, month_day)
-
-
 def _evaluation_date(run: AuditRun, tz: ZoneInfo) -> date:
     annual = (run.counts or {}).get("annual_evaluation") if isinstance(run.counts, dict) else None
     if isinstance(annual, dict) and isinstance(annual.get("at"), str):
@@ -116,7 +112,7 @@ def _evaluation_date(run: AuditRun, tz: ZoneInfo) -> date:
 
 def document_info(run: AuditRun, year: int, settings: DocSettings | None) -> DocumentInfo:
     st = settings or DocSettings()
-    cutoff = _cutoff(year, st.cutoff_month_day)
+    cutoff = cutoff_date(year, st.cutoff_month_day)
     requires = st.published_requires if st.published_requires in PUBLISHED_DEFINITIONS else "data_file"
     tz = ZoneInfo(st.timezone)
     review = assume_utc(run.started_at) if run.started_at else None
