@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
 
-from audit.clock import assume_utc
+from audit.clock import assume_utc, local_day
 from audit.demand import Usage, most_used_failing, priority, run_demand
 from audit.evidence import REACHABLE_OUTCOMES
 from audit.indicator import cutoff_date
@@ -204,7 +204,7 @@ def compute_changes(store: Store, cfg: AuditConfig, run_id: int, *, as_of: date 
         if run is None:
             raise ValueError(f"no run {run_id}")
         audited_at = assume_utc(run.started_at)
-        day = as_of or audited_at.astimezone(ZoneInfo(cfg.timezone)).date()
+        day = as_of or local_day(audited_at, cfg.timezone)
         out = PortalChanges(run_id=run_id, previous_run_id=previous_complete_run(s, run),
                             portal_url=run.portal.url, portal_title=cfg.portal_title or run.portal.title or run.portal.url,
                             audited_at=audited_at, as_of=day, consecutive_failures=n_fail)

@@ -8,8 +8,9 @@ is compared or stored).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import overload
+from zoneinfo import ZoneInfo
 
 
 def utcnow() -> datetime:
@@ -26,6 +27,12 @@ def assume_utc(value: datetime | None) -> datetime | None:
     if value is None or value.tzinfo is not None:
         return value
     return value.replace(tzinfo=UTC)
+
+
+def local_day(value: datetime, timezone: str) -> date:
+    """The calendar day of ``value`` (naive = UTC) in ``timezone``: a run at 01:00 UTC on 7 December read the portal
+    on the 6th in Mexico City. The reports, the exports, the indicator and the alerts all date a run this way."""
+    return assume_utc(value).astimezone(ZoneInfo(timezone)).date()
 
 
 @overload

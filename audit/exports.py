@@ -18,11 +18,10 @@ import json
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from audit.clock import assume_utc, utcnow
+from audit.clock import local_day, utcnow
 from audit.csvfiles import safe_cell
 from audit.dqv import write_dqv
 from audit.indicator import cutoff_date, evaluation_period
@@ -202,7 +201,7 @@ def collect(store: Store, run_id: int, weights: dict[str, float], *, timezone: s
             })
         status, finished_at = _run_as_finished(run)
         year = int(run.year or (run.started_at.year if run.started_at else 0))
-        review_day = assume_utc(run.started_at).astimezone(ZoneInfo(timezone)).date() if run.started_at else None
+        review_day = local_day(run.started_at, timezone) if run.started_at else None
         period = evaluation_period(year, cutoff_month_day, review_day)
         return {
             "portal": {"url": portal.url, "title": portal.title, "ckan_version": portal.ckan_version},

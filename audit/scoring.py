@@ -18,7 +18,7 @@ from sqlalchemy import delete, func, select
 
 import rules as rules_pkg
 from audit.availability import availability_for_year
-from audit.clock import assume_utc
+from audit.clock import assume_utc, local_day
 from audit.config import AuditConfig
 from audit.duplicates import find_duplicates, flag_shared_files
 from audit.evidence import (
@@ -384,9 +384,7 @@ def aggregate_organizations(store: Store, run_id: int, cfg: AuditConfig,
 
 def audit_day(run: AuditRun, cfg: AuditConfig) -> date:
     """The day the run read the portal, in the configured time zone."""
-    from zoneinfo import ZoneInfo
-
-    return assume_utc(run.started_at).astimezone(ZoneInfo(cfg.timezone)).date()
+    return local_day(run.started_at, cfg.timezone)
 
 
 def audit_year(run: AuditRun, cfg: AuditConfig) -> int:

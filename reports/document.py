@@ -10,9 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
-from audit.clock import assume_utc, utcnow
+from audit.clock import assume_utc, local_day, utcnow
 from audit.indicator import cutoff_date, evaluation_period
 from audit.legal import DEFAULT_LEGAL_BASIS, LegalBasis
 from audit.manifest import evaluation_folio, rules_version, software_version
@@ -100,23 +99,22 @@ class DocumentInfo:
         return f"software {self.software_version} · reglas {self.rules_version} · configuración {self.config_digest}"
 
 
-def _evaluation_date(run: AuditRun, tz: ZoneInfo) -> date:
+def _evaluation_date(run: AuditRun, timezone: str) -> date:
     annual = (run.counts or {}).get("annual_evaluation") if isinstance(run.counts, dict) else None
     if isinstance(annual, dict) and isinstance(annual.get("at"), str):
         try:
-            return assume_utc(datetime.fromisoformat(annual["at"])).astimezone(tz).date()
+            return local_day(datetime.fromisoformat(annual["at"]), timezone)
         except ValueError:
             pass
-    return assume_utc(run.finished_at or utcnow()).astimezone(tz).date()
+    return local_day(run.finished_at or utcnow(), timezone)
 
 
 def document_info(run: AuditRun, year: int, settings: DocSettings | None) -> DocumentInfo:
     st = settings or DocSettings()
     cutoff = cutoff_date(year, st.cutoff_month_day)
     requires = st.published_requires if st.published_requires in PUBLISHED_DEFINITIONS else "data_file"
-    tz = ZoneInfo(st.timezone)
     review = assume_utc(run.started_at) if run.started_at else None
-    review_day = review.astimezone(tz).date() if review else None
+    review_day = local_day(review, st.timezone) if review else None
     period = evaluation_period(year, st.cutoff_month_day, review_day)
     return DocumentInfo(
         folio=evaluation_folio(run.portal.url, year, run.id),
@@ -125,7 +123,7 @@ def document_info(run: AuditRun, year: int, settings: DocSettings | None) -> Doc
         period_end=period[1],
         review_date=review,
         review_day=review_day,
-        evaluation_date=_evaluation_date(run, tz),
+        evaluation_date=_evaluation_date(run, st.timezone),
         cutoff=cutoff,
         portal_url=run.portal.url,
         software_version=software_version(),

@@ -33,6 +33,7 @@ from sqlalchemy import func, select
 from audit.clock import utcnow
 from audit.duplicates import DuplicateGroup, find_duplicates
 from audit.errors import ConfigError
+from audit.indicator import in_term
 from audit.legal import DEFAULT_LEGAL_BASIS, LegalBasis
 from audit.privacy import personal_data_alerts
 from audit.results import (
@@ -440,7 +441,7 @@ def _commitment_state(committed: bool, due: date | None, doc: DocumentInfo) -> s
         return "counted"
     if due is None or due > doc.cutoff:
         return "after_cutoff"
-    if doc.review_day is not None and due >= doc.review_day:
+    if in_term(due, doc.cutoff, doc.review_day):
         return "in_term"
     return "repeated"
 
