@@ -24,13 +24,12 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, select_autoescape
 from sqlalchemy import select
 
 from audit.changes import OrgChanges, PortalChanges, compute_changes
-from audit.clock import utcnow
+from audit.clock import local_day, utcnow
 from audit.demand import NO_DEMAND_NOTE_ES, Usage, collect_demand
 from audit.errors import AuditError
 from audit.notify import Deliveries, Delivery, deliver, load_contacts, safe_name, smtp_password
@@ -164,7 +163,7 @@ def org_sections(o: OrgChanges, changes: PortalChanges, *, max_items: int = 50) 
 def audit_day(changes: PortalChanges, cfg: AuditConfig) -> str:
     """The audit's date as the agencies read it: in the configured time zone (``timezone``), not UTC's (an audit
     started at 01:00 UTC on 7 December ran on 6 December in Mexico City)."""
-    return fecha(changes.audited_at.astimezone(ZoneInfo(cfg.timezone)).date())
+    return fecha(local_day(changes.audited_at, cfg.timezone))
 
 
 def _audit_sentence(changes: PortalChanges, cfg: AuditConfig, whom: str | None) -> str:
